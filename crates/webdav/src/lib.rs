@@ -1,0 +1,1 @@
+//! WebDAV protocol client for Tidesync.
