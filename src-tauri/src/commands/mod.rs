@@ -1,0 +1,6 @@
+//! Every `#[tauri::command]` of the app, one module per area.
+//!
+//! Commands live in modules rather than at the crate root: a command defined at the root collides
+//! with the macro's generated `__cmd__` item (E0255).
+
+pub mod app;
