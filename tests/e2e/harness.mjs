@@ -1,0 +1,149 @@
+// Starts and stops everything an E2E test needs: the debug build of the real app with its
+// frontend embedded, a private X server (Xvfb), tauri-driver (which drives WebKitWebDriver),
+// a fresh data directory, and one WebDriver session on the app.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Session, waitFor } from "./webdriver.mjs";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const ARTIFACTS = path.join(ROOT, "artifacts", "e2e");
+
+/** The app version the workspace declares, which the app must show. */
+export function workspaceVersion() {
+  const toml = readFileSync(path.join(ROOT, "Cargo.toml"), "utf8");
+  const section = toml.slice(toml.indexOf("[workspace.package]"));
+  const match = /^version\s*=\s*"([^"]+)"/m.exec(section);
+  if (!match) throw new Error("no version in [workspace.package] of Cargo.toml");
+  return match[1];
+}
+
+/**
+ * Builds the app with its frontend embedded (`tauri build --debug --no-bundle`); a plain
+ * `cargo build` would load the Vite dev server instead. Set TIDESYNC_E2E_SKIP_BUILD=1 to reuse
+ * the last build while iterating on a test.
+ */
+export function buildApp() {
+  const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(ROOT, "target");
+  const binary = path.join(targetDir, "debug", "tidesync-app");
+  if (process.env.TIDESYNC_E2E_SKIP_BUILD !== "1") {
+    const result = spawnSync("npx", ["tauri", "build", "--debug", "--no-bundle"], {
+      cwd: ROOT,
+      stdio: "inherit",
+    });
+    if (result.status !== 0) throw new Error(`tauri build failed with status ${result.status}`);
+  }
+  return binary;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts Xvfb on the first free display and resolves with its name, e.g. ":3". */
+function startXvfb() {
+  const xvfb = spawn("Xvfb", ["-displayfd", "3", "-screen", "0", "1280x900x24", "-nolisten", "tcp"], {
+    stdio: ["ignore", "ignore", "pipe", "pipe"],
+  });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    xvfb.stderr.on("data", (chunk) => (err += chunk));
+    xvfb.stdio[3].on("data", (chunk) => {
+      out += chunk;
+      if (out.includes("\n")) resolve({ process: xvfb, display: `:${out.trim()}` });
+    });
+    xvfb.once("exit", (code) => reject(new Error(`Xvfb exited with ${code}: ${err}`)));
+    xvfb.once("error", reject);
+  });
+}
+
+function stop(child) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+/** A running app under WebDriver. Call `close()` in an `after` hook. */
+export class App {
+  static async launch(binary) {
+    const app = new App();
+    try {
+      await app.#start(binary);
+    } catch (error) {
+      await app.close();
+      throw error;
+    }
+    return app;
+  }
+
+  async #start(binary) {
+    this.home = await mkdtemp(path.join(os.tmpdir(), "tidesync-e2e-"));
+    const xvfb = await startXvfb();
+    this.xvfb = xvfb.process;
+    const port = await freePort();
+    const nativePort = await freePort();
+    const env = {
+      ...process.env,
+      DISPLAY: xvfb.display,
+      // A fresh data, config and cache dir per run, so no test sees another's journal.
+      XDG_DATA_HOME: path.join(this.home, "data"),
+      XDG_CONFIG_HOME: path.join(this.home, "config"),
+      XDG_CACHE_HOME: path.join(this.home, "cache"),
+    };
+    this.driverLog = "";
+    this.driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.driver.stdout.on("data", (chunk) => (this.driverLog += chunk));
+    this.driver.stderr.on("data", (chunk) => (this.driverLog += chunk));
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor("tauri-driver to listen", async () => {
+      if (this.driver.exitCode !== null) throw new Error(`tauri-driver exited: ${this.driverLog}`);
+      return fetch(`${base}/status`).then(
+        (r) => r.ok,
+        () => false,
+      );
+    });
+    this.session = await Session.create(base, { "tauri:options": { application: binary } });
+  }
+
+  /** Saves a screenshot of the webview at each size into artifacts/e2e/<name>-<w>x<h>.png. */
+  async screenshots(name, sizes = [[1280, 800], [390, 844]]) {
+    await mkdir(ARTIFACTS, { recursive: true });
+    for (const [width, height] of sizes) {
+      await this.session.setWindowRect(width, height);
+      await waitFor(`the window to be ${width}x${height}`, async () => {
+        const rect = await this.session.windowRect();
+        return rect.width === width && rect.height === height;
+      });
+      await this.session.painted();
+      await writeFile(path.join(ARTIFACTS, `${name}-${width}x${height}.png`), await this.session.screenshot());
+    }
+  }
+
+  async close() {
+    await this.session?.delete().catch(() => {});
+    await stop(this.driver);
+    await stop(this.xvfb);
+    if (this.home) await rm(this.home, { recursive: true, force: true });
+  }
+}
