@@ -1,1 +1,38 @@
-//! WebDAV protocol client for Tidesync.
+//! WebDAV protocol client for Tidesync: HTTP and XML on reqwest, nothing about sync.
+//!
+//! - [`client`]: [`Client`], one base folder and one keep-alive pool; list, get, put, mkcol,
+//!   delete, move; retries with backoff; idle timeouts per chunk, never per transfer.
+//! - [`path`]: [`RemotePath`] and the confinement of every href a server sends.
+//! - [`entry`]: [`Entry`] and [`Listing`], what a PROPFIND says about each file.
+//! - [`multistatus`]: the streaming, hostile-input-safe parser of `207 Multi-Status`.
+//! - [`error`]: [`Error`], with the request it came from and its classification.
+//! - [`retry`], [`quirks`], [`tls`]: backoff, server differences, certificate trust.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tidesync_webdav::Error> {
+//! use tidesync_webdav::{Client, Credentials, Depth, Options, RemotePath};
+//! let client = Client::new("https://cloud.example/remote.php/dav/files/alice/", Some(Credentials::new("alice", "secret")), Options::default())?;
+//! let listing = client.list(&RemotePath::root(), Depth::Infinity).await?;
+//! let mut download = client.get(&listing.entries[1].path, 0, None).await?;
+//! while let Some(chunk) = download.chunk().await? { /* write chunk */ }
+//! # Ok(()) }
+//! ```
+
+pub mod client;
+pub mod entry;
+pub mod error;
+mod idle;
+pub mod multistatus;
+pub mod path;
+pub mod quirks;
+pub mod retry;
+pub mod tls;
+
+pub use client::{Client, Credentials, Depth, Download, Mkcol, Options, Precondition, Uploaded};
+pub use entry::{Entry, EntryError, EntryKind, Listing, Rejected};
+pub use error::Error;
+pub use multistatus::ParseError;
+pub use path::{HrefError, RemotePath, confine, validate_name};
+pub use quirks::{Quirks, ServerKind};
+pub use retry::RetryPolicy;
+pub use tls::{TlsOptions, certificate_fingerprint, parse_fingerprint};

@@ -1,0 +1,92 @@
+//! Seeded file trees for tests, and a way to compare two trees.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A small deterministic generator (SplitMix64), so a seed always gives the same tree.
+pub struct Seeded(u64);
+
+impl Seeded {
+    pub fn new(seed: u64) -> Self {
+        Seeded(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len + 8);
+        while out.len() < len {
+            out.extend_from_slice(&self.next_u64().to_le_bytes());
+        }
+        out.truncate(len);
+        out
+    }
+}
+
+/// Every file below `root` (relative path with `/` → contents), folders as `path/` → empty.
+pub fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let relative = path
+            .strip_prefix(root)
+            .expect("below root")
+            .to_string_lossy()
+            .replace('\\', "/");
+        if path.is_dir() {
+            out.insert(format!("{relative}/"), Vec::new());
+            walk(root, &path, out);
+        } else {
+            out.insert(relative, std::fs::read(&path).unwrap_or_default());
+        }
+    }
+}
+
+/// Writes a seeded tree under `root`: nested folders, unicode names, empty and larger files.
+/// Returns the relative paths of the files written.
+pub fn write_tree(root: &Path, seed: u64, files: usize) -> Vec<String> {
+    let mut rng = Seeded::new(seed);
+    let folders = [
+        "",
+        "docs",
+        "docs/été",
+        "photos/2024",
+        "música/✓ done",
+        "deep/a/b/c",
+    ];
+    let mut written = Vec::new();
+    for i in 0..files {
+        let folder = folders[(rng.next_u64() % folders.len() as u64) as usize];
+        let size = match i % 5 {
+            0 => 0,
+            1 => 1 + (rng.next_u64() % 100) as usize,
+            4 => 64 * 1024 + (rng.next_u64() % (256 * 1024)) as usize,
+            _ => 1 + (rng.next_u64() % 8192) as usize,
+        };
+        let name = format!("file {i} ñ.bin");
+        let relative = if folder.is_empty() {
+            name
+        } else {
+            format!("{folder}/{name}")
+        };
+        let path = root.join(&relative);
+        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("create folder");
+        std::fs::write(&path, rng.bytes(size)).expect("write file");
+        written.push(relative);
+    }
+    written
+}

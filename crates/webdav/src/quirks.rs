@@ -1,0 +1,111 @@
+//! What differs from one WebDAV server to the next, in one place: detected from answers, or set
+//! by the user where detection cannot tell.
+
+use reqwest::header::{HeaderMap, SERVER};
+
+/// The server software, as far as its answers tell. Shown to the user as a hint, and used to
+/// pick the properties and headers worth sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServerKind {
+    Nextcloud,
+    /// ownCloud, or a server that speaks its extensions (`oc:fileid`, `oc:checksums`).
+    OwnCloud,
+    Apache,
+    Nginx,
+    Dufs,
+}
+
+impl ServerKind {
+    /// Application servers (which also answer through a web server) outrank web servers.
+    fn rank(self) -> u8 {
+        match self {
+            ServerKind::Nextcloud => 2,
+            ServerKind::OwnCloud => 1,
+            ServerKind::Apache | ServerKind::Nginx | ServerKind::Dufs => 0,
+        }
+    }
+}
+
+/// Learnt (or configured) facts about a server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Quirks {
+    pub server: Option<ServerKind>,
+    /// Whether `PROPFIND Depth: infinity` is answered: rclone does; Apache, nginx, dufs,
+    /// dav-server and Nextcloud (by default) refuse it. `None` until tried.
+    pub depth_infinity: Option<bool>,
+}
+
+impl Quirks {
+    /// Learns what an answer's headers tell about the server.
+    pub(crate) fn observe(&mut self, headers: &HeaderMap) {
+        let server = headers
+            .get(SERVER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let dav = headers
+            .get_all("dav")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",")
+            .to_ascii_lowercase();
+        let seen = if dav.contains("nextcloud") || dav.contains("nc-") {
+            Some(ServerKind::Nextcloud)
+        } else if server.contains("apache") {
+            Some(ServerKind::Apache)
+        } else if server.contains("nginx") {
+            Some(ServerKind::Nginx)
+        } else if server.contains("dufs") {
+            Some(ServerKind::Dufs)
+        } else {
+            None
+        };
+        if let Some(kind) = seen {
+            self.upgrade(kind);
+        }
+    }
+
+    /// Records `kind` unless a more specific kind is already known.
+    pub(crate) fn upgrade(&mut self, kind: ServerKind) {
+        if self.server.is_none_or(|known| known.rank() < kind.rank()) {
+            self.server = Some(kind);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn detects_servers_and_keeps_the_most_specific() {
+        let mut q = Quirks::default();
+        q.observe(&headers(&[("server", "Apache/2.4.62 (Debian)")]));
+        assert_eq!(q.server, Some(ServerKind::Apache));
+        q.observe(&headers(&[(
+            "dav",
+            "1, 3, extended-mkcol, nextcloud-checksum-update, nc-calendar-search",
+        )]));
+        assert_eq!(q.server, Some(ServerKind::Nextcloud));
+        q.observe(&headers(&[("server", "nginx")]));
+        assert_eq!(q.server, Some(ServerKind::Nextcloud));
+        q.upgrade(ServerKind::OwnCloud);
+        assert_eq!(q.server, Some(ServerKind::Nextcloud));
+
+        let mut q = Quirks::default();
+        q.observe(&headers(&[]));
+        assert_eq!(q.server, None);
+        q.observe(&headers(&[("server", "dufs/0.43")]));
+        assert_eq!(q.server, Some(ServerKind::Dufs));
+    }
+}

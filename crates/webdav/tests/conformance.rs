@@ -1,0 +1,342 @@
+//! One suite, two real servers: the in-process `dav-server` and `rclone serve webdav`.
+//! Every case runs against both, so a server difference shows up as a failing case here rather
+//! than as a surprise in the sync engine.
+
+use std::path::Path;
+
+use bytes::Bytes;
+use tidesync_testkit::{DavServer, RcloneServer};
+use tidesync_webdav::{Client, Depth, EntryKind, Mkcol, Options, Precondition, RemotePath};
+
+fn path(p: &str) -> RemotePath {
+    RemotePath::parse(p).unwrap()
+}
+
+fn seed(root: &Path) {
+    std::fs::create_dir_all(root.join("docs/été")).unwrap();
+    std::fs::write(root.join("hello.txt"), b"hello, world\n").unwrap();
+    std::fs::write(root.join("empty"), b"").unwrap();
+    std::fs::write(root.join("docs/été/notes ✓.md"), b"# notes\n").unwrap();
+    let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(root.join("docs/big.bin"), big).unwrap();
+}
+
+/// A body, shown in failures by length and a digest rather than byte by byte.
+#[derive(PartialEq, Eq)]
+struct Body(Vec<u8>);
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.0.hash(&mut hasher);
+        write!(f, "{} bytes, hash {:016x}", self.0.len(), hasher.finish())
+    }
+}
+
+async fn body(client: &Client, p: &str, from: u64, if_range: Option<&str>) -> (u16, Body) {
+    let mut download = client.get(&path(p), from, if_range).await.unwrap();
+    let mut out = Vec::new();
+    while let Some(chunk) = download.chunk().await.unwrap() {
+        out.extend_from_slice(&chunk);
+    }
+    (download.status.as_u16(), Body(out))
+}
+
+async fn etag_of(client: &Client, p: &str) -> String {
+    let listing = client.list(&path(p), Depth::Zero).await.unwrap();
+    listing.entries[0]
+        .etag
+        .clone()
+        .expect("the server gives ETags")
+}
+
+/// Where servers legitimately differ; each case asserts what the server really does, so a
+/// change in a server's behaviour (or ours) shows up here.
+struct Traits {
+    /// Answers `PROPFIND Depth: infinity` (rclone) or refuses it (dav-server).
+    depth_infinity: bool,
+    /// Honours `If-Match` / `If-None-Match: *` on PUT and `If-Match` on DELETE. rclone's
+    /// server ignores both and writes or deletes anyway, which is why the engine uploads to a
+    /// temporary name and MOVEs with `Overwrite: F` (which rclone does honour).
+    write_preconditions: bool,
+    /// Answers MKCOL on an existing folder with 405 (RFC 4918); rclone answers 201 again.
+    mkcol_reports_existing: bool,
+}
+
+/// Runs every case against a server that serves `root` (seeded by [`seed`]).
+async fn conformance(client: Client, root: &Path, traits: Traits) {
+    let depth_infinity = traits.depth_infinity;
+    // Listing at each depth.
+    let zero = client.list(&RemotePath::root(), Depth::Zero).await.unwrap();
+    assert_eq!(zero.entries.len(), 1);
+    assert!(zero.entries[0].path.is_root());
+    assert_eq!(zero.entries[0].kind, EntryKind::Folder);
+
+    let one = client.list(&RemotePath::root(), Depth::One).await.unwrap();
+    let mut names: Vec<_> = one
+        .entries
+        .iter()
+        .map(|e| (e.path.as_str().to_owned(), e.kind, e.size))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            (String::new(), EntryKind::Folder, 0),
+            ("docs".into(), EntryKind::Folder, 0),
+            ("empty".into(), EntryKind::File, 0),
+            ("hello.txt".into(), EntryKind::File, 13),
+        ]
+    );
+
+    let all = client
+        .list(&RemotePath::root(), Depth::Infinity)
+        .await
+        .unwrap();
+    let mut everything: Vec<_> = all
+        .entries
+        .iter()
+        .map(|e| e.path.as_str().to_owned())
+        .collect();
+    everything.sort();
+    assert_eq!(
+        everything,
+        [
+            "",
+            "docs",
+            "docs/big.bin",
+            "docs/été",
+            "docs/été/notes ✓.md",
+            "empty",
+            "hello.txt"
+        ]
+    );
+    assert!(all.rejected.is_empty());
+    assert_eq!(client.quirks().depth_infinity, Some(depth_infinity));
+    let big = all
+        .entries
+        .iter()
+        .find(|e| e.path.as_str() == "docs/big.bin")
+        .unwrap();
+    assert_eq!(big.size, 200_000);
+    assert!(big.modified.is_some());
+
+    // Downloads: whole, ranged, and If-Range with a stale tag.
+    let expected = std::fs::read(root.join("docs/big.bin")).unwrap();
+    assert_eq!(
+        body(&client, "docs/big.bin", 0, None).await,
+        (200, Body(expected.clone()))
+    );
+    let tag = etag_of(&client, "docs/big.bin").await;
+    assert_eq!(
+        body(&client, "docs/big.bin", 150_000, Some(&tag)).await,
+        (206, Body(expected[150_000..].to_vec())),
+        "If-Range {tag}"
+    );
+    assert_eq!(
+        body(
+            &client,
+            "docs/big.bin",
+            150_000,
+            Some("\"not-the-current-version\"")
+        )
+        .await,
+        (200, Body(expected.clone())),
+        "a changed file comes back whole"
+    );
+    assert_eq!(
+        body(&client, "docs/été/notes ✓.md", 0, None).await.1,
+        Body(b"# notes\n".to_vec())
+    );
+    let missing = client.get(&path("nope.txt"), 0, None).await.unwrap_err();
+    assert!(missing.is_not_found(), "{missing}");
+
+    // Uploads with preconditions.
+    let new = path("docs/new file.txt");
+    client
+        .put_bytes(&new, Bytes::from_static(b"v1"), &Precondition::Absent, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read(root.join("docs/new file.txt")).unwrap(),
+        b"v1"
+    );
+    let exists = client
+        .put_bytes(&new, Bytes::from_static(b"v2"), &Precondition::Absent, None)
+        .await;
+    let stale = client
+        .put_bytes(
+            &new,
+            Bytes::from_static(b"v3"),
+            &Precondition::Matches("\"stale\"".into()),
+            None,
+        )
+        .await;
+    if traits.write_preconditions {
+        assert!(exists.unwrap_err().is_precondition_failed());
+        assert!(stale.unwrap_err().is_precondition_failed());
+        assert_eq!(
+            std::fs::read(root.join("docs/new file.txt")).unwrap(),
+            b"v1"
+        );
+    } else {
+        exists.unwrap();
+        stale.unwrap();
+        assert_eq!(
+            std::fs::read(root.join("docs/new file.txt")).unwrap(),
+            b"v3",
+            "preconditions ignored"
+        );
+    }
+    let current = etag_of(&client, "docs/new file.txt").await;
+    client
+        .put_bytes(
+            &new,
+            Bytes::from_static(b"v4!"),
+            &Precondition::Matches(current),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read(root.join("docs/new file.txt")).unwrap(),
+        b"v4!"
+    );
+
+    let local = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(local.path(), &expected).unwrap();
+    client
+        .put_file(&path("upload.bin"), local.path(), &Precondition::None, None)
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(root.join("upload.bin")).unwrap(), expected);
+
+    // Folders, moves, deletes.
+    assert_eq!(client.mkcol(&path("made")).await.unwrap(), Mkcol::Created);
+    let again = if traits.mkcol_reports_existing {
+        Mkcol::AlreadyExists
+    } else {
+        Mkcol::Created
+    };
+    assert_eq!(client.mkcol(&path("made")).await.unwrap(), again);
+    assert!(root.join("made").is_dir());
+    client
+        .move_to(
+            &path("upload.bin"),
+            &path("made/moved.bin"),
+            EntryKind::File,
+            false,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(!root.join("upload.bin").exists());
+    assert_eq!(
+        std::fs::read(root.join("made/moved.bin")).unwrap(),
+        expected
+    );
+    client
+        .put_bytes(
+            &path("taken.txt"),
+            Bytes::from_static(b"x"),
+            &Precondition::None,
+            None,
+        )
+        .await
+        .unwrap();
+    let refused = client
+        .move_to(
+            &path("hello.txt"),
+            &path("taken.txt"),
+            EntryKind::File,
+            false,
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused.is_precondition_failed(),
+        "Overwrite: F onto an existing file: {refused}"
+    );
+    client
+        .move_to(
+            &path("hello.txt"),
+            &path("taken.txt"),
+            EntryKind::File,
+            true,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read(root.join("taken.txt")).unwrap(),
+        b"hello, world\n"
+    );
+
+    let guarded = client
+        .delete(&path("taken.txt"), EntryKind::File, Some("\"stale\""))
+        .await;
+    if traits.write_preconditions {
+        assert!(guarded.unwrap_err().is_precondition_failed());
+        assert!(root.join("taken.txt").exists());
+    } else {
+        guarded.unwrap();
+        assert!(
+            !root.join("taken.txt").exists(),
+            "If-Match ignored on DELETE"
+        );
+    }
+
+    client
+        .delete(&path("made"), EntryKind::Folder, None)
+        .await
+        .unwrap();
+    assert!(!root.join("made").exists());
+    client
+        .delete(&path("empty"), EntryKind::File, None)
+        .await
+        .unwrap();
+    assert!(!root.join("empty").exists());
+    let gone = client
+        .delete(&path("empty"), EntryKind::File, None)
+        .await
+        .unwrap_err();
+    assert!(gone.is_not_found(), "{gone}");
+}
+
+#[tokio::test]
+async fn dav_server_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path());
+    let server = DavServer::serve(dir.path()).await.unwrap();
+    let client = Client::new(&server.url(), None, Options::default()).unwrap();
+    conformance(
+        client,
+        dir.path(),
+        Traits {
+            depth_infinity: false,
+            write_preconditions: true,
+            mkcol_reports_existing: true,
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn rclone_serve_webdav_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    seed(dir.path());
+    let server = RcloneServer::serve(dir.path(), None).await.unwrap();
+    let client = Client::new(&server.url(), None, Options::default()).unwrap();
+    conformance(
+        client,
+        dir.path(),
+        Traits {
+            depth_infinity: true,
+            write_preconditions: false,
+            mkcol_reports_existing: false,
+        },
+    )
+    .await;
+}
