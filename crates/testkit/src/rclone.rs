@@ -44,11 +44,14 @@ impl RcloneServer {
                 "--config",
                 "/dev/null",
             ])
+            // A zero directory cache makes rclone's VFS spin forgetting directories (gigabytes
+            // of debug log, seconds per request); one second keeps it fast and still notices
+            // files a test writes into the served folder after a short wait.
             .args([
                 "--log-level",
                 "ERROR",
                 "--dir-cache-time",
-                "0s",
+                "1s",
                 "--poll-interval",
                 "0",
             ])

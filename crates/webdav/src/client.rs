@@ -571,7 +571,8 @@ impl Client {
         .map(drop)
     }
 
-    /// Moves `from` to `to`, replacing what is at `to` only when `overwrite`.
+    /// Moves `from` to `to`, replacing what is at `to` only when `overwrite`. `if_match`
+    /// guards the source (RFC 4918 applies it to the request URI), not the destination.
     pub async fn move_to(
         &self,
         from: &RemotePath,

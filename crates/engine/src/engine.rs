@@ -1,0 +1,667 @@
+//! The engine: the journal, the connected servers, the job registry, the lifecycle controller,
+//! and the task tracker every job runs under.
+//!
+//! The cancellation tree:
+//!
+//! ```text
+//! root token        the engine's lifetime; cancelled by shutdown()
+//!  └─ job token     one per job; cancelled by cancel(job)
+//!      └─ run token one per run segment; cancelled by suspend() or pause(job),
+//!                   a fresh child of the job token on every resume
+//! ```
+//!
+//! Whoever cancels a token first writes down why (a [`StopReason`]), so a stopped run knows
+//! whether to wait for a resume, end as Cancelled, or keep its checkpoint for the next start.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use tidesync_webdav::{Client, Credentials, Options};
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use crate::journal::{JobRecord, Journal, JournalError};
+use crate::model::{JobId, JobState, Mode, PairId, RemoteId, StopReason, Summary};
+use crate::progress::{AttachId, Hub, JobEvent, JobSnapshot, Sink};
+use crate::run::{RunError, run};
+use crate::transfer::Context;
+
+/// How the engine behaves; the defaults suit a phone.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Files transferred at once per job.
+    pub transfers: usize,
+    /// How the WebDAV clients connect (timeouts, retries, TLS).
+    pub webdav: Options,
+    /// The longest `suspend()` waits for jobs to checkpoint.
+    pub suspend_wait: Duration,
+    /// The longest `shutdown()` waits for jobs to checkpoint.
+    pub shutdown_wait: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            transfers: 8,
+            webdav: Options::default(),
+            suspend_wait: Duration::from_secs(2),
+            shutdown_wait: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What went wrong with an engine call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Remote(#[from] tidesync_webdav::Error),
+    #[error("there is no remote {0}")]
+    NoRemote(RemoteId),
+    #[error("there is no pair {0}")]
+    NoPair(PairId),
+    #[error("there is no job {0}")]
+    NoJob(JobId),
+    #[error("job {0} has ended")]
+    JobEnded(JobId),
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+    #[error("'{0}' is not a folder path on the server: {1}")]
+    RemotePath(String, tidesync_webdav::HrefError),
+}
+
+/// How a job ended, for the caller that waits for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub state: JobState,
+    pub summary: Summary,
+    pub error: Option<String>,
+}
+
+/// The engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    journal: Journal,
+    options: EngineOptions,
+    /// Cancelled by `shutdown()`: every job token is its child.
+    root: CancellationToken,
+    /// Every job task, so shutdown can wait for them to checkpoint.
+    tracker: TaskTracker,
+    jobs: Mutex<HashMap<JobId, Arc<Job>>>,
+    /// Passwords, held in memory only; the journal never sees them.
+    credentials: Mutex<HashMap<RemoteId, Credentials>>,
+    /// One client (and so one connection pool) per remote folder, dropped on suspend.
+    clients: Mutex<HashMap<String, Client>>,
+    /// True between `suspend()` and `resume()`: no run may start.
+    suspended: AtomicBool,
+    /// Wakes jobs waiting to run when the app resumes.
+    resumed: Notify,
+}
+
+/// A job in the registry.
+struct Job {
+    id: JobId,
+    pair: PairId,
+    hub: Arc<Hub>,
+    token: CancellationToken,
+    control: Mutex<Control>,
+    /// Wakes the job when the user resumes it.
+    wake: Notify,
+    /// True while a run segment is under way; suspend waits for it to go false.
+    running: watch::Sender<bool>,
+    /// The end state, once there is one.
+    ended: watch::Sender<Option<Outcome>>,
+}
+
+/// What the job's controls say; locked briefly, never across an await.
+#[derive(Default)]
+struct Control {
+    run: Option<CancellationToken>,
+    reason: Option<StopReason>,
+    paused: bool,
+}
+
+impl Engine {
+    /// Opens the engine with its journal in `data_dir`. Jobs the journal has as running (the
+    /// process died) become Interrupted and start again, resuming from their checkpoints.
+    pub async fn open(data_dir: &Path, options: EngineOptions) -> Result<Engine, EngineError> {
+        let path = data_dir.join("journal.sqlite");
+        let journal = tokio::task::spawn_blocking(move || Journal::open(&path))
+            .await
+            .map_err(|e| JournalError::Worker(e.to_string()))??;
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                journal,
+                options,
+                root: CancellationToken::new(),
+                tracker: TaskTracker::new(),
+                jobs: Mutex::new(HashMap::new()),
+                credentials: Mutex::new(HashMap::new()),
+                clients: Mutex::new(HashMap::new()),
+                suspended: AtomicBool::new(false),
+                resumed: Notify::new(),
+            }),
+        };
+        Ok(engine)
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.inner.journal
+    }
+
+    /// Restarts the jobs a previous process left unfinished (found Running or Interrupted);
+    /// each continues from its checkpoint. Call once credentials are set.
+    pub async fn restart_interrupted(&self) -> Result<Vec<JobId>, EngineError> {
+        let journal = self.inner.journal.clone();
+        let interrupted = journal
+            .call(|j| {
+                j.interrupt_running()?;
+                Ok(j.jobs()?
+                    .into_iter()
+                    .filter(|r| r.state == JobState::Interrupted)
+                    .collect::<Vec<_>>())
+            })
+            .await?;
+        let mut restarted = Vec::new();
+        for record in interrupted {
+            self.spawn(record.id, record.pair_id, JobState::Interrupted)?;
+            restarted.push(record.id);
+        }
+        Ok(restarted)
+    }
+
+    /// Keeps `credentials` for `remote` in memory for the jobs that need them.
+    pub fn set_credentials(&self, remote: RemoteId, credentials: Credentials) {
+        lock(&self.inner.credentials).insert(remote, credentials);
+        lock(&self.inner.clients).clear();
+    }
+
+    /// Adds a remote (no secret) and returns its id.
+    pub async fn add_remote(
+        &self,
+        name: &str,
+        url: &str,
+        user: Option<&str>,
+        allow_http: bool,
+    ) -> Result<RemoteId, EngineError> {
+        let (name, url, user) = (name.to_owned(), url.to_owned(), user.map(str::to_owned));
+        Ok(self
+            .inner
+            .journal
+            .call(move |j| j.add_remote(&name, &url, user.as_deref(), allow_http))
+            .await?)
+    }
+
+    /// The pair of `remote_path` on `remote` with `local_dir`, created if new.
+    pub async fn ensure_pair(
+        &self,
+        remote: RemoteId,
+        remote_path: &str,
+        local_dir: &Path,
+        mode: Mode,
+    ) -> Result<PairId, EngineError> {
+        let remote_path = tidesync_webdav::RemotePath::parse(remote_path)
+            .map_err(|e| EngineError::RemotePath(remote_path.to_owned(), e))?
+            .as_str()
+            .to_owned();
+        let local_dir = local_dir.to_owned();
+        Ok(self
+            .inner
+            .journal
+            .call(move |j| j.ensure_pair(remote, &remote_path, &local_dir, mode))
+            .await?)
+    }
+
+    /// Starts syncing `pair` in the background and returns the job's id at once.
+    pub async fn start(&self, pair: PairId) -> Result<JobId, EngineError> {
+        if self.inner.root.is_cancelled() {
+            return Err(EngineError::ShuttingDown);
+        }
+        let exists = self
+            .inner
+            .journal
+            .call(move |j| j.pair(pair))
+            .await?
+            .is_some();
+        if !exists {
+            return Err(EngineError::NoPair(pair));
+        }
+        let id = self.inner.journal.call(move |j| j.create_job(pair)).await?;
+        self.spawn(id, pair, JobState::Queued)?;
+        Ok(id)
+    }
+
+    fn spawn(&self, id: JobId, pair: PairId, state: JobState) -> Result<(), EngineError> {
+        let job = Arc::new(Job {
+            id,
+            pair,
+            hub: Hub::new(id, pair, state),
+            token: self.inner.root.child_token(),
+            control: Mutex::new(Control::default()),
+            wake: Notify::new(),
+            running: watch::Sender::new(false),
+            ended: watch::Sender::new(None),
+        });
+        lock(&self.inner.jobs).insert(id, job.clone());
+        let engine = self.clone();
+        let span = tracing::info_span!("job", id, pair);
+        self.inner
+            .tracker
+            .spawn(async move { engine.drive(job).await }.instrument(span));
+        Ok(())
+    }
+
+    /// The job's life: wait until it may run, run, and decide what a stop means.
+    async fn drive(&self, job: Arc<Job>) {
+        let mut summary = Summary::default();
+        let mut announced: Option<JobState> = None;
+        let outcome = loop {
+            // Wait while paused or while the app is suspended, showing which.
+            loop {
+                if job.token.is_cancelled() {
+                    break;
+                }
+                let notified = job.wake.notified();
+                let resumed = self.inner.resumed.notified();
+                let waiting_as = if lock(&job.control).paused {
+                    Some(JobState::Paused)
+                } else if self.inner.suspended.load(Ordering::SeqCst) {
+                    Some(JobState::Suspended)
+                } else {
+                    None
+                };
+                let Some(waiting_as) = waiting_as else { break };
+                if announced != Some(waiting_as) {
+                    announced = Some(waiting_as);
+                    if let Err(error) = self.set_state(&job, waiting_as, None, None).await {
+                        tracing::warn!(%error, "could not record the job's state");
+                    }
+                }
+                tokio::select! {
+                    () = notified => {}
+                    () = resumed => {}
+                    () = job.token.cancelled() => {}
+                }
+            }
+            if job.token.is_cancelled() {
+                break self.stopped_for_good(&job, summary.clone()).await;
+            }
+            let run_token = job.token.child_token();
+            {
+                let mut control = lock(&job.control);
+                control.run = Some(run_token.clone());
+                control.reason = None;
+                // Under way from the moment its token can be cancelled.
+                job.running.send_replace(true);
+            }
+            let ctx = match self.set_state(&job, JobState::Running, None, None).await {
+                Ok(()) => self.context(&job, run_token.clone()).await,
+                Err(error) => Err(error.into()),
+            };
+            let ctx = match ctx {
+                Ok(ctx) => ctx,
+                Err(error) => {
+                    let outcome = self.failed(&job, summary.clone(), error.to_string()).await;
+                    job.running.send_replace(false);
+                    break outcome;
+                }
+            };
+            let mode = ctx.1;
+            let result = run(
+                Arc::new(ctx.0),
+                mode,
+                self.inner.options.transfers,
+                &mut summary,
+            )
+            .await;
+            // The run counts as under way until its end state is recorded, so that suspend()
+            // returns only once the job shows Suspended.
+            let ended = match result {
+                Ok(()) => {
+                    let _ = self
+                        .set_state(&job, JobState::Completed, Some(&summary), None)
+                        .await;
+                    job.hub.emit(JobEvent::Finished {
+                        summary: summary.clone(),
+                    });
+                    Some(Outcome {
+                        state: JobState::Completed,
+                        summary: summary.clone(),
+                        error: None,
+                    })
+                }
+                Err(RunError::Stopped) => match self.reason(&job) {
+                    StopReason::Cancelled | StopReason::Shutdown => {
+                        Some(self.stopped_for_good(&job, summary.clone()).await)
+                    }
+                    reason @ (StopReason::Suspended | StopReason::Paused) => {
+                        match self.set_state(&job, reason.state(), None, None).await {
+                            Ok(()) => {
+                                announced = Some(reason.state());
+                                None
+                            }
+                            Err(error) => {
+                                Some(self.failed(&job, summary.clone(), error.to_string()).await)
+                            }
+                        }
+                    }
+                },
+                Err(error) => Some(self.failed(&job, summary.clone(), error.to_string()).await),
+            };
+            job.running.send_replace(false);
+            if let Some(outcome) = ended {
+                break outcome;
+            }
+        };
+        job.ended.send_replace(Some(outcome));
+    }
+
+    /// Why the job's run stopped: what the canceller wrote down, else what the tokens say.
+    fn reason(&self, job: &Job) -> StopReason {
+        if let Some(reason) = lock(&job.control).reason {
+            return reason;
+        }
+        if self.inner.root.is_cancelled() {
+            StopReason::Shutdown
+        } else if job.token.is_cancelled() {
+            StopReason::Cancelled
+        } else {
+            StopReason::Suspended
+        }
+    }
+
+    async fn stopped_for_good(&self, job: &Job, summary: Summary) -> Outcome {
+        let state = if self.inner.root.is_cancelled()
+            && lock(&job.control).reason != Some(StopReason::Cancelled)
+        {
+            // Shutdown: the journal keeps the job as Interrupted, to resume on the next start.
+            StopReason::Shutdown.state()
+        } else {
+            JobState::Cancelled
+        };
+        let recorded = if state == JobState::Cancelled {
+            Some(&summary)
+        } else {
+            None
+        };
+        let _ = self.set_state(job, state, recorded, None).await;
+        if state == JobState::Cancelled {
+            job.hub.emit(JobEvent::Finished {
+                summary: summary.clone(),
+            });
+        }
+        Outcome {
+            state,
+            summary,
+            error: None,
+        }
+    }
+
+    async fn failed(&self, job: &Job, summary: Summary, message: String) -> Outcome {
+        tracing::warn!(error = %message, "job failed");
+        let _ = self
+            .set_state(job, JobState::Failed, Some(&summary), Some(&message))
+            .await;
+        job.hub.emit(JobEvent::Failed {
+            message: message.clone(),
+        });
+        Outcome {
+            state: JobState::Failed,
+            summary,
+            error: Some(message),
+        }
+    }
+
+    /// Writes the state to the journal, then announces it.
+    async fn set_state(
+        &self,
+        job: &Job,
+        state: JobState,
+        summary: Option<&Summary>,
+        error: Option<&str>,
+    ) -> Result<(), JournalError> {
+        let (id, summary, error) = (job.id, summary.cloned(), error.map(str::to_owned));
+        self.inner
+            .journal
+            .call(move |j| j.set_job_state(id, state, summary.as_ref(), error.as_deref()))
+            .await?;
+        job.hub.update(|s| s.state = state);
+        job.hub.emit(JobEvent::StateChanged { state });
+        Ok(())
+    }
+
+    /// Everything a run of `job` needs: its pair, a client for the pair's remote folder.
+    async fn context(
+        &self,
+        job: &Job,
+        run: CancellationToken,
+    ) -> Result<(Context, Mode), EngineError> {
+        let pair_id = job.pair;
+        let pair = self
+            .inner
+            .journal
+            .call(move |j| j.pair(pair_id))
+            .await?
+            .ok_or(EngineError::NoPair(pair_id))?;
+        let remote_id = pair.remote_id;
+        let remote = self
+            .inner
+            .journal
+            .call(move |j| j.remote(remote_id))
+            .await?
+            .ok_or(EngineError::NoRemote(remote_id))?;
+        let base = join_url(&remote.url, &pair.remote_path);
+        let client = {
+            let cached = lock(&self.inner.clients).get(&base).cloned();
+            match cached {
+                Some(client) => client,
+                None => {
+                    let credentials = lock(&self.inner.credentials).get(&remote.id).cloned();
+                    let options = Options {
+                        allow_http: remote.allow_http || self.inner.options.webdav.allow_http,
+                        ..self.inner.options.webdav.clone()
+                    };
+                    let client = Client::new(&base, credentials, options)?;
+                    lock(&self.inner.clients).insert(base, client.clone());
+                    client
+                }
+            }
+        };
+        Ok((
+            Context {
+                pair: pair.id,
+                local_root: pair.local_dir.clone(),
+                client,
+                journal: self.inner.journal.clone(),
+                hub: job.hub.clone(),
+                run,
+            },
+            pair.mode,
+        ))
+    }
+
+    fn job(&self, id: JobId) -> Result<Arc<Job>, EngineError> {
+        lock(&self.inner.jobs)
+            .get(&id)
+            .cloned()
+            .ok_or(EngineError::NoJob(id))
+    }
+
+    /// Pauses a job: its run stops at the next safe point and keeps its checkpoint.
+    pub fn pause(&self, id: JobId) -> Result<(), EngineError> {
+        let job = self.job(id)?;
+        {
+            let mut control = lock(&job.control);
+            control.paused = true;
+            if control.reason != Some(StopReason::Cancelled) {
+                control.reason = Some(StopReason::Paused);
+            }
+            if let Some(run) = &control.run {
+                run.cancel();
+            }
+        }
+        // A job already waiting (suspended) wakes to show it is paused now.
+        job.wake.notify_one();
+        Ok(())
+    }
+
+    /// Resumes a paused job (it still waits if the app is suspended).
+    pub fn resume(&self, id: JobId) -> Result<(), EngineError> {
+        let job = self.job(id)?;
+        lock(&job.control).paused = false;
+        job.wake.notify_one();
+        Ok(())
+    }
+
+    /// Cancels a job: it ends as Cancelled. Its part files stay for the next sync of the pair.
+    pub fn cancel(&self, id: JobId) -> Result<(), EngineError> {
+        let job = self.job(id)?;
+        lock(&job.control).reason = Some(StopReason::Cancelled);
+        job.token.cancel();
+        Ok(())
+    }
+
+    /// The app went to the background: every run stops and checkpoints (waiting at most
+    /// `suspend_wait`), and the connection pools are dropped. Safe to call any number of
+    /// times, in any order with [`Engine::resume_all`]. Returns how long it took.
+    pub async fn suspend(&self) -> Duration {
+        let started = Instant::now();
+        self.inner.suspended.store(true, Ordering::SeqCst);
+        let jobs: Vec<Arc<Job>> = lock(&self.inner.jobs).values().cloned().collect();
+        for job in &jobs {
+            let mut control = lock(&job.control);
+            if let Some(run) = control.run.clone()
+                && !run.is_cancelled()
+            {
+                control.reason.get_or_insert(StopReason::Suspended);
+                run.cancel();
+            }
+        }
+        let waits = jobs.iter().map(|job| {
+            let mut running = job.running.subscribe();
+            async move {
+                let _ = running.wait_for(|r| !r).await;
+            }
+        });
+        let all = futures_util::future::join_all(waits);
+        if tokio::time::timeout(self.inner.options.suspend_wait, all)
+            .await
+            .is_err()
+        {
+            tracing::warn!("some jobs did not checkpoint within the suspend window");
+        }
+        lock(&self.inner.clients).clear();
+        started.elapsed()
+    }
+
+    /// The app is back: jobs that were suspended run again from their checkpoints.
+    /// Idempotent; a job the user paused stays paused.
+    pub fn resume_all(&self) {
+        self.inner.suspended.store(false, Ordering::SeqCst);
+        self.inner.resumed.notify_waiters();
+        for job in lock(&self.inner.jobs).values() {
+            job.wake.notify_one();
+        }
+    }
+
+    /// Whether the engine is suspended.
+    pub fn is_suspended(&self) -> bool {
+        self.inner.suspended.load(Ordering::SeqCst)
+    }
+
+    /// Subscribes `sink` to a job's progress; see [`Hub::attach`].
+    pub fn attach(
+        &self,
+        id: JobId,
+        owner: &str,
+        sink: Arc<dyn Sink>,
+    ) -> Result<AttachId, EngineError> {
+        Ok(self.job(id)?.hub.attach(owner, sink))
+    }
+
+    /// The latest snapshot of a job known to this process.
+    pub fn snapshot(&self, id: JobId) -> Result<JobSnapshot, EngineError> {
+        Ok(self.job(id)?.hub.snapshot())
+    }
+
+    /// Every job this process knows, newest last.
+    pub fn live_jobs(&self) -> Vec<JobSnapshot> {
+        let mut jobs: Vec<_> = lock(&self.inner.jobs)
+            .values()
+            .map(|j| j.hub.snapshot())
+            .collect();
+        jobs.sort_by_key(|s| s.job_id);
+        jobs
+    }
+
+    /// Every job the journal knows, with its end state and summary.
+    pub async fn history(&self) -> Result<Vec<JobRecord>, EngineError> {
+        Ok(self.inner.journal.call(|j| j.jobs()).await?)
+    }
+
+    /// Waits until the job ends and returns how.
+    pub async fn wait(&self, id: JobId) -> Result<Outcome, EngineError> {
+        let mut ended = self.job(id)?.ended.subscribe();
+        let outcome = ended
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| EngineError::JobEnded(id))?
+            .clone();
+        outcome.ok_or(EngineError::JobEnded(id))
+    }
+
+    /// Stops the engine: cancels the root token and waits (at most `shutdown_wait`) for every
+    /// job to checkpoint. Unfinished jobs are Interrupted in the journal and resume on the
+    /// next start.
+    pub async fn shutdown(&self) {
+        self.inner.root.cancel();
+        self.inner.tracker.close();
+        if tokio::time::timeout(self.inner.options.shutdown_wait, self.inner.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some jobs did not stop within the shutdown window");
+        }
+    }
+}
+
+/// `base` joined with a pair's remote folder, ending with `/`.
+fn join_url(base: &str, folder: &str) -> String {
+    let mut url = base.trim_end_matches('/').to_owned();
+    for segment in folder.split('/').filter(|s| !s.is_empty()) {
+        url.push('/');
+        url.extend(utf8_percent_encode(segment, NON_ALPHANUMERIC));
+    }
+    url.push('/');
+    url
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pair_urls_encode_their_folder() {
+        assert_eq!(join_url("http://h/dav/", ""), "http://h/dav/");
+        assert_eq!(
+            join_url("http://h/dav", "a b/été"),
+            "http://h/dav/a%20b/%C3%A9t%C3%A9/"
+        );
+    }
+}

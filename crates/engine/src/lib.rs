@@ -1,0 +1,29 @@
+//! The Tidesync sync engine. Knows nothing about Tauri: the app shell and the CLI drive it.
+//!
+//! - [`engine`]: [`Engine`], the registry of jobs, the lifecycle controller (`suspend`,
+//!   `resume_all`) and `shutdown`, and the cancellation tree:
+//!   root token (engine) → job token (cancel) → run token (pause, suspend; fresh per resume).
+//! - [`run`]: one run segment of a job: list, scan, plan, execute.
+//! - [`plan`]: the pure decision of what to do, per mode, with the mass-delete guard.
+//! - [`transfer`]: downloads into part files renamed into place, uploads moved into place,
+//!   conflict names.
+//! - [`progress`]: the per-job hub streaming snapshots and events to subscribers.
+//! - [`journal`]: SQLite state that survives crashes: pairs, agreed state, jobs, checkpoints.
+//! - [`scan`]: the local tree, read on the blocking pool.
+//! - [`model`]: remotes, pairs, modes, job states, summaries.
+
+pub mod engine;
+pub mod journal;
+pub mod model;
+pub mod plan;
+pub mod progress;
+pub mod run;
+pub mod scan;
+pub mod transfer;
+
+pub use engine::{Engine, EngineError, EngineOptions, Outcome};
+pub use model::{
+    FileError, JobId, JobState, Mode, Pair, PairId, Remote, RemoteId, StopReason, Summary,
+};
+pub use progress::{AttachId, FileAction, InFlight, JobEvent, JobSnapshot, Phase, Sink};
+pub use tidesync_webdav::Credentials;

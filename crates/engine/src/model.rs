@@ -1,0 +1,185 @@
+//! The nouns of the engine, in the user's words: remotes, pairs, modes, jobs and their states.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A WebDAV server the user connected (no secret: passwords live with the caller).
+pub type RemoteId = i64;
+/// A remote folder paired with a local folder.
+pub type PairId = i64;
+/// One sync of a pair, from start to its end state.
+pub type JobId = i64;
+
+/// What a sync does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Bring the remote's changes down; local-only files are left alone.
+    Download,
+    /// Back the local folder up; remote-only files are left alone.
+    Upload,
+    /// Both ways; each side's changes since the last sync win over an unchanged other side.
+    TwoWay,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Download => "download",
+            Mode::Upload => "upload",
+            Mode::TwoWay => "two-way",
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Mode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "download" => Ok(Mode::Download),
+            "upload" => Ok(Mode::Upload),
+            "two-way" | "twoway" | "two_way" => Ok(Mode::TwoWay),
+            other => Err(format!(
+                "'{other}' is not a mode (download, upload, two-way)"
+            )),
+        }
+    }
+}
+
+/// A connected server, as the journal keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Remote {
+    pub id: RemoteId,
+    pub name: String,
+    /// The base URL, without credentials.
+    pub url: String,
+    pub user: Option<String>,
+    /// Plain http to a non-loopback host was explicitly allowed.
+    pub allow_http: bool,
+}
+
+/// A remote folder paired with a local one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pair {
+    pub id: PairId,
+    pub remote_id: RemoteId,
+    /// Relative to the remote's base URL; `""` is the base itself.
+    pub remote_path: String,
+    pub local_dir: PathBuf,
+    pub mode: Mode,
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum JobState {
+    Queued,
+    Running,
+    /// Stopped because the app was suspended; resumes with the app.
+    Suspended,
+    /// Stopped by the user; resumes when the user says.
+    Paused,
+    /// Found Running in the journal at start-up: the process died. Resumes like Suspended.
+    Interrupted,
+    Completed,
+    Cancelled,
+    Failed,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Suspended => "suspended",
+            JobState::Paused => "paused",
+            JobState::Interrupted => "interrupted",
+            JobState::Completed => "completed",
+            JobState::Cancelled => "cancelled",
+            JobState::Failed => "failed",
+        }
+    }
+
+    /// A job in this state will never run again.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JobState::Completed | JobState::Cancelled | JobState::Failed
+        )
+    }
+}
+
+impl FromStr for JobState {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "queued" => JobState::Queued,
+            "running" => JobState::Running,
+            "suspended" => JobState::Suspended,
+            "paused" => JobState::Paused,
+            "interrupted" => JobState::Interrupted,
+            "completed" => JobState::Completed,
+            "cancelled" => JobState::Cancelled,
+            "failed" => JobState::Failed,
+            other => return Err(format!("unknown job state '{other}'")),
+        })
+    }
+}
+
+/// Why a run segment stopped before its end. Set by whoever cancels the run token, read by
+/// the job, so the reason is never guessed from the error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StopReason {
+    /// The user cancelled the job: it ends.
+    Cancelled,
+    /// The app went to the background: the job waits for the app to resume.
+    Suspended,
+    /// The user paused the job: it waits for the user.
+    Paused,
+    /// The engine is shutting down: the job keeps its checkpoint for the next start.
+    Shutdown,
+}
+
+impl StopReason {
+    /// The state a job stopped for this reason is in.
+    pub fn state(self) -> JobState {
+        match self {
+            StopReason::Cancelled => JobState::Cancelled,
+            StopReason::Suspended => JobState::Suspended,
+            StopReason::Paused => JobState::Paused,
+            StopReason::Shutdown => JobState::Interrupted,
+        }
+    }
+}
+
+/// What a finished job did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    pub files_downloaded: u64,
+    pub files_uploaded: u64,
+    pub bytes_downloaded: u64,
+    pub bytes_uploaded: u64,
+    pub conflicts: u64,
+    pub deleted_local: u64,
+    pub deleted_remote: u64,
+    pub errors: Vec<FileError>,
+}
+
+/// A file the job could not sync, and why, in words a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileError {
+    pub path: String,
+    pub message: String,
+}

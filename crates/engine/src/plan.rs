@@ -1,0 +1,624 @@
+//! Deciding what to do: a pure function of the local tree, the remote tree, the journal's last
+//! agreed state and the mode. No I/O here, so every rule is tested with plain tables.
+//!
+//! Each side is compared with the journal: a local file changed when its size or modification
+//! time differ from what was agreed; a remote file changed when its ETag differs (size and
+//! modification time where the server has no ETags). Then, per path:
+//! - only one side changed: that side's change is carried over;
+//! - both changed: a modification beats a delete; two folders agree; two files become a
+//!   conflict (the server's version keeps the name, the local one is kept under a conflict
+//!   name, unless both turn out identical);
+//! - a plan that would delete more than half of a tree of 10 or more agreed paths is refused.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::journal::Agreed;
+use crate::model::Mode;
+
+/// A local file or folder as the scan found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalState {
+    pub is_dir: bool,
+    pub size: u64,
+    /// Modification time in nanoseconds since the epoch.
+    pub mtime: i128,
+}
+
+/// A remote file or folder as the listing described it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteState {
+    pub is_dir: bool,
+    pub size: u64,
+    pub etag: Option<String>,
+    /// Seconds since the epoch.
+    pub mtime: Option<i64>,
+}
+
+/// One step of a plan. Paths are relative to the pair's folders, with `/` separators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Make the local folder.
+    MkdirLocal {
+        path: String,
+    },
+    /// Make the remote folder.
+    MkdirRemote {
+        path: String,
+    },
+    /// Fetch the remote file over the local path (absent, or unchanged since agreed).
+    Download {
+        path: String,
+    },
+    /// Send the local file over the remote path (absent, or unchanged since agreed).
+    Upload {
+        path: String,
+    },
+    /// Both sides changed: keep the server's version under the name and the local one
+    /// under a conflict name, unless both are the same bytes.
+    Conflict {
+        path: String,
+    },
+    /// Both sides already agree (e.g. the same folder made on both): just record it.
+    Agree {
+        path: String,
+    },
+    /// Gone on both sides: forget it.
+    Forget {
+        path: String,
+    },
+    DeleteLocal {
+        path: String,
+        is_dir: bool,
+    },
+    DeleteRemote {
+        path: String,
+        is_dir: bool,
+    },
+}
+
+impl Action {
+    pub fn path(&self) -> &str {
+        match self {
+            Action::MkdirLocal { path }
+            | Action::MkdirRemote { path }
+            | Action::Download { path }
+            | Action::Upload { path }
+            | Action::Conflict { path }
+            | Action::Agree { path }
+            | Action::Forget { path }
+            | Action::DeleteLocal { path, .. }
+            | Action::DeleteRemote { path, .. } => path,
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            Action::MkdirLocal { .. } | Action::MkdirRemote { .. } | Action::Agree { .. } => 0,
+            Action::Download { .. } | Action::Upload { .. } | Action::Conflict { .. } => 1,
+            Action::DeleteLocal { .. } | Action::DeleteRemote { .. } | Action::Forget { .. } => 2,
+        }
+    }
+}
+
+/// What to do, in the order to do it: folders first (parents before children), then
+/// transfers, then deletes (children before parents).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+
+    /// Actions that change something on either side (not just journal bookkeeping).
+    pub fn changes(&self) -> impl Iterator<Item = &Action> {
+        self.actions
+            .iter()
+            .filter(|a| !matches!(a, Action::Agree { .. } | Action::Forget { .. }))
+    }
+}
+
+/// Why a plan was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error(
+        "this sync would delete {deletes} of {agreed} synced files and folders; that looks like a mistake (a wrong folder, an unmounted disk), so nothing was deleted"
+    )]
+    MassDelete { deletes: usize, agreed: usize },
+}
+
+/// Trees smaller than this are never guarded: deleting 3 of 4 files is ordinary.
+const MASS_DELETE_MIN_TREE: usize = 10;
+
+/// Decides what to do for every path known to either side or to the journal.
+pub fn plan(
+    local: &BTreeMap<String, LocalState>,
+    remote: &BTreeMap<String, RemoteState>,
+    agreed: &BTreeMap<String, Agreed>,
+    mode: Mode,
+) -> Result<Plan, PlanError> {
+    let paths: BTreeSet<&String> = local
+        .keys()
+        .chain(remote.keys())
+        .chain(agreed.keys())
+        .collect();
+    let mut actions = Vec::new();
+    for path in paths {
+        let l = local.get(path);
+        let r = remote.get(path);
+        let b = agreed.get(path);
+        if let Some(action) = decide(path, l, r, b, mode) {
+            actions.push(action);
+        }
+    }
+    let deletes = actions
+        .iter()
+        .filter(|a| matches!(a, Action::DeleteLocal { .. } | Action::DeleteRemote { .. }))
+        .count();
+    if agreed.len() >= MASS_DELETE_MIN_TREE && deletes * 2 > agreed.len() {
+        return Err(PlanError::MassDelete {
+            deletes,
+            agreed: agreed.len(),
+        });
+    }
+    actions.sort_by(|a, b| {
+        a.rank().cmp(&b.rank()).then_with(|| {
+            if a.rank() == 2 {
+                b.path().cmp(a.path())
+            } else {
+                a.path().cmp(b.path())
+            }
+        })
+    });
+    Ok(Plan { actions })
+}
+
+fn local_changed(l: Option<&LocalState>, b: Option<&Agreed>) -> bool {
+    match (l, b) {
+        (None, None) => false,
+        (Some(l), Some(b)) => {
+            l.is_dir != b.is_dir
+                || (!l.is_dir && (l.size != b.size || Some(l.mtime) != b.local_mtime))
+        }
+        _ => true,
+    }
+}
+
+fn remote_changed(r: Option<&RemoteState>, b: Option<&Agreed>) -> bool {
+    match (r, b) {
+        (None, None) => false,
+        (Some(r), Some(b)) => {
+            r.is_dir != b.is_dir
+                || (!r.is_dir
+                    && match (&r.etag, &b.etag) {
+                        (Some(now), Some(then)) => now != then,
+                        _ => r.size != b.size || r.mtime != b.remote_mtime,
+                    })
+        }
+        _ => true,
+    }
+}
+
+fn decide(
+    path: &str,
+    l: Option<&LocalState>,
+    r: Option<&RemoteState>,
+    b: Option<&Agreed>,
+    mode: Mode,
+) -> Option<Action> {
+    let path = path.to_owned();
+    let lc = local_changed(l, b);
+    let rc = remote_changed(r, b);
+    if !lc && !rc {
+        return None;
+    }
+    // The action that makes the local side what the remote side is.
+    let take_remote = |path: String| match r {
+        Some(r) if r.is_dir => Action::MkdirLocal { path },
+        Some(_) => Action::Download { path },
+        None => Action::DeleteLocal {
+            path,
+            is_dir: l.is_some_and(|l| l.is_dir),
+        },
+    };
+    // The action that makes the remote side what the local side is.
+    let take_local = |path: String| match l {
+        Some(l) if l.is_dir => Action::MkdirRemote { path },
+        Some(_) => Action::Upload { path },
+        None => Action::DeleteRemote {
+            path,
+            is_dir: r.is_some_and(|r| r.is_dir),
+        },
+    };
+    // Both present: the same kind of thing, or a clash.
+    let both = |path: String, l: &LocalState, r: &RemoteState| {
+        if l.is_dir && r.is_dir {
+            Action::Agree { path }
+        } else {
+            Action::Conflict { path }
+        }
+    };
+    Some(match (l, r) {
+        (None, None) => Action::Forget { path },
+        (Some(l), Some(r)) if lc && rc => both(path, l, r),
+        // One side changed and the other is absent: a modification or creation on one side,
+        // or a delete on one side of something the other did not touch.
+        _ => match mode {
+            Mode::TwoWay => {
+                if lc && rc {
+                    // One side deleted, the other modified or created: the modification wins.
+                    if l.is_some() {
+                        take_local(path)
+                    } else {
+                        take_remote(path)
+                    }
+                } else if lc {
+                    match (l, r) {
+                        (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::Conflict { path },
+                        _ => take_local(path),
+                    }
+                } else {
+                    match (l, r) {
+                        (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::Conflict { path },
+                        _ => take_remote(path),
+                    }
+                }
+            }
+            Mode::Download => match (l, r) {
+                // The remote is gone: delete the local copy only if it is the one agreed on.
+                (Some(_), None) if lc => return b.is_some().then_some(Action::Forget { path }),
+                (Some(_), None) => take_remote(path),
+                // A local edit is never overwritten, and never sent either in this mode.
+                (Some(_), Some(_)) if lc => return None,
+                (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::Conflict { path },
+                _ => take_remote(path),
+            },
+            Mode::Upload => match (l, r) {
+                (None, Some(_)) if rc => return b.is_some().then_some(Action::Forget { path }),
+                (None, Some(_)) => take_local(path),
+                (Some(_), Some(_)) if rc => return None,
+                (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::Conflict { path },
+                _ => take_local(path),
+            },
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(size: u64, mtime: i128) -> LocalState {
+        LocalState {
+            is_dir: false,
+            size,
+            mtime,
+        }
+    }
+
+    fn dir() -> LocalState {
+        LocalState {
+            is_dir: true,
+            size: 0,
+            mtime: 0,
+        }
+    }
+
+    fn rfile(size: u64, etag: &str) -> RemoteState {
+        RemoteState {
+            is_dir: false,
+            size,
+            etag: Some(etag.into()),
+            mtime: Some(1),
+        }
+    }
+
+    fn rdir() -> RemoteState {
+        RemoteState {
+            is_dir: true,
+            size: 0,
+            etag: None,
+            mtime: None,
+        }
+    }
+
+    fn agreed(size: u64, mtime: i128, etag: &str) -> Agreed {
+        Agreed {
+            path: "x".into(),
+            is_dir: false,
+            size,
+            local_mtime: Some(mtime),
+            etag: Some(etag.into()),
+            remote_mtime: Some(1),
+        }
+    }
+
+    fn one(
+        l: Option<LocalState>,
+        r: Option<RemoteState>,
+        b: Option<Agreed>,
+        mode: Mode,
+    ) -> Option<Action> {
+        let local = l.into_iter().map(|l| ("x".to_owned(), l)).collect();
+        let remote = r.into_iter().map(|r| ("x".to_owned(), r)).collect();
+        let agreed = b.into_iter().map(|b| ("x".to_owned(), b)).collect();
+        let plan = plan(&local, &remote, &agreed, mode).unwrap();
+        assert!(plan.actions.len() <= 1);
+        plan.actions.into_iter().next()
+    }
+
+    fn x() -> String {
+        "x".into()
+    }
+
+    #[test]
+    fn two_way_rules() {
+        use Mode::TwoWay as M;
+        let same = || agreed(5, 10, "e1");
+        // Nothing changed.
+        assert_eq!(
+            one(Some(file(5, 10)), Some(rfile(5, "e1")), Some(same()), M),
+            None
+        );
+        // New on one side.
+        assert_eq!(
+            one(Some(file(5, 10)), None, None, M),
+            Some(Action::Upload { path: x() })
+        );
+        assert_eq!(
+            one(None, Some(rfile(5, "e1")), None, M),
+            Some(Action::Download { path: x() })
+        );
+        assert_eq!(
+            one(Some(dir()), None, None, M),
+            Some(Action::MkdirRemote { path: x() })
+        );
+        assert_eq!(
+            one(None, Some(rdir()), None, M),
+            Some(Action::MkdirLocal { path: x() })
+        );
+        // Edited on one side.
+        assert_eq!(
+            one(Some(file(6, 11)), Some(rfile(5, "e1")), Some(same()), M),
+            Some(Action::Upload { path: x() })
+        );
+        assert_eq!(
+            one(Some(file(5, 11)), Some(rfile(5, "e1")), Some(same()), M),
+            Some(Action::Upload { path: x() }),
+            "mtime alone counts"
+        );
+        assert_eq!(
+            one(Some(file(5, 10)), Some(rfile(5, "e2")), Some(same()), M),
+            Some(Action::Download { path: x() })
+        );
+        // Deleted on one side, untouched on the other.
+        assert_eq!(
+            one(None, Some(rfile(5, "e1")), Some(same()), M),
+            Some(Action::DeleteRemote {
+                path: x(),
+                is_dir: false
+            })
+        );
+        assert_eq!(
+            one(Some(file(5, 10)), None, Some(same()), M),
+            Some(Action::DeleteLocal {
+                path: x(),
+                is_dir: false
+            })
+        );
+        // Deleted on one side, modified on the other: the modification wins.
+        assert_eq!(
+            one(None, Some(rfile(5, "e2")), Some(same()), M),
+            Some(Action::Download { path: x() })
+        );
+        assert_eq!(
+            one(Some(file(7, 12)), None, Some(same()), M),
+            Some(Action::Upload { path: x() })
+        );
+        // Both edited, both new: a conflict; both gone: forget.
+        assert_eq!(
+            one(Some(file(6, 11)), Some(rfile(7, "e2")), Some(same()), M),
+            Some(Action::Conflict { path: x() })
+        );
+        assert_eq!(
+            one(Some(file(6, 11)), Some(rfile(6, "e9")), None, M),
+            Some(Action::Conflict { path: x() })
+        );
+        assert_eq!(
+            one(None, None, Some(same()), M),
+            Some(Action::Forget { path: x() })
+        );
+        // Two new folders agree; a file against a folder is a conflict.
+        assert_eq!(
+            one(Some(dir()), Some(rdir()), None, M),
+            Some(Action::Agree { path: x() })
+        );
+        assert_eq!(
+            one(Some(file(1, 1)), Some(rdir()), None, M),
+            Some(Action::Conflict { path: x() })
+        );
+    }
+
+    #[test]
+    fn servers_without_etags_are_compared_by_size_and_time() {
+        let b = Agreed {
+            etag: None,
+            ..agreed(5, 10, "")
+        };
+        let mut r = rfile(5, "");
+        r.etag = None;
+        assert_eq!(
+            one(
+                Some(file(5, 10)),
+                Some(r.clone()),
+                Some(b.clone()),
+                Mode::TwoWay
+            ),
+            None
+        );
+        r.mtime = Some(2);
+        assert_eq!(
+            one(Some(file(5, 10)), Some(r), Some(b), Mode::TwoWay),
+            Some(Action::Download { path: x() })
+        );
+    }
+
+    #[test]
+    fn download_mode_mirrors_the_remote_but_never_overwrites_a_local_edit() {
+        use Mode::Download as M;
+        let same = || agreed(5, 10, "e1");
+        assert_eq!(
+            one(None, Some(rfile(5, "e1")), None, M),
+            Some(Action::Download { path: x() })
+        );
+        assert_eq!(
+            one(None, Some(rfile(5, "e1")), Some(same()), M),
+            Some(Action::Download { path: x() }),
+            "a local delete is restored"
+        );
+        assert_eq!(
+            one(Some(file(5, 10)), Some(rfile(5, "e2")), Some(same()), M),
+            Some(Action::Download { path: x() })
+        );
+        assert_eq!(
+            one(Some(file(6, 11)), Some(rfile(5, "e1")), Some(same()), M),
+            None,
+            "a local edit stays"
+        );
+        assert_eq!(
+            one(Some(file(6, 11)), Some(rfile(5, "e2")), Some(same()), M),
+            Some(Action::Conflict { path: x() })
+        );
+        assert_eq!(
+            one(Some(file(5, 10)), None, Some(same()), M),
+            Some(Action::DeleteLocal {
+                path: x(),
+                is_dir: false
+            })
+        );
+        assert_eq!(
+            one(Some(file(6, 11)), None, Some(same()), M),
+            Some(Action::Forget { path: x() }),
+            "an edited file outlives a remote delete"
+        );
+        assert_eq!(
+            one(Some(file(6, 11)), None, None, M),
+            None,
+            "local-only files are left alone"
+        );
+    }
+
+    #[test]
+    fn upload_mode_backs_up_but_never_overwrites_a_remote_edit() {
+        use Mode::Upload as M;
+        let same = || agreed(5, 10, "e1");
+        assert_eq!(
+            one(Some(file(5, 10)), None, None, M),
+            Some(Action::Upload { path: x() })
+        );
+        assert_eq!(
+            one(Some(file(6, 11)), Some(rfile(5, "e1")), Some(same()), M),
+            Some(Action::Upload { path: x() })
+        );
+        assert_eq!(
+            one(Some(file(5, 10)), Some(rfile(5, "e2")), Some(same()), M),
+            None,
+            "a remote edit stays"
+        );
+        assert_eq!(
+            one(Some(file(6, 11)), Some(rfile(5, "e2")), Some(same()), M),
+            Some(Action::Conflict { path: x() })
+        );
+        assert_eq!(
+            one(None, Some(rfile(5, "e1")), Some(same()), M),
+            Some(Action::DeleteRemote {
+                path: x(),
+                is_dir: false
+            })
+        );
+        assert_eq!(
+            one(None, Some(rfile(5, "e2")), Some(same()), M),
+            Some(Action::Forget { path: x() })
+        );
+        assert_eq!(
+            one(None, Some(rfile(5, "e2")), None, M),
+            None,
+            "remote-only files are left alone"
+        );
+    }
+
+    #[test]
+    fn mass_deletes_are_refused_and_small_trees_are_not_guarded() {
+        let mut local = BTreeMap::new();
+        let mut remote = BTreeMap::new();
+        let mut base = BTreeMap::new();
+        for i in 0..12 {
+            let p = format!("f{i:02}");
+            base.insert(
+                p.clone(),
+                Agreed {
+                    path: p.clone(),
+                    ..agreed(1, 1, "e")
+                },
+            );
+            local.insert(p.clone(), file(1, 1));
+            if i < 5 {
+                remote.insert(p, rfile(1, "e"));
+            }
+        }
+        assert_eq!(
+            plan(&local, &remote, &base, Mode::TwoWay),
+            Err(PlanError::MassDelete {
+                deletes: 7,
+                agreed: 12
+            })
+        );
+        let small: BTreeMap<_, _> = base.into_iter().take(4).collect();
+        let local_small: BTreeMap<_, _> = local.into_iter().take(4).collect();
+        let plan = plan(&local_small, &BTreeMap::new(), &small, Mode::TwoWay).unwrap();
+        assert_eq!(plan.actions.len(), 4);
+    }
+
+    #[test]
+    fn folders_come_first_and_deletes_go_deepest_first() {
+        let base: BTreeMap<_, _> = ["old", "old/a"]
+            .into_iter()
+            .map(|p| {
+                (
+                    p.to_owned(),
+                    Agreed {
+                        path: p.into(),
+                        is_dir: p == "old",
+                        ..agreed(1, 1, "e")
+                    },
+                )
+            })
+            .collect();
+        let mut local = BTreeMap::new();
+        local.insert("old".to_owned(), dir());
+        local.insert("old/a".to_owned(), file(1, 1));
+        let mut remote = BTreeMap::new();
+        remote.insert("new".to_owned(), rdir());
+        remote.insert("new/b".to_owned(), rfile(1, "e"));
+        let plan = plan(&local, &remote, &base, Mode::TwoWay).unwrap();
+        assert_eq!(
+            plan.actions,
+            [
+                Action::MkdirLocal { path: "new".into() },
+                Action::Download {
+                    path: "new/b".into()
+                },
+                Action::DeleteLocal {
+                    path: "old/a".into(),
+                    is_dir: false
+                },
+                Action::DeleteLocal {
+                    path: "old".into(),
+                    is_dir: true
+                },
+            ]
+        );
+    }
+}

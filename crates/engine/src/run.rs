@@ -1,0 +1,554 @@
+//! One run segment of a job: list both sides, plan, carry the plan out. A run stops early when
+//! its token is cancelled; what it completed is in the journal, so the next run (after a
+//! resume, or a restart of the process) plans only what is left.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use tidesync_webdav::{Depth, EntryKind, RemotePath};
+
+use crate::journal::Agreed;
+use crate::model::{FileError, Mode, Summary};
+use crate::plan::{Action, LocalState, Plan, PlanError, RemoteState, plan};
+use crate::progress::{FileAction, JobEvent, Phase};
+use crate::scan::{is_internal, nanos, scan, stat};
+use crate::transfer::{Context, TransferError, conflict_name, fetch, install, same_bytes, send};
+
+/// Why a run did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("stopped")]
+    Stopped,
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The server refused us (credentials, permissions) or could not be reached at all.
+    #[error(transparent)]
+    Remote(#[from] tidesync_webdav::Error),
+    #[error("the local folder {path}: {source}")]
+    Local {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
+}
+
+/// The most passes one run makes: a conflict's local copy is uploaded by the second pass.
+const PASSES: usize = 2;
+
+/// Runs the sync of `ctx`'s pair to its end, or until the run token is cancelled.
+pub async fn run(
+    ctx: Arc<Context>,
+    mode: Mode,
+    transfers: usize,
+    summary: &mut Summary,
+) -> Result<(), RunError> {
+    for _ in 0..PASSES {
+        let (plan, survey) = survey(&ctx, mode, summary).await?;
+        let had_conflicts = plan
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Conflict { .. }));
+        execute(&ctx, plan, Arc::new(survey), transfers, summary).await?;
+        if !had_conflicts || mode == Mode::Download {
+            break;
+        }
+    }
+    ctx.hub.update(|s| s.phase = Phase::Finishing);
+    Ok(())
+}
+
+/// Both sides as the plan saw them, so each step can check nothing moved meanwhile.
+struct Survey {
+    local: BTreeMap<String, LocalState>,
+    remote: BTreeMap<String, RemoteState>,
+}
+
+async fn survey(
+    ctx: &Arc<Context>,
+    mode: Mode,
+    summary: &mut Summary,
+) -> Result<(Plan, Survey), RunError> {
+    ctx.hub.update(|s| s.phase = Phase::Listing);
+    let listing = ctx
+        .run
+        .run_until_cancelled(ctx.client.list(&RemotePath::root(), Depth::Infinity))
+        .await
+        .ok_or(RunError::Stopped)??;
+    for rejected in &listing.rejected {
+        tracing::warn!(href = %rejected.href, error = %rejected.error, "remote entry skipped");
+        record_error(
+            ctx,
+            summary,
+            &rejected.href,
+            &format!("skipped: {}", rejected.error),
+        );
+    }
+    let remote: BTreeMap<String, RemoteState> = listing
+        .entries
+        .into_iter()
+        .filter(|e| !e.path.is_root() && !e.path.segments().any(is_internal))
+        .map(|e| {
+            let state = RemoteState {
+                is_dir: e.kind == EntryKind::Folder,
+                size: e.size,
+                etag: e.etag,
+                mtime: e.modified.map(unix_secs),
+            };
+            (e.path.as_str().to_owned(), state)
+        })
+        .collect();
+    let root = ctx.local_root.clone();
+    let local_error = |source| RunError::Local {
+        path: ctx.local_root.display().to_string(),
+        source,
+    };
+    let (local, skipped) = tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&root)?;
+        scan(&root)
+    })
+    .await
+    .map_err(|e| local_error(std::io::Error::other(e)))?
+    .map_err(local_error)?;
+    if mode != Mode::Download {
+        for error in skipped {
+            record_error(ctx, summary, &error.path, &error.message);
+        }
+    }
+    ctx.hub.update(|s| s.phase = Phase::Planning);
+    let pair = ctx.pair;
+    let agreed: BTreeMap<String, Agreed> = ctx
+        .journal
+        .call(move |j| j.agreed(pair))
+        .await?
+        .into_iter()
+        .map(|a| (a.path.clone(), a))
+        .collect();
+    let plan = plan(&local, &remote, &agreed, mode)?;
+    let bytes_total: u64 = plan
+        .actions
+        .iter()
+        .map(|a| match a {
+            Action::Download { path } | Action::Conflict { path } => {
+                remote.get(path).map_or(0, |r| r.size)
+            }
+            Action::Upload { path } => local.get(path).map_or(0, |l| l.size),
+            _ => 0,
+        })
+        .sum();
+    let files_total = plan.changes().count() as u64;
+    ctx.hub.update(|s| {
+        s.phase = Phase::Transferring;
+        s.files_total += files_total;
+        s.bytes_total += bytes_total;
+    });
+    Ok((plan, Survey { local, remote }))
+}
+
+fn unix_secs(t: SystemTime) -> i64 {
+    (nanos(t) / 1_000_000_000) as i64
+}
+
+fn record_error(ctx: &Context, summary: &mut Summary, path: &str, message: &str) {
+    summary.errors.push(FileError {
+        path: path.to_owned(),
+        message: message.to_owned(),
+    });
+    ctx.hub.update(|s| s.errors += 1);
+    ctx.hub.emit(JobEvent::FileFailed {
+        path: path.to_owned(),
+        message: message.to_owned(),
+    });
+}
+
+/// What one step did.
+struct Done {
+    /// What the user sees happened; `None` when the step only recorded an agreement.
+    action: Option<FileAction>,
+    /// Bytes moved over the network.
+    bytes: u64,
+}
+
+type StepResult = (String, Result<Done, TransferError>);
+
+/// Carries the plan out: folders, then up to `transfers` files at once, then deletes.
+async fn execute(
+    ctx: &Arc<Context>,
+    plan: Plan,
+    survey: Arc<Survey>,
+    transfers: usize,
+    summary: &mut Summary,
+) -> Result<(), RunError> {
+    let mut running = FuturesUnordered::new();
+    let mut fatal: Option<RunError> = None;
+    let mut stopped = false;
+    for action in plan.actions {
+        if stopped || fatal.is_some() || ctx.run.is_cancelled() {
+            stopped |= ctx.run.is_cancelled();
+            break;
+        }
+        let is_transfer = matches!(
+            action,
+            Action::Download { .. } | Action::Upload { .. } | Action::Conflict { .. }
+        );
+        if !is_transfer {
+            // Deletes wait for every transfer: a folder is removed only once emptied.
+            while let Some(result) = running.next().await {
+                settle(ctx, summary, result, &mut stopped, &mut fatal);
+            }
+            if stopped || fatal.is_some() {
+                break;
+            }
+            let path = action.path().to_owned();
+            let result = step(ctx.clone(), survey.clone(), action).await;
+            settle(ctx, summary, (path, result), &mut stopped, &mut fatal);
+            continue;
+        }
+        let path = action.path().to_owned();
+        let (ctx2, survey2) = (ctx.clone(), survey.clone());
+        running.push(async move { (path, step(ctx2, survey2, action).await) });
+        if running.len() >= transfers.max(1)
+            && let Some(result) = running.next().await
+        {
+            settle(ctx, summary, result, &mut stopped, &mut fatal);
+        }
+    }
+    while let Some(result) = running.next().await {
+        settle(ctx, summary, result, &mut stopped, &mut fatal);
+    }
+    match fatal {
+        Some(error) => Err(error),
+        None if stopped || ctx.run.is_cancelled() => Err(RunError::Stopped),
+        None => Ok(()),
+    }
+}
+
+/// Accounts for one finished step.
+fn settle(
+    ctx: &Context,
+    summary: &mut Summary,
+    (path, result): StepResult,
+    stopped: &mut bool,
+    fatal: &mut Option<RunError>,
+) {
+    ctx.hub.file_ended(&path);
+    match result {
+        Ok(done) => {
+            let Some(action) = done.action else { return };
+            match action {
+                FileAction::Downloaded => {
+                    summary.files_downloaded += 1;
+                    summary.bytes_downloaded += done.bytes;
+                }
+                FileAction::Uploaded => {
+                    summary.files_uploaded += 1;
+                    summary.bytes_uploaded += done.bytes;
+                }
+                FileAction::Conflict => {
+                    summary.conflicts += 1;
+                    summary.bytes_downloaded += done.bytes;
+                }
+                FileAction::DeletedLocal => summary.deleted_local += 1,
+                FileAction::DeletedRemote => summary.deleted_remote += 1,
+                FileAction::CreatedFolder => {}
+            }
+            ctx.hub.update(|s| s.files_done += 1);
+            ctx.hub.emit(JobEvent::FileDone { path, action });
+        }
+        Err(TransferError::Stopped) => *stopped = true,
+        Err(TransferError::Remote(e)) if e.is_auth() || e.is_insufficient_storage() => {
+            fatal.get_or_insert(RunError::Remote(e));
+        }
+        Err(TransferError::Journal(e)) => {
+            fatal.get_or_insert(RunError::Journal(e));
+        }
+        Err(TransferError::Local {
+            path: local,
+            source,
+        }) if is_disk_full(&source) => {
+            fatal.get_or_insert(RunError::Local {
+                path: local,
+                source,
+            });
+        }
+        Err(error) => record_error(ctx, summary, &path, &error.to_string()),
+    }
+}
+
+fn is_disk_full(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::StorageFull
+        || error.kind() == std::io::ErrorKind::QuotaExceeded
+}
+
+/// Carries out one action, recording its result in the journal.
+async fn step(
+    ctx: Arc<Context>,
+    survey: Arc<Survey>,
+    action: Action,
+) -> Result<Done, TransferError> {
+    let key = action.path().to_owned();
+    let path = RemotePath::parse(&key).map_err(|e| TransferError::Changed {
+        path: key.clone(),
+        what: format!("not a valid path: {e}"),
+    })?;
+    let local = survey.local.get(&key);
+    let remote = survey.remote.get(&key);
+    let agreed = match action {
+        Action::Forget { .. } => {
+            let pair = ctx.pair;
+            ctx.journal.call(move |j| j.forget(pair, &key)).await?;
+            return Ok(Done {
+                action: None,
+                bytes: 0,
+            });
+        }
+        Action::Agree { .. } => folder(&key),
+        Action::MkdirLocal { .. } => {
+            let target = ctx.local_path(&path);
+            tokio::fs::create_dir_all(&target)
+                .await
+                .map_err(|source| TransferError::Local {
+                    path: target.display().to_string(),
+                    source,
+                })?;
+            record(&ctx, folder(&key)).await?;
+            return Ok(Done {
+                action: Some(FileAction::CreatedFolder),
+                bytes: 0,
+            });
+        }
+        Action::MkdirRemote { .. } => {
+            ctx.run
+                .run_until_cancelled(ctx.client.mkcol(&path))
+                .await
+                .ok_or(TransferError::Stopped)??;
+            record(&ctx, folder(&key)).await?;
+            return Ok(Done {
+                action: Some(FileAction::CreatedFolder),
+                bytes: 0,
+            });
+        }
+        Action::Download { .. } => {
+            let remote = remote.ok_or_else(|| gone(&key))?;
+            let part = fetch(&ctx, &path, remote).await?;
+            let agreed = install(&ctx, &path, part, remote, local).await?;
+            record(&ctx, agreed).await?;
+            return Ok(Done {
+                action: Some(FileAction::Downloaded),
+                bytes: remote.size,
+            });
+        }
+        Action::Upload { .. } => {
+            let agreed = send(&ctx, &path, remote).await?;
+            let bytes = agreed.size;
+            record(&ctx, agreed).await?;
+            return Ok(Done {
+                action: Some(FileAction::Uploaded),
+                bytes,
+            });
+        }
+        Action::Conflict { .. } => return conflict(&ctx, &path, local, remote).await,
+        Action::DeleteLocal { is_dir, .. } => {
+            let target = ctx.local_path(&path);
+            let expected = local.cloned();
+            let removed = tokio::task::spawn_blocking(
+                move || -> std::io::Result<Result<(), &'static str>> {
+                    if is_dir {
+                        return match std::fs::remove_dir(&target) {
+                            Ok(()) => Ok(Ok(())),
+                            Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => Ok(Err(
+                                "the folder holds files that were not synced, so it was kept",
+                            )),
+                            Err(e) => Err(e),
+                        };
+                    }
+                    // Re-check: a file edited since the scan is not deleted.
+                    if stat(&target)? != expected {
+                        return Ok(Err("the local file changed, so it was not deleted"));
+                    }
+                    std::fs::remove_file(&target).map(Ok)
+                },
+            )
+            .await
+            .map_err(|e| TransferError::Changed {
+                path: key.clone(),
+                what: e.to_string(),
+            })?
+            .map_err(|source| TransferError::Local {
+                path: key.clone(),
+                source,
+            })?;
+            if let Err(what) = removed {
+                return Err(TransferError::Changed {
+                    path: key,
+                    what: what.into(),
+                });
+            }
+            let pair = ctx.pair;
+            ctx.journal.call(move |j| j.forget(pair, &key)).await?;
+            return Ok(Done {
+                action: Some(FileAction::DeletedLocal),
+                bytes: 0,
+            });
+        }
+        Action::DeleteRemote { is_dir, .. } => {
+            let kind = if is_dir {
+                EntryKind::Folder
+            } else {
+                EntryKind::File
+            };
+            let if_match = remote.and_then(|r| r.etag.clone()).filter(|_| !is_dir);
+            let deleted = ctx
+                .run
+                .run_until_cancelled(ctx.client.delete(&path, kind, if_match.as_deref()))
+                .await
+                .ok_or(TransferError::Stopped)?;
+            match deleted {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+            let pair = ctx.pair;
+            ctx.journal.call(move |j| j.forget(pair, &key)).await?;
+            return Ok(Done {
+                action: Some(FileAction::DeletedRemote),
+                bytes: 0,
+            });
+        }
+    };
+    record(&ctx, agreed).await?;
+    Ok(Done {
+        action: None,
+        bytes: 0,
+    })
+}
+
+/// Both sides changed the same path. The server's version keeps the name; the local one is
+/// kept under a conflict name (and uploaded by the next pass in two-way and upload modes),
+/// unless both hold the same bytes, which is simply recorded as agreed.
+async fn conflict(
+    ctx: &Arc<Context>,
+    path: &RemotePath,
+    local: Option<&LocalState>,
+    remote: Option<&RemoteState>,
+) -> Result<Done, TransferError> {
+    let key = path.as_str().to_owned();
+    let (Some(local), Some(remote)) = (local, remote) else {
+        return Err(gone(&key));
+    };
+    let target = ctx.local_path(path);
+    let part = if remote.is_dir {
+        None
+    } else {
+        Some(fetch(ctx, path, remote).await?)
+    };
+    if let Some(part) = &part
+        && !local.is_dir
+    {
+        let (a, b) = (part.clone(), target.clone());
+        let same = tokio::task::spawn_blocking(move || same_bytes(&a, &b))
+            .await
+            .map_err(|e| TransferError::Changed {
+                path: key.clone(),
+                what: e.to_string(),
+            })?
+            .map_err(|source| TransferError::Local {
+                path: key.clone(),
+                source,
+            })?;
+        if same {
+            let _ = tokio::fs::remove_file(part).await;
+            record(
+                ctx,
+                Agreed {
+                    path: key,
+                    is_dir: false,
+                    size: local.size,
+                    local_mtime: Some(local.mtime),
+                    etag: remote.etag.clone(),
+                    remote_mtime: remote.mtime,
+                },
+            )
+            .await?;
+            return Ok(Done {
+                action: None,
+                bytes: remote.size,
+            });
+        }
+    }
+    // Keep the local version under a conflict name, if it is still the one the plan saw.
+    let name = path.name().unwrap_or_default();
+    let aside = target.with_file_name(conflict_name(name, SystemTime::now()));
+    let expected = local.clone();
+    let (from, to) = (target.clone(), aside.clone());
+    let moved = tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
+        if stat(&from)? != Some(expected) {
+            return Ok(false);
+        }
+        std::fs::rename(&from, &to)?;
+        Ok(true)
+    })
+    .await
+    .map_err(|e| TransferError::Changed {
+        path: key.clone(),
+        what: e.to_string(),
+    })?
+    .map_err(|source| TransferError::Local {
+        path: key.clone(),
+        source,
+    })?;
+    if !moved {
+        return Err(TransferError::Changed {
+            path: key,
+            what: "the local file changed while its conflict was being resolved".into(),
+        });
+    }
+    tracing::info!(path = %key, kept_as = %aside.display(), "conflict: the local version was kept under a new name");
+    match part {
+        Some(part) => {
+            let agreed = install(ctx, path, part, remote, None).await?;
+            record(ctx, agreed).await?;
+        }
+        None => {
+            tokio::fs::create_dir_all(&target)
+                .await
+                .map_err(|source| TransferError::Local {
+                    path: key.clone(),
+                    source,
+                })?;
+            record(ctx, folder(&key)).await?;
+        }
+    }
+    Ok(Done {
+        action: Some(FileAction::Conflict),
+        bytes: remote.size,
+    })
+}
+
+fn folder(path: &str) -> Agreed {
+    Agreed {
+        path: path.to_owned(),
+        is_dir: true,
+        size: 0,
+        local_mtime: None,
+        etag: None,
+        remote_mtime: None,
+    }
+}
+
+fn gone(path: &str) -> TransferError {
+    TransferError::Changed {
+        path: path.to_owned(),
+        what: "it disappeared while the sync was planned".into(),
+    }
+}
+
+async fn record(ctx: &Context, agreed: Agreed) -> Result<(), TransferError> {
+    let pair = ctx.pair;
+    ctx.journal.call(move |j| j.agree(pair, &agreed)).await?;
+    Ok(())
+}

@@ -1,0 +1,524 @@
+//! Moving one file: downloads into a hidden part file that is renamed into place only when
+//! complete and checked; uploads to a hidden name on the server that is moved into place.
+//!
+//! Every network await is raced against the run token. Writes are not: the token is checked
+//! between chunks, never in the middle of a `write_all`. When a run stops, a download's part
+//! file is fsync'd and its offset written to the journal (the checkpoint), so the next run
+//! resumes with `Range` while the remote version is still the same.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tidesync_webdav::{Client, Depth, EntryKind, Precondition, RemotePath};
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+
+use crate::journal::{Agreed, Journal, JournalError, PartialDownload};
+use crate::model::PairId;
+use crate::plan::{LocalState, RemoteState};
+use crate::progress::Hub;
+use crate::scan::{PART_SUFFIX, UPLOAD_PREFIX, nanos, stat};
+
+/// Attempts at one file within a run before it is reported as failed.
+const ATTEMPTS: u32 = 4;
+
+/// Why a transfer did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    /// The run was stopped (pause, suspend, cancel, shutdown); the checkpoint is written.
+    #[error("stopped")]
+    Stopped,
+    #[error(transparent)]
+    Remote(#[from] tidesync_webdav::Error),
+    #[error("{path}: {source}")]
+    Local {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The file is not what it was when the sync planned it; it is left for the next sync.
+    #[error("{path}: {what}; it will be synced next time")]
+    Changed { path: String, what: String },
+}
+
+impl TransferError {
+    fn local(path: &Path, source: std::io::Error) -> TransferError {
+        TransferError::Local {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// What every transfer of a run shares.
+pub struct Context {
+    pub pair: PairId,
+    pub local_root: PathBuf,
+    pub client: Client,
+    pub journal: Journal,
+    pub hub: Arc<Hub>,
+    pub run: CancellationToken,
+}
+
+impl Context {
+    pub fn local_path(&self, path: &RemotePath) -> PathBuf {
+        path.segments()
+            .fold(self.local_root.clone(), |p, s| p.join(s))
+    }
+
+    /// Races `future` against the run token.
+    async fn or_stop<T>(&self, future: impl Future<Output = T>) -> Result<T, TransferError> {
+        self.run
+            .run_until_cancelled(future)
+            .await
+            .ok_or(TransferError::Stopped)
+    }
+}
+
+/// The hidden file a download of `target` is written to.
+pub fn part_path(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    target.with_file_name(format!(".{name}{PART_SUFFIX}"))
+}
+
+/// Downloads the remote file at `path` into its part file, resuming where a previous run
+/// stopped if the remote version is the same. Returns the part file's path, complete,
+/// fsync'd and of the expected size; the caller renames it into place.
+pub async fn fetch(
+    ctx: &Context,
+    path: &RemotePath,
+    remote: &RemoteState,
+) -> Result<PathBuf, TransferError> {
+    let target = ctx.local_path(path);
+    let part = part_path(&target);
+    let key = path.as_str().to_owned();
+    let journal = ctx.journal.clone();
+    let pair = ctx.pair;
+    let recorded = journal
+        .call({
+            let key = key.clone();
+            move |j| j.partial_download(pair, &key)
+        })
+        .await?;
+    let on_disk = tokio::fs::metadata(&part).await.map(|m| m.len()).ok();
+    // Resume only what the journal vouches for: the same remote version, and no more bytes
+    // than were fsync'd at the checkpoint.
+    let mut offset = match (&recorded, on_disk) {
+        (Some(r), Some(len))
+            if r.etag.is_some()
+                && r.etag == remote.etag
+                && len >= r.offset
+                && r.size == remote.size =>
+        {
+            r.offset
+        }
+        _ => 0,
+    };
+    let mut attempt = 0;
+    loop {
+        match fetch_from(ctx, path, remote, &part, &mut offset).await {
+            Ok(()) => return Ok(part),
+            Err(TransferError::Remote(e)) if e.is_retryable() && attempt + 1 < ATTEMPTS => {
+                attempt += 1;
+                checkpoint(ctx, &key, remote, &part, offset).await?;
+                let pause = Duration::from_millis(200 * u64::from(attempt));
+                ctx.or_stop(tokio::time::sleep(pause)).await?;
+            }
+            Err(e) => {
+                if matches!(e, TransferError::Stopped | TransferError::Remote(_)) {
+                    checkpoint(ctx, &key, remote, &part, offset).await?;
+                }
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// One GET from `offset`, appending to the part file; `offset` follows what is written.
+async fn fetch_from(
+    ctx: &Context,
+    path: &RemotePath,
+    remote: &RemoteState,
+    part: &Path,
+    offset: &mut u64,
+) -> Result<(), TransferError> {
+    let mut download = ctx
+        .or_stop(ctx.client.get(path, *offset, remote.etag.as_deref()))
+        .await??;
+    if !download.is_partial() {
+        // The whole file is coming (the server ignored the range, or the file changed).
+        *offset = 0;
+    }
+    if let Some(tag) = &download.etag
+        && remote
+            .etag
+            .as_ref()
+            .is_some_and(|listed| normalise(listed) != normalise(tag))
+    {
+        return Err(TransferError::Changed {
+            path: path.to_string(),
+            what: "the remote file changed since it was listed".into(),
+        });
+    }
+    let mut file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(part)
+        .await
+        .map_err(|e| TransferError::local(part, e))?;
+    file.set_len(*offset)
+        .await
+        .map_err(|e| TransferError::local(part, e))?;
+    file.seek(std::io::SeekFrom::Start(*offset))
+        .await
+        .map_err(|e| TransferError::local(part, e))?;
+    let mut file = tokio::io::BufWriter::with_capacity(256 * 1024, file);
+    let name = path.as_str();
+    let result = loop {
+        let chunk = match ctx.run.run_until_cancelled(download.chunk()).await {
+            None => break Err(TransferError::Stopped),
+            Some(Err(e)) => break Err(e.into()),
+            Some(Ok(None)) => break Ok(()),
+            Some(Ok(Some(chunk))) => chunk,
+        };
+        // Not raced with the token: a write is finished before the run may stop.
+        if let Err(e) = file.write_all(&chunk).await {
+            break Err(TransferError::local(part, e));
+        }
+        *offset += chunk.len() as u64;
+        ctx.hub
+            .file_progress(name, *offset, remote.size, chunk.len() as u64);
+    };
+    file.flush()
+        .await
+        .map_err(|e| TransferError::local(part, e))?;
+    let file = file.into_inner();
+    file.sync_data()
+        .await
+        .map_err(|e| TransferError::local(part, e))?;
+    result?;
+    if *offset != remote.size {
+        return Err(TransferError::Changed {
+            path: path.to_string(),
+            what: format!(
+                "the server sent {} bytes where the listing said {}",
+                offset, remote.size
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Records how far a download got; the part file was fsync'd before.
+async fn checkpoint(
+    ctx: &Context,
+    key: &str,
+    remote: &RemoteState,
+    part: &Path,
+    offset: u64,
+) -> Result<(), TransferError> {
+    if offset == 0 || remote.etag.is_none() {
+        // Nothing worth keeping, or no way to know the version on resume.
+        let _ = tokio::fs::remove_file(part).await;
+        let key = key.to_owned();
+        let pair = ctx.pair;
+        ctx.journal
+            .call(move |j| j.drop_partial_download(pair, &key))
+            .await?;
+        return Ok(());
+    }
+    let partial = PartialDownload {
+        etag: remote.etag.clone(),
+        size: remote.size,
+        offset,
+    };
+    let key = key.to_owned();
+    let pair = ctx.pair;
+    ctx.journal
+        .call(move |j| j.checkpoint_download(pair, &key, &partial))
+        .await?;
+    Ok(())
+}
+
+/// `W/"x"` and `"x"` name the same version for our purpose.
+fn normalise(tag: &str) -> &str {
+    tag.trim().trim_start_matches("W/")
+}
+
+/// Moves a complete part file over `target`, if `target` is still what the plan saw.
+/// Returns the agreed state to record.
+pub async fn install(
+    ctx: &Context,
+    path: &RemotePath,
+    part: PathBuf,
+    remote: &RemoteState,
+    local_before: Option<&LocalState>,
+) -> Result<Agreed, TransferError> {
+    let target = ctx.local_path(path);
+    let mtime = remote
+        .mtime
+        .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s.max(0) as u64));
+    let before = local_before.cloned();
+    let key = path.as_str().to_owned();
+    let changed = |what: &str| TransferError::Changed {
+        path: key.clone(),
+        what: what.to_owned(),
+    };
+    let now = tokio::task::spawn_blocking({
+        let target = target.clone();
+        move || -> Result<Result<LocalState, &'static str>, std::io::Error> {
+            // Re-check just before the rename: a local edit made during the download wins.
+            let current = stat(&target)?;
+            if current != before {
+                return Ok(Err("the local file changed during the download"));
+            }
+            if let Some(t) = mtime {
+                let file = std::fs::File::options().write(true).open(&part)?;
+                file.set_modified(t)?;
+            }
+            std::fs::rename(&part, &target)?;
+            if let Some(parent) = target.parent() {
+                // The rename is durable only once the folder is synced.
+                std::fs::File::open(parent)?.sync_all()?;
+            }
+            Ok(Ok(stat(&target)?.unwrap_or(LocalState {
+                is_dir: false,
+                size: 0,
+                mtime: 0,
+            })))
+        }
+    })
+    .await
+    .map_err(|e| TransferError::local(&target, std::io::Error::other(e)))?
+    .map_err(|e| TransferError::local(&target, e))?
+    .map_err(changed)?;
+    Ok(Agreed {
+        path: key,
+        is_dir: false,
+        size: now.size,
+        local_mtime: Some(now.mtime),
+        etag: remote.etag.clone(),
+        remote_mtime: remote.mtime,
+    })
+}
+
+/// Uploads the local file at `path` under a hidden name, then moves it into place. Refuses to
+/// replace a remote file that is not the version the plan saw, or to create one over a file
+/// that appeared meanwhile (`Overwrite: F`, which every server tested honours).
+pub async fn send(
+    ctx: &Context,
+    path: &RemotePath,
+    remote_before: Option<&RemoteState>,
+) -> Result<Agreed, TransferError> {
+    let local = ctx.local_path(path);
+    let before = stat_async(&local)
+        .await?
+        .ok_or_else(|| TransferError::Changed {
+            path: path.to_string(),
+            what: "the local file is gone".into(),
+        })?;
+    let name = path.name().unwrap_or_default();
+    let temp_name = format!("{UPLOAD_PREFIX}{:016x}-{name}", fastrand::u64(..));
+    let temp = match path.parent() {
+        Some(parent) => parent.join(&temp_name),
+        None => RemotePath::root().join(&temp_name),
+    }
+    .map_err(|e| TransferError::Changed {
+        path: path.to_string(),
+        what: format!("no temporary name could be made: {e}"),
+    })?;
+    let mtime = SystemTime::UNIX_EPOCH + Duration::from_nanos(before.mtime.max(0) as u64);
+    let uploaded = ctx
+        .or_stop(
+            ctx.client
+                .put_file(&temp, &local, &Precondition::Absent, Some(mtime)),
+        )
+        .await;
+    let cleanup = |ctx: &Context, temp: RemotePath| {
+        let client = ctx.client.clone();
+        async move {
+            let _ = client.delete(&temp, EntryKind::File, None).await;
+        }
+    };
+    match uploaded {
+        Err(TransferError::Stopped) => {
+            cleanup(ctx, temp).await;
+            return Err(TransferError::Stopped);
+        }
+        Ok(Err(e)) => {
+            cleanup(ctx, temp).await;
+            return Err(e.into());
+        }
+        _ => {}
+    }
+    ctx.hub
+        .file_progress(path.as_str(), before.size, before.size, before.size);
+    if stat_async(&local).await?.as_ref() != Some(&before) {
+        cleanup(ctx, temp).await;
+        return Err(TransferError::Changed {
+            path: path.to_string(),
+            what: "the local file changed during the upload".into(),
+        });
+    }
+    // If-Match on MOVE guards the source, not the destination (RFC 4918), so the version
+    // being replaced is checked just before the move. The window left is one round trip.
+    if let Some(before) = remote_before {
+        let now = ctx.or_stop(ctx.client.list(path, Depth::Zero)).await?;
+        let same = match now {
+            Ok(listing) => listing
+                .entries
+                .first()
+                .is_some_and(|e| match (&e.etag, &before.etag) {
+                    (Some(now), Some(then)) => now == then,
+                    _ => e.size == before.size,
+                }),
+            Err(e) if e.is_not_found() => false,
+            Err(e) => {
+                cleanup(ctx, temp).await;
+                return Err(e.into());
+            }
+        };
+        if !same {
+            cleanup(ctx, temp).await;
+            return Err(TransferError::Changed {
+                path: path.to_string(),
+                what: "the remote file changed during the upload".into(),
+            });
+        }
+    }
+    let moved = ctx
+        .or_stop(
+            ctx.client
+                .move_to(&temp, path, EntryKind::File, remote_before.is_some(), None),
+        )
+        .await;
+    match moved {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            cleanup(ctx, temp).await;
+            if e.is_precondition_failed() {
+                return Err(TransferError::Changed {
+                    path: path.to_string(),
+                    what: "a remote file appeared at the same path during the upload".into(),
+                });
+            }
+            return Err(e.into());
+        }
+        Err(stopped) => {
+            cleanup(ctx, temp).await;
+            return Err(stopped);
+        }
+    }
+    let listed = ctx.client.list(path, Depth::Zero).await?;
+    let entry = listed.entries.into_iter().next();
+    Ok(Agreed {
+        path: path.as_str().to_owned(),
+        is_dir: false,
+        size: before.size,
+        local_mtime: Some(before.mtime),
+        etag: entry.as_ref().and_then(|e| e.etag.clone()),
+        remote_mtime: entry
+            .and_then(|e| e.modified)
+            .map(|t| (nanos(t) / 1_000_000_000) as i64),
+    })
+}
+
+async fn stat_async(path: &Path) -> Result<Option<LocalState>, TransferError> {
+    let owned = path.to_owned();
+    tokio::task::spawn_blocking(move || stat(&owned))
+        .await
+        .map_err(|e| TransferError::local(path, std::io::Error::other(e)))?
+        .map_err(|e| TransferError::local(path, e))
+}
+
+/// `report (conflict 2024-06-01 093000).txt` for `report.txt`, at `when` (UTC).
+pub fn conflict_name(name: &str, when: SystemTime) -> String {
+    let secs = when
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    let stamp = format!(
+        "{y:04}-{m:02}-{d:02} {:02}{:02}{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    );
+    match name.rfind('.').filter(|&i| i > 0) {
+        Some(i) => format!("{} (conflict {stamp}){}", &name[..i], &name[i..]),
+        None => format!("{name} (conflict {stamp})"),
+    }
+}
+
+/// Days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Whether two local files hold the same bytes.
+pub fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use std::io::Read;
+    let (fa, fb) = (std::fs::File::open(a)?, std::fs::File::open(b)?);
+    if fa.metadata()?.len() != fb.metadata()?.len() {
+        return Ok(false);
+    }
+    let (mut ra, mut rb) = (std::io::BufReader::new(fa), std::io::BufReader::new(fb));
+    let (mut ba, mut bb) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+    loop {
+        let n = ra.read(&mut ba)?;
+        if n == 0 {
+            return Ok(true);
+        }
+        rb.read_exact(&mut bb[..n])?;
+        if ba[..n] != bb[..n] {
+            return Ok(false);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflict_names_keep_the_extension() {
+        let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_717_234_200); // 2024-06-01 09:30:00
+        assert_eq!(
+            conflict_name("report.txt", when),
+            "report (conflict 2024-06-01 093000).txt"
+        );
+        assert_eq!(
+            conflict_name("Makefile", when),
+            "Makefile (conflict 2024-06-01 093000)"
+        );
+        assert_eq!(
+            conflict_name(".bashrc", when),
+            ".bashrc (conflict 2024-06-01 093000)"
+        );
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+
+    #[test]
+    fn part_files_are_hidden_next_to_their_target() {
+        assert_eq!(
+            part_path(Path::new("/a/b/c.txt")),
+            Path::new("/a/b/.c.txt.tidesync-part")
+        );
+    }
+}

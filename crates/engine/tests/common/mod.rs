@@ -1,0 +1,137 @@
+//! What the engine tests share: an engine on a temp data dir paired with a served folder.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tidesync_engine::{Engine, EngineOptions, JobEvent, JobId, Mode, Outcome, PairId, Sink};
+use tidesync_testkit::tree::snapshot;
+
+/// A test's world: the served folder, the local folder, the engine.
+pub struct World {
+    pub remote_dir: tempfile::TempDir,
+    pub local_dir: tempfile::TempDir,
+    pub data_dir: tempfile::TempDir,
+    pub engine: Engine,
+    pub pair: PairId,
+    /// The server, kept alive for the test.
+    pub server: Box<dyn std::any::Any + Send>,
+}
+
+pub enum Server {
+    Dav,
+    Rclone,
+}
+
+impl World {
+    pub async fn new(server: Server, mode: Mode) -> World {
+        Self::with_options(server, mode, EngineOptions::default()).await
+    }
+
+    pub async fn with_options(server: Server, mode: Mode, options: EngineOptions) -> World {
+        // `RUST_LOG=debug cargo test -- --nocapture` shows what a failing test did.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+        let remote_dir = tempfile::tempdir().unwrap();
+        let local_dir = tempfile::tempdir().unwrap();
+        let data_dir = tempfile::tempdir().unwrap();
+        let (url, server): (String, Box<dyn std::any::Any + Send>) = match server {
+            Server::Dav => {
+                let s = tidesync_testkit::DavServer::serve(remote_dir.path())
+                    .await
+                    .unwrap();
+                (s.url(), Box::new(s))
+            }
+            Server::Rclone => {
+                let s = tidesync_testkit::RcloneServer::serve(remote_dir.path(), None)
+                    .await
+                    .unwrap();
+                (s.url(), Box::new(s))
+            }
+        };
+        let engine = Engine::open(data_dir.path(), options).await.unwrap();
+        let remote = engine.add_remote("test", &url, None, false).await.unwrap();
+        let pair = engine
+            .ensure_pair(remote, "", local_dir.path(), mode)
+            .await
+            .unwrap();
+        World {
+            remote_dir,
+            local_dir,
+            data_dir,
+            engine,
+            pair,
+            server,
+        }
+    }
+
+    pub fn remote(&self) -> &Path {
+        self.remote_dir.path()
+    }
+
+    pub fn local(&self) -> &Path {
+        self.local_dir.path()
+    }
+
+    /// Runs one sync of the pair to its end.
+    pub async fn sync(&self) -> Outcome {
+        let job = self.engine.start(self.pair).await.unwrap();
+        self.engine.wait(job).await.unwrap()
+    }
+
+    /// Files of both sides, without Tidesync's hidden files.
+    pub fn trees(&self) -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>) {
+        (visible(self.local()), visible(self.remote()))
+    }
+}
+
+/// The tree below `root` without in-progress files (which must never be visible anyway).
+pub fn visible(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    snapshot(root)
+        .into_iter()
+        .filter(|(path, _)| {
+            !path
+                .split('/')
+                .any(|n| n.ends_with(".tidesync-part") || n.starts_with(".tidesync-up-"))
+        })
+        .collect()
+}
+
+/// Every hidden in-progress file below `root`.
+pub fn leftovers(root: &Path) -> Vec<String> {
+    snapshot(root)
+        .into_keys()
+        .filter(|path| {
+            path.split('/')
+                .any(|n| n.ends_with(".tidesync-part") || n.starts_with(".tidesync-up-"))
+        })
+        .collect()
+}
+
+/// A sink that keeps every message.
+pub fn recorder() -> (Arc<dyn Sink>, Arc<Mutex<Vec<JobEvent>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    (
+        Arc::new(move |e: JobEvent| {
+            sink.lock().unwrap().push(e);
+            true
+        }),
+        seen,
+    )
+}
+
+pub fn write(root: &Path, path: &str, bytes: &[u8]) -> PathBuf {
+    let full = root.join(path);
+    std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+    std::fs::write(&full, bytes).unwrap();
+    full
+}
+
+pub async fn wait_for_job(engine: &Engine, job: JobId) -> Outcome {
+    engine.wait(job).await.unwrap()
+}

@@ -1,0 +1,134 @@
+//! Whole syncs against real servers: the in-process dav-server and rclone serve webdav.
+
+mod common;
+
+use common::{Server, World, leftovers, visible, write};
+use tidesync_engine::{JobState, Mode};
+use tidesync_testkit::tree::write_tree;
+
+async fn download_mirrors_the_remote(server: Server) {
+    let world = World::new(server, Mode::Download).await;
+    let files = write_tree(world.remote(), 7, 40);
+    let outcome = world.sync().await;
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert!(
+        outcome.summary.errors.is_empty(),
+        "{:?}",
+        outcome.summary.errors
+    );
+    assert_eq!(outcome.summary.files_downloaded as usize, files.len());
+    let (local, remote) = world.trees();
+    assert_eq!(local, remote);
+    assert!(leftovers(world.local()).is_empty());
+
+    let again = world.sync().await;
+    assert_eq!(
+        again.summary.files_downloaded, 0,
+        "a second sync downloads nothing"
+    );
+    assert_eq!(again.state, JobState::Completed);
+}
+
+async fn upload_backs_up_the_local_folder(server: Server) {
+    let world = World::new(server, Mode::Upload).await;
+    let files = write_tree(world.local(), 11, 30);
+    let outcome = world.sync().await;
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert!(
+        outcome.summary.errors.is_empty(),
+        "{:?}",
+        outcome.summary.errors
+    );
+    assert_eq!(outcome.summary.files_uploaded as usize, files.len());
+    let (local, remote) = world.trees();
+    assert_eq!(local, remote);
+    assert!(
+        leftovers(world.remote()).is_empty(),
+        "no temporary upload is left on the server"
+    );
+    assert_eq!(world.sync().await.summary.files_uploaded, 0);
+}
+
+async fn two_way_converges(server: Server) {
+    let world = World::new(server, Mode::TwoWay).await;
+    write_tree(world.remote(), 3, 12);
+    write(world.local(), "local only/notes.txt", b"from the phone");
+    let first = world.sync().await;
+    assert_eq!(first.state, JobState::Completed, "{first:?}");
+    let (local, remote) = world.trees();
+    assert_eq!(local, remote);
+    assert!(remote.contains_key("local only/notes.txt"));
+    assert_eq!(
+        world.sync().await.summary,
+        Default::default(),
+        "nothing left to do"
+    );
+}
+
+#[tokio::test]
+async fn dav_server_download() {
+    download_mirrors_the_remote(Server::Dav).await;
+}
+
+#[tokio::test]
+async fn rclone_download() {
+    download_mirrors_the_remote(Server::Rclone).await;
+}
+
+#[tokio::test]
+async fn dav_server_upload() {
+    upload_backs_up_the_local_folder(Server::Dav).await;
+}
+
+#[tokio::test]
+async fn rclone_upload() {
+    upload_backs_up_the_local_folder(Server::Rclone).await;
+}
+
+#[tokio::test]
+async fn dav_server_two_way() {
+    two_way_converges(Server::Dav).await;
+}
+
+#[tokio::test]
+async fn rclone_two_way() {
+    two_way_converges(Server::Rclone).await;
+}
+
+#[tokio::test]
+async fn a_download_never_shows_a_partial_file_and_a_cancelled_one_is_reused() {
+    let world = World::new(Server::Dav, Mode::Download).await;
+    let big: Vec<u8> = (0..8 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    write(world.remote(), "big.bin", &big);
+    let job = world.engine.start(world.pair).await.unwrap();
+    // Cancel once some bytes are in.
+    loop {
+        let snapshot = world.engine.snapshot(job).unwrap();
+        if snapshot.bytes_done > 1024 * 1024 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    world.engine.cancel(job).unwrap();
+    let outcome = world.engine.wait(job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Cancelled);
+    assert!(
+        !world.local().join("big.bin").exists(),
+        "no partial file under the real name"
+    );
+    assert_eq!(leftovers(world.local()), [".big.bin.tidesync-part"]);
+
+    let job = world.engine.start(world.pair).await.unwrap();
+    let outcome = world.engine.wait(job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Completed);
+    let resumed_bytes = world.engine.snapshot(job).unwrap().bytes_done;
+    assert!(
+        resumed_bytes < big.len() as u64,
+        "the part file was reused: {resumed_bytes} bytes fetched"
+    );
+    assert_eq!(std::fs::read(world.local().join("big.bin")).unwrap(), big);
+    assert!(leftovers(world.local()).is_empty());
+    assert_eq!(visible(world.local()).len(), 1);
+}
