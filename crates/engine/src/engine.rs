@@ -29,7 +29,7 @@ use tracing::Instrument;
 use crate::journal::{JobRecord, Journal, JournalError};
 use crate::model::{JobId, JobState, Mode, PairId, RemoteId, StopReason, Summary};
 use crate::progress::{AttachId, Hub, JobEvent, JobSnapshot, Sink};
-use crate::run::{RunError, run};
+use crate::run::{FailureKind, RunError, run};
 use crate::transfer::Context;
 
 /// How the engine behaves; the defaults suit a phone.
@@ -84,6 +84,8 @@ pub struct Outcome {
     pub state: JobState,
     pub summary: Summary,
     pub error: Option<String>,
+    /// For a Failed job: what kind of failure.
+    pub failure: Option<FailureKind>,
 }
 
 /// The engine; cheap to clone.
@@ -204,6 +206,30 @@ impl Engine {
             .await?)
     }
 
+    /// The remote at `url` for `user`, added if new (the CLI identifies remotes this way).
+    pub async fn ensure_remote(
+        &self,
+        url: &str,
+        user: Option<&str>,
+        allow_http: bool,
+    ) -> Result<RemoteId, EngineError> {
+        let (wanted_url, wanted_user) = (url.to_owned(), user.map(str::to_owned));
+        let known = self
+            .inner
+            .journal
+            .call(move |j| {
+                Ok(j.remotes()?
+                    .into_iter()
+                    .find(|r| r.url == wanted_url && r.user == wanted_user)
+                    .map(|r| r.id))
+            })
+            .await?;
+        match known {
+            Some(id) => Ok(id),
+            None => self.add_remote(url, url, user, allow_http).await,
+        }
+    }
+
     /// The pair of `remote_path` on `remote` with `local_dir`, created if new.
     pub async fn ensure_pair(
         &self,
@@ -313,7 +339,13 @@ impl Engine {
             let ctx = match ctx {
                 Ok(ctx) => ctx,
                 Err(error) => {
-                    let outcome = self.failed(&job, summary.clone(), error.to_string()).await;
+                    let kind = match &error {
+                        EngineError::Remote(_) => FailureKind::Network,
+                        _ => FailureKind::Other,
+                    };
+                    let outcome = self
+                        .failed(&job, summary.clone(), error.to_string(), kind)
+                        .await;
                     job.running.send_replace(false);
                     break outcome;
                 }
@@ -340,6 +372,7 @@ impl Engine {
                         state: JobState::Completed,
                         summary: summary.clone(),
                         error: None,
+                        failure: None,
                     })
                 }
                 Err(RunError::Stopped) => match self.reason(&job) {
@@ -352,13 +385,22 @@ impl Engine {
                                 announced = Some(reason.state());
                                 None
                             }
-                            Err(error) => {
-                                Some(self.failed(&job, summary.clone(), error.to_string()).await)
-                            }
+                            Err(error) => Some(
+                                self.failed(
+                                    &job,
+                                    summary.clone(),
+                                    error.to_string(),
+                                    FailureKind::Storage,
+                                )
+                                .await,
+                            ),
                         }
                     }
                 },
-                Err(error) => Some(self.failed(&job, summary.clone(), error.to_string()).await),
+                Err(error) => Some(
+                    self.failed(&job, summary.clone(), error.to_string(), error.kind())
+                        .await,
+                ),
             };
             job.running.send_replace(false);
             if let Some(outcome) = ended {
@@ -406,10 +448,17 @@ impl Engine {
             state,
             summary,
             error: None,
+            failure: None,
         }
     }
 
-    async fn failed(&self, job: &Job, summary: Summary, message: String) -> Outcome {
+    async fn failed(
+        &self,
+        job: &Job,
+        summary: Summary,
+        message: String,
+        kind: FailureKind,
+    ) -> Outcome {
         tracing::warn!(error = %message, "job failed");
         let _ = self
             .set_state(job, JobState::Failed, Some(&summary), Some(&message))
@@ -421,6 +470,7 @@ impl Engine {
             state: JobState::Failed,
             summary,
             error: Some(message),
+            failure: Some(kind),
         }
     }
 

@@ -26,4 +26,5 @@ pub use model::{
     FileError, JobId, JobState, Mode, Pair, PairId, Remote, RemoteId, StopReason, Summary,
 };
 pub use progress::{AttachId, FileAction, InFlight, JobEvent, JobSnapshot, Phase, Sink};
+pub use run::FailureKind;
 pub use tidesync_webdav::Credentials;

@@ -37,6 +37,41 @@ pub enum RunError {
     Journal(#[from] crate::journal::JournalError),
 }
 
+impl RunError {
+    /// What kind of failure this is, for callers that map failures to actions or exit codes.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            RunError::Stopped => FailureKind::Other,
+            RunError::Plan(PlanError::MassDelete { .. }) => FailureKind::MassDelete,
+            RunError::Remote(e) if e.is_auth() => FailureKind::Auth,
+            RunError::Remote(e) if e.is_insufficient_storage() => FailureKind::Storage,
+            RunError::Remote(tidesync_webdav::Error::Certificate { .. }) => FailureKind::Auth,
+            RunError::Remote(e)
+                if e.is_retryable() || matches!(e, tidesync_webdav::Error::Transport { .. }) =>
+            {
+                FailureKind::Network
+            }
+            RunError::Remote(_) => FailureKind::Other,
+            RunError::Local { .. } | RunError::Journal(_) => FailureKind::Storage,
+        }
+    }
+}
+
+/// Why a job failed, in the categories a caller acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FailureKind {
+    /// The server refused the credentials, or its certificate is not trusted.
+    Auth,
+    /// The server could not be reached, or kept failing, after retries.
+    Network,
+    /// The plan would have deleted too much; nothing was deleted.
+    MassDelete,
+    /// A disk (local or the server's) is full or unusable.
+    Storage,
+    Other,
+}
+
 /// The most passes one run makes: a conflict's local copy is uploaded by the second pass.
 const PASSES: usize = 2;
 

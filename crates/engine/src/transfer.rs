@@ -120,10 +120,23 @@ pub async fn fetch(
         }
         _ => 0,
     };
+    if offset > 0 && offset == remote.size {
+        // Stopped after the last byte was fsync'd but before the rename: nothing to fetch.
+        return Ok(part);
+    }
     let mut attempt = 0;
     loop {
         match fetch_from(ctx, path, remote, &part, &mut offset).await {
             Ok(()) => return Ok(part),
+            Err(TransferError::Remote(e))
+                if e.status().map(|s| s.as_u16()) == Some(416)
+                    && offset > 0
+                    && attempt + 1 < ATTEMPTS =>
+            {
+                // The server cannot serve the rest: re-check by fetching the whole file.
+                attempt += 1;
+                offset = 0;
+            }
             Err(TransferError::Remote(e)) if e.is_retryable() && attempt + 1 < ATTEMPTS => {
                 attempt += 1;
                 checkpoint(ctx, &key, remote, &part, offset).await?;

@@ -1,0 +1,64 @@
+//! Exit codes. Scripts branch on the number; people read the one-line message on stderr.
+
+use std::process::ExitCode;
+
+/// How `tidesync` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything synced.
+    Done,
+    /// The sync finished, but some files could not be synced.
+    FileErrors,
+    /// The command line or the configuration is wrong.
+    Usage,
+    /// The server refused the credentials (or its certificate).
+    Auth,
+    /// The server could not be reached, after retries.
+    Network,
+    /// The sync would have deleted too much; nothing was deleted.
+    MassDelete,
+    /// Interrupted by Ctrl-C; the next run resumes.
+    Interrupted,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Done => 0,
+            Exit::FileErrors => 1,
+            Exit::Usage => 2,
+            Exit::Auth => 3,
+            Exit::Network => 4,
+            Exit::MassDelete => 5,
+            Exit::Interrupted => 130,
+        }
+    }
+
+    /// What to do about it, after the message.
+    fn advice(self) -> &'static str {
+        match self {
+            Exit::Done => "",
+            Exit::FileErrors => {
+                "the files listed were not synced; fix what each message says and run again"
+            }
+            Exit::Usage => "see `tidesync sync --help`",
+            Exit::Auth => "check the user name and the password (or the server's certificate)",
+            Exit::Network => "check that the server is running and reachable, then run again",
+            Exit::MassDelete => {
+                "if the deletes are intended, sync a smaller folder or delete on the other side too"
+            }
+            Exit::Interrupted => "run the same command again to resume",
+        }
+    }
+
+    /// Prints `tidesync: <message> (<advice>)` on stderr and returns the exit code.
+    pub fn report(self, message: &str) -> ExitCode {
+        let advice = self.advice();
+        if advice.is_empty() {
+            eprintln!("tidesync: {message}");
+        } else {
+            eprintln!("tidesync: {message} ({advice})");
+        }
+        ExitCode::from(self.code())
+    }
+}

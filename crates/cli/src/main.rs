@@ -1,0 +1,80 @@
+//! `tidesync`: the same engine as the app, without a window.
+//!
+//! - [`sync`]: `tidesync sync`, one sync of a WebDAV folder with a local folder.
+//! - [`exit`]: the exit codes, each with a one-line message that says what to do.
+//! - [`bar`]: the progress bar shown on a terminal.
+
+mod bar;
+mod exit;
+mod sync;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::Exit;
+
+/// Tidesync: sync a WebDAV folder with a local folder.
+#[derive(Parser)]
+#[command(name = "tidesync", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Sync the WebDAV folder at --url with the local folder --local.
+    Sync(sync::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() {
+                Exit::Usage.code()
+            } else {
+                0
+            };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return Exit::Usage.report(&format!("could not start: {error}")),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Sync(args) => sync::run(args).await,
+        }
+    });
+    match result {
+        Ok(exit) => ExitCode::from(exit.code()),
+        Err((exit, message)) => exit.report(&message),
+    }
+}
+
+/// Logs go to stderr, errors only unless `RUST_LOG` says otherwise.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Where the journal lives unless `--state` says: the platform's data dir.
+fn default_state_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")))
+        .map(|dir| dir.join("tidesync"))
+}

@@ -1,0 +1,233 @@
+//! `tidesync sync`: one sync of a WebDAV folder with a local folder, through the engine.
+//!
+//! Ctrl-C once stops gracefully: the engine shuts down, every transfer checkpoints, and the
+//! next run resumes. Twice exits at once (a partial file is still never visible under its
+//! real name). SIGUSR1 suspends and SIGUSR2 resumes, as a phone would.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use tidesync_engine::{
+    Credentials, Engine, EngineOptions, FailureKind, FileError, JobState, Mode, Outcome,
+};
+use tidesync_webdav::Options;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use crate::bar::Bar;
+use crate::exit::Exit;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The WebDAV folder to pair with --local.
+    #[arg(long)]
+    url: String,
+    /// The local folder (created if missing).
+    #[arg(long)]
+    local: PathBuf,
+    /// download (mirror the server here), upload (back this folder up), or two-way.
+    #[arg(long, default_value = "download")]
+    mode: Mode,
+    #[arg(long)]
+    user: Option<String>,
+    /// The environment variable holding the password (never pass a password as an argument).
+    #[arg(long, value_name = "VAR")]
+    password_env: Option<String>,
+    /// Where the journal lives (default: the platform data dir, e.g. ~/.local/share/tidesync).
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
+    /// Files transferred at once.
+    #[arg(long, default_value_t = 8)]
+    transfers: usize,
+    /// Print exactly one JSON summary on stdout at the end.
+    #[arg(long)]
+    json: bool,
+    /// Allow unencrypted http to a server that is not this machine.
+    #[arg(long)]
+    allow_http: bool,
+}
+
+/// The JSON summary; its field names are a public interface.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report<'a> {
+    mode: Mode,
+    files_downloaded: u64,
+    files_uploaded: u64,
+    bytes_downloaded: u64,
+    bytes_uploaded: u64,
+    conflicts: u64,
+    deleted_local: u64,
+    deleted_remote: u64,
+    errors: &'a [FileError],
+    duration_ms: u128,
+}
+
+type Failure = (Exit, String);
+
+pub async fn run(args: Args) -> Result<Exit, Failure> {
+    let started = Instant::now();
+    let usage = |message: String| (Exit::Usage, message);
+    let password = match &args.password_env {
+        Some(var) => Some(
+            std::env::var(var)
+                .map_err(|_| usage(format!("the environment variable {var} is not set")))?,
+        ),
+        None => None,
+    };
+    if password.is_some() && args.user.is_none() {
+        return Err(usage("--password-env needs --user".into()));
+    }
+    let webdav = Options {
+        allow_http: args.allow_http,
+        ..Options::default()
+    };
+    // Refuse a bad or insecure URL before touching any state.
+    tidesync_webdav::Client::new(&args.url, None, webdav.clone())
+        .map_err(|e| usage(e.to_string()))?;
+    if args.transfers == 0 {
+        return Err(usage("--transfers must be at least 1".into()));
+    }
+    std::fs::create_dir_all(&args.local)
+        .map_err(|e| usage(format!("{}: {e}", args.local.display())))?;
+    let local = args
+        .local
+        .canonicalize()
+        .map_err(|e| usage(format!("{}: {e}", args.local.display())))?;
+    let state = args
+        .state
+        .clone()
+        .or_else(crate::default_state_dir)
+        .ok_or_else(|| usage("no data directory is known here; pass --state".into()))?;
+
+    let engine = Engine::open(
+        &state,
+        EngineOptions {
+            transfers: args.transfers,
+            webdav,
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .map_err(|e| usage(format!("the journal in {}: {e}", state.display())))?;
+    let setup = |e: tidesync_engine::EngineError| usage(e.to_string());
+    let remote = engine
+        .ensure_remote(&args.url, args.user.as_deref(), args.allow_http)
+        .await
+        .map_err(setup)?;
+    if let (Some(user), Some(password)) = (&args.user, password) {
+        engine.set_credentials(remote, Credentials::new(user.clone(), password));
+    }
+    let pair = engine
+        .ensure_pair(remote, "", &local, args.mode)
+        .await
+        .map_err(setup)?;
+    // Handlers go in before the job starts: an early SIGUSR1 must suspend, not kill.
+    let signals = Signals::install().map_err(|e| usage(format!("cannot handle signals: {e}")))?;
+    let job = engine.start(pair).await.map_err(setup)?;
+    if std::io::stderr().is_terminal() && !args.json {
+        engine
+            .attach(job, "cli", Arc::new(Bar::new()))
+            .map_err(setup)?;
+    }
+
+    let outcome = signals.wait(&engine, job).await.map_err(setup)?;
+    for error in &outcome.summary.errors {
+        eprintln!("tidesync: {}: {}", error.path, error.message);
+    }
+    if args.json {
+        let report = Report {
+            mode: args.mode,
+            files_downloaded: outcome.summary.files_downloaded,
+            files_uploaded: outcome.summary.files_uploaded,
+            bytes_downloaded: outcome.summary.bytes_downloaded,
+            bytes_uploaded: outcome.summary.bytes_uploaded,
+            conflicts: outcome.summary.conflicts,
+            deleted_local: outcome.summary.deleted_local,
+            deleted_remote: outcome.summary.deleted_remote,
+            errors: &outcome.summary.errors,
+            duration_ms: started.elapsed().as_millis(),
+        };
+        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+    }
+    verdict(&outcome)
+}
+
+/// The signals the CLI turns into engine calls.
+struct Signals {
+    interrupt: Signal,
+    suspend: Signal,
+    resume: Signal,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            suspend: signal(SignalKind::user_defined1())?,
+            resume: signal(SignalKind::user_defined2())?,
+        })
+    }
+
+    /// Waits for the job: Ctrl-C shuts the engine down gracefully (twice: exit at once),
+    /// SIGUSR1 suspends, SIGUSR2 resumes.
+    async fn wait(
+        mut self,
+        engine: &Engine,
+        job: i64,
+    ) -> Result<Outcome, tidesync_engine::EngineError> {
+        let waiting = engine.wait(job);
+        tokio::pin!(waiting);
+        let mut interrupted = false;
+        loop {
+            tokio::select! {
+                outcome = &mut waiting => return outcome,
+                _ = self.interrupt.recv() => {
+                    if interrupted {
+                        eprintln!("tidesync: stopped at once; run the same command again to resume");
+                        std::process::exit(i32::from(Exit::Interrupted.code()));
+                    }
+                    interrupted = true;
+                    let engine = engine.clone();
+                    tokio::spawn(async move { engine.shutdown().await });
+                }
+                _ = self.suspend.recv() => {
+                    let took = engine.suspend().await;
+                    tracing::info!(?took, "suspended");
+                }
+                _ = self.resume.recv() => engine.resume_all(),
+            }
+        }
+    }
+}
+
+fn verdict(outcome: &Outcome) -> Result<Exit, Failure> {
+    match outcome.state {
+        JobState::Completed if outcome.summary.errors.is_empty() => Ok(Exit::Done),
+        JobState::Completed => Err((
+            Exit::FileErrors,
+            format!(
+                "{} file(s) could not be synced",
+                outcome.summary.errors.len()
+            ),
+        )),
+        JobState::Interrupted | JobState::Cancelled => {
+            Err((Exit::Interrupted, "interrupted".into()))
+        }
+        _ => {
+            let message = outcome
+                .error
+                .clone()
+                .unwrap_or_else(|| "the sync failed".into());
+            let exit = match outcome.failure {
+                Some(FailureKind::Auth) => Exit::Auth,
+                Some(FailureKind::Network) => Exit::Network,
+                Some(FailureKind::MassDelete) => Exit::MassDelete,
+                _ => Exit::FileErrors,
+            };
+            Err((exit, message))
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! The built `tidesync` binary against real servers: trees, JSON summaries, exit codes,
+//! signals, and SIGKILL at seeded moments.
+
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use tidesync_testkit::tree::{Seeded, snapshot, write_tree};
+use tidesync_testkit::{DavServer, RcloneServer};
+use tokio::process::Command;
+
+fn tidesync(state: &Path, url: &str, local: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tidesync"));
+    command
+        .args(["sync", "--url", url, "--local"])
+        .arg(local)
+        .arg("--state")
+        .arg(state)
+        .arg("--json")
+        .args(extra)
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+async fn run(command: &mut Command) -> (i32, serde_json::Value, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().await.unwrap();
+    let json = serde_json::from_slice(&stdout).unwrap_or(serde_json::Value::Null);
+    (
+        status.code().unwrap_or(-1),
+        json,
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+/// Files below `root` without Tidesync's hidden in-progress files.
+fn visible(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    snapshot(root)
+        .into_iter()
+        .filter(|(p, _)| {
+            !p.split('/')
+                .any(|n| n.ends_with(".tidesync-part") || n.starts_with(".tidesync-up-"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn download_then_nothing_to_do_against_dav_server() {
+    let (remote, local, state) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let files = write_tree(remote.path(), 1, 25);
+    let server = DavServer::serve(remote.path()).await.unwrap();
+    let (code, json, stderr) = run(&mut tidesync(
+        state.path(),
+        &server.url(),
+        local.path(),
+        &[],
+    ))
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json["mode"], "download");
+    assert_eq!(json["filesDownloaded"], files.len());
+    assert_eq!(json["errors"], serde_json::json!([]));
+    assert!(json["durationMs"].is_u64());
+    assert_eq!(visible(local.path()), visible(remote.path()));
+    let (code, json, _) = run(&mut tidesync(
+        state.path(),
+        &server.url(),
+        local.path(),
+        &[],
+    ))
+    .await;
+    assert_eq!(
+        (code, json["filesDownloaded"].as_u64()),
+        (0, Some(0)),
+        "a second run changes nothing"
+    );
+}
+
+#[tokio::test]
+async fn upload_and_two_way_against_rclone() {
+    let (remote, local, state) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let files = write_tree(local.path(), 2, 20);
+    let server = RcloneServer::serve(remote.path(), None).await.unwrap();
+    let (code, json, stderr) = run(&mut tidesync(
+        state.path(),
+        &server.url(),
+        local.path(),
+        &["--mode", "upload"],
+    ))
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json["filesUploaded"], files.len());
+    assert_eq!(visible(local.path()), visible(remote.path()));
+
+    std::fs::write(local.path().join("from the phone.txt"), b"new here").unwrap();
+    let (code, json, stderr) = run(&mut tidesync(
+        state.path(),
+        &server.url(),
+        local.path(),
+        &["--mode", "two-way"],
+    ))
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json["mode"], "two-way");
+    assert_eq!(json["filesUploaded"], 1);
+    assert_eq!(visible(local.path()), visible(remote.path()));
+}
+
+#[tokio::test]
+async fn a_wrong_password_exits_3_and_says_what_to_do() {
+    let (remote, local, state) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let server = RcloneServer::serve(remote.path(), Some(("alice", "right")))
+        .await
+        .unwrap();
+    let mut command = tidesync(
+        state.path(),
+        &server.url(),
+        local.path(),
+        &["--user", "alice", "--password-env", "TS_PASS"],
+    );
+    command.env("TS_PASS", "wrong");
+    let (code, _, stderr) = run(&mut command).await;
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("password"), "{stderr}");
+    assert!(
+        !stderr.contains("wrong"),
+        "the password is never printed: {stderr}"
+    );
+    command.env("TS_PASS", "right");
+    assert_eq!(run(&mut command).await.0, 0);
+}
+
+#[tokio::test]
+async fn a_dead_server_exits_4_after_bounded_retries() {
+    let (local, state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/");
+    let (code, _, stderr) = tokio::time::timeout(
+        Duration::from_secs(60),
+        run(&mut tidesync(state.path(), &url, local.path(), &[])),
+    )
+    .await
+    .expect("retries are bounded");
+    assert_eq!(code, 4, "{stderr}");
+}
+
+#[tokio::test]
+async fn usage_errors_exit_2() {
+    let (local, state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (code, _, stderr) = run(&mut tidesync(
+        state.path(),
+        "http://cloud.example/dav/",
+        local.path(),
+        &[],
+    ))
+    .await;
+    assert_eq!(
+        code, 2,
+        "plain http to another machine is refused: {stderr}"
+    );
+    let (code, _, stderr) = run(&mut tidesync(
+        state.path(),
+        "http://127.0.0.1:1/",
+        local.path(),
+        &["--mode", "sideways"],
+    ))
+    .await;
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, stderr) = run(&mut tidesync(
+        state.path(),
+        "http://127.0.0.1:1/",
+        local.path(),
+        &["--user", "a", "--password-env", "TS_UNSET_VAR"],
+    ))
+    .await;
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[tokio::test]
+async fn a_mass_delete_exits_5_and_deletes_nothing() {
+    let (remote, local, state) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    for i in 0..12 {
+        std::fs::write(remote.path().join(format!("f{i}")), b"x").unwrap();
+    }
+    let server = DavServer::serve(remote.path()).await.unwrap();
+    assert_eq!(
+        run(&mut tidesync(
+            state.path(),
+            &server.url(),
+            local.path(),
+            &[]
+        ))
+        .await
+        .0,
+        0
+    );
+    for i in 0..10 {
+        std::fs::remove_file(remote.path().join(format!("f{i}"))).unwrap();
+    }
+    let (code, _, stderr) = run(&mut tidesync(
+        state.path(),
+        &server.url(),
+        local.path(),
+        &[],
+    ))
+    .await;
+    assert_eq!(code, 5, "{stderr}");
+    assert_eq!(
+        visible(local.path()).len(),
+        12,
+        "nothing was deleted locally"
+    );
+}
+
+/// A remote with many small files and a few large ones, so a signal lands mid-transfer.
+fn heavy_tree(root: &Path, seed: u64) {
+    let mut rng = Seeded::new(seed);
+    for i in 0..4 {
+        std::fs::write(
+            root.join(format!("large-{i}.bin")),
+            rng.bytes(6 * 1024 * 1024),
+        )
+        .unwrap();
+    }
+    write_tree(root, seed, 60);
+}
+
+/// Waits until a download is under way in `local` (a part file exists).
+async fn until_transferring(local: &Path) {
+    for _ in 0..10_000 {
+        if snapshot(local)
+            .keys()
+            .any(|p| p.ends_with(".tidesync-part"))
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("no download started");
+}
+
+async fn signal_after(child: &tokio::process::Child, signal: &str, after: Duration) {
+    tokio::time::sleep(after).await;
+    let pid = child.id().expect("the child is running").to_string();
+    let _ = std::process::Command::new("kill")
+        .args([signal, &pid])
+        .status();
+}
+
+#[tokio::test]
+async fn ctrl_c_exits_130_and_the_next_run_downloads_no_completed_file_again() {
+    let (remote, local, state) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    heavy_tree(remote.path(), 3);
+    let server = DavServer::serve(remote.path()).await.unwrap();
+    let mut child = tidesync(
+        state.path(),
+        &server.url(),
+        local.path(),
+        &["--transfers", "2"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    until_transferring(local.path()).await;
+    signal_after(&child, "-INT", Duration::ZERO).await;
+    let status = child.wait().await.unwrap();
+    assert_eq!(status.code(), Some(130));
+    let done_before: Vec<String> = visible(local.path())
+        .into_keys()
+        .filter(|p| !p.ends_with('/'))
+        .collect();
+
+    let (code, json, stderr) = run(&mut tidesync(
+        state.path(),
+        &server.url(),
+        local.path(),
+        &[],
+    ))
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(visible(local.path()), visible(remote.path()));
+    let total_files = visible(remote.path())
+        .keys()
+        .filter(|p| !p.ends_with('/'))
+        .count();
+    assert_eq!(
+        json["filesDownloaded"].as_u64().unwrap() as usize,
+        total_files - done_before.len(),
+        "files completed before Ctrl-C are not downloaded again"
+    );
+}
+
+#[tokio::test]
+async fn suspend_and_resume_signals_during_a_transfer() {
+    let (remote, local, state) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    heavy_tree(remote.path(), 4);
+    let server = DavServer::serve(remote.path()).await.unwrap();
+    let child = tidesync(state.path(), &server.url(), local.path(), &[])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    until_transferring(local.path()).await;
+    for i in 0..5 {
+        signal_after(&child, "-USR1", Duration::from_millis(20 * i)).await;
+        signal_after(&child, "-USR2", Duration::from_millis(30)).await;
+    }
+    let output = child.wait_with_output().await.unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert_eq!(visible(local.path()), visible(remote.path()));
+}
+
+#[tokio::test]
+async fn sigkill_at_twenty_seeded_moments_loses_nothing() {
+    let workspace = tempfile::tempdir().unwrap();
+    let (remote, local, state) = (
+        workspace.path().join("remote"),
+        workspace.path().join("local"),
+        workspace.path().join("state"),
+    );
+    std::fs::create_dir_all(&remote).unwrap();
+    heavy_tree(&remote, 5);
+    // A local edit that must survive every kill (download mode never overwrites it).
+    std::fs::create_dir_all(&local).unwrap();
+    std::fs::write(local.join("my notes.txt"), b"written on the phone").unwrap();
+    let server = DavServer::serve(&remote).await.unwrap();
+    let mut rng = Seeded::new(2024);
+    for _ in 0..20 {
+        let mut child = tidesync(&state, &server.url(), &local, &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        signal_after(
+            &child,
+            "-KILL",
+            Duration::from_millis(20 + rng.next_u64() % 400),
+        )
+        .await;
+        let _ = child.wait().await;
+        // Whatever moment it died at, no partial file is visible under a real name.
+        for (path, bytes) in visible(&local) {
+            if let Some(expected) = std::fs::read(remote.join(&path))
+                .ok()
+                .filter(|_| !path.ends_with('/'))
+            {
+                assert_eq!(bytes.len(), expected.len(), "{path} is complete or absent");
+            }
+        }
+    }
+    let (code, _, stderr) = run(&mut tidesync(&state, &server.url(), &local, &[])).await;
+    assert_eq!(code, 0, "{stderr}");
+    let mut expected = visible(&remote);
+    expected.insert("my notes.txt".into(), b"written on the phone".to_vec());
+    assert_eq!(
+        visible(&local),
+        expected,
+        "converged, and the local edit is intact"
+    );
+    let mut top: Vec<String> = std::fs::read_dir(workspace.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(
+        top,
+        ["local", "remote", "state"],
+        "nothing was written outside the sync folder"
+    );
+}
