@@ -2,9 +2,11 @@
 //!
 //! - [`sync`]: `tidesync sync`, one sync of a WebDAV folder with a local folder.
 //! - [`exit`]: the exit codes, each with a one-line message that says what to do.
+//! - [`demo`]: `tidesync demo` and `tidesync serve`, the embedded demo remote.
 //! - [`bar`]: the progress bar shown on a terminal.
 
 mod bar;
+mod demo;
 mod exit;
 mod sync;
 
@@ -27,6 +29,10 @@ struct Cli {
 enum Command {
     /// Sync the WebDAV folder at --url with the local folder --local.
     Sync(sync::Args),
+    /// Start the embedded demo remote and sync it into --dir.
+    Demo(demo::DemoArgs),
+    /// Serve a folder over WebDAV until Ctrl-C (for testers and emulators).
+    Serve(demo::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +59,8 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Sync(args) => sync::run(args).await,
+            Command::Demo(args) => demo::demo(args).await,
+            Command::Serve(args) => demo::serve(args).await,
         }
     });
     match result {

@@ -19,7 +19,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use crate::bar::Bar;
 use crate::exit::Exit;
 
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct Args {
     /// The WebDAV folder to pair with --local.
     #[arg(long)]
@@ -47,6 +47,27 @@ pub struct Args {
     /// Allow unencrypted http to a server that is not this machine.
     #[arg(long)]
     allow_http: bool,
+    /// Identifies the remote by this name instead of its URL (the demo remote moves ports).
+    #[arg(skip)]
+    remote_name: Option<String>,
+}
+
+impl Args {
+    /// A download of `url` into `local` with the journal in `state`, as `tidesync demo` runs.
+    pub fn download(name: &str, url: String, local: PathBuf, state: Option<PathBuf>) -> Args {
+        Args {
+            remote_name: Some(name.to_owned()),
+            url,
+            local,
+            mode: Mode::Download,
+            user: None,
+            password_env: None,
+            state,
+            transfers: 8,
+            json: false,
+            allow_http: false,
+        }
+    }
 }
 
 /// The JSON summary; its field names are a public interface.
@@ -68,6 +89,11 @@ struct Report<'a> {
 type Failure = (Exit, String);
 
 pub async fn run(args: Args) -> Result<Exit, Failure> {
+    sync(args).await.map(|(exit, _)| exit)
+}
+
+/// Runs the sync and returns the exit with the job's outcome.
+pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
     let started = Instant::now();
     let usage = |message: String| (Exit::Usage, message);
     let password = match &args.password_env {
@@ -113,10 +139,19 @@ pub async fn run(args: Args) -> Result<Exit, Failure> {
     .await
     .map_err(|e| usage(format!("the journal in {}: {e}", state.display())))?;
     let setup = |e: tidesync_engine::EngineError| usage(e.to_string());
-    let remote = engine
-        .ensure_remote(&args.url, args.user.as_deref(), args.allow_http)
-        .await
-        .map_err(setup)?;
+    let remote = match &args.remote_name {
+        Some(name) => {
+            engine
+                .ensure_named_remote(name, &args.url, args.allow_http)
+                .await
+        }
+        None => {
+            engine
+                .ensure_remote(&args.url, args.user.as_deref(), args.allow_http)
+                .await
+        }
+    }
+    .map_err(setup)?;
     if let (Some(user), Some(password)) = (&args.user, password) {
         engine.set_credentials(remote, Credentials::new(user.clone(), password));
     }
@@ -152,7 +187,7 @@ pub async fn run(args: Args) -> Result<Exit, Failure> {
         };
         println!("{}", serde_json::to_string(&report).unwrap_or_default());
     }
-    verdict(&outcome)
+    verdict(&outcome).map(|exit| (exit, outcome))
 }
 
 /// The signals the CLI turns into engine calls.

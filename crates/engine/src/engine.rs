@@ -230,6 +230,37 @@ impl Engine {
         }
     }
 
+    /// The remote called `name`, added if new, and pointed at `url` if it moved (the
+    /// embedded demo remote listens on a new port every time; its files stay the same).
+    pub async fn ensure_named_remote(
+        &self,
+        name: &str,
+        url: &str,
+        allow_http: bool,
+    ) -> Result<RemoteId, EngineError> {
+        let (wanted_name, new_url) = (name.to_owned(), url.to_owned());
+        let known = self
+            .inner
+            .journal
+            .call(move |j| {
+                let found = j.remotes()?.into_iter().find(|r| r.name == wanted_name);
+                if let Some(remote) = &found
+                    && remote.url != new_url
+                {
+                    j.set_remote_url(remote.id, &new_url)?;
+                }
+                Ok(found.map(|r| r.id))
+            })
+            .await?;
+        match known {
+            Some(id) => {
+                lock(&self.inner.clients).clear();
+                Ok(id)
+            }
+            None => self.add_remote(name, url, None, allow_http).await,
+        }
+    }
+
     /// The pair of `remote_path` on `remote` with `local_dir`, created if new.
     pub async fn ensure_pair(
         &self,

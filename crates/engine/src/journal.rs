@@ -205,6 +205,17 @@ impl Journal {
         })
     }
 
+    /// Points a remote at a new address (the demo remote gets a new port every start).
+    pub fn set_remote_url(&self, id: RemoteId, url: &str) -> Result<(), JournalError> {
+        self.with(|db| {
+            db.execute(
+                "UPDATE remotes SET url = ?2 WHERE id = ?1",
+                params![id, url],
+            )
+            .map(drop)
+        })
+    }
+
     pub fn remote(&self, id: RemoteId) -> Result<Option<Remote>, JournalError> {
         self.with(|db| {
             db.query_row(

@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::DropGuard;
 
-use crate::accept::serve_loopback;
+use tidesync_demo::server::serve_connections;
 
 /// What the server does with one request.
 pub enum Reply {
@@ -86,17 +86,20 @@ impl ScriptedServer {
     {
         let tls_enabled = tls.is_some();
         let script = Arc::new(script);
-        let (addr, stop) = serve_loopback(move |stream| {
-            let script = script.clone();
-            let tls = tls.clone();
-            async move {
-                match tls {
-                    Some(acceptor) => answer(acceptor.accept(stream).await?, script.as_ref()).await,
-                    None => answer(stream, script.as_ref()).await,
+        let (addr, stop) =
+            serve_connections(SocketAddr::from(([127, 0, 0, 1], 0)), move |stream| {
+                let script = script.clone();
+                let tls = tls.clone();
+                async move {
+                    match tls {
+                        Some(acceptor) => {
+                            answer(acceptor.accept(stream).await?, script.as_ref()).await
+                        }
+                        None => answer(stream, script.as_ref()).await,
+                    }
                 }
-            }
-        })
-        .await?;
+            })
+            .await?;
         Ok(ScriptedServer {
             addr,
             scheme: if tls_enabled { "https" } else { "http" },

@@ -3,31 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// A small deterministic generator (SplitMix64), so a seed always gives the same tree.
-pub struct Seeded(u64);
-
-impl Seeded {
-    pub fn new(seed: u64) -> Self {
-        Seeded(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(len + 8);
-        while out.len() < len {
-            out.extend_from_slice(&self.next_u64().to_le_bytes());
-        }
-        out.truncate(len);
-        out
-    }
-}
+pub use tidesync_demo::content::Seeded;
 
 /// Every file below `root` (relative path with `/` → contents), folders as `path/` → empty.
 pub fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
