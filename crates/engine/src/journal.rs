@@ -399,6 +399,28 @@ impl Journal {
         })
     }
 
+    /// Every download in flight of a pair: (path, what is recorded).
+    pub fn partial_downloads(
+        &self,
+        pair: PairId,
+    ) -> Result<Vec<(String, PartialDownload)>, JournalError> {
+        self.with(|db| {
+            let mut stmt =
+                db.prepare("SELECT path, etag, size, offset FROM downloads WHERE pair_id = ?1")?;
+            let rows = stmt.query_map([pair], |r| {
+                Ok((
+                    r.get(0)?,
+                    PartialDownload {
+                        etag: r.get(1)?,
+                        size: r.get::<_, i64>(2)? as u64,
+                        offset: r.get::<_, i64>(3)? as u64,
+                    },
+                ))
+            })?;
+            rows.collect()
+        })
+    }
+
     pub fn drop_partial_download(&self, pair: PairId, path: &str) -> Result<(), JournalError> {
         self.with(|db| {
             db.execute(

@@ -88,8 +88,10 @@ pub async fn run(
             .actions
             .iter()
             .any(|a| matches!(a, Action::Conflict { .. }));
-        execute(&ctx, plan, Arc::new(survey), transfers, summary).await?;
+        let survey = Arc::new(survey);
+        execute(&ctx, plan, survey.clone(), transfers, summary).await?;
         if !had_conflicts || mode == Mode::Download {
+            sweep_stale_parts(&ctx, &survey.remote).await?;
             break;
         }
     }
@@ -182,6 +184,37 @@ async fn survey(
         s.bytes_total += bytes_total;
     });
     Ok((plan, Survey { local, remote }))
+}
+
+/// Removes part files that can never be resumed: their remote file is gone or is now another
+/// version. Part files of a version still on the server stay for the next run.
+async fn sweep_stale_parts(
+    ctx: &Context,
+    remote: &BTreeMap<String, RemoteState>,
+) -> Result<(), RunError> {
+    let pair = ctx.pair;
+    let partials = ctx.journal.call(move |j| j.partial_downloads(pair)).await?;
+    for (path, partial) in partials {
+        let current = remote.get(&path);
+        if current.is_some_and(|r| !r.is_dir && r.etag.is_some() && r.etag == partial.etag) {
+            continue;
+        }
+        if let Ok(remote_path) = RemotePath::parse(&path) {
+            let part = crate::transfer::part_path(&ctx.local_path(&remote_path));
+            if let Err(error) = tokio::fs::remove_file(&part).await
+                && error.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(%path, %error, "a stale part file could not be removed");
+                continue;
+            }
+        }
+        let key = path.clone();
+        ctx.journal
+            .call(move |j| j.drop_partial_download(pair, &key))
+            .await?;
+        tracing::debug!(%path, "removed a stale part file");
+    }
+    Ok(())
 }
 
 fn unix_secs(t: SystemTime) -> i64 {

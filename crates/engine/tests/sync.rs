@@ -132,3 +132,30 @@ async fn a_download_never_shows_a_partial_file_and_a_cancelled_one_is_reused() {
     assert!(leftovers(world.local()).is_empty());
     assert_eq!(visible(world.local()).len(), 1);
 }
+
+#[tokio::test]
+async fn a_part_file_whose_remote_file_is_gone_is_removed() {
+    let world = World::new(Server::Dav, Mode::Download).await;
+    let big: Vec<u8> = (0..8 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+    write(world.remote(), "gone.bin", &big);
+    write(world.remote(), "stays.txt", b"stays");
+    let job = world.engine.start(world.pair).await.unwrap();
+    while world.engine.snapshot(job).unwrap().bytes_done < 1024 * 1024 {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    world.engine.cancel(job).unwrap();
+    world.engine.wait(job).await.unwrap();
+    assert_eq!(leftovers(world.local()), [".gone.bin.tidesync-part"]);
+
+    std::fs::remove_file(world.remote().join("gone.bin")).unwrap();
+    let outcome = world.sync().await;
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert!(
+        leftovers(world.local()).is_empty(),
+        "the stale part file was removed"
+    );
+    assert_eq!(
+        visible(world.local()).keys().collect::<Vec<_>>(),
+        ["stays.txt"]
+    );
+}
