@@ -6,7 +6,7 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use tidesync_testkit::tree::{Seeded, snapshot, write_tree};
-use tidesync_testkit::{DavServer, RcloneServer};
+use tidesync_testkit::{CountingProxy, DavServer, RcloneServer};
 use tokio::process::Command;
 
 fn tidesync(state: &Path, url: &str, local: &Path, extra: &[&str]) -> Command {
@@ -48,15 +48,37 @@ fn visible(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-#[tokio::test]
-async fn download_then_nothing_to_do_against_dav_server() {
+/// A served folder, for the cases that run against both servers.
+enum Server {
+    Dav(DavServer),
+    Rclone(RcloneServer),
+}
+
+impl Server {
+    async fn start(rclone: bool, root: &Path) -> Server {
+        if rclone {
+            Server::Rclone(RcloneServer::serve(root, None).await.unwrap())
+        } else {
+            Server::Dav(DavServer::serve(root).await.unwrap())
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Server::Dav(s) => s.url(),
+            Server::Rclone(s) => s.url(),
+        }
+    }
+}
+
+async fn download_then_nothing_to_do(rclone: bool) {
     let (remote, local, state) = (
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
     );
     let files = write_tree(remote.path(), 1, 25);
-    let server = DavServer::serve(remote.path()).await.unwrap();
+    let server = Server::start(rclone, remote.path()).await;
     let (code, json, stderr) = run(&mut tidesync(
         state.path(),
         &server.url(),
@@ -84,15 +106,14 @@ async fn download_then_nothing_to_do_against_dav_server() {
     );
 }
 
-#[tokio::test]
-async fn upload_and_two_way_against_rclone() {
+async fn upload_then_two_way(rclone: bool) {
     let (remote, local, state) = (
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
     );
     let files = write_tree(local.path(), 2, 20);
-    let server = RcloneServer::serve(remote.path(), None).await.unwrap();
+    let server = Server::start(rclone, remote.path()).await;
     let (code, json, stderr) = run(&mut tidesync(
         state.path(),
         &server.url(),
@@ -116,6 +137,26 @@ async fn upload_and_two_way_against_rclone() {
     assert_eq!(json["mode"], "two-way");
     assert_eq!(json["filesUploaded"], 1);
     assert_eq!(visible(local.path()), visible(remote.path()));
+}
+
+#[tokio::test]
+async fn download_against_dav_server() {
+    download_then_nothing_to_do(false).await;
+}
+
+#[tokio::test]
+async fn download_against_rclone() {
+    download_then_nothing_to_do(true).await;
+}
+
+#[tokio::test]
+async fn upload_and_two_way_against_dav_server() {
+    upload_then_two_way(false).await;
+}
+
+#[tokio::test]
+async fn upload_and_two_way_against_rclone() {
+    upload_then_two_way(true).await;
 }
 
 #[tokio::test]
@@ -320,7 +361,7 @@ async fn ctrl_c_exits_130_and_the_next_run_downloads_no_completed_file_again() {
 }
 
 #[tokio::test]
-async fn suspend_and_resume_signals_during_a_transfer() {
+async fn suspend_and_resume_signals_cost_at_most_a_chunk_each() {
     let (remote, local, state) = (
         tempfile::tempdir().unwrap(),
         tempfile::tempdir().unwrap(),
@@ -328,12 +369,14 @@ async fn suspend_and_resume_signals_during_a_transfer() {
     );
     heavy_tree(remote.path(), 4);
     let server = DavServer::serve(remote.path()).await.unwrap();
-    let child = tidesync(state.path(), &server.url(), local.path(), &[])
+    let proxy = CountingProxy::start(server.addr()).await.unwrap();
+    let child = tidesync(state.path(), &proxy.url(), local.path(), &[])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     until_transferring(local.path()).await;
-    for i in 0..5 {
+    let suspends = 5;
+    for i in 0..suspends {
         signal_after(&child, "-USR1", Duration::from_millis(20 * i)).await;
         signal_after(&child, "-USR2", Duration::from_millis(30)).await;
     }
@@ -345,6 +388,18 @@ async fn suspend_and_resume_signals_during_a_transfer() {
         String::from_utf8_lossy(&output.stdout)
     );
     assert_eq!(visible(local.path()), visible(remote.path()));
+    let data: u64 = visible(remote.path())
+        .values()
+        .map(|b| b.len() as u64)
+        .sum();
+    // Listings and headers cost a little too; allow them 1 MiB on top of one chunk (at
+    // most 1 MiB in flight) per suspend.
+    let allowed = data + (suspends + 1) * 1024 * 1024;
+    assert!(
+        proxy.bytes_down() <= allowed,
+        "{} bytes fetched for {data} of data",
+        proxy.bytes_down()
+    );
 }
 
 #[tokio::test]
