@@ -29,6 +29,7 @@ use tracing::Instrument;
 use crate::journal::{JobRecord, Journal, JournalError};
 use crate::model::{JobId, JobState, Mode, PairId, RemoteId, StopReason, Summary};
 use crate::progress::{AttachId, Hub, JobEvent, JobSnapshot, Sink};
+use crate::remote::Remote;
 use crate::run::{FailureKind, RunError, run};
 use crate::transfer::Context;
 
@@ -105,7 +106,9 @@ struct Inner {
     /// Passwords, held in memory only; the journal never sees them.
     credentials: Mutex<HashMap<RemoteId, Credentials>>,
     /// One client (and so one connection pool) per remote folder, dropped on suspend.
-    clients: Mutex<HashMap<String, Client>>,
+    clients: Mutex<HashMap<String, Arc<dyn Remote>>>,
+    /// Servers that stand in for a remote's WebDAV client (an in-memory one in tests).
+    stand_ins: Mutex<HashMap<RemoteId, Arc<dyn Remote>>>,
     /// True between `suspend()` and `resume()`: no run may start.
     suspended: AtomicBool,
     /// Wakes jobs waiting to run when the app resumes.
@@ -152,6 +155,7 @@ impl Engine {
                 jobs: Mutex::new(HashMap::new()),
                 credentials: Mutex::new(HashMap::new()),
                 clients: Mutex::new(HashMap::new()),
+                stand_ins: Mutex::new(HashMap::new()),
                 suspended: AtomicBool::new(false),
                 resumed: Notify::new(),
             }),
@@ -182,6 +186,12 @@ impl Engine {
             restarted.push(record.id);
         }
         Ok(restarted)
+    }
+
+    /// Makes the engine talk to `server` instead of the WebDAV client for `remote` (the
+    /// in-memory [`crate::remote::MemoryRemote`] in tests).
+    pub fn use_remote(&self, remote: RemoteId, server: Arc<dyn Remote>) {
+        lock(&self.inner.stand_ins).insert(remote, server);
     }
 
     /// Keeps `credentials` for `remote` in memory for the jobs that need them.
@@ -544,7 +554,10 @@ impl Engine {
             .await?
             .ok_or(EngineError::NoRemote(remote_id))?;
         let base = join_url(&remote.url, &pair.remote_path);
-        let client = {
+        let stand_in = lock(&self.inner.stand_ins).get(&remote.id).cloned();
+        let client = if let Some(stand_in) = stand_in {
+            stand_in
+        } else {
             let cached = lock(&self.inner.clients).get(&base).cloned();
             match cached {
                 Some(client) => client,
@@ -554,7 +567,8 @@ impl Engine {
                         allow_http: remote.allow_http || self.inner.options.webdav.allow_http,
                         ..self.inner.options.webdav.clone()
                     };
-                    let client = Client::new(&base, credentials, options)?;
+                    let client: Arc<dyn Remote> =
+                        Arc::new(Client::new(&base, credentials, options)?);
                     lock(&self.inner.clients).insert(base, client.clone());
                     client
                 }

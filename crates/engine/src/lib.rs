@@ -8,6 +8,8 @@
 //! - [`transfer`]: downloads into part files renamed into place, uploads moved into place,
 //!   conflict names.
 //! - [`progress`]: the per-job hub streaming snapshots and events to subscribers.
+//! - [`remote`]: the [`remote::Remote`] trait the engine talks to: the WebDAV client, or
+//!   [`remote::MemoryRemote`] in fast tests.
 //! - [`journal`]: SQLite state that survives crashes: pairs, agreed state, jobs, checkpoints.
 //! - [`scan`]: the local tree, read on the blocking pool.
 //! - [`model`]: remotes, pairs, modes, job states, summaries.
@@ -17,6 +19,7 @@ pub mod journal;
 pub mod model;
 pub mod plan;
 pub mod progress;
+pub mod remote;
 pub mod run;
 pub mod scan;
 pub mod transfer;

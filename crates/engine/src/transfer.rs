@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tidesync_webdav::{Client, Depth, EntryKind, Precondition, RemotePath};
+use tidesync_webdav::{Depth, EntryKind, Precondition, RemotePath};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
@@ -18,6 +18,7 @@ use crate::journal::{Agreed, Journal, JournalError, PartialDownload};
 use crate::model::PairId;
 use crate::plan::{LocalState, RemoteState};
 use crate::progress::Hub;
+use crate::remote::Remote;
 use crate::scan::{PART_SUFFIX, UPLOAD_PREFIX, nanos, stat};
 
 /// Attempts at one file within a run before it is reported as failed.
@@ -57,7 +58,8 @@ impl TransferError {
 pub struct Context {
     pub pair: PairId,
     pub local_root: PathBuf,
-    pub client: Client,
+    /// The server: the WebDAV client, or an in-memory one in tests.
+    pub client: Arc<dyn Remote>,
     pub journal: Journal,
     pub hub: Arc<Hub>,
     pub run: CancellationToken,
@@ -168,7 +170,7 @@ async fn fetch_from(
         // The whole file is coming (the server ignored the range, or the file changed).
         *offset = 0;
     }
-    if let Some(tag) = &download.etag
+    if let Some(tag) = download.etag()
         && remote
             .etag
             .as_ref()
@@ -409,7 +411,7 @@ pub async fn send(
     let moved = ctx
         .or_stop(
             ctx.client
-                .move_to(&temp, path, EntryKind::File, remote_before.is_some(), None),
+                .move_to(&temp, path, EntryKind::File, remote_before.is_some()),
         )
         .await;
     match moved {

@@ -34,5 +34,6 @@ pub use error::Error;
 pub use multistatus::ParseError;
 pub use path::{HrefError, RemotePath, confine, validate_name};
 pub use quirks::{Quirks, ServerKind};
+pub use reqwest::{Method, StatusCode};
 pub use retry::RetryPolicy;
 pub use tls::{TlsOptions, certificate_fingerprint, parse_fingerprint};

@@ -1,0 +1,436 @@
+//! What the engine needs from a server, as a trait: the WebDAV client is the real one, and
+//! [`MemoryRemote`] is an in-memory server for fast unit tests of the engine's logic.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Mutex, PoisonError};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use tidesync_webdav::{
+    Client, Depth, Download, Entry, EntryKind, Error, Listing, Method, Mkcol, Precondition,
+    RemotePath, StatusCode, Uploaded,
+};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A download's answer: whether it honoured the range, its version, then its body.
+pub trait Body: Send {
+    /// True when the body starts at the requested offset (206), false when it is the whole
+    /// file (200).
+    fn is_partial(&self) -> bool;
+    fn etag(&self) -> Option<&str>;
+    /// The next chunk, `None` at the end. Cancel-safe.
+    fn chunk(&mut self) -> BoxFuture<'_, Result<Option<Bytes>, Error>>;
+}
+
+/// The operations a sync performs on a server.
+pub trait Remote: Send + Sync + 'static {
+    fn list<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        depth: Depth,
+    ) -> BoxFuture<'a, Result<Listing, Error>>;
+    fn get<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        from: u64,
+        if_range: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Box<dyn Body>, Error>>;
+    fn put_file<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        local: &'a Path,
+        precondition: &'a Precondition,
+        mtime: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Uploaded, Error>>;
+    fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>>;
+    fn delete<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        kind: EntryKind,
+        if_match: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+    fn move_to<'a>(
+        &'a self,
+        from: &'a RemotePath,
+        to: &'a RemotePath,
+        kind: EntryKind,
+        overwrite: bool,
+    ) -> BoxFuture<'a, Result<(), Error>>;
+}
+
+impl Body for Download {
+    fn is_partial(&self) -> bool {
+        Download::is_partial(self)
+    }
+
+    fn etag(&self) -> Option<&str> {
+        self.etag.as_deref()
+    }
+
+    fn chunk(&mut self) -> BoxFuture<'_, Result<Option<Bytes>, Error>> {
+        Box::pin(Download::chunk(self))
+    }
+}
+
+impl Remote for Client {
+    fn list<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        depth: Depth,
+    ) -> BoxFuture<'a, Result<Listing, Error>> {
+        Box::pin(Client::list(self, path, depth))
+    }
+
+    fn get<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        from: u64,
+        if_range: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Box<dyn Body>, Error>> {
+        Box::pin(async move {
+            Ok(Box::new(Client::get(self, path, from, if_range).await?) as Box<dyn Body>)
+        })
+    }
+
+    fn put_file<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        local: &'a Path,
+        precondition: &'a Precondition,
+        mtime: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Uploaded, Error>> {
+        Box::pin(Client::put_file(self, path, local, precondition, mtime))
+    }
+
+    fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>> {
+        Box::pin(Client::mkcol(self, path))
+    }
+
+    fn delete<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        kind: EntryKind,
+        if_match: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(Client::delete(self, path, kind, if_match))
+    }
+
+    fn move_to<'a>(
+        &'a self,
+        from: &'a RemotePath,
+        to: &'a RemotePath,
+        kind: EntryKind,
+        overwrite: bool,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(Client::move_to(self, from, to, kind, overwrite, None))
+    }
+}
+
+/// One item of the in-memory server.
+#[derive(Debug, Clone)]
+enum Item {
+    Folder,
+    File {
+        data: Bytes,
+        version: u64,
+        modified: SystemTime,
+    },
+}
+
+/// An in-memory WebDAV server with the semantics the engine relies on: ETags that change with
+/// every write, ranges honoured only for the current version, `Overwrite: F` and `If-Match`
+/// refused with 412. For fast, deterministic tests of the engine's logic.
+#[derive(Debug, Default)]
+pub struct MemoryRemote {
+    items: Mutex<BTreeMap<String, Item>>,
+    next_version: Mutex<u64>,
+}
+
+impl MemoryRemote {
+    pub fn new() -> MemoryRemote {
+        MemoryRemote::default()
+    }
+
+    /// Writes a file (and its folders) directly, as another client would.
+    pub fn write(&self, path: &str, data: &[u8]) {
+        let mut items = self.lock();
+        let parts: Vec<&str> = path.split('/').collect();
+        for i in 1..parts.len() {
+            items.entry(parts[..i].join("/")).or_insert(Item::Folder);
+        }
+        let version = self.bump();
+        items.insert(
+            path.to_owned(),
+            Item::File {
+                data: Bytes::copy_from_slice(data),
+                version,
+                modified: SystemTime::now(),
+            },
+        );
+    }
+
+    /// Deletes a path and everything below it directly.
+    pub fn remove(&self, path: &str) {
+        let below = format!("{path}/");
+        self.lock()
+            .retain(|p, _| p != path && !p.starts_with(&below));
+    }
+
+    /// Every file's bytes, by path.
+    pub fn files(&self) -> BTreeMap<String, Vec<u8>> {
+        self.lock()
+            .iter()
+            .filter_map(|(p, item)| match item {
+                Item::File { data, .. } => Some((p.clone(), data.to_vec())),
+                Item::Folder => None,
+            })
+            .collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Item>> {
+        self.items.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn bump(&self) -> u64 {
+        let mut next = self
+            .next_version
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *next += 1;
+        *next
+    }
+
+    fn entry(path: &str, item: &Item) -> Entry {
+        let (kind, size, etag, modified) = match item {
+            Item::Folder => (EntryKind::Folder, 0, None, None),
+            Item::File {
+                data,
+                version,
+                modified,
+            } => (
+                EntryKind::File,
+                data.len() as u64,
+                Some(etag(*version)),
+                Some(*modified),
+            ),
+        };
+        Entry {
+            path: RemotePath::parse(path).unwrap_or_default(),
+            kind,
+            size,
+            etag,
+            modified,
+            checksums: Vec::new(),
+            file_id: None,
+            permissions: None,
+        }
+    }
+}
+
+fn etag(version: u64) -> String {
+    format!("\"v{version}\"")
+}
+
+fn status(method: Method, path: &RemotePath, status: StatusCode) -> Error {
+    Error::Status {
+        method,
+        path: path.to_string(),
+        status,
+        retry_after: None,
+    }
+}
+
+/// A body served from memory in small chunks, so progress and cancellation are exercised.
+struct MemoryBody {
+    data: Bytes,
+    partial: bool,
+    etag: String,
+}
+
+impl Body for MemoryBody {
+    fn is_partial(&self) -> bool {
+        self.partial
+    }
+
+    fn etag(&self) -> Option<&str> {
+        Some(&self.etag)
+    }
+
+    fn chunk(&mut self) -> BoxFuture<'_, Result<Option<Bytes>, Error>> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            if self.data.is_empty() {
+                return Ok(None);
+            }
+            let n = self.data.len().min(64 * 1024);
+            Ok(Some(self.data.split_to(n)))
+        })
+    }
+}
+
+impl Remote for MemoryRemote {
+    fn list<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        depth: Depth,
+    ) -> BoxFuture<'a, Result<Listing, Error>> {
+        Box::pin(async move {
+            let items = self.lock();
+            let root = path.as_str();
+            let mut listing = Listing::default();
+            if root.is_empty() {
+                listing.entries.push(Self::entry("", &Item::Folder));
+            } else {
+                let Some(item) = items.get(root) else {
+                    return Err(status(Method::GET, path, StatusCode::NOT_FOUND));
+                };
+                listing.entries.push(Self::entry(root, item));
+            }
+            if depth == Depth::Zero {
+                return Ok(listing);
+            }
+            let prefix = if root.is_empty() {
+                String::new()
+            } else {
+                format!("{root}/")
+            };
+            for (p, item) in items.iter() {
+                let Some(rest) = p.strip_prefix(&prefix) else {
+                    continue;
+                };
+                if rest.is_empty() || (depth == Depth::One && rest.contains('/')) {
+                    continue;
+                }
+                listing.entries.push(Self::entry(p, item));
+            }
+            Ok(listing)
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        from: u64,
+        if_range: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Box<dyn Body>, Error>> {
+        Box::pin(async move {
+            let Some(Item::File { data, version, .. }) = self.lock().get(path.as_str()).cloned()
+            else {
+                return Err(status(Method::GET, path, StatusCode::NOT_FOUND));
+            };
+            let current = etag(version);
+            let partial =
+                from > 0 && if_range.is_none_or(|t| t == current) && from <= data.len() as u64;
+            let data = if partial {
+                data.slice(from as usize..)
+            } else {
+                data
+            };
+            Ok(Box::new(MemoryBody {
+                data,
+                partial,
+                etag: current,
+            }) as Box<dyn Body>)
+        })
+    }
+
+    fn put_file<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        local: &'a Path,
+        precondition: &'a Precondition,
+        mtime: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Uploaded, Error>> {
+        Box::pin(async move {
+            let data = tokio::fs::read(local)
+                .await
+                .map_err(|source| Error::LocalRead {
+                    method: Method::PUT,
+                    path: path.to_string(),
+                    source,
+                })?;
+            let mut items = self.lock();
+            let existing = items.get(path.as_str());
+            let allowed = match precondition {
+                Precondition::None => true,
+                Precondition::Absent => existing.is_none(),
+                Precondition::Matches(tag) => {
+                    matches!(existing, Some(Item::File { version, .. }) if etag(*version) == *tag)
+                }
+            };
+            if !allowed {
+                return Err(status(Method::PUT, path, StatusCode::PRECONDITION_FAILED));
+            }
+            let version = self.bump();
+            items.insert(
+                path.as_str().to_owned(),
+                Item::File {
+                    data: Bytes::from(data),
+                    version,
+                    modified: mtime.unwrap_or_else(SystemTime::now),
+                },
+            );
+            Ok(Uploaded {
+                etag: Some(etag(version)),
+                mtime_accepted: mtime.is_some(),
+            })
+        })
+    }
+
+    fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>> {
+        Box::pin(async move {
+            let mut items = self.lock();
+            if items.contains_key(path.as_str()) {
+                return Ok(Mkcol::AlreadyExists);
+            }
+            items.insert(path.as_str().to_owned(), Item::Folder);
+            Ok(Mkcol::Created)
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        _kind: EntryKind,
+        if_match: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let current = self.lock().get(path.as_str()).cloned();
+            match (current, if_match) {
+                (None, _) => Err(status(Method::DELETE, path, StatusCode::NOT_FOUND)),
+                (Some(Item::File { version, .. }), Some(tag)) if etag(version) != tag => Err(
+                    status(Method::DELETE, path, StatusCode::PRECONDITION_FAILED),
+                ),
+                _ => {
+                    self.remove(path.as_str());
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    fn move_to<'a>(
+        &'a self,
+        from: &'a RemotePath,
+        to: &'a RemotePath,
+        _kind: EntryKind,
+        overwrite: bool,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let mut items = self.lock();
+            let Some(item) = items.remove(from.as_str()) else {
+                return Err(status(Method::GET, from, StatusCode::NOT_FOUND));
+            };
+            if items.contains_key(to.as_str()) && !overwrite {
+                items.insert(from.as_str().to_owned(), item);
+                return Err(status(Method::GET, to, StatusCode::PRECONDITION_FAILED));
+            }
+            items.insert(to.as_str().to_owned(), item);
+            Ok(())
+        })
+    }
+}
