@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -13,6 +13,7 @@ use tidesync_webdav::{
     Client, Depth, Download, Entry, EntryKind, Error, Listing, Method, Mkcol, Precondition,
     RemotePath, StatusCode, Uploaded,
 };
+use tokio::sync::Notify;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -148,6 +149,8 @@ enum Item {
 pub struct MemoryRemote {
     items: Mutex<BTreeMap<String, Item>>,
     next_version: Mutex<u64>,
+    /// While set, listings wait for it: a test can stop a job in the middle of its listing.
+    listing_gate: Mutex<Option<Arc<Notify>>>,
 }
 
 impl MemoryRemote {
@@ -171,6 +174,25 @@ impl MemoryRemote {
                 modified: SystemTime::now(),
             },
         );
+    }
+
+    /// Makes every listing wait until [`MemoryRemote::release_listings`].
+    pub fn hold_listings(&self) {
+        *self
+            .listing_gate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(Notify::new()));
+    }
+
+    pub fn release_listings(&self) {
+        if let Some(gate) = self
+            .listing_gate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            gate.notify_waiters();
+        }
     }
 
     /// Deletes a path and everything below it directly.
@@ -279,6 +301,14 @@ impl Remote for MemoryRemote {
         depth: Depth,
     ) -> BoxFuture<'a, Result<Listing, Error>> {
         Box::pin(async move {
+            let gate = self
+                .listing_gate
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            if let Some(gate) = gate {
+                gate.notified().await;
+            }
             let items = self.lock();
             let root = path.as_str();
             let mut listing = Listing::default();

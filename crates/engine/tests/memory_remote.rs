@@ -110,3 +110,42 @@ async fn a_remote_edit_during_a_paused_download_restarts_that_file() {
     assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
     assert_eq!(s.local_files()["big.bin"], vec![2u8; 3 * 1024 * 1024]);
 }
+
+#[tokio::test]
+async fn a_job_cancelled_while_listing_ends_cancelled_and_touches_nothing() {
+    let s = setup(Mode::Download).await;
+    s.server.write("a.txt", b"a");
+    s.server.hold_listings();
+    let job = s.engine.start(s.pair).await.unwrap();
+    while s.engine.snapshot(job).unwrap().state != JobState::Running {
+        tokio::task::yield_now().await;
+    }
+    s.engine.cancel(job).unwrap();
+    let outcome = s.engine.wait(job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Cancelled);
+    assert!(s.local_files().is_empty());
+    s.server.release_listings();
+    assert_eq!(
+        s.sync().await.summary.files_downloaded,
+        1,
+        "the next sync does the work"
+    );
+}
+
+#[tokio::test]
+async fn a_suspend_while_listing_waits_for_resume_then_completes() {
+    let s = setup(Mode::Download).await;
+    s.server.write("a.txt", b"a");
+    s.server.hold_listings();
+    let job = s.engine.start(s.pair).await.unwrap();
+    while s.engine.snapshot(job).unwrap().state != JobState::Running {
+        tokio::task::yield_now().await;
+    }
+    s.engine.suspend().await;
+    assert_eq!(s.engine.snapshot(job).unwrap().state, JobState::Suspended);
+    s.server.release_listings();
+    s.engine.resume_all();
+    let outcome = s.engine.wait(job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Completed);
+    assert_eq!(s.local_files()["a.txt"], b"a");
+}
