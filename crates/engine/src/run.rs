@@ -423,7 +423,8 @@ async fn step(
         Action::DeleteLocal { is_dir, .. } => {
             let target = ctx.local_path(&path);
             let expected = local.cloned();
-            let removed = tokio::task::spawn_blocking(
+            let removed = blocking(
+                &key,
                 move || -> std::io::Result<Result<(), &'static str>> {
                     if is_dir {
                         return match std::fs::remove_dir(&target) {
@@ -441,15 +442,7 @@ async fn step(
                     std::fs::remove_file(&target).map(Ok)
                 },
             )
-            .await
-            .map_err(|e| TransferError::Changed {
-                path: key.clone(),
-                what: e.to_string(),
-            })?
-            .map_err(|source| TransferError::Local {
-                path: key.clone(),
-                source,
-            })?;
+            .await?;
             if let Err(what) = removed {
                 return Err(TransferError::Changed {
                     path: key,
@@ -518,16 +511,7 @@ async fn conflict(
         && !local.is_dir
     {
         let (a, b) = (part.clone(), target.clone());
-        let same = tokio::task::spawn_blocking(move || same_bytes(&a, &b))
-            .await
-            .map_err(|e| TransferError::Changed {
-                path: key.clone(),
-                what: e.to_string(),
-            })?
-            .map_err(|source| TransferError::Local {
-                path: key.clone(),
-                source,
-            })?;
+        let same = blocking(&key, move || same_bytes(&a, &b)).await?;
         if same {
             let _ = tokio::fs::remove_file(part).await;
             record(
@@ -553,22 +537,14 @@ async fn conflict(
     let aside = target.with_file_name(conflict_name(name, SystemTime::now()));
     let expected = local.clone();
     let (from, to) = (target.clone(), aside.clone());
-    let moved = tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
+    let moved = blocking(&key, move || -> std::io::Result<bool> {
         if stat(&from)? != Some(expected) {
             return Ok(false);
         }
         std::fs::rename(&from, &to)?;
         Ok(true)
     })
-    .await
-    .map_err(|e| TransferError::Changed {
-        path: key.clone(),
-        what: e.to_string(),
-    })?
-    .map_err(|source| TransferError::Local {
-        path: key.clone(),
-        source,
-    })?;
+    .await?;
     if !moved {
         return Err(TransferError::Changed {
             path: key,
@@ -595,6 +571,22 @@ async fn conflict(
         action: Some(FileAction::Conflict),
         bytes: remote.size,
     })
+}
+
+/// Runs `work` on the blocking pool; an I/O failure is reported against `path`.
+async fn blocking<T, F>(path: &str, work: F) -> Result<T, TransferError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> std::io::Result<T> + Send + 'static,
+{
+    let local = |source| TransferError::Local {
+        path: path.to_owned(),
+        source,
+    };
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| local(std::io::Error::other(e)))?
+        .map_err(local)
 }
 
 fn folder(path: &str) -> Agreed {
