@@ -32,6 +32,8 @@ pub struct RemoteState {
     pub etag: Option<String>,
     /// Seconds since the epoch.
     pub mtime: Option<i64>,
+    /// Checksums the server publishes (Nextcloud's `oc:checksums`), e.g. `SHA1:…`.
+    pub checksums: Vec<String>,
 }
 
 /// One step of a plan. Paths are relative to the pair's folders, with `/` separators.
@@ -312,6 +314,7 @@ mod tests {
             size,
             etag: Some(etag.into()),
             mtime: Some(1),
+            checksums: Vec::new(),
         }
     }
 
@@ -321,6 +324,7 @@ mod tests {
             size: 0,
             etag: None,
             mtime: None,
+            checksums: Vec::new(),
         }
     }
 

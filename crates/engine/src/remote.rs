@@ -139,7 +139,15 @@ enum Item {
         data: Bytes,
         version: u64,
         modified: SystemTime,
+        /// What the server claims in `oc:checksums`.
+        checksum: String,
     },
+}
+
+fn sha1_of(data: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, data);
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("SHA1:{hex}")
 }
 
 /// An in-memory WebDAV server with the semantics the engine relies on: ETags that change with
@@ -160,6 +168,11 @@ impl MemoryRemote {
 
     /// Writes a file (and its folders) directly, as another client would.
     pub fn write(&self, path: &str, data: &[u8]) {
+        self.write_claiming(path, data, &sha1_of(data));
+    }
+
+    /// Writes a file whose published checksum is `checksum`, true or not.
+    pub fn write_claiming(&self, path: &str, data: &[u8], checksum: &str) {
         let mut items = self.lock();
         let parts: Vec<&str> = path.split('/').collect();
         for i in 1..parts.len() {
@@ -172,6 +185,7 @@ impl MemoryRemote {
                 data: Bytes::copy_from_slice(data),
                 version,
                 modified: SystemTime::now(),
+                checksum: checksum.to_owned(),
             },
         );
     }
@@ -227,17 +241,19 @@ impl MemoryRemote {
     }
 
     fn entry(path: &str, item: &Item) -> Entry {
-        let (kind, size, etag, modified) = match item {
-            Item::Folder => (EntryKind::Folder, 0, None, None),
+        let (kind, size, etag, modified, checksums) = match item {
+            Item::Folder => (EntryKind::Folder, 0, None, None, Vec::new()),
             Item::File {
                 data,
                 version,
                 modified,
+                checksum,
             } => (
                 EntryKind::File,
                 data.len() as u64,
                 Some(etag(*version)),
                 Some(*modified),
+                vec![checksum.clone()],
             ),
         };
         Entry {
@@ -246,7 +262,7 @@ impl MemoryRemote {
             size,
             etag,
             modified,
-            checksums: Vec::new(),
+            checksums,
             file_id: None,
             permissions: None,
         }
@@ -396,12 +412,14 @@ impl Remote for MemoryRemote {
                 return Err(status(Method::PUT, path, StatusCode::PRECONDITION_FAILED));
             }
             let version = self.bump();
+            let checksum = sha1_of(&data);
             items.insert(
                 path.as_str().to_owned(),
                 Item::File {
                     data: Bytes::from(data),
                     version,
                     modified: mtime.unwrap_or_else(SystemTime::now),
+                    checksum,
                 },
             );
             Ok(Uploaded {

@@ -135,6 +135,7 @@ async fn survey(
                 size: e.size,
                 etag: e.etag,
                 mtime: e.modified.map(unix_secs),
+                checksums: e.checksums,
             };
             (e.path.as_str().to_owned(), state)
         })

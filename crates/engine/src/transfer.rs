@@ -124,12 +124,12 @@ pub async fn fetch(
     };
     if offset > 0 && offset == remote.size {
         // Stopped after the last byte was fsync'd but before the rename: nothing to fetch.
-        return Ok(part);
+        return verified(ctx, &key, remote, part).await;
     }
     let mut attempt = 0;
     loop {
         match fetch_from(ctx, path, remote, &part, &mut offset).await {
-            Ok(()) => return Ok(part),
+            Ok(()) => return verified(ctx, &key, remote, part).await,
             Err(TransferError::Remote(e))
                 if e.status().map(|s| s.as_u16()) == Some(416)
                     && offset > 0
@@ -153,6 +153,63 @@ pub async fn fetch(
             }
         }
     }
+}
+
+/// Checks a complete part file against the server's SHA-1 or SHA-256 checksum, where the
+/// server publishes one (Nextcloud's `oc:checksums`). A mismatch discards the part file.
+async fn verified(
+    ctx: &Context,
+    key: &str,
+    remote: &RemoteState,
+    part: PathBuf,
+) -> Result<PathBuf, TransferError> {
+    let expected = remote.checksums.iter().find_map(|c| {
+        let (kind, hex) = c.split_once(':')?;
+        let algorithm = match kind.to_ascii_uppercase().as_str() {
+            "SHA256" => &ring::digest::SHA256,
+            "SHA1" => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+            _ => return None,
+        };
+        Some((kind.to_owned(), algorithm, hex.to_ascii_lowercase()))
+    });
+    let Some((kind, algorithm, hex)) = expected else {
+        return Ok(part);
+    };
+    let path = part.clone();
+    let actual = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(&path)?;
+        let mut context = ring::digest::Context::new(algorithm);
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            context.update(&buf[..n]);
+        }
+        Ok(context
+            .finish()
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
+    })
+    .await
+    .map_err(|e| TransferError::local(&part, std::io::Error::other(e)))?
+    .map_err(|e| TransferError::local(&part, e))?;
+    if actual == hex {
+        return Ok(part);
+    }
+    let _ = tokio::fs::remove_file(&part).await;
+    let (pair, owned) = (ctx.pair, key.to_owned());
+    ctx.journal
+        .call(move |j| j.drop_partial_download(pair, &owned))
+        .await?;
+    Err(TransferError::Changed {
+        path: key.to_owned(),
+        what: format!("the downloaded bytes do not match the server's {kind} checksum"),
+    })
 }
 
 /// One GET from `offset`, appending to the part file; `offset` follows what is written.

@@ -149,3 +149,27 @@ async fn a_suspend_while_listing_waits_for_resume_then_completes() {
     assert_eq!(outcome.state, JobState::Completed);
     assert_eq!(s.local_files()["a.txt"], b"a");
 }
+
+#[tokio::test]
+async fn a_download_that_does_not_match_the_servers_checksum_is_not_installed() {
+    let s = setup(Mode::Download).await;
+    s.server.write("good.txt", b"good bytes");
+    s.server.write_claiming(
+        "bad.txt",
+        b"bytes the server corrupted",
+        "SHA1:0000000000000000000000000000000000000000",
+    );
+    let outcome = s.sync().await;
+    assert_eq!(outcome.summary.files_downloaded, 1, "{outcome:?}");
+    assert_eq!(outcome.summary.errors.len(), 1);
+    assert!(
+        outcome.summary.errors[0].message.contains("SHA1 checksum"),
+        "{:?}",
+        outcome.summary.errors
+    );
+    assert_eq!(
+        s.local_files().keys().collect::<Vec<_>>(),
+        ["good.txt"],
+        "no corrupt file, no part file"
+    );
+}

@@ -40,12 +40,14 @@ fn remote_state(item: Item) -> RemoteState {
             size: 0,
             etag: None,
             mtime: None,
+            checksums: Vec::new(),
         },
         Item::File(c) => RemoteState {
             is_dir: false,
             size: u64::from(c) + 1,
             etag: Some(format!("\"e{c}\"")),
             mtime: Some(1),
+            checksums: Vec::new(),
         },
     }
 }
