@@ -460,3 +460,31 @@ async fn sigkill_at_twenty_seeded_moments_loses_nothing() {
         "nothing was written outside the sync folder"
     );
 }
+
+#[tokio::test]
+async fn files_that_cannot_be_synced_exit_1_and_are_listed() {
+    let (remote, local, state) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    std::fs::write(local.path().join("fine.txt"), b"fine").unwrap();
+    // Legal on Linux, refused by Windows and Android storage: never uploaded.
+    std::fs::write(local.path().join("what?.txt"), b"odd").unwrap();
+    let server = DavServer::serve(remote.path()).await.unwrap();
+    let (code, json, stderr) = run(&mut tidesync(
+        state.path(),
+        &server.url(),
+        local.path(),
+        &["--mode", "upload"],
+    ))
+    .await;
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(json["filesUploaded"], 1);
+    assert_eq!(json["errors"][0]["path"], "what?.txt");
+    assert!(stderr.contains("what?.txt"), "{stderr}");
+    assert_eq!(
+        visible(remote.path()).keys().collect::<Vec<_>>(),
+        ["fine.txt"]
+    );
+}
