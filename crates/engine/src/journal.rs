@@ -218,36 +218,15 @@ impl Journal {
 
     pub fn remote(&self, id: RemoteId) -> Result<Option<Remote>, JournalError> {
         self.with(|db| {
-            db.query_row(
-                "SELECT id, name, url, username, allow_http FROM remotes WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok(Remote {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        url: r.get(2)?,
-                        user: r.get(3)?,
-                        allow_http: r.get(4)?,
-                    })
-                },
-            )
-            .optional()
+            db.query_row(&format!("{REMOTE_COLUMNS} WHERE id = ?1"), [id], remote_row)
+                .optional()
         })
     }
 
     pub fn remotes(&self) -> Result<Vec<Remote>, JournalError> {
         self.with(|db| {
-            let mut stmt =
-                db.prepare("SELECT id, name, url, username, allow_http FROM remotes ORDER BY id")?;
-            let rows = stmt.query_map([], |r| {
-                Ok(Remote {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    url: r.get(2)?,
-                    user: r.get(3)?,
-                    allow_http: r.get(4)?,
-                })
-            })?;
+            let mut stmt = db.prepare(&format!("{REMOTE_COLUMNS} ORDER BY id"))?;
+            let rows = stmt.query_map([], remote_row)?;
             rows.collect()
         })
     }
@@ -513,6 +492,19 @@ impl Journal {
             Ok(ids)
         })
     }
+}
+
+/// The columns [`remote_row`] reads, in its order.
+const REMOTE_COLUMNS: &str = "SELECT id, name, url, username, allow_http FROM remotes";
+
+fn remote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Remote> {
+    Ok(Remote {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        url: r.get(2)?,
+        user: r.get(3)?,
+        allow_http: r.get(4)?,
+    })
 }
 
 fn escape_like(pattern: &str) -> String {

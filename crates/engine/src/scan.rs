@@ -57,11 +57,7 @@ pub fn scan(root: &Path) -> std::io::Result<(BTreeMap<String, LocalState>, Vec<F
                 });
                 continue;
             }
-            let state = LocalState {
-                is_dir: meta.is_dir(),
-                size: if meta.is_dir() { 0 } else { meta.len() },
-                mtime: meta.modified().map(nanos).unwrap_or(0),
-            };
+            let state = state_of(&meta);
             if meta.is_dir() {
                 stack.push((entry.path(), format!("{path}/")));
             }
@@ -79,14 +75,19 @@ pub fn nanos(t: SystemTime) -> i128 {
     }
 }
 
+/// What the planner compares of a local path: kind, size, modification time.
+fn state_of(meta: &std::fs::Metadata) -> LocalState {
+    LocalState {
+        is_dir: meta.is_dir(),
+        size: if meta.is_dir() { 0 } else { meta.len() },
+        mtime: meta.modified().map(nanos).unwrap_or(0),
+    }
+}
+
 /// The state of one local path now, or `None` when it does not exist.
 pub fn stat(path: &Path) -> std::io::Result<Option<LocalState>> {
     match std::fs::symlink_metadata(path) {
-        Ok(meta) => Ok(Some(LocalState {
-            is_dir: meta.is_dir(),
-            size: if meta.is_dir() { 0 } else { meta.len() },
-            mtime: meta.modified().map(nanos).unwrap_or(0),
-        })),
+        Ok(meta) => Ok(Some(state_of(&meta))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
