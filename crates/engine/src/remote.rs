@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
@@ -153,12 +154,17 @@ fn sha1_of(data: &[u8]) -> String {
 /// An in-memory WebDAV server with the semantics the engine relies on: ETags that change with
 /// every write, ranges honoured only for the current version, `Overwrite: F` and `If-Match`
 /// refused with 412. For fast, deterministic tests of the engine's logic.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct MemoryRemote {
     items: Mutex<BTreeMap<String, Item>>,
     next_version: Mutex<u64>,
     /// While set, listings wait for it: a test can stop a job in the middle of its listing.
     listing_gate: Mutex<Option<Arc<Notify>>>,
+    /// Runs once as the next listing is answered: a test can act at the instant a job moves
+    /// from listing to planning.
+    after_listing: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    /// Body bytes sent so far, so a test can tell what a resume saved.
+    served: Arc<AtomicU64>,
 }
 
 impl MemoryRemote {
@@ -209,6 +215,19 @@ impl MemoryRemote {
         }
     }
 
+    /// Runs `hook` once, synchronously, at the moment the next listing is answered.
+    pub fn after_next_listing(&self, hook: impl FnOnce() + Send + 'static) {
+        *self
+            .after_listing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Box::new(hook));
+    }
+
+    /// How many body bytes downloads have received from this server.
+    pub fn bytes_served(&self) -> u64 {
+        self.served.load(Ordering::Relaxed)
+    }
+
     /// Deletes a path and everything below it directly.
     pub fn remove(&self, path: &str) {
         let below = format!("{path}/");
@@ -225,6 +244,38 @@ impl MemoryRemote {
                 Item::Folder => None,
             })
             .collect()
+    }
+
+    fn listing(&self, path: &RemotePath, depth: Depth) -> Result<Listing, Error> {
+        let items = self.lock();
+        let root = path.as_str();
+        let mut listing = Listing::default();
+        if root.is_empty() {
+            listing.entries.push(Self::entry("", &Item::Folder));
+        } else {
+            let Some(item) = items.get(root) else {
+                return Err(status(Method::GET, path, StatusCode::NOT_FOUND));
+            };
+            listing.entries.push(Self::entry(root, item));
+        }
+        if depth == Depth::Zero {
+            return Ok(listing);
+        }
+        let prefix = if root.is_empty() {
+            String::new()
+        } else {
+            format!("{root}/")
+        };
+        for (p, item) in items.iter() {
+            let Some(rest) = p.strip_prefix(&prefix) else {
+                continue;
+            };
+            if rest.is_empty() || (depth == Depth::One && rest.contains('/')) {
+                continue;
+            }
+            listing.entries.push(Self::entry(p, item));
+        }
+        Ok(listing)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Item>> {
@@ -282,11 +333,15 @@ fn status(method: Method, path: &RemotePath, status: StatusCode) -> Error {
     }
 }
 
+/// How much of a body [`MemoryRemote`] hands out at a time.
+pub const MEMORY_CHUNK: usize = 64 * 1024;
+
 /// A body served from memory in small chunks, so progress and cancellation are exercised.
 struct MemoryBody {
     data: Bytes,
     partial: bool,
     etag: String,
+    served: Arc<AtomicU64>,
 }
 
 impl Body for MemoryBody {
@@ -304,7 +359,8 @@ impl Body for MemoryBody {
             if self.data.is_empty() {
                 return Ok(None);
             }
-            let n = self.data.len().min(64 * 1024);
+            let n = self.data.len().min(MEMORY_CHUNK);
+            self.served.fetch_add(n as u64, Ordering::Relaxed);
             Ok(Some(self.data.split_to(n)))
         })
     }
@@ -325,35 +381,16 @@ impl Remote for MemoryRemote {
             if let Some(gate) = gate {
                 gate.notified().await;
             }
-            let items = self.lock();
-            let root = path.as_str();
-            let mut listing = Listing::default();
-            if root.is_empty() {
-                listing.entries.push(Self::entry("", &Item::Folder));
-            } else {
-                let Some(item) = items.get(root) else {
-                    return Err(status(Method::GET, path, StatusCode::NOT_FOUND));
-                };
-                listing.entries.push(Self::entry(root, item));
+            let listing = self.listing(path, depth);
+            let hook = self
+                .after_listing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(hook) = hook {
+                hook();
             }
-            if depth == Depth::Zero {
-                return Ok(listing);
-            }
-            let prefix = if root.is_empty() {
-                String::new()
-            } else {
-                format!("{root}/")
-            };
-            for (p, item) in items.iter() {
-                let Some(rest) = p.strip_prefix(&prefix) else {
-                    continue;
-                };
-                if rest.is_empty() || (depth == Depth::One && rest.contains('/')) {
-                    continue;
-                }
-                listing.entries.push(Self::entry(p, item));
-            }
-            Ok(listing)
+            listing
         })
     }
 
@@ -380,6 +417,7 @@ impl Remote for MemoryRemote {
                 data,
                 partial,
                 etag: current,
+                served: self.served.clone(),
             }) as Box<dyn Body>)
         })
     }

@@ -145,24 +145,31 @@ async fn survey(
         path: ctx.local_root.display().to_string(),
         source,
     };
-    let (local, skipped) = tokio::task::spawn_blocking(move || {
+    // Planning starts with the local scan: it is what the listing is compared with. The scan only
+    // reads, so a cancelled run may leave it to finish on its blocking thread unobserved.
+    ctx.hub.update(|s| s.phase = Phase::Planning);
+    let scanned = tokio::task::spawn_blocking(move || {
         std::fs::create_dir_all(&root)?;
         scan(&root)
-    })
-    .await
-    .map_err(|e| local_error(std::io::Error::other(e)))?
-    .map_err(local_error)?;
+    });
+    let (local, skipped) = ctx
+        .run
+        .run_until_cancelled(scanned)
+        .await
+        .ok_or(RunError::Stopped)?
+        .map_err(|e| local_error(std::io::Error::other(e)))?
+        .map_err(local_error)?;
     if mode != Mode::Download {
         for error in skipped {
             record_error(ctx, summary, &error.path, &error.message);
         }
     }
-    ctx.hub.update(|s| s.phase = Phase::Planning);
     let pair = ctx.pair;
     let agreed: BTreeMap<String, Agreed> = ctx
-        .journal
-        .call(move |j| j.agreed(pair))
-        .await?
+        .run
+        .run_until_cancelled(ctx.journal.call(move |j| j.agreed(pair)))
+        .await
+        .ok_or(RunError::Stopped)??
         .into_iter()
         .map(|a| (a.path.clone(), a))
         .collect();

@@ -1,9 +1,16 @@
-//! The engine's logic on the in-memory server: no sockets, no server process, fast.
+//! The engine's logic on the in-memory server, in paused time: no sockets, no server process,
+//! no real timers. Cancel in each phase, suspend and resume at seeded random points, and a storm
+//! of lifecycle calls; the same scenarios run against a real server in `lifecycle.rs`.
+
+mod common;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use tidesync_engine::remote::MemoryRemote;
-use tidesync_engine::{Engine, EngineOptions, JobState, Mode};
+use common::leftovers;
+use tidesync_engine::remote::{MEMORY_CHUNK, MemoryRemote};
+use tidesync_engine::{Engine, EngineOptions, JobId, JobState, Mode, Phase};
+use tidesync_testkit::tree::Seeded;
 
 struct Setup {
     server: Arc<MemoryRemote>,
@@ -51,7 +58,7 @@ impl Setup {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn download_upload_and_two_way_on_the_memory_server() {
     let s = setup(Mode::TwoWay).await;
     s.server.write("a.txt", b"from the server");
@@ -91,7 +98,7 @@ async fn download_upload_and_two_way_on_the_memory_server() {
     assert_eq!(s.sync().await.summary, Default::default());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_remote_edit_during_a_paused_download_restarts_that_file() {
     let s = setup(Mode::Download).await;
     s.server.write("big.bin", &vec![1u8; 4 * 1024 * 1024]);
@@ -111,7 +118,7 @@ async fn a_remote_edit_during_a_paused_download_restarts_that_file() {
     assert_eq!(s.local_files()["big.bin"], vec![2u8; 3 * 1024 * 1024]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_job_cancelled_while_listing_ends_cancelled_and_touches_nothing() {
     let s = setup(Mode::Download).await;
     s.server.write("a.txt", b"a");
@@ -132,7 +139,7 @@ async fn a_job_cancelled_while_listing_ends_cancelled_and_touches_nothing() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_suspend_while_listing_waits_for_resume_then_completes() {
     let s = setup(Mode::Download).await;
     s.server.write("a.txt", b"a");
@@ -150,7 +157,7 @@ async fn a_suspend_while_listing_waits_for_resume_then_completes() {
     assert_eq!(s.local_files()["a.txt"], b"a");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_download_that_does_not_match_the_servers_checksum_is_not_installed() {
     let s = setup(Mode::Download).await;
     s.server.write("good.txt", b"good bytes");
@@ -172,4 +179,187 @@ async fn a_download_that_does_not_match_the_servers_checksum_is_not_installed() 
         ["good.txt"],
         "no corrupt file, no part file"
     );
+}
+
+/// Lets the job run until it has received more than `bytes` (or ended). Yields instead of
+/// sleeping: in paused time a sleep would only fire once the job itself goes idle.
+async fn until_bytes(s: &Setup, job: JobId, bytes: u64) {
+    loop {
+        let snapshot = s.engine.snapshot(job).unwrap();
+        if snapshot.bytes_done > bytes || snapshot.state.is_final() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_cancelled_while_planning_ends_cancelled_and_transfers_nothing() {
+    let s = setup(Mode::TwoWay).await;
+    s.server.write("remote.txt", b"from the server");
+    std::fs::write(s.local.path().join("local.txt"), b"from the phone").unwrap();
+    let job = s.engine.start(s.pair).await.unwrap();
+    // The job task has not run yet (one thread): the hook is in place before its listing.
+    let engine = s.engine.clone();
+    s.server
+        .after_next_listing(move || engine.cancel(job).expect("the job is live"));
+    let outcome = s.engine.wait(job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Cancelled, "{outcome:?}");
+    let snapshot = s.engine.snapshot(job).unwrap();
+    assert_eq!(snapshot.phase, Phase::Planning, "stopped after the listing");
+    assert_eq!(snapshot.files_total, 0, "no plan was carried out");
+    assert_eq!(s.local_files().keys().collect::<Vec<_>>(), ["local.txt"]);
+    assert_eq!(s.server.files().keys().collect::<Vec<_>>(), ["remote.txt"]);
+
+    let outcome = s.sync().await;
+    assert_eq!(
+        (
+            outcome.summary.files_downloaded,
+            outcome.summary.files_uploaded
+        ),
+        (1, 1),
+        "the next sync does the work"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_cancelled_while_transferring_keeps_its_part_for_the_next_run() {
+    let s = setup(Mode::Download).await;
+    let data = Seeded::new(3).bytes(4 * 1024 * 1024);
+    s.server.write("big.bin", &data);
+    let job = s.engine.start(s.pair).await.unwrap();
+    until_bytes(&s, job, 1024 * 1024).await;
+    assert_eq!(s.engine.snapshot(job).unwrap().phase, Phase::Transferring);
+    s.engine.cancel(job).unwrap();
+    let outcome = s.engine.wait(job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Cancelled, "{outcome:?}");
+    assert!(!s.local.path().join("big.bin").exists(), "no partial file");
+    assert_eq!(leftovers(s.local.path()).len(), 1, "the part file is kept");
+    let first = s.server.bytes_served();
+
+    let outcome = s.sync().await;
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert_eq!(s.local_files()["big.bin"], data);
+    assert!(leftovers(s.local.path()).is_empty());
+    let total = s.server.bytes_served();
+    assert!(
+        total <= data.len() as u64 + MEMORY_CHUNK as u64,
+        "the second run resumed: {first} then {total} bytes for {}",
+        data.len()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn fifty_suspends_at_seeded_points_cost_at_most_a_chunk_each() {
+    let s = setup(Mode::Download).await;
+    let mut rng = Seeded::new(50);
+    let mut expected = std::collections::BTreeMap::new();
+    for (path, len) in [
+        ("movie.bin", 12 * 1024 * 1024),
+        ("photos/a.jpg", 700_000),
+        ("photos/b.jpg", 300_000),
+        ("notes/empty.txt", 0),
+        ("notes/ünïcode.md", 2_000),
+    ] {
+        let bytes = rng.bytes(len);
+        s.server.write(path, &bytes);
+        expected.insert(path.to_owned(), bytes);
+    }
+    let size: u64 = expected.values().map(|b| b.len() as u64).sum();
+    let job = s.engine.start(s.pair).await.unwrap();
+    let mut suspends = 0u64;
+    for _ in 0..50 {
+        // A random point: anywhere from before the listing to deep into a transfer.
+        for _ in 0..rng.below(400) {
+            tokio::task::yield_now().await;
+        }
+        if s.engine.snapshot(job).unwrap().state.is_final() {
+            break;
+        }
+        s.engine.suspend().await;
+        let state = s.engine.snapshot(job).unwrap().state;
+        assert!(
+            matches!(state, JobState::Suspended | JobState::Completed),
+            "{state:?}"
+        );
+        s.engine.resume_all();
+        suspends += 1;
+    }
+    let outcome = s.engine.wait(job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert!(suspends >= 10, "the test suspended only {suspends} times");
+    assert_eq!(s.local_files(), expected, "byte-identical to the remote");
+    assert!(leftovers(s.local.path()).is_empty(), "no part file remains");
+    let served = s.server.bytes_served();
+    assert!(
+        served <= size + suspends * MEMORY_CHUNK as u64,
+        "{served} bytes served for {size} after {suspends} suspends"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_storm_of_a_thousand_lifecycle_calls_ends_without_deadlock() {
+    let s = setup(Mode::Download).await;
+    for i in 0..24 {
+        s.server
+            .write(&format!("f{i}.bin"), &Seeded::new(i).bytes(200_000));
+    }
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        jobs.push(s.engine.start(s.pair).await.unwrap());
+    }
+    let mut tasks = Vec::new();
+    for t in 0..4u64 {
+        let engine = s.engine.clone();
+        let jobs = jobs.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Seeded::new(t);
+            for _ in 0..250 {
+                let job = jobs[rng.below(jobs.len() as u64) as usize];
+                match rng.below(5) {
+                    0 => {
+                        engine.suspend().await;
+                    }
+                    1 => engine.resume_all(),
+                    2 => {
+                        let _ = engine.pause(job);
+                    }
+                    3 => {
+                        let _ = engine.resume(job);
+                    }
+                    _ => {
+                        if rng.below(10) == 0 {
+                            let _ = engine.cancel(job);
+                        }
+                    }
+                }
+                for _ in 0..rng.below(20) {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("no lifecycle call panicked");
+    }
+    s.engine.resume_all();
+    for &job in &jobs {
+        let _ = s.engine.resume(job);
+    }
+    for &job in &jobs {
+        // Paused time jumps straight to this deadline if every task is stuck.
+        let outcome = tokio::time::timeout(Duration::from_secs(600), s.engine.wait(job))
+            .await
+            .expect("every job ends: no deadlock")
+            .unwrap();
+        assert!(
+            matches!(outcome.state, JobState::Completed | JobState::Cancelled),
+            "{outcome:?}"
+        );
+    }
+    assert!(leftovers(s.local.path()).len() <= 24);
+    let outcome = s.sync().await;
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert_eq!(s.local_files(), s.server.files());
+    assert!(leftovers(s.local.path()).is_empty());
 }
