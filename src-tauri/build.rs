@@ -1,7 +1,26 @@
 //! Declares the app's own commands so that capabilities can allow exactly them.
 
 /// Every command registered in `lib.rs`; a command missing here is refused at run time.
-const COMMANDS: &[&str] = &["app_info"];
+/// `debug_lifecycle` exists only in builds with the `debug-lifecycle` feature (E2E).
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "list_remotes",
+    "add_remote",
+    "update_remote",
+    "remove_remote",
+    "add_demo_remote",
+    "list_pairs",
+    "add_pair",
+    "remove_pair",
+    "start_sync",
+    "attach_job",
+    "pause_job",
+    "resume_job",
+    "cancel_job",
+    "list_jobs",
+    "job_history",
+    "debug_lifecycle",
+];
 
 fn main() {
     let attributes = tauri_build::Attributes::new()

@@ -1,8 +1,17 @@
 //! The types the webview receives. Each derives `ts_rs::TS`; `cargo test` writes their
 //! TypeScript mirror into `gen/ipc/`, and CI fails when that mirror is out of date.
 
-use serde::Serialize;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tidesync_engine::journal::JobRecord;
+use tidesync_engine::{
+    FailureKind, FileAction, JobChange, JobEvent, JobId, JobSnapshot, JobState, Mode, Pair, PairId,
+    Phase, RemoteId, Summary,
+};
 use ts_rs::TS;
+
+use crate::error::{ErrorKind, IpcError};
 
 /// What the app tells the UI about itself.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -17,4 +26,403 @@ pub struct AppInfo {
     pub arch: String,
     /// The app's private data directory, where the journal lives.
     pub data_dir: String,
+}
+
+/// A connected WebDAV server. Its password never leaves Rust.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RemoteDto {
+    pub id: RemoteId,
+    pub name: String,
+    /// The base URL, without credentials.
+    pub url: String,
+    pub user: Option<String>,
+}
+
+impl From<tidesync_engine::Remote> for RemoteDto {
+    fn from(r: tidesync_engine::Remote) -> Self {
+        RemoteDto {
+            id: r.id,
+            name: r.name,
+            url: r.url,
+            user: r.user,
+        }
+    }
+}
+
+/// What a sync of a pair does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum ModeDto {
+    /// Bring the server's changes down; local-only files stay.
+    Download,
+    /// Back the local folder up; server-only files stay.
+    Upload,
+    /// Both ways; conflicting edits keep both versions.
+    TwoWay,
+}
+
+impl From<Mode> for ModeDto {
+    fn from(mode: Mode) -> Self {
+        match mode {
+            Mode::Download => ModeDto::Download,
+            Mode::Upload => ModeDto::Upload,
+            Mode::TwoWay => ModeDto::TwoWay,
+        }
+    }
+}
+
+impl From<ModeDto> for Mode {
+    fn from(mode: ModeDto) -> Self {
+        match mode {
+            ModeDto::Download => Mode::Download,
+            ModeDto::Upload => Mode::Upload,
+            ModeDto::TwoWay => Mode::TwoWay,
+        }
+    }
+}
+
+/// A remote folder paired with a local one.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct PairDto {
+    pub id: PairId,
+    pub remote_id: RemoteId,
+    /// The folder on the server, relative to the remote's URL; `""` is the URL itself.
+    pub remote_path: String,
+    /// Where the files land, for display only: commands never take paths from the webview.
+    pub local_dir: String,
+    pub mode: ModeDto,
+}
+
+impl From<Pair> for PairDto {
+    fn from(p: Pair) -> Self {
+        PairDto {
+            id: p.id,
+            remote_id: p.remote_id,
+            remote_path: p.remote_path,
+            local_dir: p.local_dir.display().to_string(),
+            mode: p.mode.into(),
+        }
+    }
+}
+
+/// Where a new pair's local folder comes from. Never a path: the webview cannot name one.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+#[ts(export)]
+pub enum LocalFolderDto {
+    /// The user picks a folder in the native dialog (desktop only).
+    Pick,
+    /// A folder of this name in the app's documents folder, created if needed.
+    Named { name: String },
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum JobStateDto {
+    Queued,
+    Running,
+    Suspended,
+    Paused,
+    Interrupted,
+    Completed,
+    Cancelled,
+    Failed,
+}
+
+impl From<JobState> for JobStateDto {
+    fn from(state: JobState) -> Self {
+        match state {
+            JobState::Queued => JobStateDto::Queued,
+            JobState::Running => JobStateDto::Running,
+            JobState::Suspended => JobStateDto::Suspended,
+            JobState::Paused => JobStateDto::Paused,
+            JobState::Interrupted => JobStateDto::Interrupted,
+            JobState::Completed => JobStateDto::Completed,
+            JobState::Cancelled => JobStateDto::Cancelled,
+            JobState::Failed => JobStateDto::Failed,
+        }
+    }
+}
+
+/// What a running job is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum PhaseDto {
+    Listing,
+    Planning,
+    Transferring,
+    Finishing,
+}
+
+impl From<Phase> for PhaseDto {
+    fn from(phase: Phase) -> Self {
+        match phase {
+            Phase::Listing => PhaseDto::Listing,
+            Phase::Planning => PhaseDto::Planning,
+            Phase::Transferring => PhaseDto::Transferring,
+            Phase::Finishing => PhaseDto::Finishing,
+        }
+    }
+}
+
+/// A file being transferred.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct InFlightDto {
+    pub path: String,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+/// Everything a view needs to draw a job from scratch.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct JobSnapshotDto {
+    pub job_id: JobId,
+    pub pair_id: PairId,
+    pub state: JobStateDto,
+    pub phase: PhaseDto,
+    pub files_total: u64,
+    pub files_done: u64,
+    pub bytes_total: u64,
+    pub bytes_done: u64,
+    /// Bytes per second over the last few seconds.
+    pub rate: u64,
+    pub eta_secs: Option<u64>,
+    pub in_flight: Vec<InFlightDto>,
+    pub errors: u64,
+    /// Events this view's queue had to drop; the snapshot is still the truth.
+    pub dropped_events: u64,
+    /// Grows with every change: a view ignores a snapshot older than the one it shows.
+    pub seq: u64,
+}
+
+impl From<JobSnapshot> for JobSnapshotDto {
+    fn from(s: JobSnapshot) -> Self {
+        JobSnapshotDto {
+            job_id: s.job_id,
+            pair_id: s.pair_id,
+            state: s.state.into(),
+            phase: s.phase.into(),
+            files_total: s.files_total,
+            files_done: s.files_done,
+            bytes_total: s.bytes_total,
+            bytes_done: s.bytes_done,
+            rate: s.rate,
+            eta_secs: s.eta_secs,
+            in_flight: s
+                .in_flight
+                .into_iter()
+                .map(|f| InFlightDto {
+                    path: f.path,
+                    bytes_done: f.bytes_done,
+                    bytes_total: f.bytes_total,
+                })
+                .collect(),
+            errors: s.errors,
+            dropped_events: s.dropped_events,
+            seq: s.seq,
+        }
+    }
+}
+
+/// What a finished transfer did to a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum ActionDto {
+    Downloaded,
+    Uploaded,
+    DeletedLocal,
+    DeletedRemote,
+    Conflict,
+    CreatedFolder,
+}
+
+impl From<FileAction> for ActionDto {
+    fn from(action: FileAction) -> Self {
+        match action {
+            FileAction::Downloaded => ActionDto::Downloaded,
+            FileAction::Uploaded => ActionDto::Uploaded,
+            FileAction::DeletedLocal => ActionDto::DeletedLocal,
+            FileAction::DeletedRemote => ActionDto::DeletedRemote,
+            FileAction::Conflict => ActionDto::Conflict,
+            FileAction::CreatedFolder => ActionDto::CreatedFolder,
+        }
+    }
+}
+
+/// A file a job could not sync, and why, in words a person can act on.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct FileErrorDto {
+    pub path: String,
+    pub message: String,
+}
+
+/// What a job did.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SummaryDto {
+    pub files_downloaded: u64,
+    pub files_uploaded: u64,
+    pub bytes_downloaded: u64,
+    pub bytes_uploaded: u64,
+    pub conflicts: u64,
+    pub deleted_local: u64,
+    pub deleted_remote: u64,
+    pub errors: Vec<FileErrorDto>,
+}
+
+impl From<Summary> for SummaryDto {
+    fn from(s: Summary) -> Self {
+        SummaryDto {
+            files_downloaded: s.files_downloaded,
+            files_uploaded: s.files_uploaded,
+            bytes_downloaded: s.bytes_downloaded,
+            bytes_uploaded: s.bytes_uploaded,
+            conflicts: s.conflicts,
+            deleted_local: s.deleted_local,
+            deleted_remote: s.deleted_remote,
+            errors: s
+                .errors
+                .into_iter()
+                .map(|e| FileErrorDto {
+                    path: e.path,
+                    message: e.message,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One message of a job's progress stream: a `Snapshot` first after every attach, then live
+/// events. Each stays well under 8 KiB.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "type", rename_all = "camelCase")]
+#[ts(export)]
+pub enum SyncEvent {
+    Snapshot { snapshot: JobSnapshotDto },
+    StateChanged { state: JobStateDto },
+    FileDone { path: String, action: ActionDto },
+    FileFailed { path: String, message: String },
+    Finished { summary: SummaryDto },
+    Failed { error: IpcError },
+}
+
+impl From<JobEvent> for SyncEvent {
+    fn from(event: JobEvent) -> Self {
+        match event {
+            JobEvent::Snapshot { snapshot } => SyncEvent::Snapshot {
+                snapshot: snapshot.into(),
+            },
+            JobEvent::StateChanged { state } => SyncEvent::StateChanged {
+                state: state.into(),
+            },
+            JobEvent::FileDone { path, action } => SyncEvent::FileDone {
+                path,
+                action: action.into(),
+            },
+            JobEvent::FileFailed { path, message } => SyncEvent::FileFailed { path, message },
+            JobEvent::Finished { summary } => SyncEvent::Finished {
+                summary: summary.into(),
+            },
+            JobEvent::Failed { message, kind } => SyncEvent::Failed {
+                error: IpcError {
+                    kind: match kind {
+                        FailureKind::Auth => ErrorKind::Auth,
+                        FailureKind::Network => ErrorKind::Network,
+                        FailureKind::MassDelete => ErrorKind::Conflict,
+                        FailureKind::Storage => ErrorKind::Storage,
+                        FailureKind::Other => ErrorKind::Internal,
+                    },
+                    message,
+                },
+            },
+        }
+    }
+}
+
+/// A past or present job, as the history shows it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct JobRecordDto {
+    pub id: JobId,
+    pub pair_id: PairId,
+    pub state: JobStateDto,
+    /// Seconds since the Unix epoch.
+    pub started_at: u64,
+    pub ended_at: Option<u64>,
+    pub summary: Option<SummaryDto>,
+    pub error: Option<String>,
+}
+
+impl From<JobRecord> for JobRecordDto {
+    fn from(r: JobRecord) -> Self {
+        let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        JobRecordDto {
+            id: r.id,
+            pair_id: r.pair_id,
+            state: r.state.into(),
+            started_at: secs(r.started_at),
+            ended_at: r.ended_at.map(secs),
+            summary: r.summary.map(Into::into),
+            error: r.error,
+        }
+    }
+}
+
+/// The payload of the `jobs-changed` event: a job appeared or changed state.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct JobChangedDto {
+    pub job_id: JobId,
+    pub pair_id: PairId,
+    pub state: JobStateDto,
+}
+
+impl From<JobChange> for JobChangedDto {
+    fn from(c: JobChange) -> Self {
+        JobChangedDto {
+            job_id: c.job_id,
+            pair_id: c.pair_id,
+            state: c.state.into(),
+        }
+    }
+}
+
+/// The embedded demo remote, added with a pair ready to sync.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DemoDto {
+    pub remote: RemoteDto,
+    pub pair: PairDto,
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// What a lifecycle hint did (the `debug_lifecycle` command of E2E builds).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct LifecycleDto {
+    /// False when the app already was in that state.
+    pub changed: bool,
+    /// How long the suspend took to checkpoint every job.
+    pub took_ms: Option<u64>,
 }

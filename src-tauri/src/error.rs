@@ -3,8 +3,14 @@
 //! It crosses IPC as `{ kind, message }`: `kind` is what the UI branches on, `message` is what a
 //! person reads. A kind is added only when the UI needs to tell it apart.
 
+use std::path::PathBuf;
+
 use serde::Serialize;
+use tidesync_engine::EngineError;
+use tidesync_webdav::Error as WebDavError;
 use ts_rs::TS;
+
+use crate::secrets::SecretError;
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +22,25 @@ pub enum Error {
         #[source]
         source: tauri::Error,
     },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("passwords cannot be stored: {0}")]
+    Secrets(#[from] SecretError),
+    /// An argument a person typed is not usable; the message says why.
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("no folder was chosen")]
+    NoFolderChosen,
+    #[error("the local folder {path} could not be created: {source}")]
+    LocalFolder {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the demo remote could not start: {0}")]
+    Demo(#[source] std::io::Error),
+    #[error("a background task failed: {0}")]
+    Task(String),
 }
 
 /// What the UI can branch on.
@@ -45,8 +70,78 @@ impl Error {
     /// The kind the UI sees for this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::DataDir { .. } => ErrorKind::Storage,
+            Error::DataDir { .. } | Error::Secrets(_) | Error::LocalFolder { .. } => {
+                ErrorKind::Storage
+            }
+            Error::Engine(error) => engine_kind(error),
+            Error::InvalidInput(_) => ErrorKind::InvalidInput,
+            Error::NoFolderChosen => ErrorKind::Cancelled,
+            Error::Demo(_) | Error::Task(_) => ErrorKind::Internal,
         }
+    }
+
+    /// What a person reads: for server errors, what happened and what to do about it.
+    pub fn message(&self) -> String {
+        match self {
+            Error::Engine(EngineError::Remote(error)) => remote_message(error),
+            other => other.to_string(),
+        }
+    }
+}
+
+fn engine_kind(error: &EngineError) -> ErrorKind {
+    match error {
+        EngineError::Remote(e) if e.is_auth() => ErrorKind::Auth,
+        EngineError::Remote(WebDavError::Certificate { .. }) => ErrorKind::Auth,
+        EngineError::Remote(e) if e.is_not_found() => ErrorKind::NotFound,
+        EngineError::Remote(
+            WebDavError::Url { .. }
+            | WebDavError::InsecureUrl { .. }
+            | WebDavError::NotWebDav { .. },
+        ) => ErrorKind::InvalidInput,
+        EngineError::Remote(e)
+            if e.is_retryable()
+                || matches!(
+                    e,
+                    WebDavError::Transport { .. } | WebDavError::Stalled { .. }
+                ) =>
+        {
+            ErrorKind::Network
+        }
+        EngineError::Remote(_) => ErrorKind::Internal,
+        EngineError::Journal(_) => ErrorKind::Storage,
+        EngineError::NoRemote(_) | EngineError::NoPair(_) | EngineError::NoJob(_) => {
+            ErrorKind::NotFound
+        }
+        EngineError::JobEnded(_) | EngineError::Busy(_) => ErrorKind::Conflict,
+        EngineError::ShuttingDown => ErrorKind::Cancelled,
+        EngineError::RemotePath(..) | EngineError::NotAFolder(_) => ErrorKind::InvalidInput,
+        _ => ErrorKind::Internal,
+    }
+}
+
+fn remote_message(error: &WebDavError) -> String {
+    match error {
+        e if e.is_auth() => {
+            "The server refused the user name or password. Check both and try again.".to_owned()
+        }
+        WebDavError::Certificate { message, .. } => format!(
+            "The server's certificate is not trusted ({message}). Check the address; a \
+             self-signed server needs its certificate installed on this device."
+        ),
+        e if e.is_not_found() => {
+            "There is no folder at this address on the server. Check the URL and the folder name."
+                .to_owned()
+        }
+        WebDavError::NotWebDav { .. } => {
+            "This address answers, but not as a WebDAV server. Check the URL: Nextcloud and \
+             ownCloud use https://host/remote.php/dav/files/USER/."
+                .to_owned()
+        }
+        WebDavError::Transport { .. } | WebDavError::Stalled { .. } => format!(
+            "The server could not be reached ({error}). Check the address and the connection."
+        ),
+        other => other.to_string(),
     }
 }
 
@@ -54,7 +149,7 @@ impl From<&Error> for IpcError {
     fn from(error: &Error) -> Self {
         IpcError {
             kind: error.kind(),
-            message: error.to_string(),
+            message: error.message(),
         }
     }
 }

@@ -1,37 +1,186 @@
 //! The Tidesync app shell.
 //!
 //! This crate is the only place that knows about Tauri. It stays thin: commands parse their
-//! arguments, call into the core crates and map errors; no sync logic lives here.
+//! arguments, call the engine and map errors; no sync logic lives here.
 //!
 //! - [`commands`]: every `#[tauri::command]`, one module per area, registered in [`builder`].
+//! - [`state`]: the managed [`state::AppState`] (engine, password store, lifecycle, folders).
 //! - [`dto`]: the serializable types the webview receives, mirrored into `gen/ipc/` by ts-rs.
+//! - [`sink`]: a job's progress stream onto a Tauri `Channel`.
+//! - [`lifecycle`]: window suspend/resume hints, de-duplicated, onto the engine's controller.
+//! - [`secrets`]: passwords in the OS credential store, or a private file where there is none.
 //! - [`error`]: the one error type commands return, crossing IPC as `{ kind, message }`.
 //! - [`logging`]: the `tracing` subscriber for the platform the app runs on.
 
 pub mod commands;
+mod demo;
 pub mod dto;
 pub mod error;
+pub mod lifecycle;
 mod logging;
+pub mod secrets;
+pub mod sink;
+pub mod state;
 
-use tauri::{Builder, Runtime};
+use std::path::PathBuf;
+use std::sync::Arc;
 
-/// Adds Tidesync's commands and set-up to a Tauri builder.
+use tauri::{App, Builder, Emitter, Manager, RunEvent, Runtime};
+use tidesync_engine::{Credentials, Engine, EngineOptions};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::dto::JobChangedDto;
+use crate::error::Error;
+use crate::lifecycle::Lifecycle;
+use crate::secrets::Secrets;
+use crate::state::{AppState, Places};
+
+/// The event every window gets when a job starts, changes state or ends.
+pub const JOBS_CHANGED: &str = "jobs-changed";
+/// The event every window gets after the app was suspended or resumed: views re-attach.
+pub const LIFECYCLE: &str = "lifecycle";
+
+/// Every command the webview may call, plus any given (the debug-only one).
+macro_rules! app_commands {
+    ($($extra:path),*) => {
+        tauri::generate_handler![
+            commands::app::app_info,
+            commands::remotes::list_remotes,
+            commands::remotes::add_remote,
+            commands::remotes::update_remote,
+            commands::remotes::remove_remote,
+            commands::remotes::add_demo_remote,
+            commands::pairs::list_pairs,
+            commands::pairs::add_pair,
+            commands::pairs::remove_pair,
+            commands::jobs::start_sync,
+            commands::jobs::attach_job,
+            commands::jobs::pause_job,
+            commands::jobs::resume_job,
+            commands::jobs::cancel_job,
+            commands::jobs::list_jobs,
+            commands::jobs::job_history,
+            $($extra),*
+        ]
+    };
+}
+
+/// Adds Tidesync's commands and set-up to a Tauri builder, with the platform's folders.
 ///
 /// Generic over the runtime so that tests drive the very same wiring with
 /// `tauri::test::mock_builder()` instead of a real webview.
 pub fn builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![commands::app::app_info])
+    wire(builder, None)
+}
+
+/// [`builder`] with every folder (journal, passwords, logs, pair folders) below `root` and
+/// passwords in the file store: for tests, which must not touch the user's data or keychain.
+pub fn builder_at<R: Runtime>(builder: Builder<R>, root: PathBuf) -> Builder<R> {
+    wire(builder, Some(root))
+}
+
+fn wire<R: Runtime>(builder: Builder<R>, root: Option<PathBuf>) -> Builder<R> {
+    #[cfg(desktop)]
+    let builder = builder.plugin(tauri_plugin_dialog::init());
+    #[cfg(mobile)]
+    let builder = builder.on_window_event(|window, event| {
+        if let (Some(hint), Some(state)) =
+            (lifecycle::hint_for(event), window.try_state::<AppState>())
+        {
+            state.lifecycle.hint(hint);
+        }
+    });
+    #[cfg(feature = "debug-lifecycle")]
+    let builder = builder.invoke_handler(app_commands![commands::debug::debug_lifecycle]);
+    #[cfg(not(feature = "debug-lifecycle"))]
+    let builder = builder.invoke_handler(app_commands![]);
+    builder.setup(move |app| Ok(setup(app, root.as_deref())?))
+}
+
+/// Opens the engine on the app's journal, hands it the stored passwords, restarts jobs a
+/// previous process left unfinished, and starts forwarding job changes to every window.
+fn setup<R: Runtime>(app: &mut App<R>, root: Option<&std::path::Path>) -> Result<(), Error> {
+    let places = match root {
+        Some(root) => Places::under(root),
+        None => Places::of(app.handle())?,
+    };
+    logging::init(&places.logs);
+    let secrets = Arc::new(match root {
+        Some(_) => Secrets::file_only(&places.data),
+        None => Secrets::new(&places.data),
+    });
+    let engine = tauri::async_runtime::block_on(async {
+        let engine = Engine::open(&places.data, EngineOptions::default()).await?;
+        for remote in engine.remotes().await? {
+            let Some(user) = remote.user else { continue };
+            let secrets = secrets.clone();
+            let password = tauri::async_runtime::spawn_blocking(move || secrets.load(remote.id))
+                .await
+                .map_err(|e| Error::Task(e.to_string()))??;
+            if let Some(password) = password {
+                engine.set_credentials(remote.id, Credentials::new(user, password));
+            }
+        }
+        Ok::<_, Error>(engine)
+    })?;
+    forward_job_changes(app.handle().clone(), &engine);
+    let handle = app.handle().clone();
+    let lifecycle = Lifecycle::start(engine.clone(), move |hint| {
+        let _ = handle.emit(LIFECYCLE, hint);
+    });
+    app.manage(AppState {
+        engine: engine.clone(),
+        secrets,
+        lifecycle,
+        places,
+        demo: tokio::sync::Mutex::new(None),
+    });
+    let handle = app.handle().clone();
+    tauri::async_runtime::spawn(async move {
+        let state = handle.state::<AppState>();
+        demo::restart_if_known(&state).await;
+        match state.engine.restart_interrupted().await {
+            Ok(jobs) if !jobs.is_empty() => tracing::info!(?jobs, "resumed unfinished jobs"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not resume unfinished jobs"),
+        }
+    });
+    Ok(())
+}
+
+/// Emits `jobs-changed` to every window for each job change, in order.
+fn forward_job_changes<R: Runtime>(app: tauri::AppHandle<R>, engine: &Engine) {
+    let mut changes = engine.subscribe_changes();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok(change) => {
+                    let _ = app.emit(JOBS_CHANGED, JobChangedDto::from(change));
+                }
+                // Views re-read the job list on every event, so a missed one costs nothing.
+                Err(RecvError::Lagged(missed)) => tracing::debug!(missed, "job changes skipped"),
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
 }
 
 /// Starts the app: the desktop `main` and the mobile entry point both land here.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    logging::init();
     let app = builder(Builder::default()).build(tauri::generate_context!());
     match app {
-        Ok(app) => app.run(|_, _| {}),
+        Ok(app) => app.run(|app, event| {
+            if let RunEvent::Exit = event
+                && let Some(state) = app.try_state::<AppState>()
+            {
+                // Cancel every job and wait (bounded) for its checkpoint: the next start
+                // resumes it.
+                tauri::async_runtime::block_on(state.engine.shutdown());
+            }
+        }),
         Err(error) => {
-            tracing::error!(%error, "the app could not start");
+            eprintln!("Tidesync could not start: {error}");
             std::process::exit(1);
         }
     }

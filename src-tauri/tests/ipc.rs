@@ -1,68 +1,283 @@
-//! The app's commands driven through real IPC routing on Tauri's mock runtime: the same
-//! `builder()` the app runs, the same argument parsing and serialization, no webview.
+//! Every command through real IPC routing on Tauri's mock runtime, against the in-process
+//! WebDAV server and a real `rclone serve webdav`.
 
-use serde_json::Value;
-use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{
-    INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
-};
-use tauri::webview::InvokeRequest;
-use tauri::{App, WebviewWindow, WebviewWindowBuilder};
+mod common;
 
-const IDENTIFIER: &str = "app.tidesync.test";
+use common::{TestApp, channel, wait_until};
+use serde_json::{Value, json};
+use tidesync_app_lib::lifecycle::Hint;
+use tidesync_testkit::tree::{snapshot, write_tree};
+use tidesync_testkit::{DavServer, RcloneServer};
 
-fn app() -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
-    let mut context = mock_context(noop_assets());
-    context.config_mut().identifier = IDENTIFIER.to_owned();
-    let app = tidesync_app_lib::builder(mock_builder())
-        .build(context)
-        .expect("the app builds on the mock runtime");
-    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
-        .build()
-        .expect("the main window opens");
-    (app, window)
+fn serve(dir: &std::path::Path) -> DavServer {
+    tauri::async_runtime::block_on(DavServer::serve(dir)).unwrap()
 }
 
-fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
-    let request = InvokeRequest {
-        cmd: cmd.into(),
-        callback: CallbackFn(0),
-        error: CallbackFn(1),
-        url: "tauri://localhost".parse().expect("a valid URL"),
-        body: InvokeBody::Json(args),
-        headers: Default::default(),
-        invoke_key: INVOKE_KEY.to_string(),
-    };
-    get_ipc_response(window, request).map(|body| body.deserialize::<Value>().expect("a JSON reply"))
+fn types(messages: &[Value]) -> Vec<String> {
+    messages
+        .iter()
+        .map(|m| match m["type"].as_str().unwrap() {
+            "stateChanged" => format!("stateChanged:{}", m["state"].as_str().unwrap()),
+            other => other.to_owned(),
+        })
+        .collect()
+}
+
+fn states(app: &TestApp, job: i64) -> Vec<String> {
+    app.jobs_changed
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| c["jobId"] == job)
+        .map(|c| c["state"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
 fn app_info_reports_version_platform_and_data_dir() {
-    let (_app, window) = app();
-
-    let info =
-        invoke(&window, "app_info", Value::Object(Default::default())).expect("app_info succeeds");
-
+    let app = TestApp::new();
+    let info = app.ok("app_info", json!({}));
     assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(info["platform"], std::env::consts::OS);
     assert_eq!(info["arch"], std::env::consts::ARCH);
-    let data_dir = info["dataDir"].as_str().expect("dataDir is a string");
-    assert!(
-        data_dir.ends_with(IDENTIFIER),
-        "the data dir is the app's own folder, named for its identifier: {data_dir}"
+    assert_eq!(
+        info["dataDir"],
+        app.root.path().join("data").display().to_string()
     );
 }
 
 #[test]
 fn an_unknown_command_is_refused() {
-    let (_app, window) = app();
-
-    let error = invoke(
-        &window,
-        "no_such_command",
-        Value::Object(Default::default()),
-    )
-    .expect_err("an unregistered command fails");
-
+    let app = TestApp::new();
+    let error = app.invoke("no_such_command", json!({})).unwrap_err();
     assert!(error.to_string().contains("no_such_command"), "{error}");
+}
+
+#[test]
+fn a_sync_streams_a_snapshot_first_and_finished_last_and_announces_its_states() {
+    let app = TestApp::new();
+    let served = tempfile::tempdir().unwrap();
+    write_tree(served.path(), 6, 40);
+    let server = serve(served.path());
+    let pair = app.pair(&server.url(), "Mirror");
+    assert_eq!(app.ok("list_pairs", json!({}))[0]["id"], pair);
+    assert_eq!(app.ok("list_remotes", json!({}))[0]["url"], server.url());
+
+    let job = app.ok(
+        "start_sync",
+        json!({ "pairId": pair, "onEvent": channel(1) }),
+    );
+    let job = job.as_i64().unwrap();
+    let seen = app.channels.wait_for(1, "finished");
+    assert_eq!(seen[0]["type"], "snapshot", "{:?}", types(&seen));
+    assert_eq!(seen[0]["snapshot"]["jobId"], job);
+    assert_eq!(seen.last().unwrap()["type"], "finished");
+    let summary = &seen.last().unwrap()["summary"];
+    assert_eq!(summary["filesDownloaded"], 40);
+    assert!(seen.iter().any(|m| m["type"] == "fileDone"));
+    for message in &seen {
+        assert!(message.to_string().len() < 8 * 1024, "messages stay small");
+    }
+    assert_eq!(snapshot(&app.folder("Mirror")), snapshot(served.path()));
+
+    let changes = wait_until("the completed state in jobs-changed", || {
+        let s = states(&app, job);
+        s.contains(&"completed".to_owned()).then_some(s)
+    });
+    assert_eq!(changes.first().map(String::as_str), Some("queued"));
+    assert!(changes.contains(&"running".to_owned()), "{changes:?}");
+
+    let history = app.ok("job_history", json!({}));
+    assert_eq!(history[0]["id"], job);
+    assert_eq!(history[0]["state"], "completed");
+    assert_eq!(history[0]["summary"]["filesDownloaded"], 40);
+    let jobs = app.ok("list_jobs", json!({}));
+    assert_eq!(jobs[0]["state"], "completed");
+}
+
+#[test]
+fn pause_resume_cancel_and_a_second_channel_show_in_the_stream() {
+    let app = TestApp::new();
+    let served = tempfile::tempdir().unwrap();
+    write_tree(served.path(), 7, 20);
+    let server = serve(served.path());
+    let pair = app.pair(&server.url(), "Mirror");
+    let lifecycle = &app.state().lifecycle;
+
+    // Suspended first, so the job waits where the test can reach it.
+    assert!(tauri::async_runtime::block_on(lifecycle.apply(Hint::Suspend)).changed);
+    let job = app.ok(
+        "start_sync",
+        json!({ "pairId": pair, "onEvent": channel(1) }),
+    );
+    app.channels.wait_for(1, "stateChanged");
+    wait_until("the job to wait as suspended", || {
+        types(&app.channels.of(1))
+            .contains(&"stateChanged:suspended".to_owned())
+            .then_some(())
+    });
+    app.ok("pause_job", json!({ "jobId": job }));
+    wait_until("paused on channel 1", || {
+        types(&app.channels.of(1))
+            .contains(&"stateChanged:paused".to_owned())
+            .then_some(())
+    });
+    // The app comes back: a job the user paused stays paused.
+    assert!(tauri::async_runtime::block_on(lifecycle.apply(Hint::Resume)).changed);
+
+    app.ok("attach_job", json!({ "jobId": job, "onEvent": channel(2) }));
+    let second = app.channels.wait_for(2, "snapshot");
+    assert_eq!(
+        second[0]["type"], "snapshot",
+        "a new channel starts with the truth"
+    );
+    assert_eq!(second[0]["snapshot"]["state"], "paused");
+    let first_at_attach = app.channels.of(1).len();
+
+    app.ok("resume_job", json!({ "jobId": job }));
+    let second = app.channels.wait_for(2, "finished");
+    let kinds = types(&second);
+    assert!(
+        kinds.contains(&"stateChanged:running".to_owned()),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&"stateChanged:completed".to_owned()),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        app.channels.of(1).len(),
+        first_at_attach,
+        "the replaced channel gets nothing more"
+    );
+    assert_eq!(snapshot(&app.folder("Mirror")), snapshot(served.path()));
+
+    // Cancel: a job held by a suspend is cancelled, says so, and ends.
+    std::fs::write(served.path().join("new.txt"), b"new").unwrap();
+    assert!(tauri::async_runtime::block_on(lifecycle.apply(Hint::Suspend)).changed);
+    let job = app.ok(
+        "start_sync",
+        json!({ "pairId": pair, "onEvent": channel(3) }),
+    );
+    app.channels.wait_for(3, "stateChanged");
+    app.ok("cancel_job", json!({ "jobId": job }));
+    let third = app.channels.wait_for(3, "finished");
+    assert!(types(&third).contains(&"stateChanged:cancelled".to_owned()));
+    assert!(!app.folder("Mirror").join("new.txt").exists());
+    let error = app
+        .invoke("pause_job", json!({ "jobId": 999 }))
+        .unwrap_err();
+    assert_eq!(error["kind"], "notFound");
+    tauri::async_runtime::block_on(lifecycle.apply(Hint::Resume));
+}
+
+#[test]
+fn a_bad_address_gives_invalid_input_and_a_missing_one_not_found() {
+    let app = TestApp::new();
+    for url in ["not a url", "ftp://127.0.0.1/"] {
+        let error = app
+            .invoke("add_remote", json!({ "name": "x", "url": url }))
+            .unwrap_err();
+        assert_eq!(error["kind"], "invalidInput", "{url}: {error}");
+        assert!(!error["message"].as_str().unwrap().is_empty());
+    }
+    let error = app
+        .invoke(
+            "add_remote",
+            json!({ "name": "", "url": "http://127.0.0.1:1/" }),
+        )
+        .unwrap_err();
+    assert_eq!(error["kind"], "invalidInput");
+
+    let served = tempfile::tempdir().unwrap();
+    let server = serve(served.path());
+    let missing = format!("{}no/such/folder/", server.url());
+    let error = app
+        .invoke("add_remote", json!({ "name": "x", "url": missing }))
+        .unwrap_err();
+    assert_eq!(error["kind"], "notFound", "{error}");
+    assert!(
+        error["message"].as_str().unwrap().contains("Check the URL"),
+        "{error}"
+    );
+    assert_eq!(
+        app.ok("list_remotes", json!({})),
+        json!([]),
+        "nothing saved"
+    );
+
+    let remote = app.ok("add_remote", json!({ "name": "x", "url": server.url() }));
+    let error = app
+        .invoke(
+            "add_pair",
+            json!({
+                "remoteId": remote["id"],
+                "remotePath": "no/such/folder",
+                "local": { "kind": "named", "name": "Here" },
+                "mode": "twoWay",
+            }),
+        )
+        .unwrap_err();
+    assert_eq!(error["kind"], "notFound", "{error}");
+    let error = app
+        .invoke(
+            "add_pair",
+            json!({
+                "remoteId": remote["id"],
+                "remotePath": "",
+                "local": { "kind": "named", "name": "../outside" },
+                "mode": "twoWay",
+            }),
+        )
+        .unwrap_err();
+    assert_eq!(error["kind"], "invalidInput", "{error}");
+    assert!(!app.root.path().join("outside").exists());
+}
+
+#[test]
+fn a_refused_login_gives_auth_and_a_right_one_is_kept_out_of_the_journal() {
+    let app = TestApp::new();
+    let served = tempfile::tempdir().unwrap();
+    write_tree(served.path(), 8, 5);
+    let server = tauri::async_runtime::block_on(RcloneServer::serve(
+        served.path(),
+        Some(("alice", "right horse")),
+    ))
+    .unwrap();
+    let error = app
+        .invoke(
+            "add_remote",
+            json!({ "name": "r", "url": server.url(), "user": "alice", "password": "wrong" }),
+        )
+        .unwrap_err();
+    assert_eq!(error["kind"], "auth", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("user name or password"),
+        "{error}"
+    );
+
+    let remote = app.ok(
+        "add_remote",
+        json!({ "name": "r", "url": server.url(), "user": "alice", "password": "right horse" }),
+    );
+    assert!(
+        !remote.to_string().contains("right horse"),
+        "never sent to the UI"
+    );
+    let journal = std::fs::read(app.root.path().join("data/journal.sqlite")).unwrap();
+    assert!(
+        !journal.windows(11).any(|w| w == b"right horse"),
+        "never in the journal"
+    );
+    // Renamed without a password: the stored one is still used.
+    app.ok(
+        "update_remote",
+        json!({ "id": remote["id"], "name": "Renamed", "url": server.url(), "user": "alice" }),
+    );
+    assert_eq!(app.ok("list_remotes", json!({}))[0]["name"], "Renamed");
+    app.ok("remove_remote", json!({ "id": remote["id"] }));
+    assert_eq!(app.ok("list_remotes", json!({})), json!([]));
 }

@@ -23,7 +23,8 @@ export function workspaceVersion() {
 }
 
 /**
- * Builds the app with its frontend embedded (`tauri build --debug --no-bundle`); a plain
+ * Builds the app with its frontend embedded (`tauri build --debug --no-bundle`, with the
+ * `debug-lifecycle` feature so tests can suspend and resume it like a phone); a plain
  * `cargo build` would load the Vite dev server instead. Set TIDESYNC_E2E_SKIP_BUILD=1 to reuse
  * the last build while iterating on a test.
  */
@@ -31,7 +32,7 @@ export function buildApp() {
   const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(ROOT, "target");
   const binary = path.join(targetDir, "debug", "tidesync-app");
   if (process.env.TIDESYNC_E2E_SKIP_BUILD !== "1") {
-    const result = spawnSync("npx", ["tauri", "build", "--debug", "--no-bundle"], {
+    const result = spawnSync("npx", ["tauri", "build", "--debug", "--no-bundle", "--features", "debug-lifecycle"], {
       cwd: ROOT,
       stdio: "inherit",
     });
@@ -107,6 +108,10 @@ export class App {
       XDG_DATA_HOME: path.join(this.home, "data"),
       XDG_CONFIG_HOME: path.join(this.home, "config"),
       XDG_CACHE_HOME: path.join(this.home, "cache"),
+      // Folders the app creates for pairs go below HOME; never the tester's own.
+      HOME: this.home,
+      // No session bus: passwords go to the app's private file, never the tester's keyring.
+      DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent",
     };
     this.driverLog = "";
     this.driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {

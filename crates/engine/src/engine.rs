@@ -20,14 +20,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-use tidesync_webdav::{Client, Credentials, Options};
-use tokio::sync::{Notify, watch};
+use tidesync_webdav::{Client, Credentials, Depth, EntryKind, Options, RemotePath};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::journal::{JobRecord, Journal, JournalError};
-use crate::model::{JobId, JobState, Mode, PairId, RemoteId, StopReason, Summary};
+use crate::model::Remote as RemoteRecord;
+use crate::model::{JobId, JobState, Mode, Pair, PairId, RemoteId, StopReason, Summary};
 use crate::progress::{AttachId, Hub, JobEvent, JobSnapshot, Sink};
 use crate::remote::Remote;
 use crate::run::{FailureKind, RunError, run};
@@ -77,6 +78,19 @@ pub enum EngineError {
     ShuttingDown,
     #[error("'{0}' is not a folder path on the server: {1}")]
     RemotePath(String, tidesync_webdav::HrefError),
+    #[error("{0} is a file, not a folder")]
+    NotAFolder(String),
+    #[error("a sync of this {0} is under way; cancel it first")]
+    Busy(&'static str),
+}
+
+/// A job appeared or changed state; sent to every [`Engine::subscribe_changes`] receiver after
+/// the journal has the new state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobChange {
+    pub job_id: JobId,
+    pub pair_id: PairId,
+    pub state: JobState,
 }
 
 /// How a job ended, for the caller that waits for it.
@@ -113,6 +127,8 @@ struct Inner {
     suspended: AtomicBool,
     /// Wakes jobs waiting to run when the app resumes.
     resumed: Notify,
+    /// Every job state change, for views of all jobs (the app's job list).
+    changes: broadcast::Sender<JobChange>,
 }
 
 /// A job in the registry.
@@ -158,6 +174,7 @@ impl Engine {
                 stand_ins: Mutex::new(HashMap::new()),
                 suspended: AtomicBool::new(false),
                 resumed: Notify::new(),
+                changes: broadcast::Sender::new(256),
             }),
         };
         Ok(engine)
@@ -291,6 +308,121 @@ impl Engine {
             .await?)
     }
 
+    /// Checks that `url` is a WebDAV folder these credentials may read (one PROPFIND), so a
+    /// remote is saved only once it works.
+    pub async fn check_remote(
+        &self,
+        url: &str,
+        credentials: Option<Credentials>,
+        allow_http: bool,
+    ) -> Result<(), EngineError> {
+        let options = Options {
+            allow_http: allow_http || self.inner.options.webdav.allow_http,
+            ..self.inner.options.webdav.clone()
+        };
+        let client = Client::new(url, credentials, options)?;
+        let listing = client.list(&RemotePath::root(), Depth::Zero).await?;
+        match listing.entries.first() {
+            Some(entry) if entry.kind == EntryKind::File => {
+                Err(EngineError::NotAFolder(url.to_owned()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks that `folder` is a folder on `remote`, with the remote's credentials.
+    pub async fn check_folder(&self, remote: RemoteId, folder: &str) -> Result<(), EngineError> {
+        let path =
+            RemotePath::parse(folder).map_err(|e| EngineError::RemotePath(folder.to_owned(), e))?;
+        let record = self
+            .inner
+            .journal
+            .call(move |j| j.remote(remote))
+            .await?
+            .ok_or(EngineError::NoRemote(remote))?;
+        let url = join_url(&record.url, path.as_str());
+        let stand_in = lock(&self.inner.stand_ins).get(&remote).cloned();
+        if let Some(server) = stand_in {
+            let listing = server.list(&path, Depth::Zero).await?;
+            return match listing.entries.first() {
+                Some(entry) if entry.kind == EntryKind::File => Err(EngineError::NotAFolder(url)),
+                _ => Ok(()),
+            };
+        }
+        let credentials = lock(&self.inner.credentials).get(&remote).cloned();
+        self.check_remote(&url, credentials, record.allow_http)
+            .await
+    }
+
+    pub async fn remotes(&self) -> Result<Vec<RemoteRecord>, EngineError> {
+        Ok(self.inner.journal.call(|j| j.remotes()).await?)
+    }
+
+    pub async fn pairs(&self) -> Result<Vec<Pair>, EngineError> {
+        Ok(self.inner.journal.call(|j| j.pairs()).await?)
+    }
+
+    /// Renames a remote or points it at a new address or user; the next run connects afresh.
+    pub async fn update_remote(
+        &self,
+        id: RemoteId,
+        name: &str,
+        url: &str,
+        user: Option<&str>,
+    ) -> Result<(), EngineError> {
+        let (name, url, user) = (name.to_owned(), url.to_owned(), user.map(str::to_owned));
+        let found = self
+            .inner
+            .journal
+            .call(move |j| j.update_remote(id, &name, &url, user.as_deref()))
+            .await?;
+        lock(&self.inner.clients).clear();
+        found.then_some(()).ok_or(EngineError::NoRemote(id))
+    }
+
+    /// Forgets a remote, its pairs and its password. Refused while one of its pairs syncs.
+    pub async fn remove_remote(&self, id: RemoteId) -> Result<(), EngineError> {
+        let pairs: Vec<PairId> = self
+            .pairs()
+            .await?
+            .into_iter()
+            .filter(|p| p.remote_id == id)
+            .map(|p| p.id)
+            .collect();
+        if pairs.iter().any(|&p| self.is_syncing(p)) {
+            return Err(EngineError::Busy("remote"));
+        }
+        let found = self
+            .inner
+            .journal
+            .call(move |j| j.remove_remote(id))
+            .await?;
+        lock(&self.inner.credentials).remove(&id);
+        lock(&self.inner.clients).clear();
+        found.then_some(()).ok_or(EngineError::NoRemote(id))
+    }
+
+    /// Forgets a pair and its sync state; its files stay where they are. Refused while it syncs.
+    pub async fn remove_pair(&self, id: PairId) -> Result<(), EngineError> {
+        if self.is_syncing(id) {
+            return Err(EngineError::Busy("pair"));
+        }
+        let found = self.inner.journal.call(move |j| j.remove_pair(id)).await?;
+        found.then_some(()).ok_or(EngineError::NoPair(id))
+    }
+
+    /// Whether a job of `pair` has yet to end.
+    fn is_syncing(&self, pair: PairId) -> bool {
+        lock(&self.inner.jobs)
+            .values()
+            .any(|j| j.pair == pair && j.ended.borrow().is_none())
+    }
+
+    /// Every job change from now on; a receiver that lags is told how many it missed.
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<JobChange> {
+        self.inner.changes.subscribe()
+    }
+
     /// Starts syncing `pair` in the background and returns the job's id at once.
     pub async fn start(&self, pair: PairId) -> Result<JobId, EngineError> {
         if self.inner.root.is_cancelled() {
@@ -322,6 +454,11 @@ impl Engine {
             ended: watch::Sender::new(None),
         });
         lock(&self.inner.jobs).insert(id, job.clone());
+        let _ = self.inner.changes.send(JobChange {
+            job_id: id,
+            pair_id: pair,
+            state,
+        });
         let engine = self.clone();
         let span = tracing::info_span!("job", id, pair);
         self.inner
@@ -506,6 +643,7 @@ impl Engine {
             .await;
         job.hub.emit(JobEvent::Failed {
             message: message.clone(),
+            kind,
         });
         Outcome {
             state: JobState::Failed,
@@ -530,6 +668,12 @@ impl Engine {
             .await?;
         job.hub.update(|s| s.state = state);
         job.hub.emit(JobEvent::StateChanged { state });
+        // No receiver is fine: nobody is watching the job list.
+        let _ = self.inner.changes.send(JobChange {
+            job_id: job.id,
+            pair_id: job.pair,
+            state,
+        });
         Ok(())
     }
 

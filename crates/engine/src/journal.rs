@@ -256,34 +256,69 @@ impl Journal {
 
     pub fn pair(&self, id: PairId) -> Result<Option<Pair>, JournalError> {
         let row = self.with(|db| {
-            db.query_row(
-                "SELECT id, remote_id, remote_path, local_dir, mode FROM pairs WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                    ))
-                },
-            )
-            .optional()
+            db.query_row(&format!("{PAIR_COLUMNS} WHERE id = ?1"), [id], pair_row)
+                .optional()
         })?;
-        row.map(|(id, remote_id, remote_path, local_dir, mode)| {
-            Ok(Pair {
-                id,
-                remote_id,
-                remote_path,
-                local_dir: PathBuf::from(local_dir),
-                mode: mode.parse().map_err(|message| JournalError::Corrupt {
-                    path: self.path.clone(),
-                    message,
-                })?,
-            })
+        row.map(|row| self.pair_from(row)).transpose()
+    }
+
+    pub fn pairs(&self) -> Result<Vec<Pair>, JournalError> {
+        let rows = self.with(|db| {
+            let mut stmt = db.prepare(&format!("{PAIR_COLUMNS} ORDER BY id"))?;
+            let rows = stmt.query_map([], pair_row)?;
+            rows.collect::<Result<Vec<_>, _>>()
+        })?;
+        rows.into_iter().map(|row| self.pair_from(row)).collect()
+    }
+
+    fn pair_from(
+        &self,
+        (id, remote_id, remote_path, local_dir, mode): PairRow,
+    ) -> Result<Pair, JournalError> {
+        Ok(Pair {
+            id,
+            remote_id,
+            remote_path,
+            local_dir: PathBuf::from(local_dir),
+            mode: mode.parse().map_err(|message| JournalError::Corrupt {
+                path: self.path.clone(),
+                message,
+            })?,
         })
-        .transpose()
+    }
+
+    /// Renames a remote or points it elsewhere; false when there is no such remote.
+    pub fn update_remote(
+        &self,
+        id: RemoteId,
+        name: &str,
+        url: &str,
+        user: Option<&str>,
+    ) -> Result<bool, JournalError> {
+        self.with(|db| {
+            db.execute(
+                "UPDATE remotes SET name = ?2, url = ?3, username = ?4 WHERE id = ?1",
+                params![id, name, url, user],
+            )
+            .map(|n| n > 0)
+        })
+    }
+
+    /// Forgets a remote with its pairs, their agreed state and their jobs; false when there
+    /// is no such remote. Local and remote files are not touched.
+    pub fn remove_remote(&self, id: RemoteId) -> Result<bool, JournalError> {
+        self.with(|db| {
+            db.execute("DELETE FROM remotes WHERE id = ?1", [id])
+                .map(|n| n > 0)
+        })
+    }
+
+    /// Forgets a pair with its agreed state and jobs; false when there is no such pair.
+    pub fn remove_pair(&self, id: PairId) -> Result<bool, JournalError> {
+        self.with(|db| {
+            db.execute("DELETE FROM pairs WHERE id = ?1", [id])
+                .map(|n| n > 0)
+        })
     }
 
     /// Every agreed path of a pair.
@@ -495,6 +530,15 @@ impl Journal {
 }
 
 /// The columns [`remote_row`] reads, in its order.
+const PAIR_COLUMNS: &str = "SELECT id, remote_id, remote_path, local_dir, mode FROM pairs";
+
+/// A pair's columns before its mode is parsed.
+type PairRow = (PairId, RemoteId, String, String, String);
+
+fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
 const REMOTE_COLUMNS: &str = "SELECT id, name, url, username, allow_http FROM remotes";
 
 fn remote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Remote> {

@@ -24,7 +24,7 @@ pub mod run;
 pub mod scan;
 pub mod transfer;
 
-pub use engine::{Engine, EngineError, EngineOptions, Outcome};
+pub use engine::{Engine, EngineError, EngineOptions, JobChange, Outcome};
 pub use model::{
     FileError, JobId, JobState, Mode, Pair, PairId, Remote, RemoteId, StopReason, Summary,
 };

@@ -79,6 +79,21 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action's name, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::MkdirLocal { .. } => "mkdir-local",
+            Action::MkdirRemote { .. } => "mkdir-remote",
+            Action::Download { .. } => "download",
+            Action::Upload { .. } => "upload",
+            Action::Conflict { .. } => "conflict",
+            Action::Agree { .. } => "agree",
+            Action::Forget { .. } => "forget",
+            Action::DeleteLocal { .. } => "delete-local",
+            Action::DeleteRemote { .. } => "delete-remote",
+        }
+    }
+
     pub fn path(&self) -> &str {
         match self {
             Action::MkdirLocal { path }

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::model::{JobId, JobState, PairId, Summary};
+use crate::run::FailureKind;
 
 /// The longest a subscriber's event queue gets before events are dropped.
 const EVENT_QUEUE: usize = 1024;
@@ -90,7 +91,7 @@ pub enum JobEvent {
     FileDone { path: String, action: FileAction },
     FileFailed { path: String, message: String },
     Finished { summary: Summary },
-    Failed { message: String },
+    Failed { message: String, kind: FailureKind },
 }
 
 impl JobEvent {

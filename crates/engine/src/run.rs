@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tidesync_webdav::{Depth, EntryKind, RemotePath};
+use tracing::Instrument;
 
 use crate::journal::Agreed;
 use crate::model::{FileError, Mode, Summary};
@@ -362,6 +363,15 @@ fn is_disk_full(error: &std::io::Error) -> bool {
 
 /// Carries out one action, recording its result in the journal.
 async fn step(
+    ctx: Arc<Context>,
+    survey: Arc<Survey>,
+    action: Action,
+) -> Result<Done, TransferError> {
+    let span = tracing::debug_span!("file", path = action.path(), action = action.name());
+    step_inner(ctx, survey, action).instrument(span).await
+}
+
+async fn step_inner(
     ctx: Arc<Context>,
     survey: Arc<Survey>,
     action: Action,

@@ -2,13 +2,42 @@
  * The only module that talks to Tauri. Everything else in the UI imports typed wrappers from
  * here, so the IPC surface is one file to read and one place to mock in tests.
  */
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppInfo } from "$gen/ipc/AppInfo";
+import type { DemoDto } from "$gen/ipc/DemoDto";
+import type { Hint } from "$gen/ipc/Hint";
+import type { JobChangedDto } from "$gen/ipc/JobChangedDto";
+import type { JobRecordDto } from "$gen/ipc/JobRecordDto";
+import type { JobSnapshotDto } from "$gen/ipc/JobSnapshotDto";
+import type { LifecycleDto } from "$gen/ipc/LifecycleDto";
+import type { LocalFolderDto } from "$gen/ipc/LocalFolderDto";
+import type { ModeDto } from "$gen/ipc/ModeDto";
+import type { PairDto } from "$gen/ipc/PairDto";
+import type { RemoteDto } from "$gen/ipc/RemoteDto";
+import type { SyncEvent } from "$gen/ipc/SyncEvent";
 import { toCommandError } from "./errors";
 
 export type { AppInfo } from "$gen/ipc/AppInfo";
+export type { DemoDto } from "$gen/ipc/DemoDto";
 export type { ErrorKind } from "$gen/ipc/ErrorKind";
+export type { Hint } from "$gen/ipc/Hint";
+export type { JobChangedDto } from "$gen/ipc/JobChangedDto";
+export type { JobRecordDto } from "$gen/ipc/JobRecordDto";
+export type { JobSnapshotDto } from "$gen/ipc/JobSnapshotDto";
+export type { JobStateDto } from "$gen/ipc/JobStateDto";
+export type { LocalFolderDto } from "$gen/ipc/LocalFolderDto";
+export type { ModeDto } from "$gen/ipc/ModeDto";
+export type { PairDto } from "$gen/ipc/PairDto";
+export type { RemoteDto } from "$gen/ipc/RemoteDto";
+export type { SummaryDto } from "$gen/ipc/SummaryDto";
+export type { SyncEvent } from "$gen/ipc/SyncEvent";
 export { CommandError } from "./errors";
+
+/** The event every window gets when a job starts, changes state or ends. */
+const JOBS_CHANGED = "jobs-changed";
+/** The event every window gets after the app was suspended or resumed. */
+const LIFECYCLE = "lifecycle";
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -21,4 +50,107 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 /** The app's version, platform and data directory. */
 export function appInfo(): Promise<AppInfo> {
   return call<AppInfo>("app_info");
+}
+
+export function listRemotes(): Promise<RemoteDto[]> {
+  return call("list_remotes");
+}
+
+/** Tests the connection with one PROPFIND, then saves the remote and its password. */
+export function addRemote(remote: {
+  name: string;
+  url: string;
+  user?: string | null;
+  password?: string | null;
+}): Promise<RemoteDto> {
+  return call("add_remote", { ...remote });
+}
+
+/** Without a password the stored one is kept. */
+export function updateRemote(remote: {
+  id: number;
+  name: string;
+  url: string;
+  user?: string | null;
+  password?: string | null;
+}): Promise<RemoteDto> {
+  return call("update_remote", { ...remote });
+}
+
+export function removeRemote(id: number): Promise<void> {
+  return call("remove_remote", { id });
+}
+
+/** Starts the embedded demo remote and adds it with a download pair. */
+export function addDemoRemote(): Promise<DemoDto> {
+  return call("add_demo_remote");
+}
+
+export function listPairs(): Promise<PairDto[]> {
+  return call("list_pairs");
+}
+
+export function addPair(pair: {
+  remoteId: number;
+  remotePath: string;
+  local: LocalFolderDto;
+  mode: ModeDto;
+}): Promise<PairDto> {
+  return call("add_pair", { ...pair });
+}
+
+export function removePair(id: number): Promise<void> {
+  return call("remove_pair", { id });
+}
+
+/** A fresh channel per attach: the backend replaces this window's previous one. */
+function channel(onEvent: (event: SyncEvent) => void): Channel<SyncEvent> {
+  const events = new Channel<SyncEvent>();
+  events.onmessage = onEvent;
+  return events;
+}
+
+/** Starts a sync in the background; its events arrive on `onEvent`, a snapshot first. */
+export function startSync(pairId: number, onEvent: (event: SyncEvent) => void): Promise<number> {
+  return call("start_sync", { pairId, onEvent: channel(onEvent) });
+}
+
+/** Follows a running job from now on: a snapshot first, then live events. */
+export function attachJob(jobId: number, onEvent: (event: SyncEvent) => void): Promise<void> {
+  return call("attach_job", { jobId, onEvent: channel(onEvent) });
+}
+
+export function pauseJob(jobId: number): Promise<void> {
+  return call("pause_job", { jobId });
+}
+
+export function resumeJob(jobId: number): Promise<void> {
+  return call("resume_job", { jobId });
+}
+
+export function cancelJob(jobId: number): Promise<void> {
+  return call("cancel_job", { jobId });
+}
+
+/** The jobs of this run of the app, with their latest progress. */
+export function listJobs(): Promise<JobSnapshotDto[]> {
+  return call("list_jobs");
+}
+
+/** Every job the journal remembers, newest first. */
+export function jobHistory(): Promise<JobRecordDto[]> {
+  return call("job_history");
+}
+
+/** E2E builds only: suspend or resume the app as a phone would. */
+export function debugLifecycle(hint: Hint): Promise<LifecycleDto> {
+  return call("debug_lifecycle", { hint });
+}
+
+export function onJobsChanged(handler: (change: JobChangedDto) => void): Promise<UnlistenFn> {
+  return listen<JobChangedDto>(JOBS_CHANGED, (event) => handler(event.payload));
+}
+
+export function onLifecycle(handler: (hint: Hint) => void): Promise<UnlistenFn> {
+  return listen<Hint>(LIFECYCLE, (event) => handler(event.payload));
 }

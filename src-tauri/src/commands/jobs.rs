@@ -1,0 +1,84 @@
+//! Jobs: start a sync, follow it through a Channel, pause, resume, cancel, and look back.
+//! A job outlives the command that started it; the channel is only a view onto it.
+
+use std::sync::Arc;
+
+use tauri::ipc::Channel;
+use tauri::{Runtime, State, Window};
+use tidesync_engine::{JobId, PairId};
+
+use crate::dto::{JobRecordDto, JobSnapshotDto, SyncEvent};
+use crate::error::Error;
+use crate::sink::ChannelSink;
+use crate::state::AppState;
+
+/// Starts a sync of the pair in the background and streams its progress to `on_event`.
+/// Returns the job's id at once.
+#[tauri::command]
+pub async fn start_sync<R: Runtime>(
+    window: Window<R>,
+    state: State<'_, AppState>,
+    pair_id: PairId,
+    on_event: Channel<SyncEvent>,
+) -> Result<JobId, Error> {
+    let job = state.engine.start(pair_id).await?;
+    state
+        .engine
+        .attach(job, window.label(), Arc::new(ChannelSink(on_event)))?;
+    Ok(job)
+}
+
+/// Streams a running job's progress to `on_event`: a snapshot first, then live events. It
+/// replaces the channel this window attached before (after a reload or a resume).
+#[tauri::command]
+pub async fn attach_job<R: Runtime>(
+    window: Window<R>,
+    state: State<'_, AppState>,
+    job_id: JobId,
+    on_event: Channel<SyncEvent>,
+) -> Result<(), Error> {
+    state
+        .engine
+        .attach(job_id, window.label(), Arc::new(ChannelSink(on_event)))?;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn pause_job(state: State<'_, AppState>, job_id: JobId) -> Result<(), Error> {
+    Ok(state.engine.pause(job_id)?)
+}
+
+#[tauri::command]
+pub async fn resume_job(state: State<'_, AppState>, job_id: JobId) -> Result<(), Error> {
+    Ok(state.engine.resume(job_id)?)
+}
+
+#[tauri::command]
+pub async fn cancel_job(state: State<'_, AppState>, job_id: JobId) -> Result<(), Error> {
+    Ok(state.engine.cancel(job_id)?)
+}
+
+/// The jobs of this run of the app, with their latest progress, oldest first.
+#[tauri::command]
+pub async fn list_jobs(state: State<'_, AppState>) -> Result<Vec<JobSnapshotDto>, Error> {
+    Ok(state
+        .engine
+        .live_jobs()
+        .into_iter()
+        .map(JobSnapshotDto::from)
+        .collect())
+}
+
+/// Every job the journal remembers, newest first, with its result.
+#[tauri::command]
+pub async fn job_history(state: State<'_, AppState>) -> Result<Vec<JobRecordDto>, Error> {
+    let mut history: Vec<JobRecordDto> = state
+        .engine
+        .history()
+        .await?
+        .into_iter()
+        .map(JobRecordDto::from)
+        .collect();
+    history.reverse();
+    Ok(history)
+}

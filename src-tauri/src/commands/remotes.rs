@@ -1,0 +1,153 @@
+//! Remotes: the WebDAV servers the user connected. A remote is saved only after a PROPFIND
+//! with its credentials succeeded; its password goes to the password store, never anywhere else.
+
+use std::sync::Arc;
+
+use tauri::State;
+use tidesync_engine::{Credentials, RemoteId};
+
+use crate::demo;
+use crate::dto::{DemoDto, RemoteDto};
+use crate::error::Error;
+use crate::secrets::Secrets;
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn list_remotes(state: State<'_, AppState>) -> Result<Vec<RemoteDto>, Error> {
+    Ok(state
+        .engine
+        .remotes()
+        .await?
+        .into_iter()
+        .map(RemoteDto::from)
+        .collect())
+}
+
+/// Tests the connection, then saves the remote and its password.
+#[tauri::command]
+pub async fn add_remote(
+    state: State<'_, AppState>,
+    name: String,
+    url: String,
+    user: Option<String>,
+    password: Option<String>,
+) -> Result<RemoteDto, Error> {
+    let name = required("name", &name)?;
+    let url = required("server address", &url)?;
+    let user = user.filter(|u| !u.trim().is_empty());
+    let credentials = credentials(user.as_deref(), password.as_deref())?;
+    state
+        .engine
+        .check_remote(&url, credentials.clone(), false)
+        .await?;
+    let id = state
+        .engine
+        .add_remote(&name, &url, user.as_deref(), false)
+        .await?;
+    keep_password(&state, id, credentials, password).await?;
+    tracing::info!(id, %url, "remote added");
+    Ok(RemoteDto {
+        id,
+        name,
+        url,
+        user,
+    })
+}
+
+/// Renames a remote or changes its address or login; a new address or login is tested first.
+/// Without a password the stored one is kept.
+#[tauri::command]
+pub async fn update_remote(
+    state: State<'_, AppState>,
+    id: RemoteId,
+    name: String,
+    url: String,
+    user: Option<String>,
+    password: Option<String>,
+) -> Result<RemoteDto, Error> {
+    let name = required("name", &name)?;
+    let url = required("server address", &url)?;
+    let user = user.filter(|u| !u.trim().is_empty());
+    let password = match password {
+        Some(password) => Some(password),
+        None if user.is_some() => blocking(&state.secrets, move |s| s.load(id)).await?,
+        None => None,
+    };
+    let credentials = credentials(user.as_deref(), password.as_deref())?;
+    state
+        .engine
+        .check_remote(&url, credentials.clone(), false)
+        .await?;
+    state
+        .engine
+        .update_remote(id, &name, &url, user.as_deref())
+        .await?;
+    keep_password(&state, id, credentials, password).await?;
+    Ok(RemoteDto {
+        id,
+        name,
+        url,
+        user,
+    })
+}
+
+/// Forgets a remote, its pairs and its password. Files on both sides stay.
+#[tauri::command]
+pub async fn remove_remote(state: State<'_, AppState>, id: RemoteId) -> Result<(), Error> {
+    state.engine.remove_remote(id).await?;
+    blocking(&state.secrets, move |s| s.forget(id)).await
+}
+
+/// Starts the embedded demo remote and adds it with a pair, ready to sync.
+#[tauri::command]
+pub async fn add_demo_remote(state: State<'_, AppState>) -> Result<DemoDto, Error> {
+    demo::start(&state).await
+}
+
+fn required(what: &str, value: &str) -> Result<String, Error> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(Error::InvalidInput(format!("The {what} is empty.")));
+    }
+    Ok(value.to_owned())
+}
+
+fn credentials(user: Option<&str>, password: Option<&str>) -> Result<Option<Credentials>, Error> {
+    match (user, password) {
+        (Some(user), password) => Ok(Some(Credentials::new(user, password.unwrap_or("")))),
+        (None, Some(p)) if !p.is_empty() => Err(Error::InvalidInput(
+            "A password was given without a user name.".to_owned(),
+        )),
+        (None, _) => Ok(None),
+    }
+}
+
+/// Stores the password and hands the credentials to the engine, or forgets both.
+async fn keep_password(
+    state: &AppState,
+    id: RemoteId,
+    credentials: Option<Credentials>,
+    password: Option<String>,
+) -> Result<(), Error> {
+    match (credentials, password) {
+        (Some(credentials), Some(password)) => {
+            blocking(&state.secrets, move |s| s.store(id, &password)).await?;
+            state.engine.set_credentials(id, credentials);
+        }
+        (Some(credentials), None) => state.engine.set_credentials(id, credentials),
+        (None, _) => blocking(&state.secrets, move |s| s.forget(id)).await?,
+    }
+    Ok(())
+}
+
+/// Runs a password-store call on the blocking pool: it may talk D-Bus or touch the disk.
+async fn blocking<T: Send + 'static>(
+    secrets: &Arc<Secrets>,
+    work: impl FnOnce(&Secrets) -> Result<T, crate::secrets::SecretError> + Send + 'static,
+) -> Result<T, Error> {
+    let secrets = secrets.clone();
+    tauri::async_runtime::spawn_blocking(move || work(&secrets))
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+        .map_err(Error::from)
+}

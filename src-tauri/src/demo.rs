@@ -1,0 +1,80 @@
+//! The embedded demo remote in the app: generated sample content served over WebDAV on a
+//! loopback port, added as a remote with a download pair, so a new user can sync at once.
+
+use tidesync_demo::{DavServer, generate};
+use tidesync_engine::Mode;
+
+use crate::dto::{DemoDto, PairDto, RemoteDto};
+use crate::error::Error;
+use crate::state::AppState;
+
+/// The demo remote's name; it identifies the remote across restarts (the port changes).
+pub const NAME: &str = "Demo remote";
+/// Which sample content; the same seed gives the same files on every device.
+const SEED: u64 = 42;
+
+/// Starts the demo server (once per process) and makes sure the remote and its pair exist,
+/// pointed at the server's current address.
+pub async fn start(state: &AppState) -> Result<DemoDto, Error> {
+    let content = state.places.data.join(format!("demo-content-{SEED}"));
+    let generated = tauri::async_runtime::spawn_blocking(move || generate(&content, SEED))
+        .await
+        .map_err(|e| Error::Task(e.to_string()))?
+        .map_err(Error::Demo)?;
+    let url = {
+        let mut server = state.demo.lock().await;
+        match server.as_ref() {
+            Some(running) => running.url(),
+            None => {
+                let started = DavServer::serve(&generated.root)
+                    .await
+                    .map_err(Error::Demo)?;
+                let url = started.url();
+                *server = Some(started);
+                url
+            }
+        }
+    };
+    let engine = &state.engine;
+    let remote_id = engine.ensure_named_remote(NAME, &url, false).await?;
+    let local = state.places.folders.join("Demo");
+    let pair_id = engine
+        .ensure_pair(remote_id, "", &local, Mode::Download)
+        .await?;
+    let remote = engine
+        .remotes()
+        .await?
+        .into_iter()
+        .find(|r| r.id == remote_id)
+        .map(RemoteDto::from)
+        .ok_or(tidesync_engine::EngineError::NoRemote(remote_id))?;
+    let pair = engine
+        .pairs()
+        .await?
+        .into_iter()
+        .find(|p| p.id == pair_id)
+        .map(PairDto::from)
+        .ok_or(tidesync_engine::EngineError::NoPair(pair_id))?;
+    tracing::info!(%url, files = generated.files, "demo remote ready");
+    Ok(DemoDto {
+        remote,
+        pair,
+        files: generated.files as u64,
+        bytes: generated.bytes,
+    })
+}
+
+/// At start-up: if the user added the demo remote before, serve it again (on a new port) so
+/// its pair syncs without a visit to the remotes screen.
+pub async fn restart_if_known(state: &AppState) {
+    let known = match state.engine.remotes().await {
+        Ok(remotes) => remotes.iter().any(|r| r.name == NAME),
+        Err(error) => {
+            tracing::warn!(%error, "could not read the remotes");
+            return;
+        }
+    };
+    if known && let Err(error) = start(state).await {
+        tracing::warn!(%error, "the demo remote could not restart");
+    }
+}
