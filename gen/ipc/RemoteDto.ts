@@ -7,4 +7,8 @@ export type RemoteDto = { id: number, name: string,
 /**
  * The base URL, without credentials.
  */
-url: string, user: string | null, };
+url: string, user: string | null, 
+/**
+ * The server product the connection test recognised ("Nextcloud", "Apache", ...).
+ */
+serverKind: string | null, };

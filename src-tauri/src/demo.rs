@@ -1,7 +1,9 @@
 //! The embedded demo remote in the app: generated sample content served over WebDAV on a
 //! loopback port, added as a remote with a download pair, so a new user can sync at once.
 
-use tidesync_demo::{DavServer, generate};
+use std::net::SocketAddr;
+
+use tidesync_demo::{DavServer, Rate, generate};
 use tidesync_engine::Mode;
 
 use crate::dto::{DemoDto, PairDto, RemoteDto};
@@ -26,7 +28,8 @@ pub async fn start(state: &AppState) -> Result<DemoDto, Error> {
         match server.as_ref() {
             Some(running) => running.url(),
             None => {
-                let started = DavServer::serve(&generated.root)
+                let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+                let started = DavServer::serve_limited(&generated.root, loopback, rate())
                     .await
                     .map_err(Error::Demo)?;
                 let url = started.url();
@@ -62,6 +65,19 @@ pub async fn start(state: &AppState) -> Result<DemoDto, Error> {
         files: generated.files as u64,
         bytes: generated.bytes,
     })
+}
+
+/// `TIDESYNC_DEMO_RATE` (bytes per second) slows the demo server down, so a tester (or an E2E
+/// test) can watch, suspend and reload a sync that would otherwise end in a blink.
+fn rate() -> Option<Rate> {
+    let rate = std::env::var("TIDESYNC_DEMO_RATE").ok()?;
+    match rate.parse::<u64>() {
+        Ok(bytes_per_sec) if bytes_per_sec > 0 => Some(Rate::new(bytes_per_sec)),
+        _ => {
+            tracing::warn!(%rate, "TIDESYNC_DEMO_RATE is not a number of bytes per second; ignored");
+            None
+        }
+    }
 }
 
 /// At start-up: if the user added the demo remote before, serve it again (on a new port) so

@@ -38,6 +38,8 @@ pub struct RemoteDto {
     /// The base URL, without credentials.
     pub url: String,
     pub user: Option<String>,
+    /// The server product the connection test recognised ("Nextcloud", "Apache", ...).
+    pub server_kind: Option<String>,
 }
 
 impl From<tidesync_engine::Remote> for RemoteDto {
@@ -47,6 +49,7 @@ impl From<tidesync_engine::Remote> for RemoteDto {
             name: r.name,
             url: r.url,
             user: r.user,
+            server_kind: r.server_kind,
         }
     }
 }

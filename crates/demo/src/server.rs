@@ -11,7 +11,10 @@ use dav_server::localfs::LocalFs;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+
+use crate::throttle::Rate;
 use tokio::net::{TcpListener, TcpStream};
+use tokio_util::either::Either;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 /// A running server; it stops (with every connection) when dropped.
@@ -30,6 +33,16 @@ impl DavServer {
 
     /// Serves `root` on `addr` (port 0 picks a free one).
     pub async fn serve_on(root: &Path, addr: SocketAddr) -> std::io::Result<DavServer> {
+        Self::serve_limited(root, addr, None).await
+    }
+
+    /// Serves `root` on `addr`, sending at most `rate` bytes per second over all connections
+    /// together when a rate is given: a slow network, on purpose.
+    pub async fn serve_limited(
+        root: &Path,
+        addr: SocketAddr,
+        rate: Option<Rate>,
+    ) -> std::io::Result<DavServer> {
         let handler = DavHandler::builder()
             .filesystem(LocalFs::new(root, false, false, false))
             .locksystem(FakeLs::new())
@@ -40,6 +53,10 @@ impl DavServer {
                 let handler = handler.clone();
                 async move { Ok::<_, Infallible>(handler.handle(request).await) }
             });
+            let stream = match &rate {
+                Some(rate) => Either::Left(rate.limit(stream)),
+                None => Either::Right(stream),
+            };
             http1::Builder::new().serve_connection(TokioIo::new(stream), service)
         })
         .await?;

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-use tidesync_webdav::{Client, Credentials, Depth, EntryKind, Options, RemotePath};
+use tidesync_webdav::{Client, Credentials, Depth, EntryKind, Options, RemotePath, ServerKind};
 use tokio::sync::{Notify, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -309,13 +309,13 @@ impl Engine {
     }
 
     /// Checks that `url` is a WebDAV folder these credentials may read (one PROPFIND), so a
-    /// remote is saved only once it works.
+    /// remote is saved only once it works. Returns the server product, when recognisable.
     pub async fn check_remote(
         &self,
         url: &str,
         credentials: Option<Credentials>,
         allow_http: bool,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Option<ServerKind>, EngineError> {
         let options = Options {
             allow_http: allow_http || self.inner.options.webdav.allow_http,
             ..self.inner.options.webdav.clone()
@@ -326,8 +326,22 @@ impl Engine {
             Some(entry) if entry.kind == EntryKind::File => {
                 Err(EngineError::NotAFolder(url.to_owned()))
             }
-            _ => Ok(()),
+            _ => Ok(client.quirks().server),
         }
+    }
+
+    /// Records the server product a connection test recognised, for display.
+    pub async fn set_server_kind(
+        &self,
+        remote: RemoteId,
+        kind: Option<ServerKind>,
+    ) -> Result<(), EngineError> {
+        let kind = kind.map(ServerKind::name);
+        Ok(self
+            .inner
+            .journal
+            .call(move |j| j.set_server_kind(remote, kind))
+            .await?)
     }
 
     /// Checks that `folder` is a folder on `remote`, with the remote's credentials.
@@ -352,6 +366,7 @@ impl Engine {
         let credentials = lock(&self.inner.credentials).get(&remote).cloned();
         self.check_remote(&url, credentials, record.allow_http)
             .await
+            .map(drop)
     }
 
     pub async fn remotes(&self) -> Result<Vec<RemoteRecord>, EngineError> {

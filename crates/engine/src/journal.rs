@@ -17,7 +17,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::model::{JobId, JobState, Mode, Pair, PairId, Remote, RemoteId, Summary};
 
 /// Schema changes, applied in order; the journal records how many it has applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE remotes (
     id          INTEGER PRIMARY KEY,
     name        TEXT NOT NULL,
@@ -62,7 +63,12 @@ CREATE TABLE downloads (
     offset  INTEGER NOT NULL,
     PRIMARY KEY (pair_id, path)
 );
-"#];
+"#,
+    r#"
+-- What kind of server answered the connection test (Nextcloud, Apache, ...), for display.
+ALTER TABLE remotes ADD COLUMN server_kind TEXT;
+"#,
+];
 
 /// A journal operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -211,6 +217,17 @@ impl Journal {
             db.execute(
                 "UPDATE remotes SET url = ?2 WHERE id = ?1",
                 params![id, url],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Records what kind of server the remote is, as its last connection test saw it.
+    pub fn set_server_kind(&self, id: RemoteId, kind: Option<&str>) -> Result<(), JournalError> {
+        self.with(|db| {
+            db.execute(
+                "UPDATE remotes SET server_kind = ?2 WHERE id = ?1",
+                params![id, kind],
             )
             .map(drop)
         })
@@ -539,7 +556,7 @@ fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
-const REMOTE_COLUMNS: &str = "SELECT id, name, url, username, allow_http FROM remotes";
+const REMOTE_COLUMNS: &str = "SELECT id, name, url, username, allow_http, server_kind FROM remotes";
 
 fn remote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Remote> {
     Ok(Remote {
@@ -548,6 +565,7 @@ fn remote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Remote> {
         url: r.get(2)?,
         user: r.get(3)?,
         allow_http: r.get(4)?,
+        server_kind: r.get(5)?,
     })
 }
 

@@ -66,6 +66,8 @@ pub struct Remote {
     pub user: Option<String>,
     /// Plain http to a non-loopback host was explicitly allowed.
     pub allow_http: bool,
+    /// The server product the last connection test recognised, if any ("Nextcloud", ...).
+    pub server_kind: Option<String>,
 }
 
 /// A remote folder paired with a local one.

@@ -16,6 +16,17 @@ pub enum ServerKind {
 }
 
 impl ServerKind {
+    /// The product's name, as a person knows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerKind::Nextcloud => "Nextcloud",
+            ServerKind::OwnCloud => "ownCloud",
+            ServerKind::Apache => "Apache",
+            ServerKind::Nginx => "nginx",
+            ServerKind::Dufs => "dufs",
+        }
+    }
+
     /// Application servers (which also answer through a web server) outrank web servers.
     fn rank(self) -> u8 {
         match self {

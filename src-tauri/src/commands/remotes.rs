@@ -36,7 +36,7 @@ pub async fn add_remote(
     let url = required("server address", &url)?;
     let user = user.filter(|u| !u.trim().is_empty());
     let credentials = credentials(user.as_deref(), password.as_deref())?;
-    state
+    let kind = state
         .engine
         .check_remote(&url, credentials.clone(), false)
         .await?;
@@ -44,6 +44,7 @@ pub async fn add_remote(
         .engine
         .add_remote(&name, &url, user.as_deref(), false)
         .await?;
+    state.engine.set_server_kind(id, kind).await?;
     keep_password(&state, id, credentials, password).await?;
     tracing::info!(id, %url, "remote added");
     Ok(RemoteDto {
@@ -51,6 +52,7 @@ pub async fn add_remote(
         name,
         url,
         user,
+        server_kind: kind.map(|k| k.name().to_owned()),
     })
 }
 
@@ -74,7 +76,7 @@ pub async fn update_remote(
         None => None,
     };
     let credentials = credentials(user.as_deref(), password.as_deref())?;
-    state
+    let kind = state
         .engine
         .check_remote(&url, credentials.clone(), false)
         .await?;
@@ -82,12 +84,14 @@ pub async fn update_remote(
         .engine
         .update_remote(id, &name, &url, user.as_deref())
         .await?;
+    state.engine.set_server_kind(id, kind).await?;
     keep_password(&state, id, credentials, password).await?;
     Ok(RemoteDto {
         id,
         name,
         url,
         user,
+        server_kind: kind.map(|k| k.name().to_owned()),
     })
 }
 
