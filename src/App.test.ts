@@ -1,30 +1,136 @@
-import { expect, test } from "vitest";
-import { render, screen } from "@testing-library/svelte";
+import { afterEach, expect, test } from "vitest";
+import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
 import App from "./App.svelte";
-import { mockIPC } from "./lib/ipc/testing";
+import JobCard from "./components/JobCard.svelte";
+import { JobsState, JobView } from "./lib/jobs.svelte";
+import { clearMocks, mockIPC } from "./lib/ipc/testing";
+import type { JobSnapshotDto } from "$gen/ipc/JobSnapshotDto";
 
-test("the first screen shows what app_info returns", async () => {
-  mockIPC((cmd) => {
-    if (cmd === "app_info") {
-      return { version: "9.8.7", platform: "android", arch: "aarch64", dataDir: "/data/user/0/app.tidesync" };
-    }
-  });
+const INFO = { version: "9.8.7", platform: "android", arch: "aarch64", dataDir: "/data/user/0/app.tidesync" };
 
-  render(App);
+/** A backend with no remotes yet; `overrides` answer specific commands. */
+function backend(overrides: Record<string, (args: Record<string, unknown>) => unknown> = {}) {
+  mockIPC(
+    (cmd, args) => {
+      if (overrides[cmd]) return overrides[cmd](args as Record<string, unknown>);
+      switch (cmd) {
+        case "app_info":
+          return INFO;
+        case "list_remotes":
+        case "list_pairs":
+        case "list_jobs":
+        case "job_history":
+          return [];
+        default:
+          throw new Error(`unexpected ${cmd}`);
+      }
+    },
+    { shouldMockEvents: true },
+  );
+}
 
-  expect(await screen.findByText("9.8.7")).toBeInTheDocument();
-  expect(screen.getByTestId("platform")).toHaveTextContent("android (aarch64)");
-  expect(screen.getByTestId("data-dir")).toHaveTextContent("/data/user/0/app.tidesync");
+// Unmount first: the views stop listening while the mocked IPC still exists.
+afterEach(() => {
+  cleanup();
+  clearMocks();
 });
 
-test("a failed app_info shows its message as an alert", async () => {
-  mockIPC(() => {
-    throw { kind: "storage", message: "the app data directory could not be resolved" };
-  });
-
+test("the first run offers the demo remote and adding a server", async () => {
+  backend();
   render(App);
+  expect(await screen.findByRole("button", { name: "Try the demo remote" })).toBeInTheDocument();
+  expect(screen.getByRole("button", { name: "Add your server" })).toBeInTheDocument();
+});
 
-  const alert = await screen.findByRole("alert");
-  expect(alert).toHaveTextContent("the app data directory could not be resolved");
-  expect(alert).toHaveAttribute("data-kind", "storage");
+test("the about screen shows what app_info returns", async () => {
+  backend();
+  render(App);
+  await fireEvent.click(await screen.findByRole("button", { name: "About" }));
+  expect(await screen.findByText("9.8.7")).toBeInTheDocument();
+  expect(screen.getByTestId("platform")).toHaveTextContent("android (aarch64)");
+});
+
+test("a refused login shows its message, its kind and what to fix", async () => {
+  backend({
+    add_remote: () => {
+      throw { kind: "auth", message: "The server refused the user name or password. Check both and try again." };
+    },
+  });
+  render(App);
+  await fireEvent.click(await screen.findByRole("button", { name: "Add your server" }));
+  await fireEvent.input(screen.getByTestId("remote-url"), { target: { value: "https://cloud.example/dav/" } });
+  await fireEvent.input(screen.getByTestId("remote-user"), { target: { value: "alice" } });
+  await fireEvent.input(screen.getByTestId("remote-password"), { target: { value: "wrong" } });
+  await fireEvent.submit(screen.getByTestId("remote-form"));
+  const alert = await screen.findByTestId("form-error");
+  expect(alert).toHaveAttribute("data-kind", "auth");
+  expect(alert).toHaveTextContent("refused the user name or password");
+  expect(alert).toHaveTextContent("Check the user name and password.");
+});
+
+function snapshot(overrides: Partial<JobSnapshotDto> = {}): JobSnapshotDto {
+  return {
+    jobId: 4,
+    pairId: 1,
+    state: "running",
+    phase: "transferring",
+    filesTotal: 10,
+    filesDone: 3,
+    bytesTotal: 4_000_000,
+    bytesDone: 2_000_000,
+    rate: 1_000_000,
+    etaSecs: 2,
+    inFlight: [{ path: "photos/big.jpg", bytesDone: 100, bytesTotal: 400 }],
+    errors: 0,
+    droppedEvents: 0,
+    seq: 5,
+    ...overrides,
+  };
+}
+
+test("a job card draws everything from the snapshot", async () => {
+  backend();
+  const view = new JobView(snapshot());
+  render(JobCard, { view, jobs: new JobsState(), title: "Demo remote" });
+  expect(screen.getByTestId("job-state")).toHaveTextContent("Running · Transferring");
+  expect(screen.getByRole("progressbar", { name: "Overall progress" })).toHaveAttribute("aria-valuenow", "50");
+  expect(screen.getByTestId("job-bytes")).toHaveTextContent("2.0 MB of 4.0 MB");
+  expect(screen.getByText("photos/big.jpg")).toBeInTheDocument();
+  expect(screen.getByRole("button", { name: "Pause" })).toBeEnabled();
+});
+
+test("an older snapshot never overwrites a newer one, and the end shows what changed", async () => {
+  backend();
+  const view = new JobView(snapshot());
+  render(JobCard, { view, jobs: new JobsState(), title: "Demo remote" });
+  view.apply({ type: "snapshot", snapshot: snapshot({ seq: 3, bytesDone: 0 }) });
+  expect(view.snapshot.bytesDone).toBe(2_000_000);
+  view.apply({ type: "stateChanged", state: "completed" });
+  view.apply({
+    type: "finished",
+    summary: {
+      filesDownloaded: 9,
+      filesUploaded: 0,
+      bytesDownloaded: 4_000_000,
+      bytesUploaded: 0,
+      conflicts: 0,
+      deletedLocal: 0,
+      deletedRemote: 0,
+      errors: [{ path: "bad.txt", message: "the server's checksum does not match; it will be fetched again" }],
+    },
+  });
+  expect(await screen.findByTestId("summary")).toHaveTextContent("9 downloaded");
+  expect(screen.getByText(/checksum does not match/)).toBeInTheDocument();
+  expect(screen.getByTestId("job-state")).toHaveTextContent("Completed");
+  expect(screen.queryByRole("button", { name: "Pause" })).not.toBeInTheDocument();
+});
+
+test("a failed job shows its error with its kind", async () => {
+  backend();
+  const view = new JobView(snapshot({ state: "failed" }));
+  view.apply({ type: "failed", error: { kind: "network", message: "The server could not be reached." } });
+  render(JobCard, { view, jobs: new JobsState(), title: "Demo remote" });
+  const alert = screen.getByTestId("job-error");
+  expect(alert).toHaveAttribute("data-kind", "network");
+  expect(alert).toHaveTextContent("could not be reached");
 });

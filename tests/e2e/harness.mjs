@@ -84,10 +84,11 @@ function stop(child) {
 
 /** A running app under WebDriver. Call `close()` in an `after` hook. */
 export class App {
-  static async launch(binary) {
+  /** Starts the app; `env` adds variables to the app's environment. */
+  static async launch(binary, env = {}) {
     const app = new App();
     try {
-      await app.#start(binary);
+      await app.#start(binary, env);
     } catch (error) {
       await app.close();
       throw error;
@@ -95,7 +96,7 @@ export class App {
     return app;
   }
 
-  async #start(binary) {
+  async #start(binary, extraEnv) {
     this.home = await mkdtemp(path.join(os.tmpdir(), "tidesync-e2e-"));
     const xvfb = await startXvfb();
     this.xvfb = xvfb.process;
@@ -112,6 +113,7 @@ export class App {
       HOME: this.home,
       // No session bus: passwords go to the app's private file, never the tester's keyring.
       DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent",
+      ...extraEnv,
     };
     this.driverLog = "";
     this.driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {

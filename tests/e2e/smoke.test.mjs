@@ -15,8 +15,10 @@ after(async () => {
   await app?.close();
 });
 
-test("the first screen shows the version, platform and data folder from app_info", async () => {
+test("the about screen shows the version, platform and data folder from app_info", async () => {
   const version = workspaceVersion();
+  await waitFor("the screens", () => app.session.textOf('[data-testid="tab-about"]'));
+  await app.session.click('[data-testid="tab-about"]');
   const shown = await waitFor("the version on screen", async () => {
     const text = await app.session.textOf('[data-testid="version"]');
     return text && text !== "…" ? text : null;

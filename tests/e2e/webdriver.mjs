@@ -32,15 +32,48 @@ export class Session {
     return value[ELEMENT];
   }
 
-  /** The element's visible text, or null while no element matches `css`. */
+  /** The element's visible text, or null while no element matches `css` (or it just went away). */
   async textOf(css) {
     try {
       const id = await this.find(css);
       return await this.cmd("GET", `/element/${id}/text`);
     } catch (error) {
-      if (error instanceof WebDriverError && error.code === "no such element") return null;
+      if (isGone(error)) return null;
       throw error;
     }
+  }
+
+  async click(css) {
+    const id = await this.find(css);
+    await this.cmd("POST", `/element/${id}/click`, {});
+  }
+
+  async type(css, text) {
+    const id = await this.find(css);
+    await this.cmd("POST", `/element/${id}/value`, { text });
+  }
+
+  /** The element's attribute, or null while no element matches `css`. */
+  async attribute(css, name) {
+    try {
+      const id = await this.find(css);
+      return await this.cmd("GET", `/element/${id}/attribute/${name}`);
+    } catch (error) {
+      if (isGone(error)) return null;
+      throw error;
+    }
+  }
+
+  /** Calls a command through the page's IPC, as the UI does; resolves with its answer. */
+  invoke(command, args = {}) {
+    return this.executeAsync(
+      `const done = arguments[arguments.length - 1];
+       window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then(
+         (value) => done({ ok: value ?? null }),
+         (error) => done({ error }),
+       );`,
+      [command, args],
+    );
   }
 
   execute(script, args = []) {
@@ -73,6 +106,11 @@ export class Session {
   delete() {
     return this.cmd("DELETE", "");
   }
+}
+
+/** The element is not there (yet), or went away with a re-render or a reload. */
+function isGone(error) {
+  return error instanceof WebDriverError && (error.code === "no such element" || error.code === "stale element reference");
 }
 
 async function request(base, method, path, body) {

@@ -3,7 +3,7 @@
  * here, so the IPC surface is one file to read and one place to mock in tests.
  */
 import { Channel, invoke } from "@tauri-apps/api/core";
-import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import { listen, type EventCallback, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppInfo } from "$gen/ipc/AppInfo";
 import type { DemoDto } from "$gen/ipc/DemoDto";
 import type { Hint } from "$gen/ipc/Hint";
@@ -147,10 +147,23 @@ export function debugLifecycle(hint: Hint): Promise<LifecycleDto> {
   return call("debug_lifecycle", { hint });
 }
 
+async function subscribe<T>(event: string, handler: EventCallback<T>): Promise<UnlistenFn> {
+  try {
+    return await listen<T>(event, handler);
+  } catch (reason) {
+    throw toCommandError(reason);
+  }
+}
+
 export function onJobsChanged(handler: (change: JobChangedDto) => void): Promise<UnlistenFn> {
-  return listen<JobChangedDto>(JOBS_CHANGED, (event) => handler(event.payload));
+  return subscribe<JobChangedDto>(JOBS_CHANGED, (event) => handler(event.payload));
 }
 
 export function onLifecycle(handler: (hint: Hint) => void): Promise<UnlistenFn> {
-  return listen<Hint>(LIFECYCLE, (event) => handler(event.payload));
+  return subscribe<Hint>(LIFECYCLE, (event) => handler(event.payload));
+}
+
+/** Tauri's own event when the app comes back to the foreground (mobile). */
+export function onResumed(handler: () => void): Promise<UnlistenFn> {
+  return subscribe("tauri://resumed", handler);
 }

@@ -1,0 +1,97 @@
+/**
+ * The registry of followed jobs. A job's progress reaches this window through a Channel; a
+ * Channel keeps "working" after a reload or a resume without anyone listening, so the registry
+ * never trusts an old one: after every page load, on resume and when the page becomes visible
+ * it lists the running jobs and attaches a new Channel to each. Each attach gets a generation
+ * number and messages from an older generation are dropped, so a late message from a replaced
+ * Channel can never overwrite what the new one said.
+ */
+import type { JobSnapshotDto } from "$gen/ipc/JobSnapshotDto";
+import type { SyncEvent } from "$gen/ipc/SyncEvent";
+import { attachJob, listJobs, onLifecycle, onResumed, startSync } from "./index";
+
+/** The states in which a job never changes again. */
+const FINAL = new Set(["completed", "cancelled", "failed"]);
+
+export function isFinal(state: string): boolean {
+  return FINAL.has(state);
+}
+
+export type JobEventHandler = (jobId: number, event: SyncEvent) => void;
+
+export class Attachments {
+  readonly #onEvent: JobEventHandler;
+  /** The current generation per job; only its Channel's messages get through. */
+  readonly #generations = new Map<number, number>();
+  #next = 0;
+
+  constructor(onEvent: JobEventHandler) {
+    this.#onEvent = onEvent;
+  }
+
+  /** How many jobs this window follows. */
+  get size(): number {
+    return this.#generations.size;
+  }
+
+  /** Follows `jobId` through a new Channel; the previous one of this job goes quiet. */
+  async attach(jobId: number): Promise<void> {
+    const generation = ++this.#next;
+    this.#generations.set(jobId, generation);
+    await attachJob(jobId, (event) => this.#deliver(jobId, generation, event));
+  }
+
+  /** Starts a sync of `pairId` and follows it; resolves with the job's id. */
+  async start(pairId: number): Promise<number> {
+    const generation = ++this.#next;
+    // Messages can arrive before the id does: hold them until it is known.
+    let jobId: number | null = null;
+    const early: SyncEvent[] = [];
+    const id = await startSync(pairId, (event) => {
+      if (jobId === null) early.push(event);
+      else this.#deliver(jobId, generation, event);
+    });
+    jobId = id;
+    // Someone may have attached to the job meanwhile (a jobs-changed event): the newer wins.
+    if ((this.#generations.get(id) ?? 0) < generation) this.#generations.set(id, generation);
+    for (const event of early) this.#deliver(id, generation, event);
+    return id;
+  }
+
+  /** Lists the jobs and attaches a new Channel to each one still running. */
+  async reattachAll(): Promise<JobSnapshotDto[]> {
+    const jobs = await listJobs();
+    await Promise.all(jobs.filter((job) => !isFinal(job.state)).map((job) => this.attach(job.jobId)));
+    return jobs;
+  }
+
+  /**
+   * Re-attaches whenever the page may have missed messages: when the app resumes (Tauri's
+   * `tauri://resumed` and the app's own lifecycle event) and when the page becomes visible.
+   * Returns a function that stops watching.
+   */
+  async watch(onReattached: (jobs: JobSnapshotDto[]) => void): Promise<() => void> {
+    const again = () => {
+      this.reattachAll().then(onReattached, () => {});
+    };
+    const onVisible = () => {
+      if (document.visibilityState === "visible") again();
+    };
+    document.addEventListener("visibilitychange", onVisible);
+    const unlisten = await Promise.all([
+      onResumed(again),
+      onLifecycle((hint) => {
+        if (hint === "resume") again();
+      }),
+    ]);
+    return () => {
+      document.removeEventListener("visibilitychange", onVisible);
+      for (const stop of unlisten) stop();
+    };
+  }
+
+  #deliver(jobId: number, generation: number, event: SyncEvent): void {
+    if (this.#generations.get(jobId) !== generation) return;
+    this.#onEvent(jobId, event);
+  }
+}

@@ -1,0 +1,89 @@
+/** The user's remotes and pairs, as the backend has them. */
+import {
+  addDemoRemote,
+  addPair,
+  addRemote,
+  CommandError,
+  listPairs,
+  listRemotes,
+  removePair,
+  removeRemote,
+  type LocalFolderDto,
+  type ModeDto,
+  type PairDto,
+  type RemoteDto,
+} from "./ipc";
+
+export type RemoteForm = { name: string; url: string; user: string; password: string };
+export type PairForm = { remoteId: number; remotePath: string; local: LocalFolderDto; mode: ModeDto };
+
+export class Library {
+  remotes = $state<RemoteDto[]>([]);
+  pairs = $state<PairDto[]>([]);
+  loaded = $state(false);
+  error = $state<CommandError | null>(null);
+  empty = $derived(this.loaded && this.remotes.length === 0);
+
+  remote(id: number): RemoteDto | undefined {
+    return this.remotes.find((r) => r.id === id);
+  }
+
+  async load(): Promise<void> {
+    try {
+      [this.remotes, this.pairs] = await Promise.all([listRemotes(), listPairs()]);
+      this.error = null;
+    } catch (reason) {
+      this.error = reason as CommandError;
+    } finally {
+      this.loaded = true;
+    }
+  }
+
+  /** Starts the demo remote; resolves with its pair's id, ready to sync. */
+  async tryDemo(): Promise<number | null> {
+    try {
+      const demo = await addDemoRemote();
+      await this.load();
+      return demo.pair.id;
+    } catch (reason) {
+      this.error = reason as CommandError;
+      return null;
+    }
+  }
+
+  /** Tests and saves a remote; rejects with a CommandError that says what to fix. */
+  async addRemote(form: RemoteForm): Promise<RemoteDto> {
+    const remote = await addRemote({
+      name: form.name,
+      url: form.url,
+      user: form.user || null,
+      password: form.password || null,
+    });
+    await this.load();
+    return remote;
+  }
+
+  async addPair(form: PairForm): Promise<PairDto> {
+    const pair = await addPair(form);
+    await this.load();
+    return pair;
+  }
+
+  async removeRemote(id: number): Promise<void> {
+    await this.#guard(() => removeRemote(id));
+  }
+
+  async removePair(id: number): Promise<void> {
+    await this.#guard(() => removePair(id));
+  }
+
+  async #guard(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+      this.error = null;
+    } catch (reason) {
+      this.error = reason as CommandError;
+    }
+    await this.load();
+  }
+}

@@ -1,0 +1,220 @@
+// The whole app in a real WebKit view: the demo remote synced, suspended and resumed, the page
+// reloaded mid-sync, a sync cancelled, and a wrong password against a real rclone server.
+// The demo server is slowed to TIDESYNC_DEMO_RATE so that "mid-sync" lasts long enough to act.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { App, buildApp, ROOT } from "./harness.mjs";
+import { waitFor } from "./webdriver.mjs";
+
+/** Bytes per second: the ~46 MB demo takes about ten seconds. */
+const DEMO_RATE = "5000000";
+const JOB = '[data-testid="job"]';
+
+let binary;
+
+before(() => {
+  binary = buildApp();
+}, { timeout: 900_000 });
+
+/** Every file below `root` by relative path, with its SHA-256; hidden in-progress files too. */
+async function tree(root) {
+  const files = new Map();
+  async function walk(dir) {
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) await walk(full);
+      else files.set(path.relative(root, full), createHash("sha256").update(await readFile(full)).digest("hex"));
+    }
+  }
+  await walk(root);
+  return files;
+}
+
+function demoContent(app) {
+  return path.join(app.home, "data", "app.tidesync", "demo-content-42", "content");
+}
+
+/** Starts the demo remote from the first-run screen and its sync; returns the local folder. */
+async function startDemoSync(app) {
+  const s = app.session;
+  await waitFor("the first-run screen", () => s.textOf('[data-testid="try-demo"]'));
+  await s.click('[data-testid="try-demo"]');
+  await waitFor("the demo pair", () => s.textOf('[data-testid="pair-local"]'), 120_000);
+  const local = await s.textOf('[data-testid="pair-local"]');
+  await s.click('[data-testid="sync-pair"]');
+  await waitFor("the job card", () => s.attribute(JOB, "data-job-id"));
+  return local;
+}
+
+function bytesDone(app) {
+  return app.session.attribute('[data-testid="job-progress"]', "data-bytes").then((b) => (b === null ? 0 : Number(b)));
+}
+
+function jobState(app) {
+  return app.session.attribute(JOB, "data-state");
+}
+
+async function untilState(app, state, ms = 60_000) {
+  await waitFor(`the job to show ${state}`, async () => (await jobState(app)) === state, ms, 50);
+}
+
+/** Waits until more than `bytes` are done, while the job is still running. */
+async function untilBytes(app, bytes) {
+  await waitFor(`more than ${bytes} bytes`, async () => (await bytesDone(app)) > bytes, 60_000, 50);
+  assert.equal(await jobState(app), "running", "still mid-sync");
+}
+
+async function assertMirrors(app, local) {
+  const want = await tree(demoContent(app));
+  const got = await tree(local);
+  assert.equal(got.size, want.size, "every demo file is there, nothing else");
+  for (const [file, hash] of want) assert.equal(got.get(file), hash, `${file} matches the demo content`);
+}
+
+describe("the demo remote", () => {
+  let app;
+  after(() => app?.close());
+
+  test("try the demo, watch the progress rise, and get the demo content byte for byte", async () => {
+    app = await App.launch(binary, { TIDESYNC_DEMO_RATE: DEMO_RATE });
+    await waitFor("the first-run screen", () => app.session.textOf('[data-testid="try-demo"]'));
+    await waitFor("live updates", async () => (await app.session.attribute("main", "data-live")) === "true");
+    assert.equal(await app.session.textOf('[role="alert"]'), null, "the first screen shows no error");
+    await app.screenshots("first-run");
+    const local = await startDemoSync(app);
+    const seen = [];
+    await waitFor("the progress to rise three times", async () => {
+      const bytes = await bytesDone(app);
+      if (bytes > (seen.at(-1) ?? 0)) seen.push(bytes);
+      return seen.length >= 3;
+    }, 60_000, 200);
+    await app.screenshots("syncing");
+    await untilState(app, "completed");
+    // The Finished event (with the summary) follows the Completed state.
+    const summary = await waitFor("the summary", () => app.session.textOf('[data-testid="summary"]'));
+    assert.match(summary, /^\d+ downloaded/);
+    await app.screenshots("finished");
+    await assertMirrors(app, local);
+  });
+});
+
+describe("a sync that lives through the app's life", () => {
+  let app;
+  after(() => app?.close());
+
+  test("suspended and resumed mid-sync, it shows Suspended, then Running, and finishes right", async () => {
+    app = await App.launch(binary, { TIDESYNC_DEMO_RATE: DEMO_RATE });
+    const local = await startDemoSync(app);
+    await untilBytes(app, 5_000_000);
+    const suspended = await app.session.invoke("debug_lifecycle", { hint: "suspend" });
+    assert.equal(suspended.ok?.changed, true, JSON.stringify(suspended));
+    await untilState(app, "suspended", 10_000);
+    assert.match(await app.session.textOf('[data-testid="job-state"]'), /Suspended/);
+    await app.screenshots("suspended");
+    const held = await bytesDone(app);
+    await app.session.invoke("debug_lifecycle", { hint: "resume" });
+    await untilState(app, "running", 10_000);
+    await waitFor("the sync to move on", async () => (await bytesDone(app)) > held, 30_000, 50);
+    await untilState(app, "completed");
+    await assertMirrors(app, local);
+  });
+
+  test("the page reloaded mid-sync re-attaches to the same job and sees it finish", async () => {
+    await app.close();
+    app = await App.launch(binary, { TIDESYNC_DEMO_RATE: DEMO_RATE });
+    const local = await startDemoSync(app);
+    const job = await app.session.attribute(JOB, "data-job-id");
+    await untilBytes(app, 5_000_000);
+    const before = await bytesDone(app);
+    await app.session.execute("location.reload()");
+    await waitFor("the same job after the reload", async () => (await app.session.attribute(JOB, "data-job-id")) === job);
+    await waitFor("progress past where it was", async () => (await bytesDone(app)) > before, 30_000, 50);
+    await app.screenshots("reloaded");
+    await untilState(app, "completed");
+    await assertMirrors(app, local);
+  });
+
+  test("cancelled mid-sync, it shows Cancelled and no partial file has a real name", async () => {
+    await app.close();
+    app = await App.launch(binary, { TIDESYNC_DEMO_RATE: DEMO_RATE });
+    const local = await startDemoSync(app);
+    await untilBytes(app, 5_000_000);
+    await app.session.click('[data-testid="cancel"]');
+    await untilState(app, "cancelled", 10_000);
+    await app.screenshots("cancelled");
+    const want = await tree(demoContent(app));
+    const got = await tree(local);
+    assert.ok(got.size < want.size, "the sync stopped before the end");
+    for (const [file, hash] of got) {
+      const hidden = path.basename(file).startsWith(".");
+      if (!hidden) assert.equal(hash, want.get(file), `${file} is complete or absent`);
+    }
+  });
+});
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A real `rclone serve webdav` with Basic auth on a loopback port. */
+async function rclone(root, user, pass) {
+  const port = await freePort();
+  const binary = process.env.TIDESYNC_RCLONE ?? path.join(ROOT, ".venv", "bin", "rclone");
+  const child = spawn(
+    binary,
+    ["serve", "webdav", "--addr", `127.0.0.1:${port}`, "--config", "/dev/null", "--user", user, "--pass", pass, root],
+    { stdio: "ignore" },
+  );
+  await waitFor("rclone to listen", () =>
+    new Promise((resolve) => {
+      const socket = net.connect(port, "127.0.0.1", () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.on("error", () => resolve(false));
+    }),
+  );
+  return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill("SIGKILL") };
+}
+
+describe("adding a server", () => {
+  let app;
+  let server;
+  let served;
+  after(async () => {
+    await app?.close();
+    server?.stop();
+    if (served) await rm(served, { recursive: true, force: true });
+  });
+
+  test("a wrong password shows an authentication error and saves nothing", async () => {
+    served = await mkdtemp(path.join(os.tmpdir(), "tidesync-e2e-rclone-"));
+    server = await rclone(served, "alice", "right horse");
+    app = await App.launch(binary);
+    const s = app.session;
+    await waitFor("the first-run screen", () => s.textOf('[data-testid="add-server"]'));
+    await s.click('[data-testid="add-server"]');
+    await s.type('[data-testid="remote-url"]', server.url);
+    await s.type('[data-testid="remote-user"]', "alice");
+    await s.type('[data-testid="remote-password"]', "wrong");
+    await s.click('[data-testid="remote-submit"]');
+    const kind = await waitFor("the error", () => s.attribute('[data-testid="form-error"]', "data-kind"));
+    assert.equal(kind, "auth");
+    assert.match(await s.textOf('[data-testid="form-error"]'), /user name or password/);
+    await app.screenshots("wrong-password");
+    assert.deepEqual((await s.invoke("list_remotes")).ok, [], "nothing was saved");
+  });
+});
