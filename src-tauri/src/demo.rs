@@ -81,16 +81,21 @@ fn rate() -> Option<Rate> {
 }
 
 /// At start-up: if the user added the demo remote before, serve it again (on a new port) so
-/// its pair syncs without a visit to the remotes screen.
-pub async fn restart_if_known(state: &AppState) {
-    let known = match state.engine.remotes().await {
-        Ok(remotes) => remotes.iter().any(|r| r.name == NAME),
+/// its pair syncs without a visit to the remotes screen. With `TIDESYNC_DEMO=1` (what
+/// `npm run app` sets) a first run gets the demo remote added, ready to sync.
+pub async fn start_at_launch(state: &AppState) {
+    let remotes = match state.engine.remotes().await {
+        Ok(remotes) => remotes,
         Err(error) => {
             tracing::warn!(%error, "could not read the remotes");
             return;
         }
     };
-    if known && let Err(error) = start(state).await {
-        tracing::warn!(%error, "the demo remote could not restart");
+    let known = remotes.iter().any(|r| r.name == NAME);
+    let wanted = remotes.is_empty() && std::env::var("TIDESYNC_DEMO").is_ok_and(|v| v == "1");
+    if (known || wanted)
+        && let Err(error) = start(state).await
+    {
+        tracing::warn!(%error, "the demo remote could not start");
     }
 }

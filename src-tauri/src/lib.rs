@@ -135,10 +135,11 @@ fn setup<R: Runtime>(app: &mut App<R>, root: Option<&std::path::Path>) -> Result
         places,
         demo: tokio::sync::Mutex::new(None),
     });
+    // Before the page loads, so that its first listing already shows the demo remote.
+    tauri::async_runtime::block_on(demo::start_at_launch(&app.state::<AppState>()));
     let handle = app.handle().clone();
     tauri::async_runtime::spawn(async move {
         let state = handle.state::<AppState>();
-        demo::restart_if_known(&state).await;
         match state.engine.restart_interrupted().await {
             Ok(jobs) if !jobs.is_empty() => tracing::info!(?jobs, "resumed unfinished jobs"),
             Ok(_) => {}

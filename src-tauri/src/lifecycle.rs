@@ -118,7 +118,8 @@ pub fn hint_for(event: &tauri::WindowEvent) -> Option<Hint> {
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use tidesync_engine::EngineOptions;
+    use tidesync_engine::remote::MemoryRemote;
+    use tidesync_engine::{EngineOptions, JobState, Mode};
 
     use super::*;
 
@@ -155,5 +156,93 @@ mod tests {
         let lifecycle = Lifecycle::start(engine, |_| panic!("nothing changed"));
         let applied = tauri::async_runtime::block_on(lifecycle.apply(Hint::Resume));
         assert!(!applied.changed);
+    }
+
+    /// An engine syncing from an in-memory server whose listing waits for `release_listings`,
+    /// so a job is mid-sync for as long as the test needs.
+    fn engine_with_a_held_job() -> (Engine, i64, Arc<MemoryRemote>, [tempfile::TempDir; 2]) {
+        let (data, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let server = Arc::new(MemoryRemote::new());
+        server.write("notes/a.txt", b"from the server");
+        server.hold_listings();
+        let (engine, job) = tauri::async_runtime::block_on(async {
+            let engine = Engine::open(data.path(), EngineOptions::default())
+                .await
+                .unwrap();
+            let remote = engine
+                .add_remote("memory", "http://127.0.0.1:9/", None, false)
+                .await
+                .unwrap();
+            engine.use_remote(remote, server.clone());
+            let pair = engine
+                .ensure_pair(remote, "", local.path(), Mode::Download)
+                .await
+                .unwrap();
+            let job = engine.start(pair).await.unwrap();
+            (engine, job)
+        });
+        (engine, job, server, [data, local])
+    }
+
+    /// Feeds `hints` as window events would (without waiting), then one awaited `last`.
+    fn feed(lifecycle: &Lifecycle, hints: &[Hint], last: Hint) -> Applied {
+        for &hint in hints {
+            lifecycle.hint(hint);
+        }
+        tauri::async_runtime::block_on(lifecycle.apply(last))
+    }
+
+    fn recorder(engine: &Engine) -> (Lifecycle, Arc<Mutex<Vec<Hint>>>) {
+        let changes = Arc::new(Mutex::new(Vec::new()));
+        let seen = changes.clone();
+        let lifecycle = Lifecycle::start(engine.clone(), move |hint| {
+            seen.lock().unwrap().push(hint);
+        });
+        (lifecycle, changes)
+    }
+
+    fn finishes(engine: &Engine, job: i64, server: &MemoryRemote) -> JobState {
+        server.release_listings();
+        tauri::async_runtime::block_on(engine.wait(job))
+            .unwrap()
+            .state
+    }
+
+    #[test]
+    fn ios_suspend_without_resume_then_focus_resumes_and_the_job_finishes() {
+        let (engine, job, server, _dirs) = engine_with_a_held_job();
+        let (lifecycle, changes) = recorder(&engine);
+        // iOS: Suspended (Control Center), no Resumed; then Focused(true), which maps to Resume.
+        let applied = feed(&lifecycle, &[Hint::Suspend], Hint::Resume);
+        assert!(applied.changed);
+        assert!(!engine.is_suspended(), "never left suspended");
+        assert_eq!(*changes.lock().unwrap(), [Hint::Suspend, Hint::Resume]);
+        assert_eq!(finishes(&engine, job, &server), JobState::Completed);
+    }
+
+    #[test]
+    fn android_dialog_suspend_and_quick_resume_leave_the_job_running() {
+        let (engine, job, server, _dirs) = engine_with_a_held_job();
+        let (lifecycle, changes) = recorder(&engine);
+        // Android: a system dialog sends Suspended and, a moment later, Resumed; then the
+        // activity's own Resumed arrives too.
+        let applied = feed(&lifecycle, &[Hint::Suspend, Hint::Resume], Hint::Resume);
+        assert!(!applied.changed, "the second Resumed is a duplicate");
+        assert!(!engine.is_suspended());
+        assert_eq!(*changes.lock().unwrap(), [Hint::Suspend, Hint::Resume]);
+        assert_eq!(finishes(&engine, job, &server), JobState::Completed);
+    }
+
+    #[test]
+    fn resumed_twice_resumes_once() {
+        let (engine, job, server, _dirs) = engine_with_a_held_job();
+        let (lifecycle, changes) = recorder(&engine);
+        feed(&lifecycle, &[Hint::Suspend], Hint::Suspend);
+        // suspend() returns once every job shows Suspended.
+        assert_eq!(engine.snapshot(job).unwrap().state, JobState::Suspended);
+        let applied = feed(&lifecycle, &[Hint::Resume], Hint::Resume);
+        assert!(!applied.changed);
+        assert_eq!(*changes.lock().unwrap(), [Hint::Suspend, Hint::Resume]);
+        assert_eq!(finishes(&engine, job, &server), JobState::Completed);
     }
 }

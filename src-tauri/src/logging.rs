@@ -16,6 +16,8 @@ pub(crate) fn init(log_dir: &Path) {
     let registry = tracing_subscriber::registry().with(filter);
     #[cfg(desktop)]
     let installed = {
+        // The appender prunes old files in this folder and complains when it is missing.
+        let _ = std::fs::create_dir_all(log_dir);
         let file = tracing_appender::rolling::Builder::new()
             .rotation(tracing_appender::rolling::Rotation::DAILY)
             .filename_prefix("tidesync")
