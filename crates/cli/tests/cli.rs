@@ -6,7 +6,7 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use tidesync_testkit::tree::{Seeded, snapshot, write_tree};
-use tidesync_testkit::{CountingProxy, DavServer, RcloneServer};
+use tidesync_testkit::{DavServer, FaultProxy, RcloneServer};
 use tokio::process::Command;
 
 fn tidesync(state: &Path, url: &str, local: &Path, extra: &[&str]) -> Command {
@@ -369,7 +369,7 @@ async fn suspend_and_resume_signals_cost_at_most_a_chunk_each() {
     );
     heavy_tree(remote.path(), 4);
     let server = DavServer::serve(remote.path()).await.unwrap();
-    let proxy = CountingProxy::start(server.addr()).await.unwrap();
+    let proxy = FaultProxy::start(server.addr()).await.unwrap();
     let child = tidesync(state.path(), &proxy.url(), local.path(), &[])
         .stdout(Stdio::piped())
         .spawn()
@@ -402,8 +402,10 @@ async fn suspend_and_resume_signals_cost_at_most_a_chunk_each() {
     );
 }
 
-#[tokio::test]
-async fn sigkill_at_twenty_seeded_moments_loses_nothing() {
+/// Kills `tidesync sync --mode <mode>` with SIGKILL `kills` times at seeded moments (listing,
+/// transfers, renames, journal commits, whatever is under way), then checks that one more run
+/// converges, that a local edit survived and that nothing was written outside the folders.
+async fn sigkill_loop(mode: &str, seed: u64, kills: usize) {
     let workspace = tempfile::tempdir().unwrap();
     let (remote, local, state) = (
         workspace.path().join("remote"),
@@ -411,14 +413,25 @@ async fn sigkill_at_twenty_seeded_moments_loses_nothing() {
         workspace.path().join("state"),
     );
     std::fs::create_dir_all(&remote).unwrap();
-    heavy_tree(&remote, 5);
-    // A local edit that must survive every kill (download mode never overwrites it).
     std::fs::create_dir_all(&local).unwrap();
+    match mode {
+        "download" => heavy_tree(&remote, seed),
+        "upload" => heavy_tree(&local, seed),
+        _ => {
+            for dir in [remote.join("server"), local.join("phone")] {
+                std::fs::create_dir_all(dir).unwrap();
+            }
+            heavy_tree(&remote.join("server"), seed);
+            heavy_tree(&local.join("phone"), seed + 1);
+        }
+    }
+    // A local edit that must survive every kill: no mode ever overwrites it.
     std::fs::write(local.join("my notes.txt"), b"written on the phone").unwrap();
+    let (source_remote, source_local) = (visible(&remote), visible(&local));
     let server = DavServer::serve(&remote).await.unwrap();
-    let mut rng = Seeded::new(2024);
-    for _ in 0..20 {
-        let mut child = tidesync(&state, &server.url(), &local, &[])
+    let mut rng = Seeded::new(seed);
+    for _ in 0..kills {
+        let mut child = tidesync(&state, &server.url(), &local, &["--mode", mode])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -431,24 +444,46 @@ async fn sigkill_at_twenty_seeded_moments_loses_nothing() {
         .await;
         let _ = child.wait().await;
         // Whatever moment it died at, no partial file is visible under a real name.
-        for (path, bytes) in visible(&local) {
-            if let Some(expected) = std::fs::read(remote.join(&path))
-                .ok()
-                .filter(|_| !path.ends_with('/'))
-            {
-                assert_eq!(bytes.len(), expected.len(), "{path} is complete or absent");
+        for (side, now, source) in [
+            ("local", visible(&local), &source_remote),
+            ("remote", visible(&remote), &source_local),
+        ] {
+            for (path, bytes) in now {
+                if let Some(expected) = source.get(&path).filter(|_| !path.ends_with('/')) {
+                    assert_eq!(
+                        &bytes, expected,
+                        "{mode}: {side} {path} is complete or absent"
+                    );
+                }
             }
         }
     }
-    let (code, _, stderr) = run(&mut tidesync(&state, &server.url(), &local, &[])).await;
-    assert_eq!(code, 0, "{stderr}");
-    let mut expected = visible(&remote);
+    let (code, _, stderr) = run(&mut tidesync(
+        &state,
+        &server.url(),
+        &local,
+        &["--mode", mode],
+    ))
+    .await;
+    assert_eq!(code, 0, "{mode}: {stderr}");
+    let mut expected = match mode {
+        "download" => source_remote.clone(),
+        "upload" => source_local.clone(),
+        _ => source_remote
+            .clone()
+            .into_iter()
+            .chain(source_local.clone())
+            .collect(),
+    };
     expected.insert("my notes.txt".into(), b"written on the phone".to_vec());
     assert_eq!(
         visible(&local),
         expected,
-        "converged, and the local edit is intact"
+        "{mode}: converged, the local edit intact"
     );
+    if mode != "download" {
+        assert_eq!(visible(&remote), expected, "{mode}: the server has it all");
+    }
     let mut top: Vec<String> = std::fs::read_dir(workspace.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -457,8 +492,23 @@ async fn sigkill_at_twenty_seeded_moments_loses_nothing() {
     assert_eq!(
         top,
         ["local", "remote", "state"],
-        "nothing was written outside the sync folder"
+        "{mode}: nothing was written outside the sync folder"
     );
+}
+
+#[tokio::test]
+async fn sigkill_at_twenty_seeded_moments_of_a_download_loses_nothing() {
+    sigkill_loop("download", 5, 20).await;
+}
+
+#[tokio::test]
+async fn sigkill_at_fifteen_seeded_moments_of_an_upload_loses_nothing() {
+    sigkill_loop("upload", 6, 15).await;
+}
+
+#[tokio::test]
+async fn sigkill_at_fifteen_seeded_moments_of_a_two_way_sync_loses_nothing() {
+    sigkill_loop("two-way", 7, 15).await;
 }
 
 #[tokio::test]

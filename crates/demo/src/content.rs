@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 const GENERATOR_VERSION: u32 = 1;
 
 /// A small deterministic generator (SplitMix64).
+#[derive(Debug, Clone)]
 pub struct Seeded(u64);
 
 impl Seeded {

