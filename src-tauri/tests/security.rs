@@ -1,0 +1,76 @@
+//! What the webview may do: no remote script, only the app's own commands and event listening,
+//! and no way to hand the backend a filesystem path.
+
+mod common;
+
+use common::TestApp;
+use serde_json::{Value, json};
+
+fn config(path: &str) -> Value {
+    let text = std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn the_csp_allows_only_the_apps_own_scripts_and_ipc() {
+    let csp = &config("tauri.conf.json")["app"]["security"]["csp"];
+    assert_eq!(csp["default-src"], "'self'");
+    assert_eq!(csp["script-src"], "'self'", "no remote or inline script");
+    assert_eq!(csp["object-src"], "'none'");
+    let connect = csp["connect-src"].as_str().unwrap();
+    for source in connect.split_whitespace() {
+        assert!(
+            ["ipc:", "http://ipc.localhost"].contains(&source),
+            "the page connects only to the IPC bridge, not {source}"
+        );
+    }
+    assert_eq!(
+        config("tauri.conf.json")["app"]["security"]["freezePrototype"],
+        true
+    );
+}
+
+#[test]
+fn the_main_window_gets_the_apps_commands_and_event_listening_only() {
+    let capability = config("capabilities/main.json");
+    assert_eq!(capability["windows"], json!(["main"]));
+    for permission in capability["permissions"].as_array().unwrap() {
+        let permission = permission.as_str().unwrap();
+        let own = permission.starts_with("allow-") && !permission.contains(':');
+        let listening =
+            ["core:event:allow-listen", "core:event:allow-unlisten"].contains(&permission);
+        assert!(
+            own || listening,
+            "{permission}: no plugin (fs, shell, dialog, http) is reachable from the page"
+        );
+    }
+}
+
+#[test]
+fn a_pair_cannot_be_given_a_path_from_the_page() {
+    let app = TestApp::new();
+    let served = tempfile::tempdir().unwrap();
+    let server =
+        tauri::async_runtime::block_on(tidesync_testkit::DavServer::serve(served.path())).unwrap();
+    let remote = app.ok("add_remote", json!({ "name": "x", "url": server.url() }));
+    let outside = tempfile::tempdir().unwrap();
+    for local in [
+        json!({ "kind": "path", "path": outside.path() }),
+        json!(outside.path()),
+        json!({ "kind": "named", "name": outside.path() }),
+        json!({ "kind": "named", "name": "../../escape" }),
+    ] {
+        let error = app
+            .invoke(
+                "add_pair",
+                json!({ "remoteId": remote["id"], "remotePath": "", "local": local, "mode": "download" }),
+            )
+            .expect_err("refused");
+        assert!(!error.to_string().is_empty(), "{local}: {error}");
+    }
+    assert_eq!(app.ok("list_pairs", json!({})), json!([]));
+    assert!(
+        std::fs::read_dir(outside.path()).unwrap().next().is_none(),
+        "nothing was written outside the app's folders"
+    );
+}
