@@ -21,6 +21,8 @@
 pub mod client;
 pub mod entry;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod idle;
 pub mod multistatus;
 pub mod path;
