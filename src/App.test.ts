@@ -134,3 +134,25 @@ test("a failed job shows its error with its kind", async () => {
   expect(alert).toHaveAttribute("data-kind", "network");
   expect(alert).toHaveTextContent("could not be reached");
 });
+
+test("editing a server sends its id and keeps the password when none is typed", async () => {
+  const remote = { id: 3, name: "Cloud", url: "https://cloud.example/dav/", user: "alice", serverKind: "Nextcloud" };
+  const updates: Record<string, unknown>[] = [];
+  backend({
+    list_remotes: () => [remote],
+    update_remote: (args) => {
+      updates.push(args);
+      return { ...remote, name: args.name };
+    },
+  });
+  render(App);
+  await fireEvent.click(await screen.findByRole("button", { name: "Servers" }));
+  await fireEvent.click(await screen.findByTestId("edit-remote"));
+  expect(screen.getByTestId("remote-url")).toHaveValue("https://cloud.example/dav/");
+  await fireEvent.input(screen.getByTestId("remote-name"), { target: { value: "Work" } });
+  await fireEvent.submit(screen.getByTestId("remote-form"));
+  expect(await screen.findByTestId("form-ok")).toHaveTextContent("Connected to Nextcloud.");
+  expect(updates).toEqual([
+    { id: 3, name: "Work", url: "https://cloud.example/dav/", user: "alice", password: null },
+  ]);
+});

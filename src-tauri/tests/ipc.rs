@@ -281,3 +281,26 @@ fn a_refused_login_gives_auth_and_a_right_one_is_kept_out_of_the_journal() {
     app.ok("remove_remote", json!({ "id": remote["id"] }));
     assert_eq!(app.ok("list_remotes", json!({})), json!([]));
 }
+
+#[test]
+fn the_demo_remote_comes_with_a_pair_and_pairs_and_remotes_can_be_removed() {
+    let app = TestApp::new();
+    let demo = app.ok("add_demo_remote", json!({}));
+    assert_eq!(demo["remote"]["name"], "Demo remote");
+    assert!(demo["files"].as_u64().unwrap() > 100, "{demo}");
+    let pair = demo["pair"]["id"].clone();
+    assert_eq!(app.ok("list_pairs", json!({}))[0]["id"], pair);
+    // Asking again reuses the running server, the remote and the pair.
+    let again = app.ok("add_demo_remote", json!({}));
+    assert_eq!(again["pair"]["id"], pair);
+    assert_eq!(again["remote"]["url"], demo["remote"]["url"]);
+
+    app.ok("remove_pair", json!({ "id": pair }));
+    assert_eq!(app.ok("list_pairs", json!({})), json!([]));
+    let error = app
+        .invoke("remove_pair", json!({ "id": pair }))
+        .unwrap_err();
+    assert_eq!(error["kind"], "notFound", "{error}");
+    app.ok("remove_remote", json!({ "id": demo["remote"]["id"] }));
+    assert_eq!(app.ok("list_remotes", json!({})), json!([]));
+}

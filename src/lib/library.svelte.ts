@@ -8,6 +8,7 @@ import {
   listRemotes,
   removePair,
   removeRemote,
+  updateRemote,
   type LocalFolderDto,
   type ModeDto,
   type PairDto,
@@ -54,6 +55,19 @@ export class Library {
   /** Tests and saves a remote; rejects with a CommandError that says what to fix. */
   async addRemote(form: RemoteForm): Promise<RemoteDto> {
     const remote = await addRemote({
+      name: form.name,
+      url: form.url,
+      user: form.user || null,
+      password: form.password || null,
+    });
+    await this.load();
+    return remote;
+  }
+
+  /** Tests and saves new settings; an empty password keeps the stored one. */
+  async updateRemote(id: number, form: RemoteForm): Promise<RemoteDto> {
+    const remote = await updateRemote({
+      id,
       name: form.name,
       url: form.url,
       user: form.user || null,
