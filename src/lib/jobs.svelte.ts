@@ -92,9 +92,12 @@ export class JobsState {
   async connect(): Promise<() => void> {
     await this.#reattach();
     const stopWatching = await this.attachments.watch((jobs) => this.#adopt(jobs));
-    const stopChanges = await onJobsChanged((change) => {
+    const stopChanges = await onJobsChanged(async (change) => {
+      // A job this page is starting announces itself before start_sync answers: wait for
+      // the answer rather than attach a second Channel that could lose the race.
+      await this.attachments.settled();
       const view = this.jobs.get(change.jobId);
-      if (!view && !isFinal(change.state)) {
+      if (!view && !this.attachments.follows(change.jobId) && !isFinal(change.state)) {
         this.attachments.attach(change.jobId).catch((e) => (this.error = e as CommandError));
       } else if (view && view.state !== change.state) {
         view.apply({ type: "stateChanged", state: change.state });

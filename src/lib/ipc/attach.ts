@@ -24,14 +24,25 @@ export class Attachments {
   /** The current generation per job; only its Channel's messages get through. */
   readonly #generations = new Map<number, number>();
   #next = 0;
+  /** start_sync calls not answered yet: their job ids are unknown until they are. */
+  readonly #starting = new Set<Promise<void>>();
 
   constructor(onEvent: JobEventHandler) {
     this.#onEvent = onEvent;
   }
 
-  /** How many jobs this window follows. */
-  get size(): number {
-    return this.#generations.size;
+  /** Whether this window follows `jobId` already. */
+  follows(jobId: number): boolean {
+    return this.#generations.has(jobId);
+  }
+
+  /**
+   * Resolves once every start_sync in flight has answered. The backend attaches a started job's
+   * Channel before start_sync answers, so an attach decided before that answer could reach the
+   * backend first and be replaced by the start's own Channel while the page listens to it.
+   */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#starting]);
   }
 
   /** Follows `jobId` through a new Channel; the previous one of this job goes quiet. */
@@ -47,10 +58,20 @@ export class Attachments {
     // Messages can arrive before the id does: hold them until it is known.
     let jobId: number | null = null;
     const early: SyncEvent[] = [];
-    const id = await startSync(pairId, (event) => {
-      if (jobId === null) early.push(event);
-      else this.#deliver(jobId, generation, event);
-    });
+    // Marked before the call: the job may announce itself before startSync even returns.
+    let answered = () => {};
+    const pending = new Promise<void>((resolve) => (answered = resolve));
+    this.#starting.add(pending);
+    let id: number;
+    try {
+      id = await startSync(pairId, (event) => {
+        if (jobId === null) early.push(event);
+        else this.#deliver(jobId, generation, event);
+      });
+    } finally {
+      this.#starting.delete(pending);
+      answered();
+    }
     jobId = id;
     // Someone may have attached to the job meanwhile (a jobs-changed event): the newer wins.
     if ((this.#generations.get(id) ?? 0) < generation) this.#generations.set(id, generation);
@@ -60,6 +81,7 @@ export class Attachments {
 
   /** Lists the jobs and attaches a new Channel to each one still running. */
   async reattachAll(): Promise<JobSnapshotDto[]> {
+    await this.settled();
     const jobs = await listJobs();
     await Promise.all(jobs.filter((job) => !isFinal(job.state)).map((job) => this.attach(job.jobId)));
     return jobs;
