@@ -26,12 +26,13 @@ struct Rig {
     _server: DavServer,
 }
 
-/// Short timeouts and quick retries, so a fault costs milliseconds, not the defaults' seconds.
+/// Shorter timeouts and quicker retries than the defaults, so a fault costs seconds, not
+/// minutes; long enough that a busy CI machine never trips them on a healthy connection.
 fn options() -> EngineOptions {
     EngineOptions {
         webdav: Options {
-            connect_timeout: Duration::from_secs(1),
-            idle_timeout: Duration::from_millis(500),
+            connect_timeout: Duration::from_secs(3),
+            idle_timeout: Duration::from_secs(3),
             retry: RetryPolicy {
                 attempts: 4,
                 base_delay: Duration::from_millis(20),

@@ -36,13 +36,13 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// Every kind of fault, with values that hurt a client with short test timeouts.
+    /// Every kind of fault, with values that hurt a client whose idle timeout is under 4 s.
     pub fn catalogue() -> [Fault; 6] {
         [
             Fault::Latency(Duration::from_millis(20)),
             Fault::Bandwidth(256 * 1024),
             Fault::CutAfter(20_000),
-            Fault::Stall(Duration::from_millis(1500)),
+            Fault::Stall(Duration::from_secs(4)),
             Fault::Reset,
             Fault::Refuse(Duration::from_millis(300)),
         ]
