@@ -30,6 +30,7 @@ use crate::journal::{JobRecord, Journal, JournalError};
 use crate::model::Remote as RemoteRecord;
 use crate::model::{JobId, JobState, Mode, Pair, PairId, RemoteId, StopReason, Summary};
 use crate::progress::{AttachId, Hub, JobEvent, JobSnapshot, Sink};
+use crate::record::Recorder;
 use crate::remote::Remote;
 use crate::run::{FailureKind, RunError, run};
 use crate::transfer::Context;
@@ -45,6 +46,9 @@ pub struct EngineOptions {
     pub suspend_wait: Duration,
     /// The longest `shutdown()` waits for jobs to checkpoint.
     pub shutdown_wait: Duration,
+    /// Files larger than this are downloaded this many bytes at a time, in bounded ranges
+    /// one after the other (see `Client::get_range` for why).
+    pub range_size: u64,
 }
 
 impl Default for EngineOptions {
@@ -54,6 +58,7 @@ impl Default for EngineOptions {
             webdav: Options::default(),
             suspend_wait: Duration::from_secs(2),
             shutdown_wait: Duration::from_secs(5),
+            range_size: crate::transfer::RANGE_SIZE,
         }
     }
 }
@@ -741,6 +746,8 @@ impl Engine {
                 journal: self.inner.journal.clone(),
                 hub: job.hub.clone(),
                 run,
+                recorder: Recorder::start(self.inner.journal.clone(), pair.id),
+                range_size: self.inner.options.range_size,
             },
             pair.mode,
         ))

@@ -83,6 +83,9 @@ pub enum JournalError {
     Corrupt { path: PathBuf, message: String },
     #[error("the journal's worker thread stopped: {0}")]
     Worker(String),
+    /// A transaction shared by several files failed; each file reports the same cause.
+    #[error("recording synced files in the journal failed: {0}")]
+    Batch(String),
 }
 
 /// The agreed state of one path of a pair.
@@ -360,23 +363,34 @@ impl Journal {
 
     /// Records that both sides agree on `entry`, and forgets any partial download of it.
     pub fn agree(&self, pair: PairId, entry: &Agreed) -> Result<(), JournalError> {
+        self.agree_all(pair, std::slice::from_ref(entry))
+    }
+
+    /// Records every entry of `entries` as [`agree`](Journal::agree) does, in one transaction.
+    pub fn agree_all(&self, pair: PairId, entries: &[Agreed]) -> Result<(), JournalError> {
         self.with(|db| {
             let tx = db.transaction()?;
-            tx.execute(
-                "INSERT OR REPLACE INTO entries (pair_id, path, is_dir, size, local_mtime, etag, remote_mtime)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    pair,
-                    entry.path,
-                    entry.is_dir,
-                    entry.size as i64,
-                    // Nanoseconds fit an i64 until the year 2262.
-                    entry.local_mtime.and_then(|t| i64::try_from(t).ok()),
-                    entry.etag,
-                    entry.remote_mtime
-                ],
-            )?;
-            tx.execute("DELETE FROM downloads WHERE pair_id = ?1 AND path = ?2", params![pair, entry.path])?;
+            {
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO entries (pair_id, path, is_dir, size, local_mtime, etag, remote_mtime)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?;
+                let mut done = tx
+                    .prepare_cached("DELETE FROM downloads WHERE pair_id = ?1 AND path = ?2")?;
+                for entry in entries {
+                    insert.execute(params![
+                        pair,
+                        entry.path,
+                        entry.is_dir,
+                        entry.size as i64,
+                        // Nanoseconds fit an i64 until the year 2262.
+                        entry.local_mtime.and_then(|t| i64::try_from(t).ok()),
+                        entry.etag,
+                        entry.remote_mtime
+                    ])?;
+                    done.execute(params![pair, entry.path])?;
+                }
+            }
             tx.commit()
         })
     }
@@ -390,27 +404,6 @@ impl Journal {
                 params![pair, path, escape_like(&below)],
             )
             .map(drop)
-        })
-    }
-
-    pub fn partial_download(
-        &self,
-        pair: PairId,
-        path: &str,
-    ) -> Result<Option<PartialDownload>, JournalError> {
-        self.with(|db| {
-            db.query_row(
-                "SELECT etag, size, offset FROM downloads WHERE pair_id = ?1 AND path = ?2",
-                params![pair, path],
-                |r| {
-                    Ok(PartialDownload {
-                        etag: r.get(0)?,
-                        size: r.get::<_, i64>(1)? as u64,
-                        offset: r.get::<_, i64>(2)? as u64,
-                    })
-                },
-            )
-            .optional()
         })
     }
 

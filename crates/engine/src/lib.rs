@@ -11,14 +11,18 @@
 //! - [`remote`]: the [`remote::Remote`] trait the engine talks to: the WebDAV client, or
 //!   [`remote::MemoryRemote`] in fast tests.
 //! - [`journal`]: SQLite state that survives crashes: pairs, agreed state, jobs, checkpoints.
+//! - [`part`]: part files written a slice per blocking call; [`record`]: group commit of
+//!   completed files to the journal.
 //! - [`scan`]: the local tree, read on the blocking pool.
 //! - [`model`]: remotes, pairs, modes, job states, summaries.
 
 pub mod engine;
 pub mod journal;
 pub mod model;
+pub mod part;
 pub mod plan;
 pub mod progress;
+pub mod record;
 pub mod remote;
 pub mod run;
 pub mod scan;

@@ -35,10 +35,13 @@ pub trait Remote: Send + Sync + 'static {
         path: &'a RemotePath,
         depth: Depth,
     ) -> BoxFuture<'a, Result<Listing, Error>>;
+    /// The bytes of `path` from `from` up to `end` (exclusive; the end of the file if `None`),
+    /// only if still version `if_range`; otherwise the whole current file.
     fn get<'a>(
         &'a self,
         path: &'a RemotePath,
         from: u64,
+        end: Option<u64>,
         if_range: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Box<dyn Body>, Error>>;
     fn put_file<'a>(
@@ -91,10 +94,12 @@ impl Remote for Client {
         &'a self,
         path: &'a RemotePath,
         from: u64,
+        end: Option<u64>,
         if_range: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Box<dyn Body>, Error>> {
         Box::pin(async move {
-            Ok(Box::new(Client::get(self, path, from, if_range).await?) as Box<dyn Body>)
+            let download = Client::get_range(self, path, from, end, if_range).await?;
+            Ok(Box::new(download) as Box<dyn Body>)
         })
     }
 
@@ -165,6 +170,8 @@ pub struct MemoryRemote {
     after_listing: Mutex<Option<Box<dyn FnOnce() + Send>>>,
     /// Body bytes sent so far, so a test can tell what a resume saved.
     served: Arc<AtomicU64>,
+    /// Every GET's requested range (first byte, end), in order.
+    ranges: Mutex<Vec<(u64, Option<u64>)>>,
 }
 
 impl MemoryRemote {
@@ -226,6 +233,14 @@ impl MemoryRemote {
     /// How many body bytes downloads have received from this server.
     pub fn bytes_served(&self) -> u64 {
         self.served.load(Ordering::Relaxed)
+    }
+
+    /// The range every GET asked for so far: (first byte, exclusive end if bounded).
+    pub fn ranges_asked(&self) -> Vec<(u64, Option<u64>)> {
+        self.ranges
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Deletes a path and everything below it directly.
@@ -398,18 +413,25 @@ impl Remote for MemoryRemote {
         &'a self,
         path: &'a RemotePath,
         from: u64,
+        end: Option<u64>,
         if_range: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Box<dyn Body>, Error>> {
         Box::pin(async move {
+            self.ranges
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((from, end));
             let Some(Item::File { data, version, .. }) = self.lock().get(path.as_str()).cloned()
             else {
                 return Err(status(Method::GET, path, StatusCode::NOT_FOUND));
             };
             let current = etag(version);
-            let partial =
-                from > 0 && if_range.is_none_or(|t| t == current) && from <= data.len() as u64;
+            let len = data.len() as u64;
+            let end = end.map_or(len, |e| e.min(len));
+            let ranged = from > 0 || end < len;
+            let partial = ranged && if_range.is_none_or(|t| t == current) && from <= end;
             let data = if partial {
-                data.slice(from as usize..)
+                data.slice(from as usize..end as usize)
             } else {
                 data
             };

@@ -2,7 +2,7 @@
 //! its token is cancelled; what it completed is in the journal, so the next run (after a
 //! resume, or a restart of the process) plans only what is left.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -11,7 +11,7 @@ use futures_util::stream::FuturesUnordered;
 use tidesync_webdav::{Depth, EntryKind, RemotePath};
 use tracing::Instrument;
 
-use crate::journal::Agreed;
+use crate::journal::{Agreed, PartialDownload};
 use crate::model::{FileError, Mode, Summary};
 use crate::plan::{Action, LocalState, Plan, PlanError, RemoteState, plan};
 use crate::progress::{FileAction, JobEvent, Phase};
@@ -104,6 +104,8 @@ pub async fn run(
 struct Survey {
     local: BTreeMap<String, LocalState>,
     remote: BTreeMap<String, RemoteState>,
+    /// The journal's download checkpoints, read once rather than once per file.
+    partials: HashMap<String, PartialDownload>,
 }
 
 async fn survey(
@@ -166,14 +168,17 @@ async fn survey(
         }
     }
     let pair = ctx.pair;
-    let agreed: BTreeMap<String, Agreed> = ctx
+    let (agreed, partials) = ctx
         .run
-        .run_until_cancelled(ctx.journal.call(move |j| j.agreed(pair)))
+        .run_until_cancelled(
+            ctx.journal
+                .call(move |j| Ok((j.agreed(pair)?, j.partial_downloads(pair)?))),
+        )
         .await
-        .ok_or(RunError::Stopped)??
-        .into_iter()
-        .map(|a| (a.path.clone(), a))
-        .collect();
+        .ok_or(RunError::Stopped)??;
+    let agreed: BTreeMap<String, Agreed> =
+        agreed.into_iter().map(|a| (a.path.clone(), a)).collect();
+    let partials = partials.into_iter().collect();
     let plan = plan(&local, &remote, &agreed, mode)?;
     let bytes_total: u64 = plan
         .actions
@@ -192,7 +197,14 @@ async fn survey(
         s.files_total += files_total;
         s.bytes_total += bytes_total;
     });
-    Ok((plan, Survey { local, remote }))
+    Ok((
+        plan,
+        Survey {
+            local,
+            remote,
+            partials,
+        },
+    ))
 }
 
 /// Removes part files that can never be resumed: their remote file is gone or is now another
@@ -420,9 +432,9 @@ async fn step_inner(
         }
         Action::Download { .. } => {
             let remote = remote.ok_or_else(|| gone(&key))?;
-            let part = fetch(&ctx, &path, remote).await?;
+            let part = fetch(&ctx, &path, remote, survey.partials.get(&key)).await?;
             let agreed = install(&ctx, &path, part, remote, local).await?;
-            record(&ctx, agreed).await?;
+            record_installed(&ctx, &path, agreed).await?;
             return Ok(Done {
                 action: Some(FileAction::Downloaded),
                 bytes: remote.size,
@@ -437,7 +449,9 @@ async fn step_inner(
                 bytes,
             });
         }
-        Action::Conflict { .. } => return conflict(&ctx, &path, local, remote).await,
+        Action::Conflict { .. } => {
+            return conflict(&ctx, &path, local, remote, survey.partials.get(&key)).await;
+        }
         Action::DeleteLocal { is_dir, .. } => {
             let target = ctx.local_path(&path);
             let expected = local.cloned();
@@ -514,6 +528,7 @@ async fn conflict(
     path: &RemotePath,
     local: Option<&LocalState>,
     remote: Option<&RemoteState>,
+    recorded: Option<&PartialDownload>,
 ) -> Result<Done, TransferError> {
     let key = path.as_str().to_owned();
     let (Some(local), Some(remote)) = (local, remote) else {
@@ -523,7 +538,7 @@ async fn conflict(
     let part = if remote.is_dir {
         None
     } else {
-        Some(fetch(ctx, path, remote).await?)
+        Some(fetch(ctx, path, remote, recorded).await?)
     };
     if let Some(part) = &part
         && !local.is_dir
@@ -573,7 +588,7 @@ async fn conflict(
     match part {
         Some(part) => {
             let agreed = install(ctx, path, part, remote, None).await?;
-            record(ctx, agreed).await?;
+            record_installed(ctx, path, agreed).await?;
         }
         None => {
             tokio::fs::create_dir_all(&target)
@@ -626,7 +641,17 @@ fn gone(path: &str) -> TransferError {
 }
 
 async fn record(ctx: &Context, agreed: Agreed) -> Result<(), TransferError> {
-    let pair = ctx.pair;
-    ctx.journal.call(move |j| j.agree(pair, &agreed)).await?;
+    ctx.recorder.agree(agreed, None).await?;
+    Ok(())
+}
+
+/// Records a download just renamed to `path`; its folder is synced before the commit.
+async fn record_installed(
+    ctx: &Context,
+    path: &RemotePath,
+    agreed: Agreed,
+) -> Result<(), TransferError> {
+    let folder = ctx.local_path(path).parent().map(|p| p.to_owned());
+    ctx.recorder.agree(agreed, folder).await?;
     Ok(())
 }

@@ -11,18 +11,24 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use tidesync_webdav::{Depth, EntryKind, Precondition, RemotePath};
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::journal::{Agreed, Journal, JournalError, PartialDownload};
 use crate::model::PairId;
+use crate::part::PartWriter;
 use crate::plan::{LocalState, RemoteState};
 use crate::progress::Hub;
+use crate::record::Recorder;
 use crate::remote::Remote;
 use crate::scan::{PART_SUFFIX, UPLOAD_PREFIX, nanos, stat};
 
 /// Attempts at one file within a run before it is reported as failed.
 const ATTEMPTS: u32 = 4;
+
+/// The default of `EngineOptions::range_size`: large enough that a request per range costs
+/// nothing, small enough that a server which streams open ranges slowly is not asked for one.
+/// Ranges are fetched one after the other, so a checkpoint is still one offset.
+pub const RANGE_SIZE: u64 = 64 * 1024 * 1024;
 
 /// Why a transfer did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +69,10 @@ pub struct Context {
     pub journal: Journal,
     pub hub: Arc<Hub>,
     pub run: CancellationToken,
+    /// Where completed files are recorded, in shared transactions.
+    pub recorder: Recorder,
+    /// Files larger than this are fetched in ranges of this size.
+    pub range_size: u64,
 }
 
 impl Context {
@@ -90,37 +100,29 @@ pub fn part_path(target: &Path) -> PathBuf {
 }
 
 /// Downloads the remote file at `path` into its part file, resuming where a previous run
-/// stopped if the remote version is the same. Returns the part file's path, complete,
-/// fsync'd and of the expected size; the caller renames it into place.
+/// stopped if the remote version is the same. `recorded` is the journal's checkpoint of this
+/// path, read once per run for every path (see `run::survey`). Returns the part file's path,
+/// complete, fsync'd and of the expected size; the caller renames it into place.
 pub async fn fetch(
     ctx: &Context,
     path: &RemotePath,
     remote: &RemoteState,
+    recorded: Option<&PartialDownload>,
 ) -> Result<PathBuf, TransferError> {
     let target = ctx.local_path(path);
     let part = part_path(&target);
     let key = path.as_str().to_owned();
-    let journal = ctx.journal.clone();
-    let pair = ctx.pair;
-    let recorded = journal
-        .call({
-            let key = key.clone();
-            move |j| j.partial_download(pair, &key)
-        })
-        .await?;
-    let on_disk = tokio::fs::metadata(&part).await.map(|m| m.len()).ok();
     // Resume only what the journal vouches for: the same remote version, and no more bytes
-    // than were fsync'd at the checkpoint.
-    let mut offset = match (&recorded, on_disk) {
-        (Some(r), Some(len))
-            if r.etag.is_some()
-                && r.etag == remote.etag
-                && len >= r.offset
-                && r.size == remote.size =>
-        {
-            r.offset
-        }
-        _ => 0,
+    // than were fsync'd at the checkpoint. Only a recorded download costs a stat.
+    let resumable = recorded.filter(|r| {
+        r.etag.is_some() && r.etag == remote.etag && r.size == remote.size && r.offset > 0
+    });
+    let mut offset = match resumable {
+        Some(r) => match tokio::fs::metadata(&part).await {
+            Ok(meta) if meta.len() >= r.offset => r.offset,
+            _ => 0,
+        },
+        None => 0,
     };
     if offset > 0 && offset == remote.size {
         // Stopped after the last byte was fsync'd but before the rename: nothing to fetch.
@@ -129,6 +131,7 @@ pub async fn fetch(
     let mut attempt = 0;
     loop {
         match fetch_from(ctx, path, remote, &part, &mut offset).await {
+            Ok(()) if offset < remote.size => attempt = 0,
             Ok(()) => return verified(ctx, &key, remote, part).await,
             Err(TransferError::Remote(e))
                 if e.status().map(|s| s.as_u16()) == Some(416)
@@ -212,7 +215,8 @@ async fn verified(
     })
 }
 
-/// One GET from `offset`, appending to the part file; `offset` follows what is written.
+/// One GET from `offset` (of at most `range_size` bytes for a large file), appending to the
+/// part file; `offset` follows what is written.
 async fn fetch_from(
     ctx: &Context,
     path: &RemotePath,
@@ -220,13 +224,18 @@ async fn fetch_from(
     part: &Path,
     offset: &mut u64,
 ) -> Result<(), TransferError> {
+    let range = ctx.range_size.max(1);
+    let end = (remote.size > range).then(|| (*offset + range).min(remote.size));
     let mut download = ctx
-        .or_stop(ctx.client.get(path, *offset, remote.etag.as_deref()))
+        .or_stop(ctx.client.get(path, *offset, end, remote.etag.as_deref()))
         .await??;
-    if !download.is_partial() {
+    let expected_end = if download.is_partial() {
+        end.unwrap_or(remote.size)
+    } else {
         // The whole file is coming (the server ignored the range, or the file changed).
         *offset = 0;
-    }
+        remote.size
+    };
     if let Some(tag) = download.etag()
         && remote
             .etag
@@ -238,20 +247,7 @@ async fn fetch_from(
             what: "the remote file changed since it was listed".into(),
         });
     }
-    let mut file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(false)
-        .open(part)
-        .await
-        .map_err(|e| TransferError::local(part, e))?;
-    file.set_len(*offset)
-        .await
-        .map_err(|e| TransferError::local(part, e))?;
-    file.seek(std::io::SeekFrom::Start(*offset))
-        .await
-        .map_err(|e| TransferError::local(part, e))?;
-    let mut file = tokio::io::BufWriter::with_capacity(256 * 1024, file);
+    let mut part_file = PartWriter::new(part, *offset, remote.size.saturating_sub(*offset));
     let name = path.as_str();
     let result = loop {
         let chunk = match ctx.run.run_until_cancelled(download.chunk()).await {
@@ -260,28 +256,29 @@ async fn fetch_from(
             Some(Ok(None)) => break Ok(()),
             Some(Ok(Some(chunk))) => chunk,
         };
-        // Not raced with the token: a write is finished before the run may stop.
-        if let Err(e) = file.write_all(&chunk).await {
+        // Not raced with the token: what is received is written before the run may stop.
+        if let Err(e) = part_file.push(&chunk).await {
             break Err(TransferError::local(part, e));
         }
-        *offset += chunk.len() as u64;
         ctx.hub
-            .file_progress(name, *offset, remote.size, chunk.len() as u64);
+            .file_progress(name, part_file.received(), remote.size, chunk.len() as u64);
     };
-    file.flush()
+    let received = part_file.received();
+    let mtime = remote
+        .mtime
+        .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s.max(0) as u64));
+    part_file
+        .finish(mtime)
         .await
         .map_err(|e| TransferError::local(part, e))?;
-    let file = file.into_inner();
-    file.sync_data()
-        .await
-        .map_err(|e| TransferError::local(part, e))?;
+    *offset = received;
     result?;
-    if *offset != remote.size {
+    if *offset != expected_end {
         return Err(TransferError::Changed {
             path: path.to_string(),
             what: format!(
-                "the server sent {} bytes where the listing said {}",
-                offset, remote.size
+                "the server sent the file up to byte {} where {} was expected (size {} listed)",
+                offset, expected_end, remote.size
             ),
         });
     }
@@ -334,9 +331,6 @@ pub async fn install(
     local_before: Option<&LocalState>,
 ) -> Result<Agreed, TransferError> {
     let target = ctx.local_path(path);
-    let mtime = remote
-        .mtime
-        .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s.max(0) as u64));
     let before = local_before.cloned();
     let key = path.as_str().to_owned();
     let changed = |what: &str| TransferError::Changed {
@@ -351,15 +345,9 @@ pub async fn install(
             if current != before {
                 return Ok(Err("the local file changed during the download"));
             }
-            if let Some(t) = mtime {
-                let file = std::fs::File::options().write(true).open(&part)?;
-                file.set_modified(t)?;
-            }
+            // The part file already carries the server's mtime. The rename is durable once its
+            // folder is synced, which the recorder does before it records the agreement.
             std::fs::rename(&part, &target)?;
-            if let Some(parent) = target.parent() {
-                // The rename is durable only once the folder is synced.
-                std::fs::File::open(parent)?.sync_all()?;
-            }
             Ok(Ok(stat(&target)?.unwrap_or(LocalState {
                 is_dir: false,
                 size: 0,

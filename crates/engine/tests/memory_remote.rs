@@ -20,11 +20,16 @@ struct Setup {
     _data: tempfile::TempDir,
 }
 
+/// Files above this come in ranges (a smaller range than the app's, to keep tests fast).
+const RANGE: u64 = 1024 * 1024;
+
 async fn setup(mode: Mode) -> Setup {
     let (local, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let engine = Engine::open(data.path(), EngineOptions::default())
-        .await
-        .unwrap();
+    let options = EngineOptions {
+        range_size: RANGE,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::open(data.path(), options).await.unwrap();
     let remote = engine
         .add_remote("memory", "http://127.0.0.1:9/", None, false)
         .await
@@ -246,6 +251,39 @@ async fn a_job_cancelled_while_transferring_keeps_its_part_for_the_next_run() {
         total <= data.len() as u64 + MEMORY_CHUNK as u64,
         "the second run resumed: {first} then {total} bytes for {}",
         data.len()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_large_file_comes_in_bounded_ranges_and_resumes_inside_one() {
+    let s = setup(Mode::Download).await;
+    let size = RANGE as usize * 5 / 2 + 5;
+    let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    s.server.write("disk.img", &data);
+    let job = s.engine.start(s.pair).await.unwrap();
+    // Suspend in the middle of the second range.
+    until_bytes(&s, job, RANGE + RANGE / 4).await;
+    s.engine.suspend().await;
+    assert_eq!(s.engine.snapshot(job).unwrap().state, JobState::Suspended);
+    s.engine.resume_all();
+    let outcome = s.engine.wait(job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert!(s.local_files()["disk.img"] == data, "byte-identical");
+    assert!(leftovers(s.local.path()).is_empty());
+    let ranges = s.server.ranges_asked();
+    assert_eq!(ranges[0], (0, Some(RANGE)), "{ranges:?}");
+    assert_eq!(ranges[1], (RANGE, Some(2 * RANGE)), "{ranges:?}");
+    let (resumed_at, end) = ranges[2];
+    assert!(
+        resumed_at > RANGE && resumed_at < 2 * RANGE && end == Some(resumed_at + RANGE),
+        "the resume continues inside the second range: {ranges:?}"
+    );
+    assert_eq!(ranges.len(), 4, "{ranges:?}");
+    assert_eq!(ranges[3], (resumed_at + RANGE, Some(size as u64)));
+    assert!(
+        s.server.bytes_served() <= size as u64 + MEMORY_CHUNK as u64,
+        "at most a chunk is fetched twice: {}",
+        s.server.bytes_served()
     );
 }
 

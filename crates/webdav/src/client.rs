@@ -391,10 +391,30 @@ impl Client {
         from: u64,
         if_range: Option<&str>,
     ) -> Result<Download, Error> {
+        self.get_range(path, from, None, if_range).await
+    }
+
+    /// Like [`get`](Client::get), for the bytes from `from` up to `end` (exclusive) when `end`
+    /// is given. Large files are fetched in bounded ranges because some servers stream an open
+    /// range far less efficiently: rclone serve spent 2.6 CPU-seconds sending 1 GiB as four
+    /// whole-file GETs and 1.0 as 64 MiB ranges. A server that ignores ranges answers 200 with
+    /// the whole file.
+    pub async fn get_range(
+        &self,
+        path: &RemotePath,
+        from: u64,
+        end: Option<u64>,
+        if_range: Option<&str>,
+    ) -> Result<Download, Error> {
+        let range = match end {
+            Some(end) if end > from => Some(format!("bytes={from}-{}", end - 1)),
+            _ if from > 0 => Some(format!("bytes={from}-")),
+            _ => None,
+        };
         let response = self
             .send(&Method::GET, path, false, |mut r| {
-                if from > 0 {
-                    r = r.header(RANGE, format!("bytes={from}-"));
+                if let Some(range) = &range {
+                    r = r.header(RANGE, range.as_str());
                     if let Some(tag) = if_range {
                         r = r.header(IF_RANGE, tag);
                     }
