@@ -16,7 +16,9 @@ use crate::model::{FileError, Mode, Summary};
 use crate::plan::{Action, LocalState, Plan, PlanError, RemoteState, plan};
 use crate::progress::{FileAction, JobEvent, Phase};
 use crate::scan::{is_internal, nanos, scan, stat};
-use crate::transfer::{Context, TransferError, conflict_name, fetch, install, same_bytes, send};
+use crate::transfer::{
+    Context, TransferError, conflict_name, fetch, install, resumable, same_bytes, send,
+};
 
 /// Why a run did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -178,24 +180,27 @@ async fn survey(
         .ok_or(RunError::Stopped)??;
     let agreed: BTreeMap<String, Agreed> =
         agreed.into_iter().map(|a| (a.path.clone(), a)).collect();
-    let partials = partials.into_iter().collect();
+    let partials: HashMap<String, PartialDownload> = partials.into_iter().collect();
     let plan = plan(&local, &remote, &agreed, mode)?;
-    let bytes_total: u64 = plan
+    // What is left: a download resumes after its checkpoint, whose bytes were counted as done
+    // by the run that received them.
+    let bytes_left: u64 = plan
         .actions
         .iter()
         .map(|a| match a {
-            Action::Download { path } | Action::Conflict { path } => {
-                remote.get(path).map_or(0, |r| r.size)
-            }
+            Action::Download { path } | Action::Conflict { path } => remote
+                .get(path)
+                .map_or(0, |r| r.size - resumable(partials.get(path), r).min(r.size)),
             Action::Upload { path } => local.get(path).map_or(0, |l| l.size),
             _ => 0,
         })
         .sum();
-    let files_total = plan.changes().count() as u64;
+    let files_left = plan.changes().count() as u64;
+    // Totals are what is done plus what is left, so a resumed job's bar does not jump back.
     ctx.hub.update(|s| {
         s.phase = Phase::Transferring;
-        s.files_total += files_total;
-        s.bytes_total += bytes_total;
+        s.files_total = s.files_done + files_left;
+        s.bytes_total = s.bytes_done + bytes_left;
     });
     Ok((
         plan,

@@ -112,17 +112,14 @@ pub async fn fetch(
     let target = ctx.local_path(path);
     let part = part_path(&target);
     let key = path.as_str().to_owned();
-    // Resume only what the journal vouches for: the same remote version, and no more bytes
-    // than were fsync'd at the checkpoint. Only a recorded download costs a stat.
-    let resumable = recorded.filter(|r| {
-        r.etag.is_some() && r.etag == remote.etag && r.size == remote.size && r.offset > 0
-    });
-    let mut offset = match resumable {
-        Some(r) => match tokio::fs::metadata(&part).await {
-            Ok(meta) if meta.len() >= r.offset => r.offset,
+    // Resume only what the journal vouches for, and only if the part file still holds it.
+    // Only a recorded download costs a stat.
+    let mut offset = match resumable(recorded, remote) {
+        0 => 0,
+        checkpoint => match tokio::fs::metadata(&part).await {
+            Ok(meta) if meta.len() >= checkpoint => checkpoint,
             _ => 0,
         },
-        None => 0,
     };
     if offset > 0 && offset == remote.size {
         // Stopped after the last byte was fsync'd but before the rename: nothing to fetch.
@@ -155,6 +152,15 @@ pub async fn fetch(
                 return Err(e);
             }
         }
+    }
+}
+
+/// The offset a download of `remote` can resume from, by the journal's checkpoint: bytes
+/// fsync'd from the same remote version, or 0.
+pub fn resumable(recorded: Option<&PartialDownload>, remote: &RemoteState) -> u64 {
+    match recorded {
+        Some(r) if r.etag.is_some() && r.etag == remote.etag && r.size == remote.size => r.offset,
+        _ => 0,
     }
 }
 

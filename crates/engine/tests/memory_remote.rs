@@ -269,6 +269,12 @@ async fn a_large_file_comes_in_bounded_ranges_and_resumes_inside_one() {
     let outcome = s.engine.wait(job).await.unwrap();
     assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
     assert!(s.local_files()["disk.img"] == data, "byte-identical");
+    let snapshot = s.engine.snapshot(job).unwrap();
+    assert_eq!(
+        (snapshot.bytes_done, snapshot.bytes_total),
+        (size as u64, size as u64),
+        "the resumed job's bar counts each byte once"
+    );
     assert!(leftovers(s.local.path()).is_empty());
     let ranges = s.server.ranges_asked();
     assert_eq!(ranges[0], (0, Some(RANGE)), "{ranges:?}");

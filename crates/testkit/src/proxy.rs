@@ -21,7 +21,8 @@ use tokio_util::sync::DropGuard;
 /// What happens to one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// Every chunk waits this long, in each direction.
+    /// Every chunk arrives this much later, in each direction (a delay line: latency without
+    /// a cap on throughput, as a long link behaves).
     Latency(Duration),
     /// At most this many bytes per second from the server.
     Bandwidth(u64),
@@ -195,6 +196,9 @@ async fn pump(
     fault: Option<Fault>,
     count: Option<Arc<AtomicU64>>,
 ) {
+    if let Some(Fault::Latency(delay)) = fault {
+        return delay_line(from, to, delay, count).await;
+    }
     let from_server = count.is_some();
     let mut buf = vec![0u8; 64 * 1024];
     let mut sent = 0u64;
@@ -205,7 +209,6 @@ async fn pump(
         };
         let mut n = n;
         match fault {
-            Some(Fault::Latency(delay)) => sleep(delay).await,
             Some(Fault::Bandwidth(rate)) if from_server => {
                 sleep(Duration::from_nanos(n as u64 * 1_000_000_000 / rate.max(1))).await;
             }
@@ -226,4 +229,39 @@ async fn pump(
         }
     }
     let _ = to.shutdown().await;
+}
+
+/// Forwards each chunk `delay` after it arrived, while later chunks keep arriving.
+async fn delay_line(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    delay: Duration,
+    count: Option<Arc<AtomicU64>>,
+) {
+    let (queue, mut due) = tokio::sync::mpsc::channel::<(Instant, Vec<u8>)>(256);
+    let read = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        while let Ok(n @ 1..) = from.read(&mut buf).await {
+            if queue
+                .send((Instant::now() + delay, buf[..n].to_vec()))
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    };
+    let write = async move {
+        while let Some((at, bytes)) = due.recv().await {
+            tokio::time::sleep_until(at).await;
+            if to.write_all(&bytes).await.is_err() {
+                break;
+            }
+            if let Some(count) = &count {
+                count.fetch_add(bytes.len() as u64, Ordering::SeqCst);
+            }
+        }
+        let _ = to.shutdown().await;
+    };
+    tokio::join!(read, write);
 }
