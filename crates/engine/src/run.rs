@@ -2,7 +2,7 @@
 //! its token is cancelled; what it completed is in the journal, so the next run (after a
 //! resume, or a restart of the process) plans only what is left.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -130,7 +130,7 @@ async fn survey(
             &format!("skipped: {}", rejected.error),
         );
     }
-    let remote: BTreeMap<String, RemoteState> = listing
+    let mut remote: BTreeMap<String, RemoteState> = listing
         .entries
         .into_iter()
         .filter(|e| !e.path.is_root() && !e.path.segments().any(is_internal))
@@ -181,6 +181,16 @@ async fn survey(
     let agreed: BTreeMap<String, Agreed> =
         agreed.into_iter().map(|a| (a.path.clone(), a)).collect();
     let partials: HashMap<String, PartialDownload> = partials.into_iter().collect();
+    for path in hide_case_clashes(&mut remote, &agreed) {
+        tracing::warn!(%path, "remote entry skipped: its name differs from another only by case");
+        record_error(
+            ctx,
+            summary,
+            &path,
+            "skipped: another item in the same folder has the same name in other letter case, \
+             and Windows, macOS and Android storage cannot hold both; rename one on the server",
+        );
+    }
     let plan = plan(&local, &remote, &agreed, mode)?;
     // What is left: a download resumes after its checkpoint, whose bytes were counted as done
     // by the run that received them.
@@ -210,6 +220,38 @@ async fn survey(
             partials,
         },
     ))
+}
+
+/// Hides remote entries whose paths differ only by letter case (`Report.txt`, `report.txt`), and
+/// everything below them: on a case-insensitive file system one would overwrite the other. An
+/// entry already synced keeps syncing, so a newcomer never makes a synced file look deleted;
+/// the others are hidden. Returns the hidden paths (not their contents), to report.
+fn hide_case_clashes(
+    remote: &mut BTreeMap<String, RemoteState>,
+    agreed: &BTreeMap<String, Agreed>,
+) -> Vec<String> {
+    let mut groups: HashMap<String, Vec<&String>> = HashMap::new();
+    for path in remote.keys() {
+        groups.entry(path.to_lowercase()).or_default().push(path);
+    }
+    let hidden: BTreeSet<String> = groups
+        .into_values()
+        .filter(|group| group.len() > 1)
+        .flatten()
+        .filter(|path| !agreed.contains_key(*path))
+        .cloned()
+        .collect();
+    if hidden.is_empty() {
+        return Vec::new();
+    }
+    remote.retain(|path, _| {
+        !path
+            .match_indices('/')
+            .map(|(i, _)| &path[..i])
+            .chain([path.as_str()])
+            .any(|ancestor| hidden.contains(ancestor))
+    });
+    hidden.into_iter().collect()
 }
 
 /// Removes part files that can never be resumed: their remote file is gone or is now another

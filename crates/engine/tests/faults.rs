@@ -1,9 +1,12 @@
-//! Broken connections lose nothing: every fault of the test kit's TCP proxy (latency, a
-//! bandwidth cap, a cut after some bytes, a stall, a reset, refused connections) on every
-//! connection of a download, an upload and a two-way sync (listing included), then a seeded
-//! schedule of mixed faults. After each, one clean sync makes both sides byte-identical, no
-//! temporary name is left on either side, nothing appears outside the test's folders, and a
-//! further sync finds nothing to do (the journal agrees with both sides).
+//! Broken connections and misbehaving servers lose nothing: every fault of the test kit's TCP
+//! proxy (latency, a bandwidth cap, a cut after some bytes, a stall, a reset, refused
+//! connections) on every connection of a download, an upload and a two-way sync (listing
+//! included), then a seeded schedule of mixed faults; and every fault of its HTTP layer (423,
+//! 429, 503 and 507 with `Retry-After`, an ignored range, a wrong `Content-Range`, a short body,
+//! an ETag changed since the listing, a file changed mid-download, slow headers) on each kind of
+//! request a sync makes. After each, one clean sync makes both sides byte-identical, no temporary
+//! name is left on either side, nothing appears outside the test's folders, and a further sync
+//! finds nothing to do (the journal agrees with both sides).
 //!
 //! `TIDESYNC_LONG=1` runs the full schedule of 200 faults; CI runs 40.
 
@@ -13,9 +16,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{leftovers, visible};
-use tidesync_engine::{Engine, EngineOptions, JobState, Mode, Outcome, PairId, Summary};
+use tidesync_engine::{
+    Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId, Summary,
+};
 use tidesync_testkit::tree::write_tree;
-use tidesync_testkit::{DavServer, Fault, FaultProxy};
+use tidesync_testkit::{Fault, FaultProxy, FaultyDav, HttpFault};
 use tidesync_webdav::{Options, RetryPolicy};
 
 struct Rig {
@@ -23,7 +28,7 @@ struct Rig {
     engine: Engine,
     pair: PairId,
     proxy: FaultProxy,
-    _server: DavServer,
+    server: FaultyDav,
 }
 
 /// Shorter timeouts and quicker retries than the defaults, so a fault costs seconds, not
@@ -40,6 +45,8 @@ fn options() -> EngineOptions {
             },
             ..Options::default()
         },
+        // Files over 64 KiB come in ranges, so range faults have ranges to break.
+        range_size: 64 * 1024,
         ..EngineOptions::default()
     }
 }
@@ -58,7 +65,7 @@ impl Rig {
         if mode != Mode::Download {
             write_tree(&local.join("phone"), seed + 1, files);
         }
-        let server = DavServer::serve(&remote).await.unwrap();
+        let server = FaultyDav::serve(&remote).await.unwrap();
         let proxy = FaultProxy::start(server.addr()).await.unwrap();
         let engine = Engine::open(&root.path().join("data"), options())
             .await
@@ -73,7 +80,7 @@ impl Rig {
             engine,
             pair,
             proxy,
-            _server: server,
+            server,
         }
     }
 
@@ -92,6 +99,7 @@ impl Rig {
     /// One clean sync, then everything the guarantees promise.
     async fn converges(&self, what: &str) {
         self.proxy.always(None);
+        self.server.disarm();
         let outcome = self.sync().await;
         assert_eq!(outcome.state, JobState::Completed, "{what}: {outcome:?}");
         assert!(outcome.summary.errors.is_empty(), "{what}: {outcome:?}");
@@ -193,4 +201,84 @@ async fn a_seeded_schedule_of_mixed_faults_across_a_two_way_sync() {
     );
     rig.converges(&format!("schedule of {faults} faults (seed 2026)"))
         .await;
+}
+
+/// The requests each mode makes on fresh trees.
+fn made_by(mode: Mode, method: &str) -> bool {
+    match mode {
+        Mode::Download => matches!(method, "PROPFIND" | "GET"),
+        Mode::Upload => matches!(method, "PROPFIND" | "PUT" | "MOVE" | "MKCOL"),
+        Mode::TwoWay => true,
+    }
+}
+
+/// What the faulty run itself must show: a full server fails the job as a storage problem, what
+/// retries can absorb leaves no trace, a file changed since its listing is reported, and
+/// nothing else ends a job.
+fn survived_as_promised(fault: HttpFault, outcome: &Outcome, what: &str) {
+    match fault {
+        HttpFault::Status(507, _) => {
+            assert_eq!(outcome.state, JobState::Failed, "{what}: {outcome:?}");
+            assert_eq!(outcome.failure, Some(FailureKind::Storage), "{what}");
+        }
+        HttpFault::Status(..) | HttpFault::SlowHeaders(_) | HttpFault::IgnoreRange => {
+            assert_eq!(outcome.state, JobState::Completed, "{what}: {outcome:?}");
+            assert!(outcome.summary.errors.is_empty(), "{what}: {outcome:?}");
+        }
+        HttpFault::EtagChanges => {
+            assert_eq!(outcome.state, JobState::Completed, "{what}: {outcome:?}");
+            assert!(
+                outcome
+                    .summary
+                    .errors
+                    .iter()
+                    .any(|e| e.message.contains("changed since it was listed")),
+                "{what}: {outcome:?}"
+            );
+        }
+        _ => assert!(
+            matches!(outcome.state, JobState::Completed | JobState::Failed),
+            "{what}: {outcome:?}"
+        ),
+    }
+}
+
+async fn every_http_fault(mode: Mode) {
+    let mut seed = 300;
+    for fault in HttpFault::catalogue() {
+        for &method in fault.methods().iter().filter(|m| made_by(mode, m)) {
+            seed += 1;
+            let rig = Rig::new(mode, 10, seed).await;
+            // Twice, so the retry meets it too; a stall once, as each costs an idle timeout.
+            let times = if matches!(fault, HttpFault::SlowHeaders(_)) {
+                1
+            } else {
+                2
+            };
+            rig.server.arm(method, fault, times);
+            let outcome = rig.sync().await;
+            let what = format!("{mode:?}, {method} answered with {fault:?}");
+            assert!(
+                rig.server.dealt() > 0,
+                "{what}: the fault never met a request"
+            );
+            survived_as_promised(fault, &outcome, &what);
+            rig.converges(&what).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_http_fault_during_a_download() {
+    every_http_fault(Mode::Download).await;
+}
+
+#[tokio::test]
+async fn every_http_fault_during_an_upload() {
+    every_http_fault(Mode::Upload).await;
+}
+
+#[tokio::test]
+async fn every_http_fault_during_a_two_way_sync() {
+    every_http_fault(Mode::TwoWay).await;
 }

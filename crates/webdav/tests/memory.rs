@@ -1,4 +1,5 @@
-//! A 50 MB multistatus is parsed as it streams in: the process never holds the document.
+//! A 100 MB multistatus is parsed as it streams in: the process never holds the document, let
+//! alone twice.
 //! Alone in its test binary so that the peak resident size it reads is its own.
 
 use bytes::Bytes;
@@ -27,8 +28,8 @@ fn response(i: usize) -> Bytes {
 }
 
 #[tokio::test]
-async fn a_50_mb_listing_is_parsed_without_holding_it() {
-    let count = 50 * 1024 * 1024 / response(0).len() + 1;
+async fn a_100_mb_listing_is_parsed_without_holding_it() {
+    let count = 100 * 1024 * 1024 / response(0).len() + 1;
     let chunks = std::iter::once(Bytes::from_static(
         br#"<?xml version="1.0"?><d:multistatus xmlns:d="DAV:">"#,
     ))
@@ -46,8 +47,8 @@ async fn a_50_mb_listing_is_parsed_without_holding_it() {
     assert_eq!(listing.entries.len(), count);
     assert_eq!(listing.entries[count - 1].size, (count - 1) as u64);
     assert!(
-        grown < 24 * 1024 * 1024,
-        "parsing 50 MB of XML grew the peak RSS by {} MB; the document must not be buffered",
+        grown < 32 * 1024 * 1024,
+        "parsing 100 MB of XML grew the peak RSS by {} MB; the document must not be buffered",
         grown / (1024 * 1024)
     );
 }
