@@ -44,20 +44,8 @@ pub async fn start(state: &AppState) -> Result<DemoDto, Error> {
     let pair_id = engine
         .ensure_pair(remote_id, "", &local, Mode::Download)
         .await?;
-    let remote = engine
-        .remotes()
-        .await?
-        .into_iter()
-        .find(|r| r.id == remote_id)
-        .map(RemoteDto::from)
-        .ok_or(tidesync_engine::EngineError::NoRemote(remote_id))?;
-    let pair = engine
-        .pairs()
-        .await?
-        .into_iter()
-        .find(|p| p.id == pair_id)
-        .map(PairDto::from)
-        .ok_or(tidesync_engine::EngineError::NoPair(pair_id))?;
+    let remote = RemoteDto::from(engine.remote(remote_id).await?);
+    let pair = PairDto::from(engine.pair(pair_id).await?);
     tracing::info!(%url, files = generated.files, "demo remote ready");
     Ok(DemoDto {
         remote,

@@ -20,7 +20,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-use tidesync_webdav::{Client, Credentials, Depth, EntryKind, Options, RemotePath, ServerKind};
+use tidesync_webdav::{
+    Client, Credentials, Depth, EntryKind, Listing, Options, RemotePath, ServerKind,
+};
 use tokio::sync::{Notify, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -327,12 +329,8 @@ impl Engine {
         };
         let client = Client::new(url, credentials, options)?;
         let listing = client.list(&RemotePath::root(), Depth::Zero).await?;
-        match listing.entries.first() {
-            Some(entry) if entry.kind == EntryKind::File => {
-                Err(EngineError::NotAFolder(url.to_owned()))
-            }
-            _ => Ok(client.quirks().server),
-        }
+        is_folder(&listing, url)?;
+        Ok(client.quirks().server)
     }
 
     /// Records the server product a connection test recognised, for display.
@@ -353,25 +351,34 @@ impl Engine {
     pub async fn check_folder(&self, remote: RemoteId, folder: &str) -> Result<(), EngineError> {
         let path =
             RemotePath::parse(folder).map_err(|e| EngineError::RemotePath(folder.to_owned(), e))?;
-        let record = self
-            .inner
-            .journal
-            .call(move |j| j.remote(remote))
-            .await?
-            .ok_or(EngineError::NoRemote(remote))?;
+        let record = self.remote(remote).await?;
         let url = join_url(&record.url, path.as_str());
         let stand_in = lock(&self.inner.stand_ins).get(&remote).cloned();
         if let Some(server) = stand_in {
-            let listing = server.list(&path, Depth::Zero).await?;
-            return match listing.entries.first() {
-                Some(entry) if entry.kind == EntryKind::File => Err(EngineError::NotAFolder(url)),
-                _ => Ok(()),
-            };
+            return is_folder(&server.list(&path, Depth::Zero).await?, &url);
         }
         let credentials = lock(&self.inner.credentials).get(&remote).cloned();
         self.check_remote(&url, credentials, record.allow_http)
             .await
             .map(drop)
+    }
+
+    /// One remote, as saved.
+    pub async fn remote(&self, id: RemoteId) -> Result<RemoteRecord, EngineError> {
+        self.inner
+            .journal
+            .call(move |j| j.remote(id))
+            .await?
+            .ok_or(EngineError::NoRemote(id))
+    }
+
+    /// One pair, as saved.
+    pub async fn pair(&self, id: PairId) -> Result<Pair, EngineError> {
+        self.inner
+            .journal
+            .call(move |j| j.pair(id))
+            .await?
+            .ok_or(EngineError::NoPair(id))
     }
 
     pub async fn remotes(&self) -> Result<Vec<RemoteRecord>, EngineError> {
@@ -470,7 +477,9 @@ impl Engine {
             token: self.inner.root.child_token(),
             control: Mutex::new(Control::default()),
             wake: Notify::new(),
-            running: watch::Sender::new(false),
+            // Under way until it first waits: a suspend() that comes before the job task first
+            // runs waits for it to show Suspended.
+            running: watch::Sender::new(true),
             ended: watch::Sender::new(None),
         });
         lock(&self.inner.jobs).insert(id, job.clone());
@@ -513,6 +522,7 @@ impl Engine {
                         tracing::warn!(%error, "could not record the job's state");
                     }
                 }
+                job.running.send_replace(false);
                 tokio::select! {
                     () = notified => {}
                     () = resumed => {}
@@ -529,6 +539,18 @@ impl Engine {
                 control.reason = None;
                 // Under way from the moment its token can be cancelled.
                 job.running.send_replace(true);
+                // A pause or suspend that came after the checks above found no run to cancel.
+                let late = if control.paused {
+                    Some(StopReason::Paused)
+                } else if self.inner.suspended.load(Ordering::SeqCst) {
+                    Some(StopReason::Suspended)
+                } else {
+                    None
+                };
+                if let Some(reason) = late {
+                    control.reason = Some(reason);
+                    run_token.cancel();
+                }
             }
             let ctx = match self.set_state(&job, JobState::Running, None, None).await {
                 Ok(()) => self.context(&job, run_token.clone()).await,
@@ -605,6 +627,7 @@ impl Engine {
                 break outcome;
             }
         };
+        job.running.send_replace(false);
         job.ended.send_replace(Some(outcome));
     }
 
@@ -895,6 +918,16 @@ impl Engine {
         {
             tracing::warn!("some jobs did not stop within the shutdown window");
         }
+    }
+}
+
+/// A Depth-0 listing of a folder names a folder first; of a file, the file.
+fn is_folder(listing: &Listing, url: &str) -> Result<(), EngineError> {
+    match listing.entries.first() {
+        Some(entry) if entry.kind == EntryKind::File => {
+            Err(EngineError::NotAFolder(url.to_owned()))
+        }
+        _ => Ok(()),
     }
 }
 

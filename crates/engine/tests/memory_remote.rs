@@ -104,6 +104,60 @@ async fn download_upload_and_two_way_on_the_memory_server() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn names_differing_only_by_case_are_skipped_and_never_overwrite_each_other() {
+    let s = setup(Mode::Download).await;
+    s.server.write("notes.txt", b"synced first");
+    assert_eq!(s.sync().await.summary.files_downloaded, 1);
+    s.server.write("NOTES.txt", b"a newcomer");
+    s.server.write("Report.txt", b"one");
+    s.server.write("report.txt", b"two");
+    s.server.write("Photos/a.jpg", b"a");
+    s.server.write("photos/b.jpg", b"b");
+    s.server.write("plain.txt", b"unaffected");
+    let outcome = s.sync().await;
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    let skipped: Vec<&str> = outcome
+        .summary
+        .errors
+        .iter()
+        .map(|e| e.path.as_str())
+        .collect();
+    assert_eq!(
+        skipped,
+        ["NOTES.txt", "Photos", "Report.txt", "photos", "report.txt"]
+    );
+    assert!(
+        outcome
+            .summary
+            .errors
+            .iter()
+            .all(|e| e.message.contains("letter case")),
+        "{outcome:?}"
+    );
+    let files = s.local_files();
+    assert_eq!(files.keys().collect::<Vec<_>>(), ["notes.txt", "plain.txt"]);
+    assert_eq!(
+        files["notes.txt"], b"synced first",
+        "the synced file is neither overwritten nor deleted"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_suspend_before_the_job_first_runs_returns_with_it_suspended() {
+    let s = setup(Mode::Download).await;
+    s.server.write("a.txt", b"from the server");
+    let job = s.engine.start(s.pair).await.unwrap();
+    // One thread: the job task has not run yet when suspend() starts.
+    s.engine.suspend().await;
+    assert_eq!(s.engine.snapshot(job).unwrap().state, JobState::Suspended);
+    assert_eq!(s.server.bytes_served(), 0, "nothing moved while suspended");
+    s.engine.resume_all();
+    let outcome = s.engine.wait(job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert_eq!(s.local_files()["a.txt"], b"from the server");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_remote_edit_during_a_paused_download_restarts_that_file() {
     let s = setup(Mode::Download).await;
     s.server.write("big.bin", &vec![1u8; 4 * 1024 * 1024]);

@@ -51,14 +51,7 @@ pub async fn add_pair<R: Runtime>(
         .engine
         .ensure_pair(remote_id, &remote_path, &local_dir, mode.into())
         .await?;
-    let pair = state
-        .engine
-        .pairs()
-        .await?
-        .into_iter()
-        .find(|p| p.id == id)
-        .ok_or(tidesync_engine::EngineError::NoPair(id))?;
-    Ok(pair.into())
+    Ok(state.engine.pair(id).await?.into())
 }
 
 /// Forgets a pair and its sync state; the files on both sides stay.

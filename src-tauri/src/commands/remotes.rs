@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tauri::State;
 use tidesync_engine::{Credentials, RemoteId};
+use tidesync_webdav::ServerKind;
 
 use crate::demo;
 use crate::dto::{DemoDto, RemoteDto};
@@ -32,28 +33,19 @@ pub async fn add_remote(
     user: Option<String>,
     password: Option<String>,
 ) -> Result<RemoteDto, Error> {
-    let name = required("name", &name)?;
-    let url = required("server address", &url)?;
-    let user = user.filter(|u| !u.trim().is_empty());
-    let credentials = credentials(user.as_deref(), password.as_deref())?;
-    let kind = state
-        .engine
-        .check_remote(&url, credentials.clone(), false)
-        .await?;
+    let form = Form::new(&name, &url, user)?;
+    let tested = form.test(&state, password).await?;
     let id = state
         .engine
-        .add_remote(&name, &url, user.as_deref(), false)
+        .add_remote(
+            &tested.form.name,
+            &tested.form.url,
+            tested.form.user(),
+            false,
+        )
         .await?;
-    state.engine.set_server_kind(id, kind).await?;
-    keep_password(&state, id, credentials, password).await?;
-    tracing::info!(id, %url, "remote added");
-    Ok(RemoteDto {
-        id,
-        name,
-        url,
-        user,
-        server_kind: kind.map(|k| k.name().to_owned()),
-    })
+    tracing::info!(id, url = %tested.form.url, "remote added");
+    tested.keep(&state, id).await
 }
 
 /// Renames a remote or changes its address or login; a new address or login is tested first.
@@ -67,32 +59,78 @@ pub async fn update_remote(
     user: Option<String>,
     password: Option<String>,
 ) -> Result<RemoteDto, Error> {
-    let name = required("name", &name)?;
-    let url = required("server address", &url)?;
-    let user = user.filter(|u| !u.trim().is_empty());
+    let form = Form::new(&name, &url, user)?;
     let password = match password {
         Some(password) => Some(password),
-        None if user.is_some() => blocking(&state.secrets, move |s| s.load(id)).await?,
+        None if form.user.is_some() => blocking(&state.secrets, move |s| s.load(id)).await?,
         None => None,
     };
-    let credentials = credentials(user.as_deref(), password.as_deref())?;
-    let kind = state
-        .engine
-        .check_remote(&url, credentials.clone(), false)
-        .await?;
+    let tested = form.test(&state, password).await?;
     state
         .engine
-        .update_remote(id, &name, &url, user.as_deref())
+        .update_remote(id, &tested.form.name, &tested.form.url, tested.form.user())
         .await?;
-    state.engine.set_server_kind(id, kind).await?;
-    keep_password(&state, id, credentials, password).await?;
-    Ok(RemoteDto {
-        id,
-        name,
-        url,
-        user,
-        server_kind: kind.map(|k| k.name().to_owned()),
-    })
+    tested.keep(&state, id).await
+}
+
+/// What the server form says, trimmed and checked for blanks.
+struct Form {
+    name: String,
+    url: String,
+    user: Option<String>,
+}
+
+/// A form whose connection test passed.
+struct Tested {
+    form: Form,
+    password: Option<String>,
+    credentials: Option<Credentials>,
+    kind: Option<ServerKind>,
+}
+
+impl Form {
+    fn new(name: &str, url: &str, user: Option<String>) -> Result<Form, Error> {
+        Ok(Form {
+            name: required("name", name)?,
+            url: required("server address", url)?,
+            user: user.filter(|u| !u.trim().is_empty()),
+        })
+    }
+
+    fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// One PROPFIND with these credentials: nothing is saved for a server that does not work.
+    async fn test(self, state: &AppState, password: Option<String>) -> Result<Tested, Error> {
+        let credentials = credentials(self.user(), password.as_deref())?;
+        let kind = state
+            .engine
+            .check_remote(&self.url, credentials.clone(), false)
+            .await?;
+        Ok(Tested {
+            form: self,
+            password,
+            credentials,
+            kind,
+        })
+    }
+}
+
+impl Tested {
+    /// Records the server kind and the password for the saved remote `id`.
+    async fn keep(self, state: &AppState, id: RemoteId) -> Result<RemoteDto, Error> {
+        state.engine.set_server_kind(id, self.kind).await?;
+        keep_password(state, id, self.credentials, self.password).await?;
+        let Form { name, url, user } = self.form;
+        Ok(RemoteDto {
+            id,
+            name,
+            url,
+            user,
+            server_kind: self.kind.map(|k| k.name().to_owned()),
+        })
+    }
 }
 
 /// Forgets a remote, its pairs and its password. Files on both sides stay.
