@@ -79,10 +79,14 @@ impl PartWriter {
     }
 
     /// Writes what is left, stamps the modification time `mtime` (the server's, so the file
-    /// keeps it once renamed) and fsyncs the file, all in one blocking call. Called on every
-    /// exit path, a stop included, so the checkpoint that follows can vouch for every byte
-    /// received.
-    pub async fn finish(mut self, mtime: Option<SystemTime>) -> std::io::Result<()> {
+    /// keeps it once renamed) and fsyncs the file, then runs `then` (a complete download's
+    /// rename into place), all in one blocking call. Called on every exit path, a stop
+    /// included, so the checkpoint that follows can vouch for every byte received.
+    pub async fn finish<T: Send + 'static>(
+        mut self,
+        mtime: Option<SystemTime>,
+        then: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+    ) -> std::io::Result<T> {
         self.settle().await?;
         let file = self.file.take().expect("settled writers hold their file");
         let (path, buf) = (self.path, self.buf);
@@ -91,7 +95,9 @@ impl PartWriter {
             if let Some(mtime) = mtime {
                 file.set_modified(mtime)?;
             }
-            file.sync_data()
+            file.sync_data()?;
+            drop(file);
+            then()
         })
         .await
         .map_err(std::io::Error::other)?
@@ -145,7 +151,7 @@ mod tests {
             writer.push(chunk).await.unwrap();
         }
         assert_eq!(writer.received(), 4 + body.len() as u64);
-        writer.finish(None).await.unwrap();
+        writer.finish(None, || Ok(())).await.unwrap();
         let written = std::fs::read(&path).unwrap();
         assert_eq!(&written[..4], b"keep");
         assert!(
@@ -160,7 +166,7 @@ mod tests {
         let path = dir.path().join("part");
         let stamp = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         PartWriter::new(&path, 0, 0)
-            .finish(Some(stamp))
+            .finish(Some(stamp), || Ok(()))
             .await
             .unwrap();
         let meta = std::fs::metadata(&path).unwrap();

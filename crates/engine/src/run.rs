@@ -17,7 +17,8 @@ use crate::plan::{Action, LocalState, Plan, PlanError, RemoteState, plan};
 use crate::progress::{FileAction, JobEvent, Phase};
 use crate::scan::{is_internal, nanos, scan, stat};
 use crate::transfer::{
-    Context, TransferError, conflict_name, fetch, install, resumable, same_bytes, send,
+    Context, Fetched, Landing, TransferError, conflict_name, fetch, install, resumable, same_bytes,
+    send,
 };
 
 /// Why a run did not complete.
@@ -356,10 +357,18 @@ async fn execute(
     while let Some(result) = running.next().await {
         settle(ctx, summary, result, &mut stopped, &mut fatal);
     }
+    // However the run ends, what it completed is in the journal before it says so.
+    let flushed = ctx.recorder.flush().await;
     match fatal {
         Some(error) => Err(error),
-        None if stopped || ctx.run.is_cancelled() => Err(RunError::Stopped),
-        None => Ok(()),
+        None => {
+            flushed?;
+            if stopped || ctx.run.is_cancelled() {
+                Err(RunError::Stopped)
+            } else {
+                Ok(())
+            }
+        }
     }
 }
 
@@ -460,7 +469,7 @@ async fn step_inner(
                     path: target.display().to_string(),
                     source,
                 })?;
-            record(&ctx, folder(&key)).await?;
+            record(&ctx, folder(&key))?;
             return Ok(Done {
                 action: Some(FileAction::CreatedFolder),
                 bytes: 0,
@@ -471,7 +480,7 @@ async fn step_inner(
                 .run_until_cancelled(ctx.client.mkcol(&path))
                 .await
                 .ok_or(TransferError::Stopped)??;
-            record(&ctx, folder(&key)).await?;
+            record(&ctx, folder(&key))?;
             return Ok(Done {
                 action: Some(FileAction::CreatedFolder),
                 bytes: 0,
@@ -479,9 +488,12 @@ async fn step_inner(
         }
         Action::Download { .. } => {
             let remote = remote.ok_or_else(|| gone(&key))?;
-            let part = fetch(&ctx, &path, remote, survey.partials.get(&key)).await?;
-            let agreed = install(&ctx, &path, part, remote, local).await?;
-            record_installed(&ctx, &path, agreed).await?;
+            let recorded = survey.partials.get(&key);
+            let agreed = match fetch(&ctx, &path, remote, recorded, Landing::Target(local)).await? {
+                Fetched::Installed(agreed) => agreed,
+                Fetched::Part(part) => install(&ctx, &path, part, remote, local).await?,
+            };
+            record_installed(&ctx, &path, agreed)?;
             return Ok(Done {
                 action: Some(FileAction::Downloaded),
                 bytes: remote.size,
@@ -490,7 +502,7 @@ async fn step_inner(
         Action::Upload { .. } => {
             let agreed = send(&ctx, &path, remote).await?;
             let bytes = agreed.size;
-            record(&ctx, agreed).await?;
+            record(&ctx, agreed)?;
             return Ok(Done {
                 action: Some(FileAction::Uploaded),
                 bytes,
@@ -560,7 +572,7 @@ async fn step_inner(
             });
         }
     };
-    record(&ctx, agreed).await?;
+    record(&ctx, agreed)?;
     Ok(Done {
         action: None,
         bytes: 0,
@@ -585,7 +597,10 @@ async fn conflict(
     let part = if remote.is_dir {
         None
     } else {
-        Some(fetch(ctx, path, remote, recorded).await?)
+        match fetch(ctx, path, remote, recorded, Landing::Part).await? {
+            Fetched::Part(part) => Some(part),
+            Fetched::Installed(_) => unreachable!("a part landing is never installed"),
+        }
     };
     if let Some(part) = &part
         && !local.is_dir
@@ -604,8 +619,7 @@ async fn conflict(
                     etag: remote.etag.clone(),
                     remote_mtime: remote.mtime,
                 },
-            )
-            .await?;
+            )?;
             return Ok(Done {
                 action: None,
                 bytes: remote.size,
@@ -635,7 +649,7 @@ async fn conflict(
     match part {
         Some(part) => {
             let agreed = install(ctx, path, part, remote, None).await?;
-            record_installed(ctx, path, agreed).await?;
+            record_installed(ctx, path, agreed)?;
         }
         None => {
             tokio::fs::create_dir_all(&target)
@@ -644,7 +658,7 @@ async fn conflict(
                     path: key.clone(),
                     source,
                 })?;
-            record(ctx, folder(&key)).await?;
+            record(ctx, folder(&key))?;
         }
     }
     Ok(Done {
@@ -687,18 +701,13 @@ fn gone(path: &str) -> TransferError {
     }
 }
 
-async fn record(ctx: &Context, agreed: Agreed) -> Result<(), TransferError> {
-    ctx.recorder.agree(agreed, None).await?;
-    Ok(())
+/// Hands `agreed` to the run's recorder (committed in a batch; see `record`).
+fn record(ctx: &Context, agreed: Agreed) -> Result<(), TransferError> {
+    Ok(ctx.recorder.agree(agreed, None)?)
 }
 
 /// Records a download just renamed to `path`; its folder is synced before the commit.
-async fn record_installed(
-    ctx: &Context,
-    path: &RemotePath,
-    agreed: Agreed,
-) -> Result<(), TransferError> {
+fn record_installed(ctx: &Context, path: &RemotePath, agreed: Agreed) -> Result<(), TransferError> {
     let folder = ctx.local_path(path).parent().map(|p| p.to_owned());
-    ctx.recorder.agree(agreed, folder).await?;
-    Ok(())
+    Ok(ctx.recorder.agree(agreed, folder)?)
 }

@@ -99,16 +99,35 @@ pub fn part_path(target: &Path) -> PathBuf {
     target.with_file_name(format!(".{name}{PART_SUFFIX}"))
 }
 
+/// Where a download goes once it is complete.
+#[derive(Clone, Copy)]
+pub enum Landing<'a> {
+    /// It stays in its part file, for the caller to compare or install.
+    Part,
+    /// It is renamed over its target if the target is still what the plan saw (`None`: no
+    /// file). A server checksum to verify first makes it land as a part file instead.
+    Target(Option<&'a LocalState>),
+}
+
+/// A complete download.
+pub enum Fetched {
+    /// In its part file, complete, fsync'd and of the expected size.
+    Part(PathBuf),
+    /// Renamed into place (see [`install`]); the state to record.
+    Installed(Agreed),
+}
+
 /// Downloads the remote file at `path` into its part file, resuming where a previous run
 /// stopped if the remote version is the same. `recorded` is the journal's checkpoint of this
-/// path, read once per run for every path (see `run::survey`). Returns the part file's path,
-/// complete, fsync'd and of the expected size; the caller renames it into place.
+/// path, read once per run for every path (see `run::survey`). With [`Landing::Target`] the
+/// final write and the rename share one blocking call: a small file costs one hop, not two.
 pub async fn fetch(
     ctx: &Context,
     path: &RemotePath,
     remote: &RemoteState,
     recorded: Option<&PartialDownload>,
-) -> Result<PathBuf, TransferError> {
+    landing: Landing<'_>,
+) -> Result<Fetched, TransferError> {
     let target = ctx.local_path(path);
     let part = part_path(&target);
     let key = path.as_str().to_owned();
@@ -123,13 +142,19 @@ pub async fn fetch(
     };
     if offset > 0 && offset == remote.size {
         // Stopped after the last byte was fsync'd but before the rename: nothing to fetch.
-        return verified(ctx, &key, remote, part).await;
+        return verified(ctx, &key, remote, part).await.map(Fetched::Part);
     }
+    // Only a download with nothing left to check may be renamed as soon as it is written.
+    let install_now = match landing {
+        Landing::Target(before) if checksum(remote).is_none() => Some(before),
+        _ => None,
+    };
     let mut attempt = 0;
     loop {
-        match fetch_from(ctx, path, remote, &part, &mut offset).await {
-            Ok(()) if offset < remote.size => attempt = 0,
-            Ok(()) => return verified(ctx, &key, remote, part).await,
+        match fetch_from(ctx, path, remote, &part, &mut offset, install_now).await {
+            Ok(Some(installed)) => return Ok(Fetched::Installed(installed)),
+            Ok(None) if offset < remote.size => attempt = 0,
+            Ok(None) => return verified(ctx, &key, remote, part).await.map(Fetched::Part),
             Err(TransferError::Remote(e))
                 if e.status().map(|s| s.as_u16()) == Some(416)
                     && offset > 0
@@ -164,6 +189,19 @@ pub fn resumable(recorded: Option<&PartialDownload>, remote: &RemoteState) -> u6
     }
 }
 
+/// The server's checksum of `remote` this client can verify: (name, algorithm, lowercase hex).
+fn checksum(remote: &RemoteState) -> Option<(String, &'static ring::digest::Algorithm, String)> {
+    remote.checksums.iter().find_map(|c| {
+        let (kind, hex) = c.split_once(':')?;
+        let algorithm = match kind.to_ascii_uppercase().as_str() {
+            "SHA256" => &ring::digest::SHA256,
+            "SHA1" => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+            _ => return None,
+        };
+        Some((kind.to_owned(), algorithm, hex.to_ascii_lowercase()))
+    })
+}
+
 /// Checks a complete part file against the server's SHA-1 or SHA-256 checksum, where the
 /// server publishes one (Nextcloud's `oc:checksums`). A mismatch discards the part file.
 async fn verified(
@@ -172,16 +210,7 @@ async fn verified(
     remote: &RemoteState,
     part: PathBuf,
 ) -> Result<PathBuf, TransferError> {
-    let expected = remote.checksums.iter().find_map(|c| {
-        let (kind, hex) = c.split_once(':')?;
-        let algorithm = match kind.to_ascii_uppercase().as_str() {
-            "SHA256" => &ring::digest::SHA256,
-            "SHA1" => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
-            _ => return None,
-        };
-        Some((kind.to_owned(), algorithm, hex.to_ascii_lowercase()))
-    });
-    let Some((kind, algorithm, hex)) = expected else {
+    let Some((kind, algorithm, hex)) = checksum(remote) else {
         return Ok(part);
     };
     let path = part.clone();
@@ -222,14 +251,16 @@ async fn verified(
 }
 
 /// One GET from `offset` (of at most `range_size` bytes for a large file), appending to the
-/// part file; `offset` follows what is written.
+/// part file; `offset` follows what is written. With `install_now`, a GET that completes the
+/// file also renames it into place (see [`install`]) and returns the state to record.
 async fn fetch_from(
     ctx: &Context,
     path: &RemotePath,
     remote: &RemoteState,
     part: &Path,
     offset: &mut u64,
-) -> Result<(), TransferError> {
+    install_now: Option<Option<&LocalState>>,
+) -> Result<Option<Agreed>, TransferError> {
     let range = ctx.range_size.max(1);
     let end = (remote.size > range).then(|| (*offset + range).min(remote.size));
     let mut download = ctx
@@ -273,8 +304,14 @@ async fn fetch_from(
     let mtime = remote
         .mtime
         .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s.max(0) as u64));
-    part_file
-        .finish(mtime)
+    let complete = result.is_ok() && received == remote.size && expected_end == remote.size;
+    let rename = install_now.filter(|_| complete).map(|before| {
+        let (part, target) = (part.to_owned(), ctx.local_path(path));
+        let before = before.cloned();
+        move || rename_into_place(&part, &target, before.as_ref())
+    });
+    let renamed = part_file
+        .finish(mtime, move || rename.map(|rename| rename()).transpose())
         .await
         .map_err(|e| TransferError::local(part, e))?;
     *offset = received;
@@ -288,7 +325,14 @@ async fn fetch_from(
             ),
         });
     }
-    Ok(())
+    match renamed {
+        None => Ok(None),
+        Some(Ok(now)) => Ok(Some(agreed_download(path, &now, remote))),
+        Some(Err(what)) => Err(TransferError::Changed {
+            path: path.to_string(),
+            what: what.to_owned(),
+        }),
+    }
 }
 
 /// Records how far a download got; the part file was fsync'd before.
@@ -338,41 +382,51 @@ pub async fn install(
 ) -> Result<Agreed, TransferError> {
     let target = ctx.local_path(path);
     let before = local_before.cloned();
-    let key = path.as_str().to_owned();
     let changed = |what: &str| TransferError::Changed {
-        path: key.clone(),
+        path: path.to_string(),
         what: what.to_owned(),
     };
     let now = tokio::task::spawn_blocking({
         let target = target.clone();
-        move || -> Result<Result<LocalState, &'static str>, std::io::Error> {
-            // Re-check just before the rename: a local edit made during the download wins.
-            let current = stat(&target)?;
-            if current != before {
-                return Ok(Err("the local file changed during the download"));
-            }
-            // The part file already carries the server's mtime. The rename is durable once its
-            // folder is synced, which the recorder does before it records the agreement.
-            std::fs::rename(&part, &target)?;
-            Ok(Ok(stat(&target)?.unwrap_or(LocalState {
-                is_dir: false,
-                size: 0,
-                mtime: 0,
-            })))
-        }
+        move || rename_into_place(&part, &target, before.as_ref())
     })
     .await
     .map_err(|e| TransferError::local(&target, std::io::Error::other(e)))?
     .map_err(|e| TransferError::local(&target, e))?
     .map_err(changed)?;
-    Ok(Agreed {
-        path: key,
+    Ok(agreed_download(path, &now, remote))
+}
+
+/// Renames a complete, fsync'd part file over `target` if `target` is still `before` (a local
+/// edit made during the download wins). The part file already carries the server's mtime. The
+/// rename is durable once its folder is synced, which the recorder does before it records the
+/// agreement. Returns the target's state, or why it was left alone.
+fn rename_into_place(
+    part: &Path,
+    target: &Path,
+    before: Option<&LocalState>,
+) -> std::io::Result<Result<LocalState, &'static str>> {
+    if stat(target)?.as_ref() != before {
+        return Ok(Err("the local file changed during the download"));
+    }
+    std::fs::rename(part, target)?;
+    Ok(Ok(stat(target)?.unwrap_or(LocalState {
+        is_dir: false,
+        size: 0,
+        mtime: 0,
+    })))
+}
+
+/// What to record once a download of `remote` landed at `path` with the local state `now`.
+fn agreed_download(path: &RemotePath, now: &LocalState, remote: &RemoteState) -> Agreed {
+    Agreed {
+        path: path.as_str().to_owned(),
         is_dir: false,
         size: now.size,
         local_mtime: Some(now.mtime),
         etag: remote.etag.clone(),
         remote_mtime: remote.mtime,
-    })
+    }
 }
 
 /// Uploads the local file at `path` under a hidden name, then moves it into place. Refuses to

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::leftovers;
 use tidesync_engine::remote::{MEMORY_CHUNK, MemoryRemote};
-use tidesync_engine::{Engine, EngineOptions, JobId, JobState, Mode, Phase};
+use tidesync_engine::{Engine, EngineOptions, JobId, JobState, Mode, Phase, Summary};
 use tidesync_testkit::tree::Seeded;
 
 struct Setup {
@@ -140,6 +140,28 @@ async fn names_differing_only_by_case_are_skipped_and_never_overwrite_each_other
         files["notes.txt"], b"synced first",
         "the synced file is neither overwritten nor deleted"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_file_installed_but_not_yet_recorded_is_recognised_not_duplicated() {
+    let s = setup(Mode::TwoWay).await;
+    s.server.write("a.txt", b"the same bytes on both sides");
+    assert_eq!(s.sync().await.summary.files_downloaded, 1);
+    // A crash inside the recorder's linger: the file is in place, its agreement is not.
+    s.engine.journal().forget(s.pair, "a.txt").unwrap();
+    let outcome = s.sync().await;
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert_eq!(
+        outcome.summary,
+        Summary::default(),
+        "no conflict, no transfer"
+    );
+    assert_eq!(
+        s.local_files().keys().collect::<Vec<_>>(),
+        ["a.txt"],
+        "no conflict copy"
+    );
+    assert_eq!(s.sync().await.summary, Summary::default(), "recorded again");
 }
 
 #[tokio::test(start_paused = true)]
