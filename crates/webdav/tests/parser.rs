@@ -155,6 +155,9 @@ async fn hostile_hrefs_are_rejected_one_by_one_and_the_rest_is_kept() {
         "https://evil.example/dav/x",
         "/dav/a%00b",
         "/dav/CON",
+        "/dav/what%3F.txt",
+        "/dav/back%5Cslash",
+        "/dav/ends%20with%20a%20dot.",
         "/dav/sub/also%20ok",
     ];
     let xml = format!(
@@ -176,6 +179,10 @@ async fn hostile_hrefs_are_rejected_one_by_one_and_the_rest_is_kept() {
             EntryError::Href(HrefError::OtherHost("evil.example".into())),
             EntryError::Href(HrefError::ControlChar(0)),
             EntryError::Href(HrefError::ReservedName("CON".into())),
+            // Refused by Windows and by Android's shared storage alike.
+            EntryError::Href(HrefError::ReservedChar('?')),
+            EntryError::Href(HrefError::ReservedChar('\\')),
+            EntryError::Href(HrefError::TrailingDotOrSpace),
         ]
     );
 }
