@@ -18,6 +18,16 @@ import {
 export type RemoteForm = { name: string; url: string; user: string; password: string };
 export type PairForm = { remoteId: number; remotePath: string; local: LocalFolderDto; mode: ModeDto };
 
+/** The form as the backend takes it: blank login fields are absent, not empty. */
+function remoteArgs(form: RemoteForm) {
+  return {
+    name: form.name,
+    url: form.url,
+    user: form.user || null,
+    password: form.password || null,
+  };
+}
+
 export class Library {
   remotes = $state<RemoteDto[]>([]);
   pairs = $state<PairDto[]>([]);
@@ -54,25 +64,14 @@ export class Library {
 
   /** Tests and saves a remote; rejects with a CommandError that says what to fix. */
   async addRemote(form: RemoteForm): Promise<RemoteDto> {
-    const remote = await addRemote({
-      name: form.name,
-      url: form.url,
-      user: form.user || null,
-      password: form.password || null,
-    });
+    const remote = await addRemote(remoteArgs(form));
     await this.load();
     return remote;
   }
 
   /** Tests and saves new settings; an empty password keeps the stored one. */
   async updateRemote(id: number, form: RemoteForm): Promise<RemoteDto> {
-    const remote = await updateRemote({
-      id,
-      name: form.name,
-      url: form.url,
-      user: form.user || null,
-      password: form.password || null,
-    });
+    const remote = await updateRemote({ id, ...remoteArgs(form) });
     await this.load();
     return remote;
   }

@@ -361,12 +361,8 @@ impl Journal {
         })
     }
 
-    /// Records that both sides agree on `entry`, and forgets any partial download of it.
-    pub fn agree(&self, pair: PairId, entry: &Agreed) -> Result<(), JournalError> {
-        self.agree_all(pair, std::slice::from_ref(entry))
-    }
-
-    /// Records every entry of `entries` as [`agree`](Journal::agree) does, in one transaction.
+    /// Records that both sides agree on every entry of `entries`, and forgets any partial
+    /// download of them, in one transaction.
     pub fn agree_all(&self, pair: PairId, entries: &[Agreed]) -> Result<(), JournalError> {
         self.with(|db| {
             let tx = db.transaction()?;
@@ -609,14 +605,16 @@ mod tests {
             etag: Some("\"e\"".into()),
             remote_mtime: Some(1_700_000_000),
         };
-        journal.agree(pair, &entry).unwrap();
         journal
-            .agree(
+            .agree_all(
                 pair,
-                &Agreed {
-                    path: "axb/c".into(),
-                    ..entry.clone()
-                },
+                &[
+                    entry.clone(),
+                    Agreed {
+                        path: "axb/c".into(),
+                        ..entry.clone()
+                    },
+                ],
             )
             .unwrap();
         let job = journal.create_job(pair).unwrap();

@@ -151,7 +151,16 @@ pub async fn fetch(
     };
     let mut attempt = 0;
     loop {
-        match fetch_from(ctx, path, remote, &part, &mut offset, install_now).await {
+        match fetch_from(
+            ctx,
+            path,
+            remote,
+            (&part, &target),
+            &mut offset,
+            install_now,
+        )
+        .await
+        {
             Ok(Some(installed)) => return Ok(Fetched::Installed(installed)),
             Ok(None) if offset < remote.size => attempt = 0,
             Ok(None) => return verified(ctx, &key, remote, part).await.map(Fetched::Part),
@@ -257,7 +266,7 @@ async fn fetch_from(
     ctx: &Context,
     path: &RemotePath,
     remote: &RemoteState,
-    part: &Path,
+    (part, target): (&Path, &Path),
     offset: &mut u64,
     install_now: Option<Option<&LocalState>>,
 ) -> Result<Option<Agreed>, TransferError> {
@@ -306,7 +315,7 @@ async fn fetch_from(
         .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s.max(0) as u64));
     let complete = result.is_ok() && received == remote.size && expected_end == remote.size;
     let rename = install_now.filter(|_| complete).map(|before| {
-        let (part, target) = (part.to_owned(), ctx.local_path(path));
+        let (part, target) = (part.to_owned(), target.to_owned());
         let before = before.cloned();
         move || rename_into_place(&part, &target, before.as_ref())
     });
