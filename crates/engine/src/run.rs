@@ -117,11 +117,45 @@ async fn survey(
     summary: &mut Summary,
 ) -> Result<(Plan, Survey), RunError> {
     ctx.hub.update(|s| s.phase = Phase::Listing);
-    let listing = ctx
+    // The listing, the local scan and the journal's records are independent: read at once, the
+    // scan and the journal cost no wall time beside a listing that waits on the server. The scan
+    // only reads (a missing folder is an empty one, created once the server has answered), so a
+    // cancelled run may leave it to finish on its blocking thread unobserved.
+    let root = ctx.local_root.clone();
+    let scanned = tokio::task::spawn_blocking(move || match root.try_exists()? {
+        true => scan(&root),
+        false => Ok(Default::default()),
+    });
+    let pair = ctx.pair;
+    let records = ctx
+        .journal
+        .call(move |j| Ok((j.agreed(pair)?, j.partial_downloads(pair)?)));
+    let root = RemotePath::root();
+    let listed = async {
+        let listing = ctx.client.list(&root, Depth::Infinity).await;
+        ctx.hub.update(|s| s.phase = Phase::Planning);
+        listing
+    };
+    let (listing, scanned, records) = ctx
         .run
-        .run_until_cancelled(ctx.client.list(&RemotePath::root(), Depth::Infinity))
+        .run_until_cancelled(async { tokio::join!(listed, scanned, records) })
         .await
-        .ok_or(RunError::Stopped)??;
+        .ok_or(RunError::Stopped)?;
+    if ctx.run.is_cancelled() {
+        return Err(RunError::Stopped);
+    }
+    let listing = listing?;
+    let local_error = |source| RunError::Local {
+        path: ctx.local_root.display().to_string(),
+        source,
+    };
+    let (local, skipped) = scanned
+        .map_err(|e| local_error(std::io::Error::other(e)))?
+        .map_err(local_error)?;
+    let (agreed, partials) = records?;
+    tokio::fs::create_dir_all(&ctx.local_root)
+        .await
+        .map_err(local_error)?;
     for rejected in &listing.rejected {
         tracing::warn!(href = %rejected.href, error = %rejected.error, "remote entry skipped");
         record_error(
@@ -146,39 +180,11 @@ async fn survey(
             (e.path.as_str().to_owned(), state)
         })
         .collect();
-    let root = ctx.local_root.clone();
-    let local_error = |source| RunError::Local {
-        path: ctx.local_root.display().to_string(),
-        source,
-    };
-    // Planning starts with the local scan: it is what the listing is compared with. The scan only
-    // reads, so a cancelled run may leave it to finish on its blocking thread unobserved.
-    ctx.hub.update(|s| s.phase = Phase::Planning);
-    let scanned = tokio::task::spawn_blocking(move || {
-        std::fs::create_dir_all(&root)?;
-        scan(&root)
-    });
-    let (local, skipped) = ctx
-        .run
-        .run_until_cancelled(scanned)
-        .await
-        .ok_or(RunError::Stopped)?
-        .map_err(|e| local_error(std::io::Error::other(e)))?
-        .map_err(local_error)?;
     if mode != Mode::Download {
         for error in skipped {
             record_error(ctx, summary, &error.path, &error.message);
         }
     }
-    let pair = ctx.pair;
-    let (agreed, partials) = ctx
-        .run
-        .run_until_cancelled(
-            ctx.journal
-                .call(move |j| Ok((j.agreed(pair)?, j.partial_downloads(pair)?))),
-        )
-        .await
-        .ok_or(RunError::Stopped)??;
     let agreed: BTreeMap<String, Agreed> =
         agreed.into_iter().map(|a| (a.path.clone(), a)).collect();
     let partials: HashMap<String, PartialDownload> = partials.into_iter().collect();

@@ -38,6 +38,23 @@ const PROPFIND_BODY: &str = r#"<?xml version="1.0" encoding="utf-8"?>
   </d:prop>
 </d:propfind>"#;
 
+/// The DAV basics alone, for a server known not to have the ownCloud extras
+/// (see [`Quirks::owncloud_properties`]).
+const PROPFIND_BODY_DAV: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:">
+  <d:prop>
+    <d:resourcetype/><d:getcontentlength/><d:getetag/><d:getlastmodified/>
+  </d:prop>
+</d:propfind>"#;
+
+/// What a listing asks for, given whether the server is known to have the ownCloud properties.
+fn propfind_body(owncloud_properties: Option<bool>) -> &'static str {
+    match owncloud_properties {
+        Some(false) => PROPFIND_BODY_DAV,
+        Some(true) | None => PROPFIND_BODY,
+    }
+}
+
 /// Large reads keep the per-chunk overhead of uploads low.
 const UPLOAD_CHUNK: usize = 256 * 1024;
 
@@ -294,7 +311,13 @@ impl Client {
         if depth != Depth::Infinity {
             return self.propfind(path, depth).await;
         }
-        if self.quirks().depth_infinity != Some(false) {
+        let quirks = self.quirks();
+        if quirks.depth_infinity != Some(false) {
+            if quirks.owncloud_properties.is_none() {
+                // One entry tells which properties the server has, before a listing of
+                // thousands asks for the ones it has not.
+                self.propfind(path, Depth::Zero).await?;
+            }
             match self.propfind(path, Depth::Infinity).await {
                 Ok(listing) => {
                     self.learn(|q| q.depth_infinity = Some(true));
@@ -349,11 +372,12 @@ impl Client {
 
     async fn propfind(&self, path: &RemotePath, depth: Depth) -> Result<Listing, Error> {
         let method = Method::from_bytes(b"PROPFIND").expect("PROPFIND is a valid method");
+        let body = propfind_body(self.quirks().owncloud_properties);
         let response = self
             .send(&method, path, true, |r| {
                 r.header("Depth", depth.header())
                     .header(CONTENT_TYPE, "application/xml; charset=utf-8")
-                    .body(PROPFIND_BODY)
+                    .body(body)
             })
             .await?;
         if response.status() != StatusCode::MULTI_STATUS {
@@ -367,8 +391,18 @@ impl Client {
         let reader = tokio::io::BufReader::with_capacity(64 * 1024, StreamReader::new(body));
         match Listing::read(&self.inner.base, reader).await {
             Ok(listing) => {
-                if listing.entries.iter().any(|e| e.file_id.is_some()) {
-                    self.learn(|q| q.upgrade(ServerKind::OwnCloud));
+                let owncloud = listing.entries.iter().any(|e| {
+                    e.file_id.is_some() || e.permissions.is_some() || !e.checksums.is_empty()
+                });
+                if owncloud {
+                    self.learn(|q| {
+                        q.upgrade(ServerKind::OwnCloud);
+                        q.owncloud_properties = Some(true);
+                    });
+                } else if !listing.entries.is_empty() {
+                    self.learn(|q| {
+                        q.owncloud_properties.get_or_insert(false);
+                    });
                 }
                 Ok(listing)
             }
@@ -846,6 +880,26 @@ fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ownclouds_properties_are_asked_for_until_a_listing_shows_the_server_has_none() {
+        for body in [propfind_body(None), propfind_body(Some(true))] {
+            assert!(body.contains("<oc:fileid/>") && body.contains("<oc:checksums/>"));
+        }
+        let plain = propfind_body(Some(false));
+        assert!(!plain.contains("oc:"), "{plain}");
+        for prop in [
+            "resourcetype",
+            "getcontentlength",
+            "getetag",
+            "getlastmodified",
+        ] {
+            assert!(
+                plain.contains(&format!("<d:{prop}/>")),
+                "{prop} is still asked for"
+            );
+        }
+    }
 
     #[test]
     fn base_urls_are_normalised_and_http_is_confined_to_loopback() {

@@ -44,6 +44,12 @@ pub struct Quirks {
     /// Whether `PROPFIND Depth: infinity` is answered: rclone does; Apache, nginx, dufs,
     /// dav-server and Nextcloud (by default) refuse it. `None` until tried.
     pub depth_infinity: Option<bool>,
+    /// Whether listings carry the ownCloud properties (`oc:fileid`, `oc:permissions`,
+    /// `oc:checksums`). A server without them answers each entry with a 404 propstat naming
+    /// them, which makes a large listing half as long again (rclone: 0.30 s becomes 0.43 s for
+    /// 11,000 entries), so once a listing shows none they are no longer asked for. `None`
+    /// until a listing tells.
+    pub owncloud_properties: Option<bool>,
 }
 
 impl Quirks {

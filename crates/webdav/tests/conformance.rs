@@ -72,6 +72,11 @@ async fn conformance(client: Client, root: &Path, traits: Traits) {
     assert_eq!(zero.entries.len(), 1);
     assert!(zero.entries[0].path.is_root());
     assert_eq!(zero.entries[0].kind, EntryKind::Folder);
+    assert_eq!(
+        client.quirks().owncloud_properties,
+        Some(false),
+        "neither server has ownCloud's properties, so later listings stop asking for them"
+    );
 
     let one = client.list(&RemotePath::root(), Depth::One).await.unwrap();
     let mut names: Vec<_> = one
