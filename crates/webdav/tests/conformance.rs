@@ -209,13 +209,25 @@ async fn conformance(client: Client, root: &Path, traits: Traits) {
         b"v4!"
     );
 
-    let local = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(local.path(), &expected).unwrap();
-    client
-        .put_file(&path("upload.bin"), local.path(), &Precondition::None, None)
-        .await
-        .unwrap();
-    assert_eq!(std::fs::read(root.join("upload.bin")).unwrap(), expected);
+    // Files read whole (up to one 256 KiB chunk) and files streamed chunk by chunk.
+    let streamed: Vec<u8> = (0..786_437u32).map(|i| (i % 241) as u8).collect();
+    for (name, bytes) in [
+        ("upload-empty.bin", &[][..]),
+        ("upload.bin", &expected[..]),
+        ("upload-streamed.bin", &streamed[..]),
+    ] {
+        let local = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(local.path(), bytes).unwrap();
+        client
+            .put_file(&path(name), local.path(), &Precondition::None, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            Body(std::fs::read(root.join(name)).unwrap()),
+            Body(bytes.to_vec()),
+            "{name}"
+        );
+    }
 
     // Folders, moves, deletes.
     assert_eq!(client.mkcol(&path("made")).await.unwrap(), Mkcol::Created);
