@@ -121,9 +121,9 @@ async fn survey(
     // scan and the journal cost no wall time beside a listing that waits on the server. The scan
     // only reads (a missing folder is an empty one, created once the server has answered), so a
     // cancelled run may leave it to finish on its blocking thread unobserved.
-    let root = ctx.local_root.clone();
-    let scanned = tokio::task::spawn_blocking(move || match root.try_exists()? {
-        true => scan(&root),
+    let folder = ctx.local_root.clone();
+    let scanned = tokio::task::spawn_blocking(move || match folder.try_exists()? {
+        true => scan(&folder),
         false => Ok(Default::default()),
     });
     let pair = ctx.pair;
@@ -141,6 +141,8 @@ async fn survey(
         .run_until_cancelled(async { tokio::join!(listed, scanned, records) })
         .await
         .ok_or(RunError::Stopped)?;
+    // A stop that arrived with the listing's end (the three finished in one poll) is still a
+    // stop: nothing is planned after it.
     if ctx.run.is_cancelled() {
         return Err(RunError::Stopped);
     }
