@@ -56,7 +56,7 @@ fn propfind_body(owncloud_properties: Option<bool>) -> &'static str {
 }
 
 /// A local file about to be uploaded: read whole, or opened to be streamed.
-enum Body {
+enum Opened {
     Small(Bytes),
     Large(std::fs::File, u64),
 }
@@ -515,25 +515,25 @@ impl Client {
         // upload more CPU than sending it.
         self.put_with(path, precondition, mtime, || async {
             let local = local.to_owned();
-            let opened = tokio::task::spawn_blocking(move || -> std::io::Result<Body> {
+            let opened = tokio::task::spawn_blocking(move || -> std::io::Result<Opened> {
                 use std::io::Read;
                 let mut file = std::fs::File::open(&local)?;
                 let length = file.metadata()?.len();
                 if length > UPLOAD_CHUNK as u64 {
-                    return Ok(Body::Large(file, length));
+                    return Ok(Opened::Large(file, length));
                 }
                 let mut data = Vec::with_capacity(length as usize + 1);
                 file.read_to_end(&mut data)?;
-                Ok(Body::Small(Bytes::from(data)))
+                Ok(Opened::Small(Bytes::from(data)))
             })
             .await
             .map_err(std::io::Error::other)??;
             Ok(match opened {
-                Body::Small(data) => {
+                Opened::Small(data) => {
                     let length = data.len() as u64;
                     (futures_util::stream::iter([Ok(data)]).left_stream(), length)
                 }
-                Body::Large(file, length) => {
+                Opened::Large(file, length) => {
                     let file = tokio::fs::File::from_std(file);
                     let stream = ReaderStream::with_capacity(file, UPLOAD_CHUNK);
                     (stream.right_stream(), length)
