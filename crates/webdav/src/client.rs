@@ -20,13 +20,14 @@ use tokio_util::io::{ReaderStream, StreamReader};
 use tracing::Instrument;
 use url::Url;
 
-use crate::entry::{EntryKind, Listing};
+use crate::entry::{Entry, EntryKind, Listing};
 use crate::error::Error;
 use crate::idle::{Activity, IdleStream};
 use crate::path::RemotePath;
 use crate::quirks::{Quirks, ServerKind};
 use crate::retry::{RetryPolicy, retry_after};
 use crate::tls::TlsOptions;
+use crate::validator;
 
 /// The properties a listing asks for: the DAV basics plus the ownCloud/Nextcloud extras, which
 /// other servers answer with a 404 propstat that the parser ignores.
@@ -150,7 +151,8 @@ impl Depth {
 pub enum Precondition {
     /// Write whatever is there.
     None,
-    /// Only if the remote is still this version (`If-Match`).
+    /// Only if the remote is still this version (`If-Match`). A weak tag is not sent (it
+    /// never matches): the caller checks the version itself first.
     Matches(String),
     /// Only if nothing exists at the path yet (`If-None-Match: *`).
     Absent,
@@ -313,18 +315,22 @@ impl Client {
     }
 
     /// Lists `path` to the given depth. Entries whose href is unsafe are in `rejected`.
+    /// `path` is a folder: its URL ends with `/`.
     pub async fn list(&self, path: &RemotePath, depth: Depth) -> Result<Listing, Error> {
         if depth != Depth::Infinity {
-            return self.propfind(path, depth).await;
+            return self.propfind(path, depth, EntryKind::Folder).await;
         }
         let quirks = self.quirks();
         if quirks.depth_infinity != Some(false) {
             if quirks.owncloud_properties.is_none() {
                 // One entry tells which properties the server has, before a listing of
                 // thousands asks for the ones it has not.
-                self.propfind(path, Depth::Zero).await?;
+                self.propfind(path, Depth::Zero, EntryKind::Folder).await?;
             }
-            match self.propfind(path, Depth::Infinity).await {
+            match self
+                .propfind(path, Depth::Infinity, EntryKind::Folder)
+                .await
+            {
                 Ok(listing) => {
                     self.learn(|q| q.depth_infinity = Some(true));
                     return Ok(listing);
@@ -351,7 +357,7 @@ impl Client {
                     break;
                 };
                 running.push(async move {
-                    let listed = self.propfind(&folder, Depth::One).await;
+                    let listed = self.propfind(&folder, Depth::One, EntryKind::Folder).await;
                     (folder, listed)
                 });
             }
@@ -376,11 +382,27 @@ impl Client {
         Ok(listing)
     }
 
-    async fn propfind(&self, path: &RemotePath, depth: Depth) -> Result<Listing, Error> {
+    /// What the server says of one item, `None` if there is nothing at `path`. A file's URL
+    /// never ends with `/` (Apache answers 400 and others 403 to a file path with one), a
+    /// folder's always does.
+    pub async fn stat(&self, path: &RemotePath, kind: EntryKind) -> Result<Option<Entry>, Error> {
+        match self.propfind(path, Depth::Zero, kind).await {
+            Ok(listing) => Ok(listing.entries.into_iter().find(|e| e.path == *path)),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn propfind(
+        &self,
+        path: &RemotePath,
+        depth: Depth,
+        kind: EntryKind,
+    ) -> Result<Listing, Error> {
         let method = Method::from_bytes(b"PROPFIND").expect("PROPFIND is a valid method");
         let body = propfind_body(self.quirks().owncloud_properties);
         let response = self
-            .send(&method, path, true, |r| {
+            .send(&method, path, kind == EntryKind::Folder, |r| {
                 r.header("Depth", depth.header())
                     .header(CONTENT_TYPE, "application/xml; charset=utf-8")
                     .body(body)
@@ -455,7 +477,9 @@ impl Client {
             .send(&Method::GET, path, false, |mut r| {
                 if let Some(range) = &range {
                     r = r.header(RANGE, range.as_str());
-                    if let Some(tag) = if_range {
+                    // A weak tag never matches in If-Range: the range goes without it, and
+                    // the caller compares the answer's ETag with the one it expects.
+                    if let Some(tag) = if_range.and_then(validator::strong) {
                         r = r.header(IF_RANGE, tag);
                     }
                 }
@@ -588,7 +612,10 @@ impl Client {
                 let mut r = r.header(CONTENT_LENGTH, length).body(data);
                 r = match precondition {
                     Precondition::None => r,
-                    Precondition::Matches(tag) => r.header(IF_MATCH, tag.as_str()),
+                    Precondition::Matches(tag) => match validator::strong(tag) {
+                        Some(tag) => r.header(IF_MATCH, tag),
+                        None => r,
+                    },
                     Precondition::Absent => r.header(IF_NONE_MATCH, "*"),
                 };
                 if let Some(seconds) =
@@ -635,13 +662,16 @@ impl Client {
         }
     }
 
-    /// Deletes `path` (a folder with everything in it), only if it is still `if_match`.
+    /// Deletes `path` (a folder with everything in it), only if it is still `if_match`. A
+    /// weak tag cannot be a precondition and is not sent: the caller checks the version
+    /// itself first (see [`validator`]).
     pub async fn delete(
         &self,
         path: &RemotePath,
         kind: EntryKind,
         if_match: Option<&str>,
     ) -> Result<(), Error> {
+        let if_match = if_match.and_then(validator::strong);
         self.send(
             &Method::DELETE,
             path,
@@ -671,7 +701,7 @@ impl Client {
             r = r
                 .header("Destination", destination.as_str())
                 .header("Overwrite", if overwrite { "T" } else { "F" });
-            if let Some(tag) = if_match {
+            if let Some(tag) = if_match.and_then(validator::strong) {
                 r = r.header(IF_MATCH, tag);
             }
             r

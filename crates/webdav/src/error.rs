@@ -163,9 +163,15 @@ impl Error {
         }
     }
 
-    /// The server refused the credentials (401) or the account may not do this (403).
+    /// The server refused the credentials (401).
     pub fn is_auth(&self) -> bool {
-        matches!(self.status().map(|s| s.as_u16()), Some(401 | 403))
+        self.status() == Some(StatusCode::UNAUTHORIZED)
+    }
+
+    /// The credentials are fine but the account may not do this (403): a permission on the
+    /// server, not a wrong password.
+    pub fn is_forbidden(&self) -> bool {
+        self.status() == Some(StatusCode::FORBIDDEN)
     }
 
     pub fn is_not_found(&self) -> bool {

@@ -7,6 +7,7 @@
 //! - [`multistatus`]: the streaming, hostile-input-safe parser of `207 Multi-Status`.
 //! - [`error`]: [`Error`], with the request it came from and its classification.
 //! - [`retry`], [`quirks`], [`tls`]: backoff, server differences, certificate trust.
+//! - [`validator`]: entity tags, weak and strong (RFC 7232).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), tidesync_webdav::Error> {
@@ -29,6 +30,7 @@ pub mod path;
 pub mod quirks;
 pub mod retry;
 pub mod tls;
+pub mod validator;
 
 pub use client::{Client, Credentials, Depth, Download, Mkcol, Options, Precondition, Uploaded};
 pub use entry::{Entry, EntryError, EntryKind, Listing, Rejected};

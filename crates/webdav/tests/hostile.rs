@@ -100,7 +100,7 @@ async fn a_stalled_server_is_detected_by_the_idle_timeout() {
 async fn final_statuses_are_not_retried_and_are_classified() {
     for (status, check) in [
         ("401 Unauthorized", Error::is_auth as fn(&Error) -> bool),
-        ("403 Forbidden", Error::is_auth),
+        ("403 Forbidden", Error::is_forbidden),
         ("404 Not Found", Error::is_not_found),
         ("412 Precondition Failed", Error::is_precondition_failed),
         ("507 Insufficient Storage", Error::is_insufficient_storage),
@@ -109,6 +109,11 @@ async fn final_statuses_are_not_retried_and_are_classified() {
         let error = client.get(&file(), 0, None).await.unwrap_err();
         assert!(check(&error), "{status}: {error}");
         assert!(!error.is_retryable(), "{status}");
+        assert_eq!(
+            error.is_auth(),
+            status.starts_with("401"),
+            "only a 401 is a login failure: {status}"
+        );
         assert_eq!(count.load(Ordering::SeqCst), 1, "{status} is asked once");
     }
 }
