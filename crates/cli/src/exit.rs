@@ -15,6 +15,8 @@ pub enum Exit {
     Auth,
     /// The server could not be reached, after retries.
     Network,
+    /// The server accepted the login but refused this account the folder (403).
+    Forbidden,
     /// The sync would have deleted too much; nothing was deleted.
     MassDelete,
     /// Interrupted by Ctrl-C; the next run resumes.
@@ -30,6 +32,7 @@ impl Exit {
             Exit::Auth => 3,
             Exit::Network => 4,
             Exit::MassDelete => 5,
+            Exit::Forbidden => 6,
             Exit::Interrupted => 130,
         }
     }
@@ -44,6 +47,9 @@ impl Exit {
             Exit::Usage => "see `tidesync sync --help`",
             Exit::Auth => "check the user name and the password (or the server's certificate)",
             Exit::Network => "check that the server is running and reachable, then run again",
+            Exit::Forbidden => {
+                "the login works, but this account may not use that folder; check its sharing or permissions on the server"
+            }
             Exit::MassDelete => {
                 "if the deletes are intended, sync a smaller folder or delete on the other side too"
             }

@@ -83,6 +83,13 @@ struct Report<'a> {
     deleted_local: u64,
     deleted_remote: u64,
     errors: &'a [FileError],
+    /// The remote folder did not exist and this sync created it.
+    created_remote_root: bool,
+    /// Why the sync failed, when it did: `auth`, `forbidden`, `network`, `massDelete`,
+    /// `storage` or `other`.
+    failure: Option<FailureKind>,
+    /// The failure's message.
+    error: Option<&'a str>,
     duration_ms: u128,
 }
 
@@ -183,6 +190,9 @@ pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
             deleted_local: outcome.summary.deleted_local,
             deleted_remote: outcome.summary.deleted_remote,
             errors: &outcome.summary.errors,
+            created_remote_root: outcome.summary.created_remote_root,
+            failure: outcome.failure,
+            error: outcome.error.as_deref(),
             duration_ms: started.elapsed().as_millis(),
         };
         println!("{}", serde_json::to_string(&report).unwrap_or_default());
@@ -259,6 +269,7 @@ fn verdict(outcome: &Outcome) -> Result<Exit, Failure> {
             let exit = match outcome.failure {
                 Some(FailureKind::Auth) => Exit::Auth,
                 Some(FailureKind::Network) => Exit::Network,
+                Some(FailureKind::Forbidden) => Exit::Forbidden,
                 Some(FailureKind::MassDelete) => Exit::MassDelete,
                 _ => Exit::FileErrors,
             };

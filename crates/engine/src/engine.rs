@@ -51,6 +51,9 @@ pub struct EngineOptions {
     /// Files larger than this are downloaded this many bytes at a time, in bounded ranges
     /// one after the other (see `Client::get_range` for why).
     pub range_size: u64,
+    /// Refuse a sync that would delete more than half of a synced tree (see
+    /// [`crate::plan::plan`]). Only tests of other rules on tiny trees turn it off.
+    pub mass_delete_guard: bool,
 }
 
 impl Default for EngineOptions {
@@ -61,6 +64,7 @@ impl Default for EngineOptions {
             suspend_wait: Duration::from_secs(2),
             shutdown_wait: Duration::from_secs(5),
             range_size: crate::transfer::RANGE_SIZE,
+            mass_delete_guard: true,
         }
     }
 }
@@ -560,7 +564,7 @@ impl Engine {
                 Ok(ctx) => ctx,
                 Err(error) => {
                     let kind = match &error {
-                        EngineError::Remote(_) => FailureKind::Network,
+                        EngineError::Remote(e) => FailureKind::of_remote(e),
                         _ => FailureKind::Other,
                     };
                     let outcome = self
@@ -771,6 +775,7 @@ impl Engine {
                 run,
                 recorder: Recorder::start(self.inner.journal.clone(), pair.id),
                 range_size: self.inner.options.range_size,
+                mass_delete_guard: self.inner.options.mass_delete_guard,
             },
             pair.mode,
         ))

@@ -176,6 +176,9 @@ pub struct Summary {
     pub conflicts: u64,
     pub deleted_local: u64,
     pub deleted_remote: u64,
+    /// The pair's remote folder did not exist and was created (upload and two-way modes).
+    #[serde(default)]
+    pub created_remote_root: bool,
     pub errors: Vec<FileError>,
 }
 

@@ -1,16 +1,23 @@
 //! Deciding what to do: a pure function of the local tree, the remote tree, the journal's last
 //! agreed state and the mode. No I/O here, so every rule is tested with plain tables.
+//! The rules are written out in `docs/SYNC-RULES.md`; in short:
 //!
 //! Each side is compared with the journal: a local file changed when its size or modification
-//! time differ from what was agreed; a remote file changed when its ETag differs (size and
-//! modification time where the server has no ETags). Then, per path:
+//! time differ from what was agreed; a remote file changed when its ETag names another version
+//! (size and modification time where the server has no ETags). Then, per path:
 //! - only one side changed: that side's change is carried over;
 //! - both changed: a modification beats a delete; two folders agree; two files become a
 //!   conflict (the server's version keeps the name, the local one is kept under a conflict
-//!   name, unless both turn out identical);
-//! - a plan that would delete more than half of a tree of 10 or more agreed paths is refused.
+//!   name, unless both turn out identical).
+//!
+//! Then across the tree: a folder deleted on one side is kept while anything below it survives
+//! on the other (and made again on the deleting side); nothing is made below a path whose kind
+//! changes until the change has landed (the next pass). A plan that would delete more than half
+//! of a tree of 10 or more agreed paths is refused.
 
 use std::collections::{BTreeMap, BTreeSet};
+
+use tidesync_webdav::validator;
 
 use crate::journal::Agreed;
 use crate::model::Mode;
@@ -122,6 +129,10 @@ impl Action {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     pub actions: Vec<Action>,
+    /// Some paths wait for a further pass: they lie below a path whose kind changes (a file
+    /// replacing a folder or the other way round, or a conflict involving a folder), which
+    /// must land before anything can be made inside it.
+    pub deferred: bool,
 }
 
 impl Plan {
@@ -147,30 +158,19 @@ pub enum PlanError {
 }
 
 /// Trees smaller than this are never guarded: deleting 3 of 4 files is ordinary.
-const MASS_DELETE_MIN_TREE: usize = 10;
+pub const MASS_DELETE_MIN_TREE: usize = 10;
 
-/// Decides what to do for every path known to either side or to the journal.
+/// Decides what to do for every path known to either side or to the journal, and refuses a
+/// plan that deletes more than half of a tree of [`MASS_DELETE_MIN_TREE`] or more paths.
 pub fn plan(
     local: &BTreeMap<String, LocalState>,
     remote: &BTreeMap<String, RemoteState>,
     agreed: &BTreeMap<String, Agreed>,
     mode: Mode,
 ) -> Result<Plan, PlanError> {
-    let paths: BTreeSet<&String> = local
-        .keys()
-        .chain(remote.keys())
-        .chain(agreed.keys())
-        .collect();
-    let mut actions = Vec::new();
-    for path in paths {
-        let l = local.get(path);
-        let r = remote.get(path);
-        let b = agreed.get(path);
-        if let Some(action) = decide(path, l, r, b, mode) {
-            actions.push(action);
-        }
-    }
-    let deletes = actions
+    let plan = plan_unguarded(local, remote, agreed, mode);
+    let deletes = plan
+        .actions
         .iter()
         .filter(|a| matches!(a, Action::DeleteLocal { .. } | Action::DeleteRemote { .. }))
         .count();
@@ -180,6 +180,34 @@ pub fn plan(
             agreed: agreed.len(),
         });
     }
+    Ok(plan)
+}
+
+/// [`plan`] without the mass-delete guard, for a caller that turned the guard off.
+pub fn plan_unguarded(
+    local: &BTreeMap<String, LocalState>,
+    remote: &BTreeMap<String, RemoteState>,
+    agreed: &BTreeMap<String, Agreed>,
+    mode: Mode,
+) -> Plan {
+    let paths: BTreeSet<&String> = local
+        .keys()
+        .chain(remote.keys())
+        .chain(agreed.keys())
+        .collect();
+    let mut decided: BTreeMap<&str, Action> = BTreeMap::new();
+    for path in paths {
+        let path = path.as_str();
+        let l = local.get(path);
+        let r = remote.get(path);
+        let b = agreed.get(path);
+        if let Some(action) = decide(path, l, r, b, mode) {
+            decided.insert(path, action);
+        }
+    }
+    keep_folders_that_hold_survivors(&mut decided, local, remote, mode);
+    let deferred = wait_below_kind_changes(&mut decided, local, remote);
+    let mut actions: Vec<Action> = decided.into_values().collect();
     actions.sort_by(|a, b| {
         a.rank().cmp(&b.rank()).then_with(|| {
             if a.rank() == 2 {
@@ -189,7 +217,141 @@ pub fn plan(
             }
         })
     });
-    Ok(Plan { actions })
+    Plan { actions, deferred }
+}
+
+/// Which side a folder delete removes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Local,
+    Remote,
+}
+
+/// A modification beats a delete, recursively: a folder deleted on one side is kept (and
+/// restored on that side) while anything below it survives on the other side, because it
+/// was changed or added there. Deepest paths are settled first, so a survivor keeps every
+/// folder above it. In the one-way modes the side that is never written keeps its folder
+/// and the journal forgets it; a file standing where the kept folder must be becomes a
+/// conflict (the file is kept under a conflict name).
+fn keep_folders_that_hold_survivors<'a>(
+    decided: &mut BTreeMap<&'a str, Action>,
+    local: &'a BTreeMap<String, LocalState>,
+    remote: &'a BTreeMap<String, RemoteState>,
+    mode: Mode,
+) {
+    // Every path any side or the plan knows, deepest first: a descendant (`p/…`) sorts
+    // after its ancestor `p`, so the reverse order visits it before.
+    let paths: BTreeSet<&str> = local
+        .keys()
+        .chain(remote.keys())
+        .map(String::as_str)
+        .chain(decided.keys().copied())
+        .collect();
+    // Per folder: something below it is still on (local, remote) after the plan.
+    let mut holds: BTreeMap<&str, (bool, bool)> = BTreeMap::new();
+    for path in paths.into_iter().rev() {
+        let (l, r) = (local.get(path), remote.get(path));
+        let below = holds.get(path).copied().unwrap_or_default();
+        if let Some(Action::DeleteLocal { is_dir: true, .. }) = decided.get(path)
+            && below.0
+        {
+            let kept = keep(path, r.map(|r| r.is_dir), Side::Local, mode);
+            decided.insert(path, kept);
+        }
+        if let Some(Action::DeleteRemote { is_dir: true, .. }) = decided.get(path)
+            && below.1
+        {
+            let kept = keep(path, l.map(|l| l.is_dir), Side::Remote, mode);
+            decided.insert(path, kept);
+        }
+        let (on_local, on_remote) = present_after(decided.get(path), l.is_some(), r.is_some());
+        if let Some((parent, _)) = path.rsplit_once('/') {
+            let up = holds.entry(parent).or_default();
+            up.0 |= on_local || below.0;
+            up.1 |= on_remote || below.1;
+        }
+    }
+}
+
+/// What replaces the delete of folder `path` from `side` when something below survives
+/// there; `other` is what the other side has at `path` (`Some(true)`: a folder).
+fn keep(path: &str, other: Option<bool>, side: Side, mode: Mode) -> Action {
+    let path = path.to_owned();
+    match (other, mode, side) {
+        (Some(false), ..) => Action::Conflict { path },
+        (_, Mode::TwoWay, Side::Local) => Action::MkdirRemote { path },
+        (_, Mode::TwoWay, Side::Remote) => Action::MkdirLocal { path },
+        _ => Action::Forget { path },
+    }
+}
+
+/// Whether a path is on (local, remote) once `action` is done.
+fn present_after(action: Option<&Action>, local: bool, remote: bool) -> (bool, bool) {
+    match action {
+        None | Some(Action::Forget { .. }) => (local, remote),
+        Some(Action::MkdirLocal { .. } | Action::Download { .. }) => (true, remote),
+        Some(Action::MkdirRemote { .. } | Action::Upload { .. }) => (local, true),
+        Some(Action::Conflict { .. } | Action::Agree { .. }) => (true, true),
+        Some(Action::DeleteLocal { .. }) => (false, remote),
+        Some(Action::DeleteRemote { .. }) => (local, false),
+    }
+}
+
+/// Whether `action` only takes something away (or forgets it).
+fn removes(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::DeleteLocal { .. } | Action::DeleteRemote { .. } | Action::Forget { .. }
+    )
+}
+
+/// Below a path whose kind changes in this pass, nothing can be made yet: a download into a
+/// folder that is still a file (or an upload into one) would fail. Those actions wait for
+/// the next pass, which plans them again from the new state; the deletes below a folder
+/// being replaced still go first, deepest first. Below a clash that this mode leaves alone
+/// (a local file where the server has a folder, in download mode), nothing is made at all.
+/// Returns whether anything waits.
+fn wait_below_kind_changes(
+    decided: &mut BTreeMap<&str, Action>,
+    local: &BTreeMap<String, LocalState>,
+    remote: &BTreeMap<String, RemoteState>,
+) -> bool {
+    let mut deferred = false;
+    let clashes: Vec<(String, bool)> = decided
+        .iter()
+        .filter_map(|(path, action)| {
+            let (l, r) = (local.get(*path), remote.get(*path));
+            let clash = matches!((l, r), (Some(l), Some(r)) if l.is_dir != r.is_dir);
+            let folder_involved = l.is_some_and(|l| l.is_dir) || r.is_some_and(|r| r.is_dir);
+            match action {
+                Action::Conflict { .. } if folder_involved => Some((path.to_string(), false)),
+                Action::DeleteLocal { .. } | Action::DeleteRemote { .. } if clash => {
+                    Some((path.to_string(), true))
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    for (path, keep_deletes) in clashes {
+        // The new item itself follows the old one's removal in the next pass.
+        deferred = true;
+        let below = format!("{path}/");
+        decided.retain(|p, action| !p.starts_with(&below) || (keep_deletes && removes(action)));
+    }
+    // Clashes left as they are: no action at the path, a file on one side, a folder on the
+    // other. What lies below the folder cannot be made beside the file.
+    let standing: Vec<String> = local
+        .iter()
+        .filter(|(path, l)| {
+            !decided.contains_key(path.as_str())
+                && remote.get(*path).is_some_and(|r| r.is_dir != l.is_dir)
+        })
+        .map(|(path, _)| format!("{path}/"))
+        .collect();
+    for below in standing {
+        decided.retain(|p, action| !p.starts_with(&below) || removes(action));
+    }
+    deferred
 }
 
 fn local_changed(l: Option<&LocalState>, b: Option<&Agreed>) -> bool {
@@ -210,7 +372,7 @@ fn remote_changed(r: Option<&RemoteState>, b: Option<&Agreed>) -> bool {
             r.is_dir != b.is_dir
                 || (!r.is_dir
                     && match (&r.etag, &b.etag) {
-                        (Some(now), Some(then)) => now != then,
+                        (Some(now), Some(then)) => !validator::same_version(now, then),
                         _ => r.size != b.size || r.mtime != b.remote_mtime,
                     })
         }
@@ -273,12 +435,20 @@ fn decide(
                     }
                 } else if lc {
                     match (l, r) {
-                        (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::Conflict { path },
+                        // The local side changed the kind: the server's old item goes first,
+                        // the new one follows in the next pass.
+                        (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::DeleteRemote {
+                            path,
+                            is_dir: r.is_dir,
+                        },
                         _ => take_local(path),
                     }
                 } else {
                     match (l, r) {
-                        (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::Conflict { path },
+                        (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::DeleteLocal {
+                            path,
+                            is_dir: l.is_dir,
+                        },
                         _ => take_remote(path),
                     }
                 }
@@ -289,14 +459,20 @@ fn decide(
                 (Some(_), None) => take_remote(path),
                 // A local edit is never overwritten, and never sent either in this mode.
                 (Some(_), Some(_)) if lc => return None,
-                (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::Conflict { path },
+                (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::DeleteLocal {
+                    path,
+                    is_dir: l.is_dir,
+                },
                 _ => take_remote(path),
             },
             Mode::Upload => match (l, r) {
                 (None, Some(_)) if rc => return b.is_some().then_some(Action::Forget { path }),
                 (None, Some(_)) => take_local(path),
                 (Some(_), Some(_)) if rc => return None,
-                (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::Conflict { path },
+                (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::DeleteRemote {
+                    path,
+                    is_dir: r.is_dir,
+                },
                 _ => take_local(path),
             },
         },

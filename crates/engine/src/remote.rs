@@ -35,6 +35,13 @@ pub trait Remote: Send + Sync + 'static {
         path: &'a RemotePath,
         depth: Depth,
     ) -> BoxFuture<'a, Result<Listing, Error>>;
+    /// What the server says of the item at `path` (a file's URL has no trailing slash, a
+    /// folder's has one), `None` if nothing is there.
+    fn stat<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        kind: EntryKind,
+    ) -> BoxFuture<'a, Result<Option<Entry>, Error>>;
     /// The bytes of `path` from `from` up to `end` (exclusive; the end of the file if `None`),
     /// only if still version `if_range`; otherwise the whole current file.
     fn get<'a>(
@@ -88,6 +95,14 @@ impl Remote for Client {
         depth: Depth,
     ) -> BoxFuture<'a, Result<Listing, Error>> {
         Box::pin(Client::list(self, path, depth))
+    }
+
+    fn stat<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        kind: EntryKind,
+    ) -> BoxFuture<'a, Result<Option<Entry>, Error>> {
+        Box::pin(Client::stat(self, path, kind))
     }
 
     fn get<'a>(
@@ -335,6 +350,20 @@ impl MemoryRemote {
     }
 }
 
+/// Whether the folder `path` would go in exists (a real server answers 409 when not).
+fn has_parent(items: &BTreeMap<String, Item>, path: &RemotePath) -> bool {
+    match path.parent() {
+        Some(parent) if !parent.is_root() => {
+            matches!(items.get(parent.as_str()), Some(Item::Folder))
+        }
+        _ => true,
+    }
+}
+
+fn webdav_method(name: &str) -> Method {
+    Method::from_bytes(name.as_bytes()).expect("a WebDAV method name is a valid token")
+}
+
 fn etag(version: u64) -> String {
     format!("\"v{version}\"")
 }
@@ -409,6 +438,22 @@ impl Remote for MemoryRemote {
         })
     }
 
+    fn stat<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        _kind: EntryKind,
+    ) -> BoxFuture<'a, Result<Option<Entry>, Error>> {
+        Box::pin(async move {
+            let items = self.lock();
+            if path.is_root() {
+                return Ok(Some(Self::entry("", &Item::Folder)));
+            }
+            Ok(items
+                .get(path.as_str())
+                .map(|item| Self::entry(path.as_str(), item)))
+        })
+    }
+
     fn get<'a>(
         &'a self,
         path: &'a RemotePath,
@@ -460,6 +505,9 @@ impl Remote for MemoryRemote {
                     source,
                 })?;
             let mut items = self.lock();
+            if !has_parent(&items, path) {
+                return Err(status(Method::PUT, path, StatusCode::CONFLICT));
+            }
             let existing = items.get(path.as_str());
             let allowed = match precondition {
                 Precondition::None => true,
@@ -494,6 +542,9 @@ impl Remote for MemoryRemote {
             let mut items = self.lock();
             if items.contains_key(path.as_str()) {
                 return Ok(Mkcol::AlreadyExists);
+            }
+            if !has_parent(&items, path) {
+                return Err(status(webdav_method("MKCOL"), path, StatusCode::CONFLICT));
             }
             items.insert(path.as_str().to_owned(), Item::Folder);
             Ok(Mkcol::Created)
@@ -530,14 +581,35 @@ impl Remote for MemoryRemote {
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let mut items = self.lock();
-            let Some(item) = items.remove(from.as_str()) else {
-                return Err(status(Method::GET, from, StatusCode::NOT_FOUND));
-            };
-            if items.contains_key(to.as_str()) && !overwrite {
-                items.insert(from.as_str().to_owned(), item);
-                return Err(status(Method::GET, to, StatusCode::PRECONDITION_FAILED));
+            if !items.contains_key(from.as_str()) {
+                return Err(status(webdav_method("MOVE"), from, StatusCode::NOT_FOUND));
             }
-            items.insert(to.as_str().to_owned(), item);
+            if !has_parent(&items, to) {
+                return Err(status(webdav_method("MOVE"), to, StatusCode::CONFLICT));
+            }
+            if items.contains_key(to.as_str()) {
+                if !overwrite {
+                    return Err(status(
+                        webdav_method("MOVE"),
+                        to,
+                        StatusCode::PRECONDITION_FAILED,
+                    ));
+                }
+                let below = format!("{to}/");
+                items.retain(|p, _| p != to.as_str() && !p.starts_with(&below));
+            }
+            // A folder moves with everything in it.
+            let below = format!("{from}/");
+            let moved: Vec<String> = items
+                .keys()
+                .filter(|p| *p == from.as_str() || p.starts_with(&below))
+                .cloned()
+                .collect();
+            for old in moved {
+                let item = items.remove(&old).expect("listed just above");
+                let new = format!("{to}{}", &old[from.as_str().len()..]);
+                items.insert(new, item);
+            }
             Ok(())
         })
     }

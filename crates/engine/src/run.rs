@@ -8,12 +8,12 @@ use std::time::SystemTime;
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use tidesync_webdav::{Depth, EntryKind, RemotePath};
+use tidesync_webdav::{Depth, EntryKind, Listing, RemotePath, validator};
 use tracing::Instrument;
 
 use crate::journal::{Agreed, PartialDownload};
 use crate::model::{FileError, Mode, Summary};
-use crate::plan::{Action, LocalState, Plan, PlanError, RemoteState, plan};
+use crate::plan::{Action, LocalState, Plan, PlanError, RemoteState, plan, plan_unguarded};
 use crate::progress::{FileAction, JobEvent, Phase};
 use crate::scan::{is_internal, nanos, scan, stat};
 use crate::transfer::{
@@ -47,16 +47,27 @@ impl RunError {
         match self {
             RunError::Stopped => FailureKind::Other,
             RunError::Plan(PlanError::MassDelete { .. }) => FailureKind::MassDelete,
-            RunError::Remote(e) if e.is_auth() => FailureKind::Auth,
-            RunError::Remote(e) if e.is_insufficient_storage() => FailureKind::Storage,
-            RunError::Remote(tidesync_webdav::Error::Certificate { .. }) => FailureKind::Auth,
-            RunError::Remote(e)
-                if e.is_retryable() || matches!(e, tidesync_webdav::Error::Transport { .. }) =>
+            RunError::Remote(e) => FailureKind::of_remote(e),
+            RunError::Local { .. } | RunError::Journal(_) => FailureKind::Storage,
+        }
+    }
+}
+
+impl FailureKind {
+    /// The kind of a server's refusal or of a failure to reach it.
+    pub fn of_remote(error: &tidesync_webdav::Error) -> FailureKind {
+        use tidesync_webdav::Error;
+        match error {
+            e if e.is_auth() => FailureKind::Auth,
+            e if e.is_forbidden() => FailureKind::Forbidden,
+            e if e.is_insufficient_storage() => FailureKind::Storage,
+            Error::Certificate { .. } => FailureKind::Auth,
+            e if e.is_retryable()
+                || matches!(e, Error::Transport { .. } | Error::Stalled { .. }) =>
             {
                 FailureKind::Network
             }
-            RunError::Remote(_) => FailureKind::Other,
-            RunError::Local { .. } | RunError::Journal(_) => FailureKind::Storage,
+            _ => FailureKind::Other,
         }
     }
 }
@@ -67,6 +78,8 @@ impl RunError {
 pub enum FailureKind {
     /// The server refused the credentials, or its certificate is not trusted.
     Auth,
+    /// The credentials are fine, but the server does not let this account do it (403).
+    Forbidden,
     /// The server could not be reached, or kept failing, after retries.
     Network,
     /// The plan would have deleted too much; nothing was deleted.
@@ -76,8 +89,10 @@ pub enum FailureKind {
     Other,
 }
 
-/// The most passes one run makes: a conflict's local copy is uploaded by the second pass.
-const PASSES: usize = 2;
+/// The most passes one run makes. A conflict's local copy is uploaded by the next pass, and
+/// what waits below a path whose kind changed (see [`Plan::deferred`]) is made by it; a
+/// kind change nested in another needs one pass more.
+const PASSES: usize = 4;
 
 /// Runs the sync of `ctx`'s pair to its end, or until the run token is cancelled.
 pub async fn run(
@@ -92,9 +107,10 @@ pub async fn run(
             .actions
             .iter()
             .any(|a| matches!(a, Action::Conflict { .. }));
+        let again = plan.deferred || (had_conflicts && mode != Mode::Download);
         let survey = Arc::new(survey);
         execute(&ctx, plan, survey.clone(), transfers, summary).await?;
-        if !had_conflicts || mode == Mode::Download {
+        if !again {
             sweep_stale_parts(&ctx, &survey.remote).await?;
             break;
         }
@@ -146,7 +162,19 @@ async fn survey(
     if ctx.run.is_cancelled() {
         return Err(RunError::Stopped);
     }
-    let listing = listing?;
+    let listing = match listing {
+        // Backing up to a folder that is not there yet: make it, and say so.
+        Err(error) if error.is_not_found() && mode != Mode::Download => {
+            ctx.run
+                .run_until_cancelled(ctx.client.mkcol(&root))
+                .await
+                .ok_or(RunError::Stopped)??;
+            tracing::info!("the remote folder did not exist and was created");
+            summary.created_remote_root = true;
+            Listing::default()
+        }
+        other => other?,
+    };
     let local_error = |source| RunError::Local {
         path: ctx.local_root.display().to_string(),
         source,
@@ -200,7 +228,11 @@ async fn survey(
              and Windows, macOS and Android storage cannot hold both; rename one on the server",
         );
     }
-    let plan = plan(&local, &remote, &agreed, mode)?;
+    let plan = if ctx.mass_delete_guard {
+        plan(&local, &remote, &agreed, mode)?
+    } else {
+        plan_unguarded(&local, &remote, &agreed, mode)
+    };
     // What is left: a download resumes after its checkpoint, whose bytes were counted as done
     // by the run that received them.
     let bytes_left: u64 = plan
@@ -273,7 +305,11 @@ async fn sweep_stale_parts(
     let partials = ctx.journal.call(move |j| j.partial_downloads(pair)).await?;
     for (path, partial) in partials {
         let current = remote.get(&path);
-        if current.is_some_and(|r| !r.is_dir && r.etag.is_some() && r.etag == partial.etag) {
+        let same = |r: &RemoteState| match (&r.etag, &partial.etag) {
+            (Some(now), Some(then)) => validator::same_version(now, then),
+            _ => false,
+        };
+        if current.is_some_and(|r| !r.is_dir && same(r)) {
             continue;
         }
         if let Ok(remote_path) = RemotePath::parse(&path) {
@@ -428,6 +464,13 @@ fn settle(
                 source,
             });
         }
+        Err(TransferError::Remote(e)) if e.is_forbidden() => {
+            let message = format!(
+                "{e}: the server does not allow this account to change it (a permission, not the \
+                 password)"
+            );
+            record_error(ctx, summary, &path, &message);
+        }
         Err(error) => record_error(ctx, summary, &path, &error.to_string()),
     }
 }
@@ -526,13 +569,7 @@ async fn step_inner(
                 &key,
                 move || -> std::io::Result<Result<(), &'static str>> {
                     if is_dir {
-                        return match std::fs::remove_dir(&target) {
-                            Ok(()) => Ok(Ok(())),
-                            Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => Ok(Err(
-                                "the folder holds files that were not synced, so it was kept",
-                            )),
-                            Err(e) => Err(e),
-                        };
+                        return remove_synced_folder(&target);
                     }
                     // Re-check: a file edited since the scan is not deleted.
                     if stat(&target)? != expected {
@@ -556,21 +593,23 @@ async fn step_inner(
             });
         }
         Action::DeleteRemote { is_dir, .. } => {
-            let kind = if is_dir {
-                EntryKind::Folder
+            let deleted = if is_dir {
+                delete_remote_folder(&ctx, &path).await
             } else {
-                EntryKind::File
+                delete_remote_file(&ctx, &path, remote).await
             };
-            let if_match = remote.and_then(|r| r.etag.clone()).filter(|_| !is_dir);
-            let deleted = ctx
-                .run
-                .run_until_cancelled(ctx.client.delete(&path, kind, if_match.as_deref()))
-                .await
-                .ok_or(TransferError::Stopped)?;
             match deleted {
                 Ok(()) => {}
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(e.into()),
+                Err(TransferError::Remote(e)) if e.is_not_found() => {}
+                Err(TransferError::Remote(e)) if e.is_precondition_failed() => {
+                    return Err(TransferError::Changed {
+                        path: key,
+                        what: "the server's copy changed since it was listed, so it was not \
+                               deleted"
+                            .into(),
+                    });
+                }
+                Err(e) => return Err(e),
             }
             let pair = ctx.pair;
             ctx.journal.call(move |j| j.forget(pair, &key)).await?;
@@ -585,6 +624,87 @@ async fn step_inner(
         action: None,
         bytes: 0,
     })
+}
+
+/// Removes a local folder the plan emptied. Anything still in it but Tidesync's own part
+/// files means something arrived that was not synced: the folder is kept.
+fn remove_synced_folder(target: &std::path::Path) -> std::io::Result<Result<(), &'static str>> {
+    match std::fs::remove_dir(target) {
+        Ok(()) => return Ok(Ok(())),
+        Err(e) if e.kind() != std::io::ErrorKind::DirectoryNotEmpty => return Err(e),
+        Err(_) => {}
+    }
+    let mut ours = Vec::new();
+    for entry in std::fs::read_dir(target)? {
+        let entry = entry?;
+        let internal = entry.file_name().to_str().is_some_and(is_internal);
+        if !internal || entry.file_type()?.is_dir() {
+            return Ok(Err(
+                "the folder holds files that were not synced, so it was kept",
+            ));
+        }
+        ours.push(entry.path());
+    }
+    for part in ours {
+        std::fs::remove_file(part)?;
+    }
+    std::fs::remove_dir(target).map(Ok)
+}
+
+/// Deletes a remote file only if it is still the version the plan saw: `If-Match` with a
+/// strong tag; with a weak one (which never matches) a fresh look at the file right before.
+async fn delete_remote_file(
+    ctx: &Context,
+    path: &RemotePath,
+    listed: Option<&RemoteState>,
+) -> Result<(), TransferError> {
+    let etag = listed.and_then(|r| r.etag.clone());
+    if let Some(weak) = etag.as_deref().filter(|t| validator::is_weak(t)) {
+        let now = ctx
+            .or_stop(ctx.client.stat(path, EntryKind::File))
+            .await??;
+        match now {
+            None => return Ok(()),
+            Some(entry)
+                if entry
+                    .etag
+                    .as_deref()
+                    .is_some_and(|t| validator::same_version(t, weak)) => {}
+            Some(_) => {
+                return Err(TransferError::Changed {
+                    path: path.to_string(),
+                    what: "the server's copy changed since it was listed, so it was not deleted"
+                        .into(),
+                });
+            }
+        }
+    }
+    ctx.or_stop(ctx.client.delete(path, EntryKind::File, etag.as_deref()))
+        .await??;
+    Ok(())
+}
+
+/// Deletes a remote folder without ever deleting what this sync has not seen. WebDAV's
+/// `DELETE` of a folder takes everything in it, so the plan first deletes the files it knows
+/// unchanged (with their preconditions, deepest first); then a fresh listing of the folder
+/// must show it empty, apart from Tidesync's own upload temps, right before the `DELETE`.
+/// Anything else keeps the folder, and the next sync brings it over.
+async fn delete_remote_folder(ctx: &Context, path: &RemotePath) -> Result<(), TransferError> {
+    let listing = ctx.or_stop(ctx.client.list(path, Depth::One)).await??;
+    let unseen = listing
+        .entries
+        .iter()
+        .any(|e| e.path != *path && !e.path.name().is_some_and(is_internal));
+    if unseen || !listing.rejected.is_empty() {
+        return Err(TransferError::Changed {
+            path: path.to_string(),
+            what: "the folder on the server holds files this sync has not seen, so it was kept"
+                .into(),
+        });
+    }
+    ctx.or_stop(ctx.client.delete(path, EntryKind::Folder, None))
+        .await??;
+    Ok(())
 }
 
 /// Both sides changed the same path. The server's version keeps the name; the local one is
@@ -640,7 +760,13 @@ async fn conflict(
     let expected = local.clone();
     let (from, to) = (target.clone(), aside.clone());
     let moved = blocking(&key, move || -> std::io::Result<bool> {
-        if stat(&from)? != Some(expected) {
+        // A folder moves aside with whatever is in it; a file only if it is the one planned.
+        let now = stat(&from)?;
+        let unchanged = match &now {
+            Some(now) if expected.is_dir => now.is_dir,
+            now => now.as_ref() == Some(&expected),
+        };
+        if !unchanged {
             return Ok(false);
         }
         std::fs::rename(&from, &to)?;

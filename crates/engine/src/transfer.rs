@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tidesync_webdav::{Depth, EntryKind, Precondition, RemotePath};
+use tidesync_webdav::{EntryKind, Precondition, RemotePath, validator};
 use tokio_util::sync::CancellationToken;
 
 use crate::journal::{Agreed, Journal, JournalError, PartialDownload};
@@ -73,6 +73,8 @@ pub struct Context {
     pub recorder: Recorder,
     /// Files larger than this are fetched in ranges of this size.
     pub range_size: u64,
+    /// Whether plans that delete most of the tree are refused.
+    pub mass_delete_guard: bool,
 }
 
 impl Context {
@@ -82,7 +84,10 @@ impl Context {
     }
 
     /// Races `future` against the run token.
-    async fn or_stop<T>(&self, future: impl Future<Output = T>) -> Result<T, TransferError> {
+    pub(crate) async fn or_stop<T>(
+        &self,
+        future: impl Future<Output = T>,
+    ) -> Result<T, TransferError> {
         self.run
             .run_until_cancelled(future)
             .await
@@ -193,7 +198,12 @@ pub async fn fetch(
 /// fsync'd from the same remote version, or 0.
 pub fn resumable(recorded: Option<&PartialDownload>, remote: &RemoteState) -> u64 {
     match recorded {
-        Some(r) if r.etag.is_some() && r.etag == remote.etag && r.size == remote.size => r.offset,
+        Some(r)
+            if r.size == remote.size
+                && matches!((&r.etag, &remote.etag), (Some(then), Some(now)) if validator::same_version(then, now)) =>
+        {
+            r.offset
+        }
         _ => 0,
     }
 }
@@ -286,7 +296,7 @@ async fn fetch_from(
         && remote
             .etag
             .as_ref()
-            .is_some_and(|listed| normalise(listed) != normalise(tag))
+            .is_some_and(|listed| !validator::same_version(listed, tag))
     {
         return Err(TransferError::Changed {
             path: path.to_string(),
@@ -373,11 +383,6 @@ async fn checkpoint(
         .call(move |j| j.checkpoint_download(pair, &key, &partial))
         .await?;
     Ok(())
-}
-
-/// `W/"x"` and `"x"` name the same version for our purpose.
-fn normalise(tag: &str) -> &str {
-    tag.trim().trim_start_matches("W/")
 }
 
 /// Moves a complete part file over `target`, if `target` is still what the plan saw.
@@ -499,16 +504,12 @@ pub async fn send(
     // If-Match on MOVE guards the source, not the destination (RFC 4918), so the version
     // being replaced is checked just before the move. The window left is one round trip.
     if let Some(before) = remote_before {
-        let now = ctx.or_stop(ctx.client.list(path, Depth::Zero)).await?;
+        let now = ctx.or_stop(ctx.client.stat(path, EntryKind::File)).await?;
         let same = match now {
-            Ok(listing) => listing
-                .entries
-                .first()
-                .is_some_and(|e| match (&e.etag, &before.etag) {
-                    (Some(now), Some(then)) => now == then,
-                    _ => e.size == before.size,
-                }),
-            Err(e) if e.is_not_found() => false,
+            Ok(entry) => entry.is_some_and(|e| match (&e.etag, &before.etag) {
+                (Some(now), Some(then)) => validator::same_version(now, then),
+                _ => e.size == before.size,
+            }),
             Err(e) => {
                 cleanup(ctx, temp).await;
                 return Err(e.into());
@@ -545,8 +546,7 @@ pub async fn send(
             return Err(stopped);
         }
     }
-    let listed = ctx.client.list(path, Depth::Zero).await?;
-    let entry = listed.entries.into_iter().next();
+    let entry = ctx.client.stat(path, EntryKind::File).await?;
     Ok(Agreed {
         path: path.as_str().to_owned(),
         is_dir: false,

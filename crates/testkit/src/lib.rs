@@ -1,5 +1,7 @@
 //! Test-only helpers for Tidesync: real servers started on loopback by the tests themselves.
 //!
+//! - [`apache`]: a private Apache httpd with mod_dav (Debian `apache2`) on a free loopback
+//!   port, with its own config and Basic auth.
 //! - [`DavServer`]: the in-process `dav-server` over a folder, on `127.0.0.1:0` (the demo
 //!   remote's server, re-exported).
 //! - [`http_faults`]: the same server behind an HTTP fault layer (error statuses with
@@ -12,12 +14,14 @@
 //! - [`scripted`]: a loopback HTTP server that answers with bytes a test scripts.
 //! - [`tree`]: seeded file trees and their comparison.
 
+pub mod apache;
 pub mod http_faults;
 pub mod proxy;
 pub mod rclone;
 pub mod scripted;
 pub mod tree;
 
+pub use apache::ApacheServer;
 pub use http_faults::{FaultyDav, HttpFault};
 pub use proxy::{Fault, FaultProxy};
 pub use rclone::RcloneServer;
