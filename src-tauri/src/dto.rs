@@ -346,6 +346,7 @@ impl From<JobEvent> for SyncEvent {
                 error: IpcError {
                     kind: match kind {
                         FailureKind::Auth => ErrorKind::Auth,
+                        FailureKind::Forbidden => ErrorKind::Forbidden,
                         FailureKind::Network => ErrorKind::Network,
                         FailureKind::MassDelete => ErrorKind::Conflict,
                         FailureKind::Storage => ErrorKind::Storage,

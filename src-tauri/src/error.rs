@@ -49,6 +49,8 @@ pub enum Error {
 #[ts(export)]
 pub enum ErrorKind {
     Auth,
+    /// The login is fine, but the server does not allow this account to do it (403).
+    Forbidden,
     Network,
     NotFound,
     Conflict,
@@ -92,6 +94,7 @@ impl Error {
 fn engine_kind(error: &EngineError) -> ErrorKind {
     match error {
         EngineError::Remote(e) if e.is_auth() => ErrorKind::Auth,
+        EngineError::Remote(e) if e.is_forbidden() => ErrorKind::Forbidden,
         EngineError::Remote(WebDavError::Certificate { .. }) => ErrorKind::Auth,
         EngineError::Remote(e) if e.is_not_found() => ErrorKind::NotFound,
         EngineError::Remote(
@@ -125,6 +128,9 @@ fn remote_message(error: &WebDavError) -> String {
         e if e.is_auth() => {
             "The server refused the user name or password. Check both and try again.".to_owned()
         }
+        e if e.is_forbidden() => "The server accepted the login but does not allow this \
+             account to use this folder. Check the folder's sharing or permissions on the server."
+            .to_owned(),
         WebDavError::Certificate { message, .. } => format!(
             "The server's certificate is not trusted ({message}). Check the address; a \
              self-signed server needs its certificate installed on this device."

@@ -3,6 +3,7 @@ import type { ErrorKind } from "$gen/ipc/ErrorKind";
 
 const KINDS: readonly ErrorKind[] = [
   "auth",
+  "forbidden",
   "network",
   "notFound",
   "conflict",
