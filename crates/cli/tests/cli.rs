@@ -6,7 +6,7 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use tidesync_testkit::tree::{Seeded, snapshot, write_tree};
-use tidesync_testkit::{DavServer, FaultProxy, RcloneServer};
+use tidesync_testkit::{DavServer, Fault, FaultProxy, RcloneServer};
 use tokio::process::Command;
 
 fn tidesync(state: &Path, url: &str, local: &Path, extra: &[&str]) -> Command {
@@ -493,6 +493,80 @@ async fn sigkill_loop(mode: &str, seed: u64, kills: usize) {
         top,
         ["local", "remote", "state"],
         "{mode}: nothing was written outside the sync folder"
+    );
+}
+
+/// 20 SIGKILLs during one 200 MiB download through the test kit's proxy at a capped rate. Each
+/// kill lands mid-transfer: the part file grew past its previous high-water mark and the file
+/// is not complete. Each next run resumes from the last durable checkpoint (at least every
+/// 8 MiB), so all runs together fetch at most the file plus 8 MiB per kill.
+#[tokio::test]
+async fn twenty_sigkills_during_a_200_mib_download_refetch_at_most_a_checkpoint_each() {
+    const SIZE: usize = 200 * 1024 * 1024;
+    const KILLS: u64 = 20;
+    const MIB: u64 = 1024 * 1024;
+    let workspace = tempfile::tempdir().unwrap();
+    let (remote, local, state) = (
+        workspace.path().join("remote"),
+        workspace.path().join("local"),
+        workspace.path().join("state"),
+    );
+    std::fs::create_dir_all(&remote).unwrap();
+    std::fs::create_dir_all(&local).unwrap();
+    let mut rng = Seeded::new(21);
+    let data = rng.bytes(SIZE);
+    std::fs::write(remote.join("big.bin"), &data).unwrap();
+    let server = DavServer::serve(&remote).await.unwrap();
+    let proxy = FaultProxy::start(server.addr()).await.unwrap();
+    proxy.always(Some(Fault::Bandwidth(64 * MIB)));
+    let part = local.join(".big.bin.tidesync-part");
+    let part_len = || std::fs::metadata(&part).map_or(0, |m| m.len());
+    let mut high_water = 0;
+    for kill in 0..KILLS {
+        let mut child = tidesync(&state, &proxy.url(), &local, &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Progress past anything an earlier run wrote: this run resumed and is downloading.
+        let target = high_water + 9 * MIB + rng.next_u64() % (MIB / 2);
+        while part_len() < target {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "kill {kill}: the run ended before the kill"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let pid = child.id().unwrap().to_string();
+        std::process::Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap();
+        let _ = child.wait().await;
+        high_water = part_len();
+        assert!(
+            !local.join("big.bin").exists() && high_water < SIZE as u64,
+            "kill {kill} landed mid-transfer"
+        );
+    }
+    let (code, _, stderr) = run(&mut tidesync(&state, &proxy.url(), &local, &[])).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        std::fs::read(local.join("big.bin")).unwrap() == data,
+        "the file arrived whole"
+    );
+    let fetched = proxy.bytes_down();
+    eprintln!(
+        "{KILLS} kills: fetched {:.1} MiB for a {} MiB file ({:.2} MiB again per kill)",
+        fetched as f64 / MIB as f64,
+        SIZE as u64 / MIB,
+        (fetched as f64 - SIZE as f64) / MIB as f64 / KILLS as f64
+    );
+    // Listings and headers are a few KiB a run.
+    let bound = SIZE as u64 + KILLS * 8 * MIB + 256 * 1024;
+    assert!(
+        fetched <= bound,
+        "fetched {fetched} bytes for a {SIZE}-byte file over {KILLS} kills (bound {bound})"
     );
 }
 

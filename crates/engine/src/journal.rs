@@ -1,8 +1,9 @@
 //! The journal: what the engine must remember across restarts and crashes, in SQLite.
 //!
 //! It holds remotes and pairs (no secrets), the last agreed state of every path of every pair,
-//! jobs and their states, and in-flight downloads (part-file offsets). WAL mode with
-//! `synchronous=FULL`: a committed change survives a crash of the process or of the OS.
+//! jobs and their states, in-flight downloads (part-file offsets) and uploads (temp names).
+//! WAL mode with `synchronous=FULL`: a committed change survives a crash of the process or of
+//! the OS.
 //!
 //! Every method is synchronous and short; async callers go through [`Journal::call`], which
 //! runs the closure on the blocking pool so no tokio worker ever waits on the disk. The
@@ -67,6 +68,15 @@ CREATE TABLE downloads (
     r#"
 -- What kind of server answered the connection test (Nextcloud, Apache, ...), for display.
 ALTER TABLE remotes ADD COLUMN server_kind TEXT;
+"#,
+    r#"
+-- Uploads in flight: the hidden temp name on the server, recorded before its PUT, so a run
+-- after a crash or a failed cleanup deletes what an earlier one left.
+CREATE TABLE uploads (
+    pair_id INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+    temp    TEXT NOT NULL,
+    PRIMARY KEY (pair_id, temp)
+);
 "#,
 ];
 
@@ -448,6 +458,37 @@ impl Journal {
                 params![pair, path],
             )
             .map(drop)
+        })
+    }
+
+    /// Records the temp name an upload is about to be sent to (before its `PUT`).
+    pub fn begin_upload(&self, pair: PairId, temp: &str) -> Result<(), JournalError> {
+        self.with(|db| {
+            db.execute(
+                "INSERT OR IGNORE INTO uploads (pair_id, temp) VALUES (?1, ?2)",
+                params![pair, temp],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Forgets an upload's temp name: it was moved into place or deleted.
+    pub fn end_upload(&self, pair: PairId, temp: &str) -> Result<(), JournalError> {
+        self.with(|db| {
+            db.execute(
+                "DELETE FROM uploads WHERE pair_id = ?1 AND temp = ?2",
+                params![pair, temp],
+            )
+            .map(drop)
+        })
+    }
+
+    /// The temp names of uploads that never ended, to delete from the server.
+    pub fn pending_uploads(&self, pair: PairId) -> Result<Vec<String>, JournalError> {
+        self.with(|db| {
+            let mut stmt = db.prepare("SELECT temp FROM uploads WHERE pair_id = ?1")?;
+            let rows = stmt.query_map([pair], |r| r.get(0))?;
+            rows.collect()
         })
     }
 

@@ -66,7 +66,7 @@ impl PartWriter {
         self.buf.extend_from_slice(bytes);
         if self.buf.len() >= SLICE {
             self.settle().await?;
-            let file = self.file.take().expect("settled writers hold their file");
+            let file = self.file.take().ok_or_else(lost_write)?;
             let next = std::mem::take(&mut self.spare);
             let slice = std::mem::replace(&mut self.buf, next);
             let path = self.path.clone();
@@ -76,6 +76,26 @@ impl PartWriter {
             }));
         }
         Ok(())
+    }
+
+    /// Makes every byte received so far durable (written and fsync'd) while the download
+    /// goes on, and returns how many that is: the offset a checkpoint may record.
+    pub async fn sync(&mut self) -> std::io::Result<u64> {
+        self.settle().await?;
+        let file = self.file.take().ok_or_else(lost_write)?;
+        let buf = std::mem::take(&mut self.buf);
+        let path = self.path.clone();
+        let (file, mut buf) = tokio::task::spawn_blocking(move || {
+            let file = write(&path, file, &buf)?;
+            file.sync_data()?;
+            Ok::<_, std::io::Error>((File::Open(file), buf))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        buf.clear();
+        self.buf = buf;
+        self.file = Some(file);
+        Ok(self.received)
     }
 
     /// Writes what is left, stamps the modification time `mtime` (the server's, so the file
@@ -88,7 +108,7 @@ impl PartWriter {
         then: impl FnOnce() -> std::io::Result<T> + Send + 'static,
     ) -> std::io::Result<T> {
         self.settle().await?;
-        let file = self.file.take().expect("settled writers hold their file");
+        let file = self.file.take().ok_or_else(lost_write)?;
         let (path, buf) = (self.path, self.buf);
         tokio::task::spawn_blocking(move || {
             let file = write(&path, file, &buf)?;
@@ -113,6 +133,11 @@ impl PartWriter {
         }
         Ok(())
     }
+}
+
+/// A write failed earlier and took the file with it: nothing more can be written.
+fn lost_write() -> std::io::Error {
+    std::io::Error::other("an earlier write to the part file failed")
 }
 
 /// Writes `bytes` at the end of what the file holds, opening it first if needed. An empty

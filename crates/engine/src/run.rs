@@ -18,7 +18,7 @@ use crate::progress::{FileAction, JobEvent, Phase};
 use crate::scan::{is_internal, nanos, scan, stat};
 use crate::transfer::{
     Context, Fetched, Landing, TransferError, conflict_name, fetch, install, resumable, same_bytes,
-    send,
+    send, sweep_upload_temps,
 };
 
 /// Why a run did not complete.
@@ -101,6 +101,12 @@ pub async fn run(
     transfers: usize,
     summary: &mut Summary,
 ) -> Result<(), RunError> {
+    match sweep_upload_temps(&ctx).await {
+        Ok(()) => {}
+        Err(TransferError::Stopped) => return Err(RunError::Stopped),
+        Err(TransferError::Journal(e)) => return Err(RunError::Journal(e)),
+        Err(error) => tracing::warn!(%error, "earlier uploads' temp files were not all deleted"),
+    }
     for _ in 0..PASSES {
         let (plan, survey) = survey(&ctx, mode, summary).await?;
         let had_conflicts = plan

@@ -30,6 +30,11 @@ const ATTEMPTS: u32 = 4;
 /// Ranges are fetched one after the other, so a checkpoint is still one offset.
 pub const RANGE_SIZE: u64 = 64 * 1024 * 1024;
 
+/// A download in progress records a durable checkpoint at least every this many bytes...
+pub const CHECKPOINT_BYTES: u64 = 8 * 1024 * 1024;
+/// ...and at least this often, so a slow link loses little to a killed process too.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
+
 /// Why a transfer did not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
@@ -305,6 +310,14 @@ async fn fetch_from(
     }
     let mut part_file = PartWriter::new(part, *offset, remote.size.saturating_sub(*offset));
     let name = path.as_str();
+    // A process killed mid-download keeps what the last checkpoint vouches for: the part
+    // file's version is recorded as it starts, its durable length every few MiB or seconds.
+    let checkpoints = remote.etag.is_some() && remote.size > CHECKPOINT_BYTES;
+    let mut durable = *offset;
+    let mut synced_at = tokio::time::Instant::now();
+    if checkpoints && *offset == 0 {
+        checkpoint(ctx, name, remote, part, 0).await?;
+    }
     let result = loop {
         let chunk = match ctx.run.run_until_cancelled(download.chunk()).await {
             None => break Err(TransferError::Stopped),
@@ -318,6 +331,16 @@ async fn fetch_from(
         }
         ctx.hub
             .file_progress(name, part_file.received(), remote.size, chunk.len() as u64);
+        let due = part_file.received() - durable >= CHECKPOINT_BYTES
+            || synced_at.elapsed() >= CHECKPOINT_EVERY;
+        if checkpoints && due {
+            durable = match part_file.sync().await {
+                Ok(durable) => durable,
+                Err(e) => break Err(TransferError::local(part, e)),
+            };
+            synced_at = tokio::time::Instant::now();
+            record_offset(ctx, name, remote, durable).await?;
+        }
     };
     let received = part_file.received();
     let mtime = remote
@@ -355,6 +378,26 @@ async fn fetch_from(
 }
 
 /// Records how far a download got; the part file was fsync'd before.
+async fn record_offset(
+    ctx: &Context,
+    key: &str,
+    remote: &RemoteState,
+    offset: u64,
+) -> Result<(), TransferError> {
+    let partial = PartialDownload {
+        etag: remote.etag.clone(),
+        size: remote.size,
+        offset,
+    };
+    let (pair, key) = (ctx.pair, key.to_owned());
+    ctx.journal
+        .call(move |j| j.checkpoint_download(pair, &key, &partial))
+        .await?;
+    Ok(())
+}
+
+/// Records how far a download got once it stopped (the part file was fsync'd before); a
+/// part file with nothing worth keeping, or whose version cannot be known, is removed.
 async fn checkpoint(
     ctx: &Context,
     key: &str,
@@ -362,7 +405,7 @@ async fn checkpoint(
     part: &Path,
     offset: u64,
 ) -> Result<(), TransferError> {
-    if offset == 0 || remote.etag.is_none() {
+    if (offset == 0 && remote.size <= CHECKPOINT_BYTES) || remote.etag.is_none() {
         // Nothing worth keeping, or no way to know the version on resume.
         let _ = tokio::fs::remove_file(part).await;
         let key = key.to_owned();
@@ -372,17 +415,7 @@ async fn checkpoint(
             .await?;
         return Ok(());
     }
-    let partial = PartialDownload {
-        etag: remote.etag.clone(),
-        size: remote.size,
-        offset,
-    };
-    let key = key.to_owned();
-    let pair = ctx.pair;
-    ctx.journal
-        .call(move |j| j.checkpoint_download(pair, &key, &partial))
-        .await?;
-    Ok(())
+    record_offset(ctx, key, remote, offset).await
 }
 
 /// Moves a complete part file over `target`, if `target` is still what the plan saw.
@@ -469,25 +502,23 @@ pub async fn send(
         what: format!("no temporary name could be made: {e}"),
     })?;
     let mtime = SystemTime::UNIX_EPOCH + Duration::from_nanos(before.mtime.max(0) as u64);
+    let (pair, recorded) = (ctx.pair, temp.as_str().to_owned());
+    ctx.journal
+        .call(move |j| j.begin_upload(pair, &recorded))
+        .await?;
     let uploaded = ctx
         .or_stop(
             ctx.client
                 .put_file(&temp, &local, &Precondition::Absent, Some(mtime)),
         )
         .await;
-    let cleanup = |ctx: &Context, temp: RemotePath| {
-        let client = ctx.client.clone();
-        async move {
-            let _ = client.delete(&temp, EntryKind::File, None).await;
-        }
-    };
     match uploaded {
         Err(TransferError::Stopped) => {
-            cleanup(ctx, temp).await;
+            discard_temp(ctx, temp).await;
             return Err(TransferError::Stopped);
         }
         Ok(Err(e)) => {
-            cleanup(ctx, temp).await;
+            discard_temp(ctx, temp).await;
             return Err(e.into());
         }
         _ => {}
@@ -495,7 +526,7 @@ pub async fn send(
     ctx.hub
         .file_progress(path.as_str(), before.size, before.size, before.size);
     if stat_async(&local).await?.as_ref() != Some(&before) {
-        cleanup(ctx, temp).await;
+        discard_temp(ctx, temp).await;
         return Err(TransferError::Changed {
             path: path.to_string(),
             what: "the local file changed during the upload".into(),
@@ -511,12 +542,12 @@ pub async fn send(
                 _ => e.size == before.size,
             }),
             Err(e) => {
-                cleanup(ctx, temp).await;
+                discard_temp(ctx, temp).await;
                 return Err(e.into());
             }
         };
         if !same {
-            cleanup(ctx, temp).await;
+            discard_temp(ctx, temp).await;
             return Err(TransferError::Changed {
                 path: path.to_string(),
                 what: "the remote file changed during the upload".into(),
@@ -532,7 +563,7 @@ pub async fn send(
     match moved {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
-            cleanup(ctx, temp).await;
+            discard_temp(ctx, temp).await;
             if e.is_precondition_failed() {
                 return Err(TransferError::Changed {
                     path: path.to_string(),
@@ -542,10 +573,14 @@ pub async fn send(
             return Err(e.into());
         }
         Err(stopped) => {
-            cleanup(ctx, temp).await;
+            discard_temp(ctx, temp).await;
             return Err(stopped);
         }
     }
+    let (pair, moved) = (ctx.pair, temp.as_str().to_owned());
+    ctx.journal
+        .call(move |j| j.end_upload(pair, &moved))
+        .await?;
     let entry = ctx.client.stat(path, EntryKind::File).await?;
     Ok(Agreed {
         path: path.as_str().to_owned(),
@@ -557,6 +592,41 @@ pub async fn send(
             .and_then(|e| e.modified)
             .map(|t| (nanos(t) / 1_000_000_000) as i64),
     })
+}
+
+/// Deletes an upload's temp name from the server, and forgets it once it is gone. One that
+/// cannot be deleted now stays recorded: every run starts by deleting what is recorded (see
+/// [`sweep_upload_temps`]).
+async fn discard_temp(ctx: &Context, temp: RemotePath) {
+    match ctx.client.delete(&temp, EntryKind::File, None).await {
+        Ok(()) => {}
+        Err(e) if e.is_not_found() => {}
+        Err(error) => {
+            tracing::debug!(%temp, %error, "an upload's temp file stays for the next run");
+            return;
+        }
+    }
+    let (pair, key) = (ctx.pair, temp.as_str().to_owned());
+    if let Err(error) = ctx.journal.call(move |j| j.end_upload(pair, &key)).await {
+        tracing::warn!(%temp, %error, "an upload's temp file was deleted but not forgotten");
+    }
+}
+
+/// Deletes the temp files of uploads that an earlier run started and never ended (the process
+/// died, or the cleanup after a failure failed too). They are hidden, never under a real name,
+/// but they are litter on the user's server.
+pub async fn sweep_upload_temps(ctx: &Context) -> Result<(), TransferError> {
+    let pair = ctx.pair;
+    let pending = ctx.journal.call(move |j| j.pending_uploads(pair)).await?;
+    for temp in pending {
+        match RemotePath::parse(&temp) {
+            Ok(path) => ctx.or_stop(discard_temp(ctx, path)).await?,
+            Err(_) => {
+                ctx.journal.call(move |j| j.end_upload(pair, &temp)).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn stat_async(path: &Path) -> Result<Option<LocalState>, TransferError> {

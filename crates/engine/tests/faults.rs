@@ -282,3 +282,21 @@ async fn every_http_fault_during_an_upload() {
 async fn every_http_fault_during_a_two_way_sync() {
     every_http_fault(Mode::TwoWay).await;
 }
+
+/// An upload whose move fails, and whose cleanup fails too, leaves its hidden temp on the
+/// server only until the next run: the temp name was recorded in the journal before the PUT,
+/// and every run starts by deleting the recorded ones.
+#[tokio::test]
+async fn an_upload_temp_that_could_not_be_cleaned_up_is_deleted_by_the_next_run() {
+    let rig = Rig::new(Mode::Upload, 1, 11).await;
+    rig.server.arm("MOVE", HttpFault::Status(503, 0), 1000);
+    rig.server.arm("DELETE", HttpFault::Status(503, 0), 1000);
+    let failed = rig.sync().await;
+    assert_eq!(failed.summary.files_uploaded, 0, "{failed:?}");
+    assert!(!failed.summary.errors.is_empty(), "{failed:?}");
+    assert!(
+        !leftovers(&rig.dir("remote")).is_empty(),
+        "the failed cleanup left the temp file"
+    );
+    rig.converges("after a failed cleanup").await;
+}

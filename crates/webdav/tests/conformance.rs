@@ -1,12 +1,15 @@
-//! One suite, two real servers: the in-process `dav-server` and `rclone serve webdav`.
-//! Every case runs against both, so a server difference shows up as a failing case here rather
-//! than as a surprise in the sync engine.
+//! One suite, three real servers: the in-process `dav-server`, `rclone serve webdav` and a
+//! private Apache mod_dav. Every case runs against each, so a server difference shows up as a
+//! failing case here rather than as a surprise in the sync engine.
 
 use std::path::Path;
 
 use bytes::Bytes;
+use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER, ApacheServer};
 use tidesync_testkit::{DavServer, RcloneServer};
-use tidesync_webdav::{Client, Depth, EntryKind, Mkcol, Options, Precondition, RemotePath};
+use tidesync_webdav::{
+    Client, Credentials, Depth, EntryKind, Mkcol, Options, Precondition, RemotePath, validator,
+};
 
 fn path(p: &str) -> RemotePath {
     RemotePath::parse(p).unwrap()
@@ -44,17 +47,17 @@ async fn body(client: &Client, p: &str, from: u64, if_range: Option<&str>) -> (u
 }
 
 async fn etag_of(client: &Client, p: &str) -> String {
-    let listing = client.list(&path(p), Depth::Zero).await.unwrap();
-    listing.entries[0]
+    let entry = client.stat(&path(p), EntryKind::File).await.unwrap();
+    entry
+        .expect("the file is there")
         .etag
-        .clone()
         .expect("the server gives ETags")
 }
 
 /// Where servers legitimately differ; each case asserts what the server really does, so a
 /// change in a server's behaviour (or ours) shows up here.
 struct Traits {
-    /// Answers `PROPFIND Depth: infinity` (rclone) or refuses it (dav-server).
+    /// Answers `PROPFIND Depth: infinity` (rclone) or refuses it (dav-server, Apache).
     depth_infinity: bool,
     /// Honours `If-Match` / `If-None-Match: *` on PUT and `If-Match` on DELETE. rclone's
     /// server ignores both and writes or deletes anyway, which is why the engine uploads to a
@@ -356,4 +359,98 @@ async fn rclone_serve_webdav_conforms() {
         },
     )
     .await;
+}
+
+#[tokio::test]
+async fn apache_mod_dav_conforms() {
+    let server = ApacheServer::start().await.unwrap();
+    seed(&server.root());
+    server.adopt().unwrap();
+    let login = Credentials::new(APACHE_USER, APACHE_PASSWORD);
+    let client = Client::new(&server.url(), Some(login), Options::default()).unwrap();
+    conformance(
+        client,
+        &server.root(),
+        Traits {
+            depth_infinity: false,
+            write_preconditions: true,
+            mkcol_reports_existing: true,
+        },
+    )
+    .await;
+}
+
+/// What Apache does that a client must handle, recorded so a change shows up here: a file
+/// path with a trailing slash is a 400 (so a file is never asked for as a folder), and a file
+/// changed within the last second has a weak ETag, which turns strong with the same opaque
+/// value (so `W/` alone is never a change, and a weak tag is never sent as a precondition).
+#[tokio::test]
+async fn apache_traits_a_client_must_handle() {
+    let server = ApacheServer::start().await.unwrap();
+    let login = Credentials::new(APACHE_USER, APACHE_PASSWORD);
+    let client = Client::new(&server.url(), Some(login), Options::default()).unwrap();
+    let file = path("fresh.txt");
+    client
+        .put_bytes(
+            &file,
+            Bytes::from_static(b"fresh"),
+            &Precondition::Absent,
+            None,
+        )
+        .await
+        .unwrap();
+
+    let raw = reqwest::Client::new()
+        .request(
+            reqwest::Method::from_bytes(b"PROPFIND").unwrap(),
+            format!("{}fresh.txt/", server.url()),
+        )
+        .basic_auth(APACHE_USER, Some(APACHE_PASSWORD))
+        .header("Depth", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        raw.status().as_u16(),
+        400,
+        "a file path with a trailing slash"
+    );
+
+    let weak = etag_of(&client, "fresh.txt").await;
+    assert!(
+        validator::is_weak(&weak),
+        "a fresh file's tag is weak: {weak}"
+    );
+    // A weak tag is not sent in If-Match: the guarded delete goes through as unguarded, which
+    // is why the engine looks at the file itself first.
+    let fresh_delete_target = path("fresh-copy.txt");
+    client
+        .put_bytes(
+            &fresh_delete_target,
+            Bytes::from_static(b"x"),
+            &Precondition::Absent,
+            None,
+        )
+        .await
+        .unwrap();
+    let refused = client
+        .delete(&fresh_delete_target, EntryKind::File, Some("\"stale\""))
+        .await
+        .unwrap_err();
+    assert!(
+        refused.is_precondition_failed(),
+        "a strong stale tag is refused"
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let strong = etag_of(&client, "fresh.txt").await;
+    assert!(!validator::is_weak(&strong), "{strong}");
+    assert!(
+        validator::same_version(&weak, &strong),
+        "the same version: {weak} then {strong}"
+    );
+    client
+        .delete(&file, EntryKind::File, Some(&strong))
+        .await
+        .unwrap();
 }
