@@ -405,6 +405,9 @@ async fn suspend_and_resume_signals_cost_at_most_a_chunk_each() {
 /// Kills `tidesync sync --mode <mode>` with SIGKILL `kills` times at seeded moments (listing,
 /// transfers, renames, journal commits, whatever is under way), then checks that one more run
 /// converges, that a local edit survived and that nothing was written outside the folders.
+/// The server is behind the test kit's proxy at a capped rate both ways, so every kill lands
+/// while the sync is still under way (asserted); the middle kill waits for a completed file,
+/// and the last run must then transfer fewer files than a first run would: it resumed.
 async fn sigkill_loop(mode: &str, seed: u64, kills: usize) {
     let workspace = tempfile::tempdir().unwrap();
     let (remote, local, state) = (
@@ -428,20 +431,31 @@ async fn sigkill_loop(mode: &str, seed: u64, kills: usize) {
     // A local edit that must survive every kill: no mode ever overwrites it.
     std::fs::write(local.join("my notes.txt"), b"written on the phone").unwrap();
     let (source_remote, source_local) = (visible(&remote), visible(&local));
-    let server = DavServer::serve(&remote).await.unwrap();
+    let dav = DavServer::serve(&remote).await.unwrap();
+    let server = FaultProxy::start(dav.addr()).await.unwrap();
+    server.always(Some(Fault::Throttle(4 * 1024 * 1024)));
+    let target = if mode == "upload" { &remote } else { &local };
     let mut rng = Seeded::new(seed);
-    for _ in 0..kills {
+    for kill in 0..kills {
         let mut child = tidesync(&state, &server.url(), &local, &["--mode", mode])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        signal_after(
-            &child,
-            "-KILL",
-            Duration::from_millis(20 + rng.next_u64() % 400),
-        )
-        .await;
+        if kill == kills / 2 {
+            let before = visible(target).len();
+            while visible(target).len() <= before {
+                assert!(child.try_wait().unwrap().is_none(), "{mode}: kill {kill}");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        } else {
+            tokio::time::sleep(Duration::from_millis(20 + rng.next_u64() % 400)).await;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{mode}: kill {kill} landed mid-sync"
+        );
+        signal_after(&child, "-KILL", Duration::ZERO).await;
         let _ = child.wait().await;
         // Whatever moment it died at, no partial file is visible under a real name.
         for (side, now, source) in [
@@ -458,7 +472,7 @@ async fn sigkill_loop(mode: &str, seed: u64, kills: usize) {
             }
         }
     }
-    let (code, _, stderr) = run(&mut tidesync(
+    let (code, json, stderr) = run(&mut tidesync(
         &state,
         &server.url(),
         &local,
@@ -466,6 +480,17 @@ async fn sigkill_loop(mode: &str, seed: u64, kills: usize) {
     ))
     .await;
     assert_eq!(code, 0, "{mode}: {stderr}");
+    let transferred =
+        json["filesDownloaded"].as_u64().unwrap() + json["filesUploaded"].as_u64().unwrap();
+    let first_run = match mode {
+        "download" => source_remote.len(),
+        "upload" => source_local.len(),
+        _ => source_remote.len() + source_local.len(),
+    };
+    assert!(
+        (transferred as usize) < first_run,
+        "{mode}: the last run transferred {transferred} of {first_run} files: it resumed"
+    );
     let mut expected = match mode {
         "download" => source_remote.clone(),
         "upload" => source_local.clone(),

@@ -25,6 +25,8 @@ use tidesync_webdav::{Options, RetryPolicy};
 
 struct Rig {
     root: tempfile::TempDir,
+    /// Every file the rig seeded, by its path on both sides: each must survive every fault.
+    seeded: Vec<String>,
     engine: Engine,
     pair: PairId,
     proxy: FaultProxy,
@@ -59,11 +61,14 @@ impl Rig {
             std::fs::create_dir(root.path().join(dir)).unwrap();
         }
         let (remote, local) = (root.path().join("remote"), root.path().join("local"));
+        let mut seeded = Vec::new();
         if mode != Mode::Upload {
-            write_tree(&remote.join("server"), seed, files);
+            let written = write_tree(&remote.join("server"), seed, files);
+            seeded.extend(written.into_iter().map(|p| format!("server/{p}")));
         }
         if mode != Mode::Download {
-            write_tree(&local.join("phone"), seed + 1, files);
+            let written = write_tree(&local.join("phone"), seed + 1, files);
+            seeded.extend(written.into_iter().map(|p| format!("phone/{p}")));
         }
         let server = FaultyDav::serve(&remote).await.unwrap();
         let proxy = FaultProxy::start(server.addr()).await.unwrap();
@@ -77,6 +82,7 @@ impl Rig {
         let pair = engine.ensure_pair(id, "", &local, mode).await.unwrap();
         Rig {
             root,
+            seeded,
             engine,
             pair,
             proxy,
@@ -104,11 +110,14 @@ impl Rig {
         assert_eq!(outcome.state, JobState::Completed, "{what}: {outcome:?}");
         assert!(outcome.summary.errors.is_empty(), "{what}: {outcome:?}");
         let (local, remote) = (self.dir("local"), self.dir("remote"));
-        assert_eq!(
-            visible(&local),
-            visible(&remote),
-            "{what}: both sides agree"
-        );
+        let (local_files, remote_files) = (visible(&local), visible(&remote));
+        assert_eq!(local_files, remote_files, "{what}: both sides agree");
+        for path in &self.seeded {
+            assert!(
+                local_files.contains_key(path),
+                "{what}: the seeded {path} survived"
+            );
+        }
         assert!(
             leftovers(&local).is_empty(),
             "{what}: {:?}",

@@ -26,6 +26,8 @@ pub enum Fault {
     Latency(Duration),
     /// At most this many bytes per second from the server.
     Bandwidth(u64),
+    /// At most this many bytes per second each way (uploads too).
+    Throttle(u64),
     /// The connection is closed after the server sent this many bytes.
     CutAfter(u64),
     /// Nothing is forwarded for this long (the socket stays open), then the connection closes.
@@ -210,6 +212,9 @@ async fn pump(
         let mut n = n;
         match fault {
             Some(Fault::Bandwidth(rate)) if from_server => {
+                sleep(Duration::from_nanos(n as u64 * 1_000_000_000 / rate.max(1))).await;
+            }
+            Some(Fault::Throttle(rate)) => {
                 sleep(Duration::from_nanos(n as u64 * 1_000_000_000 / rate.max(1))).await;
             }
             Some(Fault::CutAfter(limit)) if from_server => {

@@ -18,11 +18,16 @@ pub struct World {
     pub pair: PairId,
     /// The server, kept alive for the test.
     pub server: Box<dyn std::any::Any + Send>,
+    /// With [`Server::DavCapped`]: the proxy that caps the rate and counts what the server sent.
+    pub proxy: Option<tidesync_testkit::FaultProxy>,
 }
 
 pub enum Server {
     Dav,
     Rclone,
+    /// dav-server behind the test kit's proxy at this many bytes per second, so the bytes the
+    /// server sent can be counted and little is in flight when a run stops.
+    DavCapped(u64),
 }
 
 impl World {
@@ -39,12 +44,23 @@ impl World {
         let remote_dir = tempfile::tempdir().unwrap();
         let local_dir = tempfile::tempdir().unwrap();
         let data_dir = tempfile::tempdir().unwrap();
+        let mut proxy = None;
         let (url, server): (String, Box<dyn std::any::Any + Send>) = match server {
             Server::Dav => {
                 let s = tidesync_testkit::DavServer::serve(remote_dir.path())
                     .await
                     .unwrap();
                 (s.url(), Box::new(s))
+            }
+            Server::DavCapped(rate) => {
+                let s = tidesync_testkit::DavServer::serve(remote_dir.path())
+                    .await
+                    .unwrap();
+                let capped = tidesync_testkit::FaultProxy::start(s.addr()).await.unwrap();
+                capped.always(Some(tidesync_testkit::Fault::Bandwidth(rate)));
+                let url = capped.url();
+                proxy = Some(capped);
+                (url, Box::new(s))
             }
             Server::Rclone => {
                 let s = tidesync_testkit::RcloneServer::serve(remote_dir.path(), None)
@@ -66,6 +82,7 @@ impl World {
             engine,
             pair,
             server,
+            proxy,
         }
     }
 
