@@ -7,7 +7,7 @@ use common::{TestApp, channel, wait_until};
 use serde_json::{Value, json};
 use tidesync_app_lib::lifecycle::Hint;
 use tidesync_testkit::tree::{snapshot, write_tree};
-use tidesync_testkit::{DavServer, RcloneServer};
+use tidesync_testkit::{DavServer, RcloneServer, Reply, ScriptedServer};
 
 fn serve(dir: &std::path::Path) -> DavServer {
     tauri::async_runtime::block_on(DavServer::serve(dir)).unwrap()
@@ -234,6 +234,26 @@ fn a_bad_address_gives_invalid_input_and_a_missing_one_not_found() {
     assert!(!app.root.path().join("outside").exists());
 }
 
+/// A 403 is a permission the account lacks, not a wrong password: its own kind and words.
+#[test]
+fn a_forbidden_folder_gives_forbidden_not_auth() {
+    let app = TestApp::new();
+    let server = tauri::async_runtime::block_on(ScriptedServer::start(|_| {
+        Reply::http("403 Forbidden", &[], b"")
+    }))
+    .unwrap();
+    let error = app
+        .invoke(
+            "add_remote",
+            json!({ "name": "r", "url": server.url(), "user": "alice", "password": "right" }),
+        )
+        .unwrap_err();
+    assert_eq!(error["kind"], "forbidden", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("does not allow"), "{message}");
+    assert!(!message.contains("password"), "{message}");
+}
+
 #[test]
 fn a_refused_login_gives_auth_and_a_right_one_is_kept_out_of_the_journal() {
     let app = TestApp::new();
@@ -267,11 +287,32 @@ fn a_refused_login_gives_auth_and_a_right_one_is_kept_out_of_the_journal() {
         !remote.to_string().contains("right horse"),
         "never sent to the UI"
     );
-    let journal = std::fs::read(app.root.path().join("data/journal.sqlite")).unwrap();
+    // A WAL journal holds recent writes in its -wal file until a checkpoint: read every file
+    // of the journal, not only the main one.
+    let data = app.root.path().join("data");
+    let journal_files: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("journal.sqlite"))
+        })
+        .collect();
     assert!(
-        !journal.windows(11).any(|w| w == b"right horse"),
-        "never in the journal"
+        journal_files
+            .iter()
+            .any(|p| p.ends_with("journal.sqlite-wal")),
+        "the journal's WAL is read too: {journal_files:?}"
     );
+    for file in journal_files {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(11).any(|w| w == b"right horse"),
+            "never in the journal: {}",
+            file.display()
+        );
+    }
     // Renamed without a password: the stored one is still used.
     app.ok(
         "update_remote",

@@ -6,7 +6,7 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use tidesync_testkit::tree::{Seeded, snapshot, write_tree};
-use tidesync_testkit::{DavServer, Fault, FaultProxy, RcloneServer};
+use tidesync_testkit::{DavServer, Fault, FaultProxy, RcloneServer, Reply, ScriptedServer};
 use tokio::process::Command;
 
 fn tidesync(state: &Path, url: &str, local: &Path, extra: &[&str]) -> Command {
@@ -185,6 +185,26 @@ async fn a_wrong_password_exits_3_and_says_what_to_do() {
     );
     command.env("TS_PASS", "right");
     assert_eq!(run(&mut command).await.0, 0);
+}
+
+#[tokio::test]
+async fn a_forbidden_folder_exits_6_and_does_not_blame_the_password() {
+    let (local, state) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let server = ScriptedServer::start(|_| Reply::http("403 Forbidden", &[], b""))
+        .await
+        .unwrap();
+    let mut command = tidesync(
+        state.path(),
+        &server.url(),
+        local.path(),
+        &["--user", "alice", "--password-env", "TS_PASS"],
+    );
+    command.env("TS_PASS", "right");
+    let (code, json, stderr) = run(&mut command).await;
+    assert_eq!(code, 6, "{stderr}");
+    assert!(stderr.contains("permissions"), "{stderr}");
+    assert!(!stderr.contains("password"), "{stderr}");
+    assert_eq!(json["failure"], "forbidden", "{json}");
 }
 
 #[tokio::test]
