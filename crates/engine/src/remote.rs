@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use tidesync_webdav::{
     Client, Depth, Download, Entry, EntryKind, Error, Listing, Method, Mkcol, Precondition,
-    RemotePath, StatusCode, Uploaded,
+    RemotePath, SentBytes, StatusCode, Uploaded,
 };
 use tokio::sync::Notify;
 
@@ -51,12 +51,14 @@ pub trait Remote: Send + Sync + 'static {
         end: Option<u64>,
         if_range: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Box<dyn Body>, Error>>;
+    /// Uploads `local`; `sent` hears how much of it has gone out, as it goes.
     fn put_file<'a>(
         &'a self,
         path: &'a RemotePath,
         local: &'a Path,
         precondition: &'a Precondition,
         mtime: Option<SystemTime>,
+        sent: SentBytes,
     ) -> BoxFuture<'a, Result<Uploaded, Error>>;
     fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>>;
     fn delete<'a>(
@@ -124,8 +126,16 @@ impl Remote for Client {
         local: &'a Path,
         precondition: &'a Precondition,
         mtime: Option<SystemTime>,
+        sent: SentBytes,
     ) -> BoxFuture<'a, Result<Uploaded, Error>> {
-        Box::pin(Client::put_file(self, path, local, precondition, mtime))
+        Box::pin(Client::put_file_reporting(
+            self,
+            path,
+            local,
+            precondition,
+            mtime,
+            sent,
+        ))
     }
 
     fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>> {
@@ -495,6 +505,7 @@ impl Remote for MemoryRemote {
         local: &'a Path,
         precondition: &'a Precondition,
         mtime: Option<SystemTime>,
+        sent: SentBytes,
     ) -> BoxFuture<'a, Result<Uploaded, Error>> {
         Box::pin(async move {
             let data = tokio::fs::read(local)
@@ -504,6 +515,12 @@ impl Remote for MemoryRemote {
                     path: path.to_string(),
                     source,
                 })?;
+            // Received in chunks, as a network would take it.
+            for end in (MEMORY_CHUNK..data.len()).step_by(MEMORY_CHUNK) {
+                sent(end as u64);
+                tokio::task::yield_now().await;
+            }
+            sent(data.len() as u64);
             let mut items = self.lock();
             if !has_parent(&items, path) {
                 return Err(status(Method::PUT, path, StatusCode::CONFLICT));

@@ -507,10 +507,13 @@ pub async fn send(
         .call(move |j| j.begin_upload(pair, &recorded))
         .await?;
     let uploaded = ctx
-        .or_stop(
-            ctx.client
-                .put_file(&temp, &local, &Precondition::Absent, Some(mtime)),
-        )
+        .or_stop(ctx.client.put_file(
+            &temp,
+            &local,
+            &Precondition::Absent,
+            Some(mtime),
+            upload_progress(ctx, path, before.size),
+        ))
         .await;
     match uploaded {
         Err(TransferError::Stopped) => {
@@ -523,8 +526,6 @@ pub async fn send(
         }
         _ => {}
     }
-    ctx.hub
-        .file_progress(path.as_str(), before.size, before.size, before.size);
     if stat_async(&local).await?.as_ref() != Some(&before) {
         discard_temp(ctx, temp).await;
         return Err(TransferError::Changed {
@@ -591,6 +592,17 @@ pub async fn send(
         remote_mtime: entry
             .and_then(|e| e.modified)
             .map(|t| (nanos(t) / 1_000_000_000) as i64),
+    })
+}
+
+/// Reports an upload's bytes as they go out. A retried attempt starts again from 0; the job's
+/// total only grows by what goes beyond the furthest point reached, so nothing counts twice.
+fn upload_progress(ctx: &Context, path: &RemotePath, size: u64) -> tidesync_webdav::SentBytes {
+    let (hub, key) = (ctx.hub.clone(), path.as_str().to_owned());
+    let furthest = std::sync::atomic::AtomicU64::new(0);
+    Arc::new(move |sent| {
+        let before = furthest.fetch_max(sent, std::sync::atomic::Ordering::Relaxed);
+        hub.file_progress(&key, sent, size, sent.saturating_sub(before));
     })
 }
 

@@ -448,7 +448,13 @@ impl Driver for RemoteSide {
                 let file = self.scratch.path().join("upload");
                 std::fs::write(&file, data).unwrap();
                 self.server
-                    .put_file(&remote_path(path), &file, &Precondition::None, None)
+                    .put_file(
+                        &remote_path(path),
+                        &file,
+                        &Precondition::None,
+                        None,
+                        Arc::new(|_| {}),
+                    )
                     .await
                     .unwrap();
             }

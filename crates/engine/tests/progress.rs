@@ -1,5 +1,6 @@
 //! Progress of a sync of 10,000 small files: the first message is a snapshot, the last is
-//! Finished, and no second sees more than 20 snapshots.
+//! Finished, and no second sees more than 20 snapshots. An upload's progress moves within the
+//! file, as its bytes go out.
 
 mod common;
 
@@ -93,4 +94,33 @@ async fn ten_thousand_files_stream_at_most_twenty_snapshots_a_second() {
         largest < 8 * 1024,
         "every message stays under 8 KiB ({largest} bytes)"
     );
+}
+
+#[tokio::test]
+async fn an_upload_reports_its_bytes_as_they_go_out() {
+    const SIZE: usize = 12 * 1024 * 1024;
+    let world = common::World::new(common::Server::DavCapped(6 * 1024 * 1024), Mode::Upload).await;
+    common::write(world.local(), "video.mp4", &vec![7u8; SIZE]);
+    let job = world.engine.start(world.pair).await.unwrap();
+    let mut partway = Vec::new();
+    loop {
+        let snapshot = world.engine.snapshot(job).unwrap();
+        if snapshot.state.is_final() {
+            break;
+        }
+        if let Some(file) = snapshot.in_flight.iter().find(|f| f.path == "video.mp4")
+            && file.bytes_done > 0
+            && file.bytes_done < SIZE as u64
+        {
+            partway.push((file.bytes_done, snapshot.bytes_done));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let outcome = world.engine.wait(job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert!(
+        partway.len() >= 2 && partway.windows(2).all(|w| w[0].0 <= w[1].0),
+        "the file's bytes moved while it went out: {partway:?}"
+    );
+    assert_eq!(world.engine.snapshot(job).unwrap().bytes_done, SIZE as u64);
 }

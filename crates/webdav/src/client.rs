@@ -146,6 +146,9 @@ impl Depth {
     }
 }
 
+/// Told how many bytes of an upload's body have gone out so far (from 0 on each attempt).
+pub type SentBytes = Arc<dyn Fn(u64) + Send + Sync>;
+
 /// A condition on the remote version for a write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Precondition {
@@ -533,11 +536,25 @@ impl Client {
         precondition: &Precondition,
         mtime: Option<SystemTime>,
     ) -> Result<Uploaded, Error> {
+        self.put_file_reporting(path, local, precondition, mtime, Arc::new(|_| {}))
+            .await
+    }
+
+    /// Like [`put_file`](Client::put_file), telling `sent` how many bytes of the body have
+    /// gone out so far, as they go (from 0 again when an attempt is retried).
+    pub async fn put_file_reporting(
+        &self,
+        path: &RemotePath,
+        local: &Path,
+        precondition: &Precondition,
+        mtime: Option<SystemTime>,
+        sent: SentBytes,
+    ) -> Result<Uploaded, Error> {
         // Opened per attempt, so a retried upload sends the file from its start. A file that
         // fits one chunk is opened, measured and read in one blocking call: through
         // `tokio::fs` that is four hand-offs to the blocking pool, which cost a small file's
         // upload more CPU than sending it.
-        self.put_with(path, precondition, mtime, || async {
+        self.put_with(path, precondition, mtime, sent, || async {
             let local = local.to_owned();
             let opened = tokio::task::spawn_blocking(move || -> std::io::Result<Opened> {
                 use std::io::Read;
@@ -577,7 +594,7 @@ impl Client {
         precondition: &Precondition,
         mtime: Option<SystemTime>,
     ) -> Result<Uploaded, Error> {
-        self.put_with(path, precondition, mtime, || {
+        self.put_with(path, precondition, mtime, Arc::new(|_| {}), || {
             let data = data.clone();
             async move {
                 let length = data.len() as u64;
@@ -595,6 +612,7 @@ impl Client {
         path: &RemotePath,
         precondition: &Precondition,
         mtime: Option<SystemTime>,
+        sent: SentBytes,
         mut body: F,
     ) -> Result<Uploaded, PutError>
     where
@@ -607,7 +625,15 @@ impl Client {
         loop {
             let (stream, length) = body().await.map_err(PutError::Local)?;
             let activity = Activity::new();
-            let data = reqwest::Body::wrap_stream(activity.watch(stream));
+            let mut so_far = 0u64;
+            let report = sent.clone();
+            let counted = stream.inspect(move |chunk| {
+                if let Ok(chunk) = chunk {
+                    so_far += chunk.len() as u64;
+                    report(so_far);
+                }
+            });
+            let data = reqwest::Body::wrap_stream(activity.watch(counted));
             let request = |r: RequestBuilder| {
                 let mut r = r.header(CONTENT_LENGTH, length).body(data);
                 r = match precondition {

@@ -32,7 +32,9 @@ pub mod retry;
 pub mod tls;
 pub mod validator;
 
-pub use client::{Client, Credentials, Depth, Download, Mkcol, Options, Precondition, Uploaded};
+pub use client::{
+    Client, Credentials, Depth, Download, Mkcol, Options, Precondition, SentBytes, Uploaded,
+};
 pub use entry::{Entry, EntryError, EntryKind, Listing, Rejected};
 pub use error::Error;
 pub use multistatus::ParseError;

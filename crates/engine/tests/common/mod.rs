@@ -25,8 +25,8 @@ pub struct World {
 pub enum Server {
     Dav,
     Rclone,
-    /// dav-server behind the test kit's proxy at this many bytes per second, so the bytes the
-    /// server sent can be counted and little is in flight when a run stops.
+    /// dav-server behind the test kit's proxy at this many bytes per second each way, so the
+    /// bytes the server sent can be counted and little is in flight when a run stops.
     DavCapped(u64),
 }
 
@@ -57,7 +57,7 @@ impl World {
                     .await
                     .unwrap();
                 let capped = tidesync_testkit::FaultProxy::start(s.addr()).await.unwrap();
-                capped.always(Some(tidesync_testkit::Fault::Bandwidth(rate)));
+                capped.always(Some(tidesync_testkit::Fault::Throttle(rate)));
                 let url = capped.url();
                 proxy = Some(capped);
                 (url, Box::new(s))
