@@ -3,4 +3,4 @@
 /**
  * What a finished transfer did to a file.
  */
-export type ActionDto = "downloaded" | "uploaded" | "deletedLocal" | "deletedRemote" | "conflict" | "createdFolder";
+export type ActionDto = "downloaded" | "uploaded" | "deletedLocal" | "deletedRemote" | "conflict" | "createdFolder" | "moved";

@@ -250,6 +250,7 @@ pub enum ActionDto {
     DeletedRemote,
     Conflict,
     CreatedFolder,
+    Moved,
 }
 
 impl From<FileAction> for ActionDto {
@@ -261,6 +262,7 @@ impl From<FileAction> for ActionDto {
             FileAction::DeletedRemote => ActionDto::DeletedRemote,
             FileAction::Conflict => ActionDto::Conflict,
             FileAction::CreatedFolder => ActionDto::CreatedFolder,
+            FileAction::Moved => ActionDto::Moved,
         }
     }
 }

@@ -82,6 +82,8 @@ struct Report<'a> {
     conflicts: u64,
     deleted_local: u64,
     deleted_remote: u64,
+    /// Renamed or moved on one side and moved the same way on the other.
+    moved: u64,
     errors: &'a [FileError],
     /// The remote folder did not exist and this sync created it.
     created_remote_root: bool,
@@ -189,6 +191,7 @@ pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
             conflicts: outcome.summary.conflicts,
             deleted_local: outcome.summary.deleted_local,
             deleted_remote: outcome.summary.deleted_remote,
+            moved: outcome.summary.moved,
             errors: &outcome.summary.errors,
             created_remote_root: outcome.summary.created_remote_root,
             failure: outcome.failure,

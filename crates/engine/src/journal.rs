@@ -70,6 +70,12 @@ CREATE TABLE downloads (
 ALTER TABLE remotes ADD COLUMN server_kind TEXT;
 "#,
     r#"
+-- Identities a move keeps, to carry renames over as moves: the local file's inode and the
+-- server's file id (ownCloud/Nextcloud oc:fileid).
+ALTER TABLE entries ADD COLUMN local_inode INTEGER;
+ALTER TABLE entries ADD COLUMN file_id TEXT;
+"#,
+    r#"
 -- Uploads in flight: the hidden temp name on the server, recorded before its PUT, so a run
 -- after a crash or a failed cleanup deletes what an earlier one left.
 CREATE TABLE uploads (
@@ -109,6 +115,10 @@ pub struct Agreed {
     pub etag: Option<String>,
     /// The remote's modification time (s since the epoch), for servers without ETags.
     pub remote_mtime: Option<i64>,
+    /// The local item's inode when it was agreed (see [`crate::plan::LocalState::inode`]).
+    pub local_inode: Option<u64>,
+    /// The server's file id when it was agreed (see [`crate::plan::RemoteState::file_id`]).
+    pub file_id: Option<String>,
 }
 
 /// A download in flight.
@@ -355,7 +365,8 @@ impl Journal {
     pub fn agreed(&self, pair: PairId) -> Result<Vec<Agreed>, JournalError> {
         self.with(|db| {
             let mut stmt = db.prepare(
-                "SELECT path, is_dir, size, local_mtime, etag, remote_mtime FROM entries WHERE pair_id = ?1",
+                "SELECT path, is_dir, size, local_mtime, etag, remote_mtime, local_inode, file_id
+                 FROM entries WHERE pair_id = ?1",
             )?;
             let rows = stmt.query_map([pair], |r| {
                 Ok(Agreed {
@@ -365,6 +376,8 @@ impl Journal {
                     local_mtime: r.get::<_, Option<i64>>(3)?.map(i128::from),
                     etag: r.get(4)?,
                     remote_mtime: r.get(5)?,
+                    local_inode: r.get::<_, Option<i64>>(6)?.map(|i| i as u64),
+                    file_id: r.get(7)?,
                 })
             })?;
             rows.collect()
@@ -378,8 +391,9 @@ impl Journal {
             let tx = db.transaction()?;
             {
                 let mut insert = tx.prepare_cached(
-                    "INSERT OR REPLACE INTO entries (pair_id, path, is_dir, size, local_mtime, etag, remote_mtime)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "INSERT OR REPLACE INTO entries
+                     (pair_id, path, is_dir, size, local_mtime, etag, remote_mtime, local_inode, file_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?;
                 let mut done = tx
                     .prepare_cached("DELETE FROM downloads WHERE pair_id = ?1 AND path = ?2")?;
@@ -392,7 +406,9 @@ impl Journal {
                         // Nanoseconds fit an i64 until the year 2262.
                         entry.local_mtime.and_then(|t| i64::try_from(t).ok()),
                         entry.etag,
-                        entry.remote_mtime
+                        entry.remote_mtime,
+                        entry.local_inode.map(|i| i as i64),
+                        entry.file_id,
                     ])?;
                     done.execute(params![pair, entry.path])?;
                 }
@@ -410,6 +426,31 @@ impl Journal {
                 params![pair, path, escape_like(&below)],
             )
             .map(drop)
+        })
+    }
+
+    /// Moves the agreed state of `from` and everything below it to `to`: the item was moved
+    /// on one side and the same move was made on the other. A download in flight below it
+    /// is forgotten (its part file moved with it, under a name no checkpoint knows).
+    pub fn rekey(&self, pair: PairId, from: &str, to: &str) -> Result<(), JournalError> {
+        let below = escape_like(&format!("{from}/%"));
+        let taken = escape_like(&format!("{to}/%"));
+        self.with(|db| {
+            let tx = db.transaction()?;
+            tx.execute(
+                "DELETE FROM entries WHERE pair_id = ?1 AND (path = ?2 OR path LIKE ?3 ESCAPE '\\')",
+                params![pair, to, taken],
+            )?;
+            tx.execute(
+                "UPDATE entries SET path = ?3 || substr(path, ?4)
+                 WHERE pair_id = ?1 AND (path = ?2 OR path LIKE ?5 ESCAPE '\\')",
+                params![pair, from, to, from.chars().count() as i64 + 1, below],
+            )?;
+            tx.execute(
+                "DELETE FROM downloads WHERE pair_id = ?1 AND (path = ?2 OR path LIKE ?3 ESCAPE '\\')",
+                params![pair, from, below],
+            )?;
+            tx.commit()
         })
     }
 
@@ -645,6 +686,8 @@ mod tests {
             local_mtime: Some(1_700_000_000_123_456_789),
             etag: Some("\"e\"".into()),
             remote_mtime: Some(1_700_000_000),
+            local_inode: Some(42),
+            file_id: Some("00000042oc".into()),
         };
         journal
             .agree_all(
@@ -678,6 +721,19 @@ mod tests {
             left,
             ["axb/c"],
             "below a_b goes; the '_' is not a LIKE wildcard"
+        );
+        assert_eq!(journal.agreed(pair).unwrap()[0].local_inode, Some(42));
+        journal.rekey(pair, "axb", "moved/here").unwrap();
+        let moved: Vec<_> = journal
+            .agreed(pair)
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.path, a.file_id))
+            .collect();
+        assert_eq!(
+            moved,
+            [("moved/here/c".to_owned(), Some("00000042oc".to_owned()))],
+            "a move carries the agreed state and its identities"
         );
         assert_eq!(journal.interrupt_running().unwrap(), vec![job]);
         assert_eq!(journal.jobs().unwrap()[0].state, JobState::Interrupted);

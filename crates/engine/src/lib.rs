@@ -4,7 +4,8 @@
 //!   `resume_all`) and `shutdown`, and the cancellation tree:
 //!   root token (engine) → job token (cancel) → run token (pause, suspend; fresh per resume).
 //! - [`run`]: one run segment of a job: list, scan, plan, execute.
-//! - [`plan`]: the pure decision of what to do, per mode, with the mass-delete guard.
+//! - [`plan`]: the pure decision of what to do, per mode, with the mass-delete guard;
+//!   [`moves`]: renames and moves recognised on either side and repeated on the other.
 //! - [`transfer`]: downloads into part files renamed into place, uploads moved into place,
 //!   conflict names.
 //! - [`progress`]: the per-job hub streaming snapshots and events to subscribers.
@@ -19,6 +20,7 @@
 pub mod engine;
 pub mod journal;
 pub mod model;
+pub mod moves;
 pub mod part;
 pub mod plan;
 pub mod progress;

@@ -176,6 +176,10 @@ pub struct Summary {
     pub conflicts: u64,
     pub deleted_local: u64,
     pub deleted_remote: u64,
+    /// Files and folders renamed or moved on one side and moved the same way on the other,
+    /// without transferring them again.
+    #[serde(default)]
+    pub moved: u64,
     /// The pair's remote folder did not exist and was created (upload and two-way modes).
     #[serde(default)]
     pub created_remote_root: bool,

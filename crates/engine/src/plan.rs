@@ -29,6 +29,9 @@ pub struct LocalState {
     pub size: u64,
     /// Modification time in nanoseconds since the epoch.
     pub mtime: i128,
+    /// The file system's identity of the file (its inode), which a rename keeps: how a move
+    /// on the phone is told from a delete and a new file. `None` where there is none.
+    pub inode: Option<u64>,
 }
 
 /// A remote file or folder as the listing described it.
@@ -41,6 +44,8 @@ pub struct RemoteState {
     pub mtime: Option<i64>,
     /// Checksums the server publishes (Nextcloud's `oc:checksums`), e.g. `SHA1:…`.
     pub checksums: Vec<String>,
+    /// The server's identity of the item (ownCloud/Nextcloud `oc:fileid`), kept by a move.
+    pub file_id: Option<String>,
 }
 
 /// One step of a plan. Paths are relative to the pair's folders, with `/` separators.
@@ -488,6 +493,7 @@ mod tests {
             is_dir: false,
             size,
             mtime,
+            inode: None,
         }
     }
 
@@ -496,6 +502,7 @@ mod tests {
             is_dir: true,
             size: 0,
             mtime: 0,
+            inode: None,
         }
     }
 
@@ -506,6 +513,7 @@ mod tests {
             etag: Some(etag.into()),
             mtime: Some(1),
             checksums: Vec::new(),
+            file_id: None,
         }
     }
 
@@ -516,6 +524,7 @@ mod tests {
             etag: None,
             mtime: None,
             checksums: Vec::new(),
+            file_id: None,
         }
     }
 
@@ -527,6 +536,8 @@ mod tests {
             local_mtime: Some(mtime),
             etag: Some(etag.into()),
             remote_mtime: Some(1),
+            local_inode: None,
+            file_id: None,
         }
     }
 

@@ -80,6 +80,8 @@ pub enum FileAction {
     DeletedRemote,
     Conflict,
     CreatedFolder,
+    /// Moved the way the other side moved it.
+    Moved,
 }
 
 /// A message to a subscriber.

@@ -3,6 +3,7 @@
 //! resume, or a restart of the process) plans only what is left.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -13,6 +14,7 @@ use tracing::Instrument;
 
 use crate::journal::{Agreed, PartialDownload};
 use crate::model::{FileError, Mode, Summary};
+use crate::moves::{self, Move, MovedOn};
 use crate::plan::{Action, LocalState, Plan, PlanError, RemoteState, plan, plan_unguarded};
 use crate::progress::{FileAction, JobEvent, Phase};
 use crate::scan::{is_internal, nanos, scan, stat};
@@ -94,6 +96,9 @@ pub enum FailureKind {
 /// kind change nested in another needs one pass more.
 const PASSES: usize = 4;
 
+/// How many levels of moves inside moves one survey finds (the rest wait for the next pass).
+const MOVE_DEPTH: usize = 8;
+
 /// Runs the sync of `ctx`'s pair to its end, or until the run token is cancelled.
 pub async fn run(
     ctx: Arc<Context>,
@@ -107,13 +112,24 @@ pub async fn run(
         Err(TransferError::Journal(e)) => return Err(RunError::Journal(e)),
         Err(error) => tracing::warn!(%error, "earlier uploads' temp files were not all deleted"),
     }
+    // Moves that failed in this run are planned as a delete and a creation from then on.
+    let mut refused = BTreeSet::new();
     for _ in 0..PASSES {
-        let (plan, survey) = survey(&ctx, mode, summary).await?;
+        let (moves, plan, survey) = survey(&ctx, mode, &refused, summary).await?;
+        if !moves.is_empty() {
+            let failed = carry_moves(&ctx, &moves, summary).await?;
+            if !failed.is_empty() {
+                // The plan counted on every move: plan again without the failed ones.
+                refused.extend(failed);
+                continue;
+            }
+        }
         let had_conflicts = plan
             .actions
             .iter()
             .any(|a| matches!(a, Action::Conflict { .. }));
-        let again = plan.deferred || (had_conflicts && mode != Mode::Download);
+        // After moves, a further pass finds the moves inside the moved folders.
+        let again = plan.deferred || !moves.is_empty() || (had_conflicts && mode != Mode::Download);
         let survey = Arc::new(survey);
         execute(&ctx, plan, survey.clone(), transfers, summary).await?;
         if !again {
@@ -136,8 +152,9 @@ struct Survey {
 async fn survey(
     ctx: &Arc<Context>,
     mode: Mode,
+    refused: &BTreeSet<String>,
     summary: &mut Summary,
-) -> Result<(Plan, Survey), RunError> {
+) -> Result<(Vec<Move>, Plan, Survey), RunError> {
     ctx.hub.update(|s| s.phase = Phase::Listing);
     // The listing, the local scan and the journal's records are independent: read at once, the
     // scan and the journal cost no wall time beside a listing that waits on the server. The scan
@@ -185,7 +202,7 @@ async fn survey(
         path: ctx.local_root.display().to_string(),
         source,
     };
-    let (local, skipped) = scanned
+    let (mut local, skipped) = scanned
         .map_err(|e| local_error(std::io::Error::other(e)))?
         .map_err(local_error)?;
     let (agreed, partials) = records?;
@@ -212,6 +229,7 @@ async fn survey(
                 etag: e.etag,
                 mtime: e.modified.map(unix_secs),
                 checksums: e.checksums,
+                file_id: e.file_id,
             };
             (e.path.as_str().to_owned(), state)
         })
@@ -221,7 +239,7 @@ async fn survey(
             record_error(ctx, summary, &error.path, &error.message);
         }
     }
-    let agreed: BTreeMap<String, Agreed> =
+    let mut agreed: BTreeMap<String, Agreed> =
         agreed.into_iter().map(|a| (a.path.clone(), a)).collect();
     let partials: HashMap<String, PartialDownload> = partials.into_iter().collect();
     for path in hide_case_clashes(&mut remote, &agreed) {
@@ -233,6 +251,16 @@ async fn survey(
             "skipped: another item in the same folder has the same name in other letter case, \
              and Windows, macOS and Android storage cannot hold both; rename one on the server",
         );
+    }
+    // Outer moves first: once they are applied to the trees, the moves inside them show.
+    let mut moves = Vec::new();
+    for _ in 0..MOVE_DEPTH {
+        let found = moves::detect(&local, &remote, &agreed, mode, refused);
+        if found.is_empty() {
+            break;
+        }
+        moves::apply(&found, &mut local, &mut remote, &mut agreed);
+        moves.extend(found);
     }
     let plan = if ctx.mass_delete_guard {
         plan(&local, &remote, &agreed, mode)?
@@ -260,6 +288,7 @@ async fn survey(
         s.bytes_total = s.bytes_done + bytes_left;
     });
     Ok((
+        moves,
         plan,
         Survey {
             local,
@@ -267,6 +296,105 @@ async fn survey(
             partials,
         },
     ))
+}
+
+/// Repeats each move on the other side (a `MOVE` on the server, a rename on the phone) and
+/// moves the journal's agreed state with it. Returns the sources of the moves that could not
+/// be made, which the next pass plans as a delete and a creation.
+async fn carry_moves(
+    ctx: &Context,
+    moves: &[Move],
+    summary: &mut Summary,
+) -> Result<Vec<String>, RunError> {
+    // Agreements still in the recorder's batch land before their paths are moved.
+    ctx.recorder.flush().await?;
+    let mut failed = Vec::new();
+    for m in moves {
+        let made = match m.on {
+            MovedOn::Local => move_on_server(ctx, m).await,
+            MovedOn::Remote => move_on_phone(ctx, m).await,
+        };
+        match made {
+            Ok(()) => {
+                let (pair, from, to) = (ctx.pair, m.from.clone(), m.to.clone());
+                ctx.journal.call(move |j| j.rekey(pair, &from, &to)).await?;
+                tracing::info!(from = %m.from, to = %m.to, "moved on the other side too");
+                summary.moved += 1;
+                ctx.hub.emit(JobEvent::FileDone {
+                    path: m.to.clone(),
+                    action: FileAction::Moved,
+                });
+            }
+            Err(TransferError::Stopped) => return Err(RunError::Stopped),
+            Err(TransferError::Remote(e)) if e.is_auth() || e.is_insufficient_storage() => {
+                return Err(RunError::Remote(e));
+            }
+            Err(TransferError::Journal(e)) => return Err(RunError::Journal(e)),
+            Err(error) => {
+                tracing::info!(from = %m.from, to = %m.to, %error, "not moved: synced as a delete and a new item instead");
+                failed.push(m.from.clone());
+            }
+        }
+    }
+    Ok(failed)
+}
+
+/// Makes on the server the move made on the phone: the folders above the new place first (a
+/// folder just made on the phone may hold it), then a `MOVE` that never replaces anything.
+async fn move_on_server(ctx: &Context, m: &Move) -> Result<(), TransferError> {
+    let to = RemotePath::parse(&m.to).map_err(|e| TransferError::Changed {
+        path: m.to.clone(),
+        what: format!("not a valid path: {e}"),
+    })?;
+    let from = RemotePath::parse(&m.from).map_err(|e| TransferError::Changed {
+        path: m.from.clone(),
+        what: format!("not a valid path: {e}"),
+    })?;
+    let mut parents = Vec::new();
+    let mut parent = to.parent();
+    while let Some(folder) = parent.filter(|p| !p.is_root()) {
+        parent = folder.parent();
+        parents.push(folder);
+    }
+    for folder in parents.into_iter().rev() {
+        ctx.or_stop(ctx.client.mkcol(&folder)).await??;
+    }
+    let kind = if m.is_dir {
+        EntryKind::Folder
+    } else {
+        EntryKind::File
+    };
+    ctx.or_stop(ctx.client.move_to(&from, &to, kind, false))
+        .await??;
+    Ok(())
+}
+
+/// Makes on the phone the move made on the server: a rename, if the old item is still what
+/// was agreed and nothing stands at the new place.
+async fn move_on_phone(ctx: &Context, m: &Move) -> Result<(), TransferError> {
+    let from = ctx.local_root.join(&m.from);
+    let to = ctx.local_root.join(&m.to);
+    let is_dir = m.is_dir;
+    let renamed = blocking(
+        &m.from,
+        move || -> std::io::Result<Result<(), &'static str>> {
+            if stat(&from)?.is_none_or(|s| s.is_dir != is_dir) {
+                return Ok(Err("it is gone from the phone"));
+            }
+            if stat(&to)?.is_some() {
+                return Ok(Err("something else stands at the new name"));
+            }
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::rename(&from, &to).map(Ok)
+        },
+    )
+    .await?;
+    renamed.map_err(|what| TransferError::Changed {
+        path: m.from.clone(),
+        what: what.into(),
+    })
 }
 
 /// Hides remote entries whose paths differ only by letter case (`Report.txt`, `report.txt`), and
@@ -450,6 +578,7 @@ fn settle(
                 FileAction::DeletedLocal => summary.deleted_local += 1,
                 FileAction::DeletedRemote => summary.deleted_remote += 1,
                 FileAction::CreatedFolder => {}
+                FileAction::Moved => summary.moved += 1,
             }
             ctx.hub.update(|s| s.files_done += 1);
             ctx.hub.emit(JobEvent::FileDone { path, action });
@@ -517,7 +646,7 @@ async fn step_inner(
                 bytes: 0,
             });
         }
-        Action::Agree { .. } => folder(&key),
+        Action::Agree { .. } => folder(&key, local, remote),
         Action::MkdirLocal { .. } => {
             let target = ctx.local_path(&path);
             tokio::fs::create_dir_all(&target)
@@ -526,7 +655,8 @@ async fn step_inner(
                     path: target.display().to_string(),
                     source,
                 })?;
-            record(&ctx, folder(&key))?;
+            let made = stat_folder(&target).await?;
+            record(&ctx, folder(&key, made.as_ref(), remote))?;
             return Ok(Done {
                 action: Some(FileAction::CreatedFolder),
                 bytes: 0,
@@ -537,7 +667,7 @@ async fn step_inner(
                 .run_until_cancelled(ctx.client.mkcol(&path))
                 .await
                 .ok_or(TransferError::Stopped)??;
-            record(&ctx, folder(&key))?;
+            record(&ctx, folder(&key, local, remote))?;
             return Ok(Done {
                 action: Some(FileAction::CreatedFolder),
                 bytes: 0,
@@ -752,6 +882,8 @@ async fn conflict(
                     local_mtime: Some(local.mtime),
                     etag: remote.etag.clone(),
                     remote_mtime: remote.mtime,
+                    local_inode: local.inode,
+                    file_id: remote.file_id.clone(),
                 },
             )?;
             return Ok(Done {
@@ -762,10 +894,9 @@ async fn conflict(
     }
     // Keep the local version under a conflict name, if it is still the one the plan saw.
     let name = path.name().unwrap_or_default();
-    let aside = target.with_file_name(conflict_name(name, SystemTime::now()));
-    let expected = local.clone();
-    let (from, to) = (target.clone(), aside.clone());
-    let moved = blocking(&key, move || -> std::io::Result<bool> {
+    let (expected, when, from) = (local.clone(), SystemTime::now(), target.clone());
+    let name = name.to_owned();
+    let moved = blocking(&key, move || -> std::io::Result<Option<PathBuf>> {
         // A folder moves aside with whatever is in it; a file only if it is the one planned.
         let now = stat(&from)?;
         let unchanged = match &now {
@@ -773,18 +904,26 @@ async fn conflict(
             now => now.as_ref() == Some(&expected),
         };
         if !unchanged {
-            return Ok(false);
+            return Ok(None);
         }
+        // Never onto an earlier conflict copy of the same second.
+        let free = |to: &PathBuf| {
+            matches!(std::fs::symlink_metadata(to), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+        };
+        let to = (1..=u32::MAX)
+            .map(|n| from.with_file_name(conflict_name(&name, when, n)))
+            .find(free)
+            .ok_or_else(|| std::io::Error::other("no free conflict name"))?;
         std::fs::rename(&from, &to)?;
-        Ok(true)
+        Ok(Some(to))
     })
     .await?;
-    if !moved {
+    let Some(aside) = moved else {
         return Err(TransferError::Changed {
             path: key,
             what: "the local file changed while its conflict was being resolved".into(),
         });
-    }
+    };
     tracing::info!(path = %key, kept_as = %aside.display(), "conflict: the local version was kept under a new name");
     match part {
         Some(part) => {
@@ -798,7 +937,8 @@ async fn conflict(
                     path: key.clone(),
                     source,
                 })?;
-            record(ctx, folder(&key))?;
+            let made = stat_folder(&target).await?;
+            record(ctx, folder(&key, made.as_ref(), Some(remote)))?;
         }
     }
     Ok(Done {
@@ -823,7 +963,8 @@ where
         .map_err(local)
 }
 
-fn folder(path: &str) -> Agreed {
+/// A folder both sides hold, with the identities each side gives it.
+fn folder(path: &str, local: Option<&LocalState>, remote: Option<&RemoteState>) -> Agreed {
     Agreed {
         path: path.to_owned(),
         is_dir: true,
@@ -831,7 +972,15 @@ fn folder(path: &str) -> Agreed {
         local_mtime: None,
         etag: None,
         remote_mtime: None,
+        local_inode: local.and_then(|l| l.inode),
+        file_id: remote.and_then(|r| r.file_id.clone()),
     }
+}
+
+/// The state of a folder just made.
+async fn stat_folder(target: &std::path::Path) -> Result<Option<LocalState>, TransferError> {
+    let owned = target.to_owned();
+    blocking(&target.display().to_string(), move || stat(&owned)).await
 }
 
 fn gone(path: &str) -> TransferError {

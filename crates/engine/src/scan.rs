@@ -81,7 +81,19 @@ fn state_of(meta: &std::fs::Metadata) -> LocalState {
         is_dir: meta.is_dir(),
         size: if meta.is_dir() { 0 } else { meta.len() },
         mtime: meta.modified().map(nanos).unwrap_or(0),
+        inode: inode(meta),
     }
+}
+
+#[cfg(unix)]
+fn inode(meta: &std::fs::Metadata) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Some(meta.ino())
+}
+
+#[cfg(not(unix))]
+fn inode(_: &std::fs::Metadata) -> Option<u64> {
+    None
 }
 
 /// The state of one local path now, or `None` when it does not exist.

@@ -461,6 +461,7 @@ fn rename_into_place(
         is_dir: false,
         size: 0,
         mtime: 0,
+        inode: None,
     })))
 }
 
@@ -473,6 +474,8 @@ fn agreed_download(path: &RemotePath, now: &LocalState, remote: &RemoteState) ->
         local_mtime: Some(now.mtime),
         etag: remote.etag.clone(),
         remote_mtime: remote.mtime,
+        local_inode: now.inode,
+        file_id: remote.file_id.clone(),
     }
 }
 
@@ -588,6 +591,8 @@ pub async fn send(
         is_dir: false,
         size: before.size,
         local_mtime: Some(before.mtime),
+        local_inode: before.inode,
+        file_id: entry.as_ref().and_then(|e| e.file_id.clone()),
         etag: entry.as_ref().and_then(|e| e.etag.clone()),
         remote_mtime: entry
             .and_then(|e| e.modified)
@@ -649,19 +654,24 @@ async fn stat_async(path: &Path) -> Result<Option<LocalState>, TransferError> {
         .map_err(|e| TransferError::local(path, e))
 }
 
-/// `report (conflict 2024-06-01 093000).txt` for `report.txt`, at `when` (UTC).
-pub fn conflict_name(name: &str, when: SystemTime) -> String {
+/// `report (conflict 2024-06-01 093000).txt` for `report.txt`, at `when` (UTC); the `n`th
+/// name of that second (from 2 on) is `report (conflict 2024-06-01 093000 2).txt`, so a second
+/// conflict within the same second never lands on the first one's copy.
+pub fn conflict_name(name: &str, when: SystemTime, n: u32) -> String {
     let secs = when
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let (days, rest) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
-    let stamp = format!(
+    let mut stamp = format!(
         "{y:04}-{m:02}-{d:02} {:02}{:02}{:02}",
         rest / 3600,
         rest % 3600 / 60,
         rest % 60
     );
+    if n > 1 {
+        stamp.push_str(&format!(" {n}"));
+    }
     match name.rfind('.').filter(|&i| i > 0) {
         Some(i) => format!("{} (conflict {stamp}){}", &name[..i], &name[i..]),
         None => format!("{name} (conflict {stamp})"),
@@ -710,15 +720,19 @@ mod tests {
     fn conflict_names_keep_the_extension() {
         let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_717_234_200); // 2024-06-01 09:30:00
         assert_eq!(
-            conflict_name("report.txt", when),
+            conflict_name("report.txt", when, 1),
             "report (conflict 2024-06-01 093000).txt"
         );
         assert_eq!(
-            conflict_name("Makefile", when),
+            conflict_name("report.txt", when, 2),
+            "report (conflict 2024-06-01 093000 2).txt"
+        );
+        assert_eq!(
+            conflict_name("Makefile", when, 1),
             "Makefile (conflict 2024-06-01 093000)"
         );
         assert_eq!(
-            conflict_name(".bashrc", when),
+            conflict_name(".bashrc", when, 1),
             ".bashrc (conflict 2024-06-01 093000)"
         );
         assert_eq!(civil_from_days(0), (1970, 1, 1));

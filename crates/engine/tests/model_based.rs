@@ -305,21 +305,87 @@ fn rename_in(tree: &mut Tree, from: &str, to: &str) {
 /// What the rules promise for one round, from the agreed tree and the two edited trees.
 #[derive(Debug, Default)]
 struct Expected {
-    /// (path, bytes) that must be on both sides, at the path or as a conflict copy.
-    kept: Vec<(String, Vec<u8>)>,
+    /// New or edited bytes that must be on both sides.
+    kept: Vec<Kept>,
+    /// Paths a side moved an unchanged file to: a file must stand there on both sides (the
+    /// moved bytes, or the other side's newer edit of them), or at a conflict copy of it.
+    present: Vec<Vec<String>>,
     /// (path, bytes) that must be on neither side at the path.
     gone: Vec<(String, Vec<u8>)>,
 }
 
-/// The reference model: a file new or changed on a side (including a moved one, at its new
-/// place) is kept; a file neither side touched is kept; a file one side deleted (or moved
-/// away, or replaced by a folder) and the other left as it was is gone.
-fn expect(agreed: &Tree, local: &Tree, remote: &Tree) -> Expected {
+/// Bytes that must survive, and where.
+#[derive(Debug)]
+struct Kept {
+    bytes: Vec<u8>,
+    /// At one of these paths or a conflict copy of one; `None` where the other side moved
+    /// folders in the same round too, so that which name wins is the engine's choice.
+    places: Option<Vec<String>>,
+}
+
+/// The renames a side made in a round, in order: (from, to).
+type Renames = Vec<(String, String)>;
+
+/// Where `path` is once `renames` moved it (or its folders).
+fn renamed(path: &str, renames: &Renames) -> String {
+    let mut path = path.to_owned();
+    for (from, to) in renames {
+        if path == *from {
+            path = to.clone();
+        } else if let Some(rest) = path.strip_prefix(&format!("{from}/")) {
+            path = format!("{to}/{rest}");
+        }
+    }
+    path
+}
+
+/// The reference model. Bytes new or changed on a side are kept, where that side put them or
+/// where the other side moved their folder to (a move is carried over as a move). A file a
+/// side moved unchanged stands at its new place, unless the other side deleted it (a move
+/// may carry that delete along). A file neither side touched is kept; a file
+/// one side deleted (or moved away, or replaced by a folder) and the other left as it was is
+/// gone from its old place.
+fn expect(
+    agreed: &Tree,
+    (local, local_renames): (&Tree, &Renames),
+    (remote, remote_renames): (&Tree, &Renames),
+) -> Expected {
     let mut expected = Expected::default();
-    for side in [local, remote] {
+    let old_places: BTreeMap<&Vec<u8>, &String> =
+        agreed.files.iter().map(|(p, d)| (d, p)).collect();
+    for (side, other, other_renames) in [
+        (local, remote, remote_renames),
+        (remote, local, local_renames),
+    ] {
         for (path, data) in &side.files {
-            if agreed.files.get(path) != Some(data) {
-                expected.kept.push((path.clone(), data.clone()));
+            if agreed.files.get(path) == Some(data) {
+                continue;
+            }
+            let places = vec![path.clone(), renamed(path, other_renames)];
+            match old_places.get(data) {
+                None => expected.kept.push(Kept {
+                    bytes: data.clone(),
+                    places: other_renames.is_empty().then_some(places),
+                }),
+                // Where the other side moved things too, any place will do.
+                Some(_) if !other_renames.is_empty() => {}
+                // Moved unchanged: it stands at its new place if the other side left it
+                // alone or edited it; where the other side moved it too, at either new place;
+                // where the other side deleted it, the move may carry the delete along.
+                Some(was) => {
+                    let moved_there = other
+                        .files
+                        .iter()
+                        .find(|(p, d)| *d == data && p != was)
+                        .map(|(p, _)| p.clone());
+                    match moved_there {
+                        Some(there) if !other.files.contains_key(*was) => {
+                            expected.present.push([places, vec![there]].concat());
+                        }
+                        _ if other.files.contains_key(*was) => expected.present.push(places),
+                        _ => {}
+                    }
+                }
             }
         }
     }
@@ -327,7 +393,10 @@ fn expect(agreed: &Tree, local: &Tree, remote: &Tree) -> Expected {
         let on = |side: &Tree| side.files.get(path) == Some(data);
         let absent = |side: &Tree| !side.files.contains_key(path);
         match (on(local), on(remote)) {
-            (true, true) => expected.kept.push((path.clone(), data.clone())),
+            (true, true) => expected.kept.push(Kept {
+                bytes: data.clone(),
+                places: Some(vec![path.clone()]),
+            }),
             (true, false) if absent(remote) => expected.gone.push((path.clone(), data.clone())),
             (false, true) if absent(local) => expected.gone.push((path.clone(), data.clone())),
             _ => {}
@@ -607,29 +676,43 @@ async fn play(server: &Server, folder: &str, scenario: &Scenario) -> Result<(), 
     for (round, (local_ops, remote_ops)) in scenario.rounds.iter().enumerate() {
         let agreed = stage.remote.read().await;
         let (mut l, mut r) = (agreed.clone(), agreed.clone());
+        let (mut l_renames, mut r_renames) = (Renames::new(), Renames::new());
         for op in local_ops {
             for change in apply(op, &mut l, &mut || fresh("phone")) {
+                if let Change::Rename(from, to, _) = &change {
+                    l_renames.push((from.clone(), to.clone()));
+                }
                 local.change(&change).await;
             }
         }
         for op in remote_ops {
             for change in apply(op, &mut r, &mut || fresh("server")) {
+                if let Change::Rename(from, to, _) = &change {
+                    r_renames.push((from.clone(), to.clone()));
+                }
                 stage.remote.change(&change).await;
             }
         }
-        let expected = expect(&agreed, &l, &r);
+        let expected = expect(&agreed, (&l, &l_renames), (&r, &r_renames));
         let what = format!("round {round}");
         let end = converge(&stage, &local, &what).await?;
-        for (path, data) in &expected.kept {
-            let found = end
-                .files
-                .iter()
-                .any(|(p, d)| d == data && is_path_or_conflict_copy(p, path));
+        let at = |p: &str, places: &[String]| places.iter().any(|x| is_path_or_conflict_copy(p, x));
+        for kept in &expected.kept {
+            let found = end.files.iter().any(|(p, d)| {
+                *d == kept.bytes && kept.places.as_ref().is_none_or(|places| at(p, places))
+            });
             if !found {
                 return Err(fail(format!(
-                    "{what}: {path} ({:?}) was lost; both sides now hold {:#?}",
-                    String::from_utf8_lossy(data),
-                    end
+                    "{what}: {:?} at {:?} was lost; both sides now hold {end:#?}",
+                    String::from_utf8_lossy(&kept.bytes),
+                    kept.places,
+                )));
+            }
+        }
+        for places in &expected.present {
+            if !end.files.keys().any(|p| at(p, places)) {
+                return Err(fail(format!(
+                    "{what}: nothing stands where {places:?} was moved; both sides hold {end:#?}"
                 )));
             }
         }

@@ -24,11 +24,13 @@ fn local_state(item: Item) -> LocalState {
             is_dir: true,
             size: 0,
             mtime: 0,
+            inode: None,
         },
         Item::File(c) => LocalState {
             is_dir: false,
             size: u64::from(c) + 1,
             mtime: i128::from(c) * 1000,
+            inode: None,
         },
     }
 }
@@ -41,6 +43,7 @@ fn remote_state(item: Item) -> RemoteState {
             etag: None,
             mtime: None,
             checksums: Vec::new(),
+            file_id: None,
         },
         Item::File(c) => RemoteState {
             is_dir: false,
@@ -48,6 +51,7 @@ fn remote_state(item: Item) -> RemoteState {
             etag: Some(format!("\"e{c}\"")),
             mtime: Some(1),
             checksums: Vec::new(),
+            file_id: None,
         },
     }
 }
@@ -61,6 +65,8 @@ fn agreed(path: &str, item: Item) -> Agreed {
         local_mtime: (!l.is_dir).then_some(l.mtime),
         etag: r.etag,
         remote_mtime: r.mtime,
+        local_inode: None,
+        file_id: None,
     }
 }
 

@@ -118,7 +118,7 @@ async fn new_on_both_sides_with_the_same_bytes_is_no_conflict() {
 }
 
 #[tokio::test]
-async fn a_rename_is_a_delete_and_a_create() {
+async fn a_rename_is_a_move_not_a_transfer() {
     let world = synced().await;
     std::fs::rename(
         world.local().join("a.txt"),
@@ -128,10 +128,12 @@ async fn a_rename_is_a_delete_and_a_create() {
     let outcome = world.sync().await;
     assert_eq!(
         (
+            outcome.summary.moved,
             outcome.summary.files_uploaded,
             outcome.summary.deleted_remote
         ),
-        (1, 1)
+        (1, 0, 0),
+        "{outcome:?}"
     );
     let (local, remote) = world.trees();
     assert_eq!(local, remote);
