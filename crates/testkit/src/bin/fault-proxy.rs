@@ -1,7 +1,7 @@
 //! The test kit's proxy as a process, for benchmarks that drive other clients through it:
 //! `fault-proxy TARGET_ADDR LATENCY_MS` forwards a new loopback port to `TARGET_ADDR`, delaying
 //! every chunk by `LATENCY_MS` in each direction, prints its base URL on one line, and runs
-//! until its standard input closes.
+//! until its standard input closes; then it prints the bytes the server sent through it.
 
 use std::time::Duration;
 
@@ -24,4 +24,5 @@ async fn main() {
         std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink())
     })
     .await;
+    println!("{}", proxy.bytes_down());
 }
