@@ -31,6 +31,31 @@ fn transferred(outcome: &tidesync_engine::Outcome) -> (u64, u64) {
     (s.bytes_downloaded + s.bytes_uploaded, s.moved)
 }
 
+/// Syncs after a move and checks it was carried over as one: one move, under 1% of the
+/// folder's bytes transferred, both sides alike with `edited` (made under the old name on the
+/// other side) holding `bytes` at its new place, nothing left under `old`, and a further run
+/// that does nothing.
+async fn carried_as_a_move(world: &World, old: &str, edited: &str, bytes: &[u8]) {
+    let outcome = world.sync().await;
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    let (sent, moved) = transferred(&outcome);
+    assert_eq!(moved, 1, "{outcome:?}");
+    assert!(
+        sent * 100 < (FILES * SIZE) as u64,
+        "{sent} bytes transferred to move {FILES} files: {outcome:?}"
+    );
+    let (local, remote) = world.trees();
+    assert_eq!(local, remote);
+    assert!(
+        !local.keys().any(|p| p.starts_with(&format!("{old}/"))),
+        "{local:?}"
+    );
+    assert_eq!(local[edited], bytes);
+    assert_eq!(local.keys().filter(|p| !p.ends_with('/')).count(), FILES);
+    let again = world.sync().await;
+    assert_eq!(transferred(&again), (0, 0), "{again:?}");
+}
+
 #[tokio::test]
 async fn a_folder_renamed_on_the_phone_is_moved_on_the_server() {
     let world = World::new(Server::Dav, Mode::TwoWay).await;
@@ -47,27 +72,13 @@ async fn a_folder_renamed_on_the_phone_is_moved_on_the_server() {
         "Holiday/photo 007.jpg",
         b"retouched on the server",
     );
-    let outcome = world.sync().await;
-    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
-    let (bytes, moved) = transferred(&outcome);
-    assert_eq!(moved, 1, "{outcome:?}");
-    assert!(
-        bytes * 100 < (FILES * SIZE) as u64,
-        "{bytes} bytes transferred to rename {FILES} files: {outcome:?}"
-    );
-    let (local, remote) = world.trees();
-    assert_eq!(local, remote);
-    assert!(
-        !local.keys().any(|p| p.starts_with("Holiday/")),
-        "{local:?}"
-    );
-    assert_eq!(
-        local["Holiday 2026/photo 007.jpg"],
-        b"retouched on the server"
-    );
-    assert_eq!(local.keys().filter(|p| !p.ends_with('/')).count(), FILES);
-    let again = world.sync().await;
-    assert_eq!(transferred(&again), (0, 0), "{again:?}");
+    carried_as_a_move(
+        &world,
+        "Holiday",
+        "Holiday 2026/photo 007.jpg",
+        b"retouched on the server",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -87,21 +98,13 @@ async fn a_folder_moved_on_the_server_is_renamed_on_the_phone() {
         "Holiday/photo 042.jpg",
         b"cropped on the phone",
     );
-    let outcome = world.sync().await;
-    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
-    let (bytes, moved) = transferred(&outcome);
-    assert_eq!(moved, 1, "{outcome:?}");
-    assert!(
-        bytes * 100 < (FILES * SIZE) as u64,
-        "{bytes} bytes transferred to move {FILES} files: {outcome:?}"
-    );
-    let (local, remote) = world.trees();
-    assert_eq!(local, remote);
-    assert_eq!(
-        local["Archive/Holiday/photo 042.jpg"],
-        b"cropped on the phone"
-    );
-    assert_eq!(local.keys().filter(|p| !p.ends_with('/')).count(), FILES);
+    carried_as_a_move(
+        &world,
+        "Holiday",
+        "Archive/Holiday/photo 042.jpg",
+        b"cropped on the phone",
+    )
+    .await;
 }
 
 /// On Apache, through its own `MOVE`: the server keeps the ETags, so the moved files are
