@@ -116,6 +116,8 @@ test("an older snapshot never overwrites a newer one, and the end shows what cha
       conflicts: 0,
       deletedLocal: 0,
       deletedRemote: 0,
+      moved: 0,
+      createdRemoteRoot: false,
       errors: [{ path: "bad.txt", message: "the server's checksum does not match; it will be fetched again" }],
     },
   });

@@ -4,4 +4,12 @@ import type { FileErrorDto } from "./FileErrorDto";
 /**
  * What a job did.
  */
-export type SummaryDto = { filesDownloaded: number, filesUploaded: number, bytesDownloaded: number, bytesUploaded: number, conflicts: number, deletedLocal: number, deletedRemote: number, errors: Array<FileErrorDto>, };
+export type SummaryDto = { filesDownloaded: number, filesUploaded: number, bytesDownloaded: number, bytesUploaded: number, conflicts: number, deletedLocal: number, deletedRemote: number, 
+/**
+ * Renamed or moved on one side and moved the same way on the other.
+ */
+moved: number, 
+/**
+ * The pair's server folder did not exist and this sync created it.
+ */
+createdRemoteRoot: boolean, errors: Array<FileErrorDto>, };

@@ -288,6 +288,10 @@ pub struct SummaryDto {
     pub conflicts: u64,
     pub deleted_local: u64,
     pub deleted_remote: u64,
+    /// Renamed or moved on one side and moved the same way on the other.
+    pub moved: u64,
+    /// The pair's server folder did not exist and this sync created it.
+    pub created_remote_root: bool,
     pub errors: Vec<FileErrorDto>,
 }
 
@@ -301,6 +305,8 @@ impl From<Summary> for SummaryDto {
             conflicts: s.conflicts,
             deleted_local: s.deleted_local,
             deleted_remote: s.deleted_remote,
+            moved: s.moved,
+            created_remote_root: s.created_remote_root,
             errors: s
                 .errors
                 .into_iter()
