@@ -30,11 +30,13 @@ use tracing::Instrument;
 
 use crate::journal::{JobRecord, Journal, JournalError};
 use crate::model::Remote as RemoteRecord;
-use crate::model::{JobId, JobState, Mode, Pair, PairId, RemoteId, StopReason, Summary};
+use crate::model::{
+    FailureKind, JobId, JobState, Mode, Pair, PairId, RemoteId, StopReason, Summary,
+};
 use crate::progress::{AttachId, Hub, JobEvent, JobSnapshot, Sink};
 use crate::record::Recorder;
 use crate::remote::Remote;
-use crate::run::{FailureKind, RunError, run};
+use crate::run::{RunError, run};
 use crate::transfer::Context;
 
 /// How the engine behaves; the defaults suit a phone.

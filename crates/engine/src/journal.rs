@@ -115,9 +115,9 @@ pub struct Agreed {
     pub etag: Option<String>,
     /// The remote's modification time (s since the epoch), for servers without ETags.
     pub remote_mtime: Option<i64>,
-    /// The local item's inode when it was agreed (see [`crate::plan::LocalState::inode`]).
+    /// The local item's inode when it was agreed (see [`crate::model::LocalState::inode`]).
     pub local_inode: Option<u64>,
-    /// The server's file id when it was agreed (see [`crate::plan::RemoteState::file_id`]).
+    /// The server's file id when it was agreed (see [`crate::model::RemoteState::file_id`]).
     pub file_id: Option<String>,
 }
 

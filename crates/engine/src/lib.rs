@@ -32,8 +32,8 @@ pub mod transfer;
 
 pub use engine::{Engine, EngineError, EngineOptions, JobChange, Outcome};
 pub use model::{
-    FileError, JobId, JobState, Mode, Pair, PairId, Remote, RemoteId, StopReason, Summary,
+    FailureKind, FileError, JobId, JobState, Mode, Pair, PairId, Remote, RemoteId, StopReason,
+    Summary,
 };
 pub use progress::{AttachId, FileAction, InFlight, JobEvent, JobSnapshot, Phase, Sink};
-pub use run::FailureKind;
 pub use tidesync_webdav::Credentials;

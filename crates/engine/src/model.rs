@@ -1,4 +1,5 @@
-//! The nouns of the engine, in the user's words: remotes, pairs, modes, jobs and their states.
+//! The nouns of the engine, in the user's words: remotes, pairs, modes, jobs and their states,
+//! what each side holds of a path, why a job failed, and the names of Tidesync's own files.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -191,4 +192,76 @@ pub struct Summary {
 pub struct FileError {
     pub path: String,
     pub message: String,
+}
+
+/// A local file or folder as the scan found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalState {
+    pub is_dir: bool,
+    pub size: u64,
+    /// Modification time in nanoseconds since the epoch.
+    pub mtime: i128,
+    /// The file system's identity of the file (its inode), which a rename keeps: how a move
+    /// on the phone is told from a delete and a new file. `None` where there is none.
+    pub inode: Option<u64>,
+}
+
+/// A remote file or folder as the listing described it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteState {
+    pub is_dir: bool,
+    pub size: u64,
+    pub etag: Option<String>,
+    /// Seconds since the epoch.
+    pub mtime: Option<i64>,
+    /// Checksums the server publishes (Nextcloud's `oc:checksums`), e.g. `SHA1:…`.
+    pub checksums: Vec<String>,
+    /// The server's identity of the item (ownCloud/Nextcloud `oc:fileid`), kept by a move.
+    pub file_id: Option<String>,
+}
+
+/// Why a job failed, in the categories a caller acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FailureKind {
+    /// The server refused the credentials, or its certificate is not trusted.
+    Auth,
+    /// The credentials are fine, but the server does not let this account do it (403).
+    Forbidden,
+    /// The server could not be reached, or kept failing, after retries.
+    Network,
+    /// The plan would have deleted too much; nothing was deleted.
+    MassDelete,
+    /// A disk (local or the server's) is full or unusable.
+    Storage,
+    Other,
+}
+
+impl FailureKind {
+    /// The kind of a server's refusal or of a failure to reach it.
+    pub fn of_remote(error: &tidesync_webdav::Error) -> FailureKind {
+        use tidesync_webdav::Error;
+        match error {
+            e if e.is_auth() => FailureKind::Auth,
+            e if e.is_forbidden() => FailureKind::Forbidden,
+            e if e.is_insufficient_storage() => FailureKind::Storage,
+            Error::Certificate { .. } => FailureKind::Auth,
+            e if e.is_retryable()
+                || matches!(e, Error::Transport { .. } | Error::Stalled { .. }) =>
+            {
+                FailureKind::Network
+            }
+            _ => FailureKind::Other,
+        }
+    }
+}
+
+/// Suffix of a download in progress: `.<name>.tidesync-part` next to its target.
+pub const PART_SUFFIX: &str = ".tidesync-part";
+/// Prefix of an upload in progress on the server: `.tidesync-up-<random>-<name>`.
+pub const UPLOAD_PREFIX: &str = ".tidesync-up-";
+
+/// Whether `name` is one of Tidesync's own in-progress files, never synced itself.
+pub fn is_internal(name: &str) -> bool {
+    (name.starts_with('.') && name.ends_with(PART_SUFFIX)) || name.starts_with(UPLOAD_PREFIX)
 }

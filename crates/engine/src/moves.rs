@@ -21,8 +21,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tidesync_webdav::validator;
 
 use crate::journal::Agreed;
-use crate::model::Mode;
-use crate::plan::{LocalState, RemoteState};
+use crate::model::{LocalState, Mode, RemoteState};
 
 /// Where a move was made by the user; it is repeated on the other side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,33 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tidesync_webdav::validator;
 
 use crate::journal::Agreed;
-use crate::model::Mode;
-
-/// A local file or folder as the scan found it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalState {
-    pub is_dir: bool,
-    pub size: u64,
-    /// Modification time in nanoseconds since the epoch.
-    pub mtime: i128,
-    /// The file system's identity of the file (its inode), which a rename keeps: how a move
-    /// on the phone is told from a delete and a new file. `None` where there is none.
-    pub inode: Option<u64>,
-}
-
-/// A remote file or folder as the listing described it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RemoteState {
-    pub is_dir: bool,
-    pub size: u64,
-    pub etag: Option<String>,
-    /// Seconds since the epoch.
-    pub mtime: Option<i64>,
-    /// Checksums the server publishes (Nextcloud's `oc:checksums`), e.g. `SHA1:…`.
-    pub checksums: Vec<String>,
-    /// The server's identity of the item (ownCloud/Nextcloud `oc:fileid`), kept by a move.
-    pub file_id: Option<String>,
-}
+use crate::model::{LocalState, Mode, RemoteState};
 
 /// One step of a plan. Paths are relative to the pair's folders, with `/` separators.
 #[derive(Debug, Clone, PartialEq, Eq)]

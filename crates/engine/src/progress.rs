@@ -17,8 +17,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::model::{JobId, JobState, PairId, Summary};
-use crate::run::FailureKind;
+use crate::model::{FailureKind, JobId, JobState, PairId, Summary};
 
 /// The longest a subscriber's event queue gets before events are dropped.
 const EVENT_QUEUE: usize = 1024;

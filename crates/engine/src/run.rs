@@ -13,11 +13,11 @@ use tidesync_webdav::{Depth, EntryKind, Listing, RemotePath, validator};
 use tracing::Instrument;
 
 use crate::journal::{Agreed, PartialDownload};
-use crate::model::{FileError, Mode, Summary};
+use crate::model::{FailureKind, FileError, LocalState, Mode, RemoteState, Summary, is_internal};
 use crate::moves::{self, Move, MovedOn};
-use crate::plan::{Action, LocalState, Plan, PlanError, RemoteState, plan, plan_unguarded};
+use crate::plan::{Action, Plan, PlanError, plan, plan_unguarded};
 use crate::progress::{FileAction, JobEvent, Phase};
-use crate::scan::{is_internal, nanos, scan, stat};
+use crate::scan::{nanos, scan, stat};
 use crate::transfer::{
     Context, Fetched, Landing, TransferError, conflict_name, fetch, install, resumable, same_bytes,
     send, sweep_upload_temps,
@@ -53,42 +53,6 @@ impl RunError {
             RunError::Local { .. } | RunError::Journal(_) => FailureKind::Storage,
         }
     }
-}
-
-impl FailureKind {
-    /// The kind of a server's refusal or of a failure to reach it.
-    pub fn of_remote(error: &tidesync_webdav::Error) -> FailureKind {
-        use tidesync_webdav::Error;
-        match error {
-            e if e.is_auth() => FailureKind::Auth,
-            e if e.is_forbidden() => FailureKind::Forbidden,
-            e if e.is_insufficient_storage() => FailureKind::Storage,
-            Error::Certificate { .. } => FailureKind::Auth,
-            e if e.is_retryable()
-                || matches!(e, Error::Transport { .. } | Error::Stalled { .. }) =>
-            {
-                FailureKind::Network
-            }
-            _ => FailureKind::Other,
-        }
-    }
-}
-
-/// Why a job failed, in the categories a caller acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum FailureKind {
-    /// The server refused the credentials, or its certificate is not trusted.
-    Auth,
-    /// The credentials are fine, but the server does not let this account do it (403).
-    Forbidden,
-    /// The server could not be reached, or kept failing, after retries.
-    Network,
-    /// The plan would have deleted too much; nothing was deleted.
-    MassDelete,
-    /// A disk (local or the server's) is full or unusable.
-    Storage,
-    Other,
 }
 
 /// The most passes one run makes. A conflict's local copy is uploaded by the next pass, and

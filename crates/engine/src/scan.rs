@@ -7,18 +7,7 @@ use std::time::SystemTime;
 
 use tidesync_webdav::validate_name;
 
-use crate::model::FileError;
-use crate::plan::LocalState;
-
-/// Suffix of a download in progress: `.<name>.tidesync-part` next to its target.
-pub const PART_SUFFIX: &str = ".tidesync-part";
-/// Prefix of an upload in progress on the server: `.tidesync-up-<random>-<name>`.
-pub const UPLOAD_PREFIX: &str = ".tidesync-up-";
-
-/// Whether `name` is one of Tidesync's own in-progress files, never synced itself.
-pub fn is_internal(name: &str) -> bool {
-    (name.starts_with('.') && name.ends_with(PART_SUFFIX)) || name.starts_with(UPLOAD_PREFIX)
-}
+use crate::model::{FileError, LocalState, is_internal};
 
 /// The local tree below `root`: relative paths (`/`-separated) to their state. Names that
 /// cannot be synced (not UTF-8, or invalid on some platform) and symbolic links are reported

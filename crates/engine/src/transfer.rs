@@ -14,13 +14,12 @@ use tidesync_webdav::{EntryKind, Precondition, RemotePath, validator};
 use tokio_util::sync::CancellationToken;
 
 use crate::journal::{Agreed, Journal, JournalError, PartialDownload};
-use crate::model::PairId;
+use crate::model::{LocalState, PART_SUFFIX, PairId, RemoteState, UPLOAD_PREFIX};
 use crate::part::PartWriter;
-use crate::plan::{LocalState, RemoteState};
 use crate::progress::Hub;
 use crate::record::Recorder;
 use crate::remote::Remote;
-use crate::scan::{PART_SUFFIX, UPLOAD_PREFIX, nanos, stat};
+use crate::scan::{nanos, stat};
 
 /// Attempts at one file within a run before it is reported as failed.
 const ATTEMPTS: u32 = 4;

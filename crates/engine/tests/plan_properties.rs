@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use tidesync_engine::Mode;
 use tidesync_engine::journal::Agreed;
-use tidesync_engine::plan::{Action, LocalState, RemoteState, plan};
+use tidesync_engine::model::{LocalState, RemoteState};
+use tidesync_engine::plan::{Action, plan};
 
 /// A path's content on one side: a folder, or a file whose bytes are named by a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
