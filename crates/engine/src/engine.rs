@@ -777,6 +777,7 @@ impl Engine {
                 run,
                 recorder: Recorder::start(self.inner.journal.clone(), pair.id),
                 range_size: self.inner.options.range_size,
+                retry: self.inner.options.webdav.retry.clone(),
                 mass_delete_guard: self.inner.options.mass_delete_guard,
             },
             pair.mode,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tidesync_webdav::{EntryKind, Precondition, RemotePath, validator};
+use tidesync_webdav::{EntryKind, Precondition, RemotePath, RetryPolicy, validator};
 use tokio_util::sync::CancellationToken;
 
 use crate::journal::{Agreed, Journal, JournalError, PartialDownload};
@@ -20,9 +20,6 @@ use crate::progress::Hub;
 use crate::record::Recorder;
 use crate::remote::Remote;
 use crate::scan::{nanos, stat};
-
-/// Attempts at one file within a run before it is reported as failed.
-const ATTEMPTS: u32 = 4;
 
 /// The default of `EngineOptions::range_size`: large enough that a request per range costs
 /// nothing, small enough that a server which streams open ranges slowly is not asked for one.
@@ -77,6 +74,9 @@ pub struct Context {
     pub recorder: Recorder,
     /// Files larger than this are fetched in ranges of this size.
     pub range_size: u64,
+    /// The client's retry policy, which also bounds how often a download that broke off
+    /// mid-body is resumed within a run.
+    pub retry: RetryPolicy,
     /// Whether plans that delete most of the tree are refused.
     pub mass_delete_guard: bool,
 }
@@ -158,8 +158,11 @@ pub async fn fetch(
         Landing::Target(before) if checksum(remote).is_none() => Some(before),
         _ => None,
     };
-    let mut attempt = 0;
+    // The client retried each request already; what is left here is a body that broke off
+    // after bytes arrived, resumed from there under the same policy.
+    let mut resumes = 0;
     loop {
+        let before = offset;
         match fetch_from(
             ctx,
             path,
@@ -171,21 +174,21 @@ pub async fn fetch(
         .await
         {
             Ok(Some(installed)) => return Ok(Fetched::Installed(installed)),
-            Ok(None) if offset < remote.size => attempt = 0,
+            Ok(None) if offset < remote.size => resumes = 0,
             Ok(None) => return verified(ctx, &key, remote, part).await.map(Fetched::Part),
             Err(TransferError::Remote(e))
-                if e.status().map(|s| s.as_u16()) == Some(416)
-                    && offset > 0
-                    && attempt + 1 < ATTEMPTS =>
+                if e.is_range_unsatisfiable() && offset > 0 && resumes + 1 < ctx.retry.attempts =>
             {
                 // The server cannot serve the rest: re-check by fetching the whole file.
-                attempt += 1;
+                resumes += 1;
                 offset = 0;
             }
-            Err(TransferError::Remote(e)) if e.is_retryable() && attempt + 1 < ATTEMPTS => {
-                attempt += 1;
+            Err(TransferError::Remote(e))
+                if e.is_retryable() && offset > before && resumes + 1 < ctx.retry.attempts =>
+            {
                 checkpoint(ctx, &key, remote, &part, offset).await?;
-                let pause = Duration::from_millis(200 * u64::from(attempt));
+                let pause = ctx.retry.delay(resumes, e.retry_after());
+                resumes += 1;
                 ctx.or_stop(tokio::time::sleep(pause)).await?;
             }
             Err(e) => {

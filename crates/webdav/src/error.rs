@@ -183,6 +183,11 @@ impl Error {
         self.status() == Some(StatusCode::PRECONDITION_FAILED)
     }
 
+    /// The server cannot serve the range asked for (416): the file is shorter than the offset.
+    pub fn is_range_unsatisfiable(&self) -> bool {
+        self.status() == Some(StatusCode::RANGE_NOT_SATISFIABLE)
+    }
+
     /// The server is out of space (507) or over the account's quota.
     pub fn is_insufficient_storage(&self) -> bool {
         self.status() == Some(StatusCode::INSUFFICIENT_STORAGE)
