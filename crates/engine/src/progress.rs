@@ -287,23 +287,6 @@ impl Hub {
         id
     }
 
-    /// Stops the attachment `id` of `owner`, if it is still the current one.
-    pub fn detach(&self, owner: &str, id: AttachId) {
-        let mut state = self.lock();
-        if state.attachments.get(owner).is_some_and(|a| a.id == id)
-            && let Some(a) = state.attachments.remove(owner)
-        {
-            a.stop.cancel();
-        }
-    }
-
-    /// Stops every attachment; used when the job is dropped from the registry.
-    pub fn close(&self) {
-        for (_, a) in self.lock().attachments.drain() {
-            a.stop.cancel();
-        }
-    }
-
     async fn deliver(
         &self,
         mut events: mpsc::Receiver<JobEvent>,

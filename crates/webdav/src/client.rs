@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -254,8 +254,9 @@ struct Inner {
     base: Url,
     credentials: Option<Credentials>,
     options: Options,
-    /// The pool; replaced by [`Client::reset_pool`]. Cloned out before any await.
-    http: RwLock<reqwest::Client>,
+    /// The connection pool. A new one comes with a new client: the engine drops its clients on
+    /// suspend, since the sockets of an old pool may be dead without the OS having said so.
+    http: reqwest::Client,
     /// What has been learnt about the server so far.
     quirks: Mutex<Quirks>,
 }
@@ -285,7 +286,7 @@ impl Client {
                 base,
                 credentials,
                 options,
-                http: RwLock::new(http),
+                http,
                 quirks: Mutex::new(quirks),
             }),
         })
@@ -303,18 +304,6 @@ impl Client {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
-    }
-
-    /// Drops every pooled connection and starts a new pool. After an app resume the sockets of
-    /// the old pool may be dead without the OS having said so.
-    pub fn reset_pool(&self) -> Result<(), Error> {
-        let fresh = build_http(&self.inner.options)?;
-        *self
-            .inner
-            .http
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = fresh;
-        Ok(())
     }
 
     /// Lists `path` to the given depth. Entries whose href is unsafe are in `rejected`.
@@ -773,13 +762,7 @@ impl Client {
         configure: impl FnOnce(RequestBuilder) -> RequestBuilder,
     ) -> Result<Response, Error> {
         let url = path.url(&self.inner.base, is_dir);
-        let http = self
-            .inner
-            .http
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let mut request = configure(http.request(method.clone(), url));
+        let mut request = configure(self.inner.http.request(method.clone(), url));
         if let Some(c) = &self.inner.credentials {
             request = request.basic_auth(&c.user, Some(&c.password));
         }
