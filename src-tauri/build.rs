@@ -22,8 +22,20 @@ const COMMANDS: &[&str] = &[
     "debug_lifecycle",
 ];
 
+/// The capabilities a build grants: the E2E build (feature `debug-lifecycle`) adds the ones in
+/// `capabilities/e2e/`; any other build, a release included, reads only the top folder.
+fn capabilities() -> &'static str {
+    if std::env::var_os("CARGO_FEATURE_DEBUG_LIFECYCLE").is_some() {
+        "./capabilities/**/*.json"
+    } else {
+        "./capabilities/*.json"
+    }
+}
+
 fn main() {
+    println!("cargo:rerun-if-changed=capabilities");
     let attributes = tauri_build::Attributes::new()
+        .capabilities_path_pattern(capabilities())
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
     if let Err(error) = tauri_build::try_build(attributes) {
         panic!("tauri-build failed: {error:#}");

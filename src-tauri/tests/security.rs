@@ -46,6 +46,32 @@ fn the_main_window_gets_the_apps_commands_and_event_listening_only() {
     }
 }
 
+/// The debug command that suspends and resumes the app is granted only by a capability the
+/// E2E build reads (`capabilities/e2e/`, chosen in `build.rs`); a release build never grants it.
+#[test]
+fn a_release_build_grants_no_debug_command() {
+    let top = std::fs::read_dir(format!("{}/capabilities", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    for entry in top {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                !text.contains("debug"),
+                "{} is read by release builds and must grant no debug command",
+                path.display()
+            );
+        }
+    }
+    let e2e = config("capabilities/e2e/debug-lifecycle.json");
+    assert_eq!(e2e["permissions"], json!(["allow-debug-lifecycle"]));
+    let build =
+        std::fs::read_to_string(format!("{}/build.rs", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    assert!(
+        build.contains("\"./capabilities/*.json\""),
+        "build.rs reads only the top folder without the E2E feature"
+    );
+}
+
 #[test]
 fn a_pair_cannot_be_given_a_path_from_the_page() {
     let app = TestApp::new();
