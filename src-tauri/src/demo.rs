@@ -39,7 +39,7 @@ pub async fn start(state: &AppState) -> Result<DemoDto, Error> {
         }
     };
     let engine = &state.engine;
-    let remote_id = engine.ensure_named_remote(NAME, &url, false).await?;
+    let remote_id = engine.ensure_demo_remote(NAME, &url, false).await?;
     let local = state.places.folders.join("Demo");
     let pair_id = engine
         .ensure_pair(remote_id, "", &local, Mode::Download)

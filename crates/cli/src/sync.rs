@@ -47,16 +47,17 @@ pub struct Args {
     /// Allow unencrypted http to a server that is not this machine.
     #[arg(long)]
     allow_http: bool,
-    /// Identifies the remote by this name instead of its URL (the demo remote moves ports).
+    /// The embedded demo remote, named this: found by its demo mark instead of its URL (it
+    /// moves ports).
     #[arg(skip)]
-    remote_name: Option<String>,
+    demo_name: Option<String>,
 }
 
 impl Args {
     /// A download of `url` into `local` with the journal in `state`, as `tidesync demo` runs.
     pub fn download(name: &str, url: String, local: PathBuf, state: Option<PathBuf>) -> Args {
         Args {
-            remote_name: Some(name.to_owned()),
+            demo_name: Some(name.to_owned()),
             url,
             local,
             mode: Mode::Download,
@@ -148,10 +149,10 @@ pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
     .await
     .map_err(|e| usage(format!("the journal in {}: {e}", state.display())))?;
     let setup = |e: tidesync_engine::EngineError| usage(e.to_string());
-    let remote = match &args.remote_name {
+    let remote = match &args.demo_name {
         Some(name) => {
             engine
-                .ensure_named_remote(name, &args.url, args.allow_http)
+                .ensure_demo_remote(name, &args.url, args.allow_http)
                 .await
         }
         None => {

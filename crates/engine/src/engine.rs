@@ -270,20 +270,21 @@ impl Engine {
         }
     }
 
-    /// The remote called `name`, added if new, and pointed at `url` if it moved (the
-    /// embedded demo remote listens on a new port every time; its files stay the same).
-    pub async fn ensure_named_remote(
+    /// The embedded demo remote, added (as `name`) if new, and pointed at `url` if it moved:
+    /// it listens on a new port every time, its files stay the same. It is found by its demo
+    /// mark, never by its name, so a user's own server called the same is left alone.
+    pub async fn ensure_demo_remote(
         &self,
         name: &str,
         url: &str,
         allow_http: bool,
     ) -> Result<RemoteId, EngineError> {
-        let (wanted_name, new_url) = (name.to_owned(), url.to_owned());
+        let new_url = url.to_owned();
         let known = self
             .inner
             .journal
             .call(move |j| {
-                let found = j.remotes()?.into_iter().find(|r| r.name == wanted_name);
+                let found = j.demo_remote()?;
                 if let Some(remote) = &found
                     && remote.url != new_url
                 {
@@ -297,7 +298,11 @@ impl Engine {
                 lock(&self.inner.clients).clear();
                 Ok(id)
             }
-            None => self.add_remote(name, url, None, allow_http).await,
+            None => {
+                let id = self.add_remote(name, url, None, allow_http).await?;
+                self.inner.journal.call(move |j| j.mark_demo(id)).await?;
+                Ok(id)
+            }
         }
     }
 

@@ -70,12 +70,6 @@ CREATE TABLE downloads (
 ALTER TABLE remotes ADD COLUMN server_kind TEXT;
 "#,
     r#"
--- Identities a move keeps, to carry renames over as moves: the local file's inode and the
--- server's file id (ownCloud/Nextcloud oc:fileid).
-ALTER TABLE entries ADD COLUMN local_inode INTEGER;
-ALTER TABLE entries ADD COLUMN file_id TEXT;
-"#,
-    r#"
 -- Uploads in flight: the hidden temp name on the server, recorded before its PUT, so a run
 -- after a crash or a failed cleanup deletes what an earlier one left.
 CREATE TABLE uploads (
@@ -83,6 +77,20 @@ CREATE TABLE uploads (
     temp    TEXT NOT NULL,
     PRIMARY KEY (pair_id, temp)
 );
+"#,
+    r#"
+-- Identities a move keeps, to carry renames over as moves: the local file's inode and the
+-- server's file id (ownCloud/Nextcloud oc:fileid).
+ALTER TABLE entries ADD COLUMN local_inode INTEGER;
+ALTER TABLE entries ADD COLUMN file_id TEXT;
+"#,
+    r#"
+-- The embedded demo remote, marked as such: found by this flag, never by its name, so a
+-- user's own server with the same name is never repointed to the demo server.
+ALTER TABLE remotes ADD COLUMN is_demo INTEGER NOT NULL DEFAULT 0;
+-- Before the mark, the demo remote was the one with its name on this machine's loopback.
+UPDATE remotes SET is_demo = 1
+ WHERE name LIKE 'Demo remote%' AND url LIKE 'http://127.0.0.1:%';
 "#,
 ];
 
@@ -231,6 +239,19 @@ impl Journal {
                 params![name, url, user, allow_http],
             )?;
             Ok(db.last_insert_rowid())
+        })
+    }
+
+    /// The embedded demo remote, if one was added (found by its mark, never by its name).
+    pub fn demo_remote(&self) -> Result<Option<Remote>, JournalError> {
+        Ok(self.remotes()?.into_iter().find(|r| r.is_demo))
+    }
+
+    /// Marks `id` as the embedded demo remote.
+    pub fn mark_demo(&self, id: RemoteId) -> Result<(), JournalError> {
+        self.with(|db| {
+            db.execute("UPDATE remotes SET is_demo = 1 WHERE id = ?1", [id])
+                .map(drop)
         })
     }
 
@@ -627,7 +648,8 @@ fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
-const REMOTE_COLUMNS: &str = "SELECT id, name, url, username, allow_http, server_kind FROM remotes";
+const REMOTE_COLUMNS: &str =
+    "SELECT id, name, url, username, allow_http, server_kind, is_demo FROM remotes";
 
 fn remote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Remote> {
     Ok(Remote {
@@ -637,6 +659,7 @@ fn remote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Remote> {
         user: r.get(3)?,
         allow_http: r.get(4)?,
         server_kind: r.get(5)?,
+        is_demo: r.get(6)?,
     })
 }
 

@@ -69,6 +69,8 @@ pub struct Remote {
     pub allow_http: bool,
     /// The server product the last connection test recognised, if any ("Nextcloud", ...).
     pub server_kind: Option<String>,
+    /// The embedded demo remote (found by this mark, never by its name).
+    pub is_demo: bool,
 }
 
 /// A remote folder paired with a local one.

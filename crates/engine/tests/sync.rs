@@ -159,3 +159,38 @@ async fn a_part_file_whose_remote_file_is_gone_is_removed() {
         ["stays.txt"]
     );
 }
+
+/// The demo remote is found by its mark, never by its name: a user's own server called the
+/// same is never repointed to the demo server's loopback address.
+#[tokio::test]
+async fn a_server_named_like_the_demo_remote_is_left_alone() {
+    let data = tempfile::tempdir().unwrap();
+    let engine = tidesync_engine::Engine::open(data.path(), Default::default())
+        .await
+        .unwrap();
+    let mine = engine
+        .add_remote("Demo remote", "https://cloud.example/dav/", None, false)
+        .await
+        .unwrap();
+    let demo = engine
+        .ensure_demo_remote("Demo remote", "http://127.0.0.1:4000/", false)
+        .await
+        .unwrap();
+    assert_ne!(mine, demo, "the user's server is not taken for the demo");
+    let moved = engine
+        .ensure_demo_remote("Demo remote", "http://127.0.0.1:5000/", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        moved, demo,
+        "the demo remote is found again when its port moves"
+    );
+    assert_eq!(
+        engine.remote(mine).await.unwrap().url,
+        "https://cloud.example/dav/"
+    );
+    assert_eq!(
+        engine.remote(demo).await.unwrap().url,
+        "http://127.0.0.1:5000/"
+    );
+}
