@@ -384,6 +384,30 @@ mod tests {
     }
 
     #[test]
+    fn a_server_with_file_ids_is_believed_over_tags() {
+        let (path, mut was) = agreed("a.txt", 3, 11, "\"e1\"");
+        was.file_id = Some("00000042ocabc".into());
+        let agreed: BTreeMap<_, _> = [(path, was)].into();
+        let local: BTreeMap<_, _> = [("a.txt".to_owned(), file(3, 11))].into();
+        let moved = |id: &str, etag: &str| RemoteState {
+            file_id: Some(id.into()),
+            ..rfile(3, etag)
+        };
+        // Same id, even with a new ETag (Nextcloud may give a moved file one): a move.
+        let remote: BTreeMap<_, _> =
+            [("b.txt".to_owned(), moved("00000042ocabc", "\"e9\""))].into();
+        let moves = detect(&local, &remote, &agreed, Mode::TwoWay, &BTreeSet::new());
+        assert_eq!(moves.len(), 1, "{moves:?}");
+        assert_eq!(
+            (moves[0].to.as_str(), moves[0].on),
+            ("b.txt", MovedOn::Remote)
+        );
+        // Another id, even with the same ETag: another file.
+        let other: BTreeMap<_, _> = [("b.txt".to_owned(), moved("00000043ocabc", "\"e1\""))].into();
+        assert!(detect(&local, &other, &agreed, Mode::TwoWay, &BTreeSet::new()).is_empty());
+    }
+
+    #[test]
     fn applying_a_folder_move_renames_everything_below_it() {
         let mut agreed: BTreeMap<_, _> = [agreed("d/x", 1, 1, "\"x\"")].into();
         let mut local = BTreeMap::new();
