@@ -1,8 +1,7 @@
 //! Writing a download's part file without a blocking-pool hop per network chunk.
 //!
-//! `tokio::fs` sends every call to the blocking pool; a small file downloaded through it costs
-//! an open, a seek, several writes and an fsync, each a thread hand-off, and those hand-offs
-//! (futex wake-ups and context switches) were most of the CPU a small-file download spent. A
+//! `tokio::fs` sends every call to the blocking pool: an open, a seek, several writes and an
+//! fsync would each be a thread hand-off, which costs a small file more than its bytes. A
 //! [`PartWriter`] gathers the body in memory and writes it in slices of [`SLICE`] bytes, each in
 //! one blocking call that runs while the next slice arrives: a file smaller than a slice is
 //! opened, written and fsync'd in a single call, a large one is written by a disk that keeps

@@ -1,9 +1,9 @@
 //! Write-behind of agreed states: completed files are recorded in batches, one journal
 //! transaction per batch instead of one per file.
 //!
-//! Each commit with `synchronous=FULL` costs an fsync and a blocking-pool hop, and waiting for
-//! it held a transfer slot for the whole commit. A transfer now hands its agreement over and
-//! moves on; one writer task commits what gathered over [`LINGER`] (or [`BATCH`] entries) in one
+//! Each commit with `synchronous=FULL` costs an fsync and a blocking-pool hop, and a transfer
+//! must not hold its slot while one runs. So a transfer hands its agreement over and moves on;
+//! one writer task commits what gathered over [`LINGER`] (or [`BATCH`] entries) in one
 //! transaction. A run calls [`Recorder::flush`] before it ends, stopped or not, so a run's end
 //! (and a suspend, a pause, a completed job) always finds its files in the journal.
 //!

@@ -449,10 +449,9 @@ impl Client {
     }
 
     /// Like [`get`](Client::get), for the bytes from `from` up to `end` (exclusive) when `end`
-    /// is given. Large files are fetched in bounded ranges because some servers stream an open
-    /// range far less efficiently: rclone serve spent 2.6 CPU-seconds sending 1 GiB as four
-    /// whole-file GETs and 1.0 as 64 MiB ranges. A server that ignores ranges answers 200 with
-    /// the whole file.
+    /// is given. Large files are fetched in bounded ranges because some servers (rclone serve)
+    /// stream an open range far less efficiently than bounded ones (figures in BENCHMARKS.md).
+    /// A server that ignores ranges answers 200 with the whole file.
     pub async fn get_range(
         &self,
         path: &RemotePath,
@@ -540,9 +539,8 @@ impl Client {
         sent: SentBytes,
     ) -> Result<Uploaded, Error> {
         // Opened per attempt, so a retried upload sends the file from its start. A file that
-        // fits one chunk is opened, measured and read in one blocking call: through
-        // `tokio::fs` that is four hand-offs to the blocking pool, which cost a small file's
-        // upload more CPU than sending it.
+        // fits one chunk is opened, measured and read in one blocking call, not in four
+        // hand-offs to the blocking pool through `tokio::fs`.
         self.put_with(path, precondition, mtime, sent, || async {
             let local = local.to_owned();
             let opened = tokio::task::spawn_blocking(move || -> std::io::Result<Opened> {
