@@ -167,6 +167,9 @@ struct Control {
     paused: bool,
 }
 
+/// How many finished jobs stay in memory (see [`Engine::forget_old_jobs`]).
+pub const FINISHED_KEPT: usize = 16;
+
 impl Engine {
     /// Opens the engine with its journal in `data_dir`. Jobs the journal has as running (the
     /// process died) become Interrupted and start again, resuming from their checkpoints.
@@ -640,6 +643,26 @@ impl Engine {
         };
         job.running.send_replace(false);
         job.ended.send_replace(Some(outcome));
+        self.forget_old_jobs();
+    }
+
+    /// Keeps the [`FINISHED_KEPT`] most recent finished jobs in memory (a late subscriber still
+    /// gets their last snapshot); older ones live on in the journal's history only, so a
+    /// long-lived app does not grow with every sync it ever ran.
+    fn forget_old_jobs(&self) {
+        let mut jobs = lock(&self.inner.jobs);
+        let mut finished: Vec<JobId> = jobs
+            .values()
+            .filter(|j| j.ended.borrow().is_some())
+            .map(|j| j.id)
+            .collect();
+        if finished.len() <= FINISHED_KEPT {
+            return;
+        }
+        finished.sort_unstable();
+        for id in &finished[..finished.len() - FINISHED_KEPT] {
+            jobs.remove(id);
+        }
     }
 
     /// Why the job's run stopped: what the canceller wrote down, else what the tokens say.
