@@ -5,11 +5,8 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use common::{Server, World, leftovers, write};
-use tidesync_engine::remote::MemoryRemote;
-use tidesync_engine::{Engine, EngineOptions, JobState, Mode};
+use common::{MemoryPair, Server, World, leftovers, write};
+use tidesync_engine::{JobState, Mode};
 
 /// A synced pair holding `docs/a.txt`, `docs/b.txt` and `docs/sub/c.txt` on both sides.
 async fn synced(mode: Mode) -> World {
@@ -167,25 +164,10 @@ async fn a_missing_remote_folder_is_created_for_uploads_and_is_an_error_for_down
 /// folder: the fresh listing right before the delete sees it.
 #[tokio::test(start_paused = true)]
 async fn a_file_added_to_a_folder_while_it_is_deleted_is_kept() {
-    let (local, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let engine = Engine::open(data.path(), EngineOptions::default())
-        .await
-        .unwrap();
-    let remote = engine
-        .add_remote("memory", "http://127.0.0.1:9/", None, false)
-        .await
-        .unwrap();
-    let server = Arc::new(MemoryRemote::new());
-    engine.use_remote(remote, server.clone());
-    let pair = engine
-        .ensure_pair(remote, "", local.path(), Mode::TwoWay)
-        .await
-        .unwrap();
+    let memory = MemoryPair::new(Mode::TwoWay).await;
+    let (server, local) = (&memory.server, &memory.local);
     server.write("docs/a.txt", b"a");
-    let sync = || async {
-        let job = engine.start(pair).await.unwrap();
-        engine.wait(job).await.unwrap()
-    };
+    let sync = || memory.sync();
     assert_eq!(sync().await.state, JobState::Completed);
 
     std::fs::remove_dir_all(local.path().join("docs")).unwrap();

@@ -200,21 +200,9 @@ async fn a_server_named_like_the_demo_remote_is_left_alone() {
 #[tokio::test]
 async fn finished_jobs_beyond_the_last_few_live_on_in_the_history_only() {
     use tidesync_engine::engine::FINISHED_KEPT;
-    let (local, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let engine = tidesync_engine::Engine::open(data.path(), Default::default())
-        .await
-        .unwrap();
-    let remote = engine
-        .add_remote("memory", "http://127.0.0.1:9/", None, false)
-        .await
-        .unwrap();
-    let server = std::sync::Arc::new(tidesync_engine::remote::MemoryRemote::new());
-    server.write("a.txt", b"a");
-    engine.use_remote(remote, server);
-    let pair = engine
-        .ensure_pair(remote, "", local.path(), Mode::Download)
-        .await
-        .unwrap();
+    let memory = common::MemoryPair::new(Mode::Download).await;
+    memory.server.write("a.txt", b"a");
+    let (engine, pair) = (&memory.engine, memory.pair);
     let runs = FINISHED_KEPT + 4;
     let mut last = 0;
     for _ in 0..runs {

@@ -152,3 +152,44 @@ pub fn write(root: &Path, path: &str, bytes: &[u8]) -> PathBuf {
 pub async fn wait_for_job(engine: &Engine, job: JobId) -> Outcome {
     engine.wait(job).await.unwrap()
 }
+
+/// A pair on the in-memory server (no sockets: paused time works), for tests of engine logic.
+pub struct MemoryPair {
+    pub engine: Engine,
+    pub pair: PairId,
+    pub server: Arc<tidesync_engine::remote::MemoryRemote>,
+    pub local: tempfile::TempDir,
+    pub _data: tempfile::TempDir,
+}
+
+impl MemoryPair {
+    pub async fn new(mode: Mode) -> MemoryPair {
+        let (local, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let engine = Engine::open(data.path(), EngineOptions::default())
+            .await
+            .unwrap();
+        let remote = engine
+            .add_remote("memory", "http://127.0.0.1:9/", None, false)
+            .await
+            .unwrap();
+        let server = Arc::new(tidesync_engine::remote::MemoryRemote::new());
+        engine.use_remote(remote, server.clone());
+        let pair = engine
+            .ensure_pair(remote, "", local.path(), mode)
+            .await
+            .unwrap();
+        MemoryPair {
+            engine,
+            pair,
+            server,
+            local,
+            _data: data,
+        }
+    }
+
+    /// Runs one sync of the pair to its end.
+    pub async fn sync(&self) -> Outcome {
+        let job = self.engine.start(self.pair).await.unwrap();
+        self.engine.wait(job).await.unwrap()
+    }
+}
