@@ -6,8 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use tidesync_engine::journal::JobRecord;
 use tidesync_engine::{
-    FailureKind, FileAction, JobChange, JobEvent, JobId, JobSnapshot, JobState, Mode, Pair, PairId,
-    Phase, RemoteId, Summary,
+    FileAction, JobChange, JobEvent, JobId, JobSnapshot, JobState, Mode, Pair, PairId, Phase,
+    RemoteId, Summary,
 };
 use ts_rs::TS;
 
@@ -352,14 +352,7 @@ impl From<JobEvent> for SyncEvent {
             },
             JobEvent::Failed { message, kind } => SyncEvent::Failed {
                 error: IpcError {
-                    kind: match kind {
-                        FailureKind::Auth => ErrorKind::Auth,
-                        FailureKind::Forbidden => ErrorKind::Forbidden,
-                        FailureKind::Network => ErrorKind::Network,
-                        FailureKind::MassDelete => ErrorKind::Conflict,
-                        FailureKind::Storage => ErrorKind::Storage,
-                        FailureKind::Other => ErrorKind::Internal,
-                    },
+                    kind: ErrorKind::from(kind),
                     message,
                 },
             },

@@ -6,11 +6,9 @@
 use std::path::PathBuf;
 
 use serde::Serialize;
-use tidesync_engine::EngineError;
+use tidesync_engine::{EngineError, FailureKind};
 use tidesync_webdav::Error as WebDavError;
 use ts_rs::TS;
-
-use crate::secrets::SecretError;
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -24,8 +22,6 @@ pub enum Error {
     },
     #[error(transparent)]
     Engine(#[from] EngineError),
-    #[error("passwords cannot be stored: {0}")]
-    Secrets(#[from] SecretError),
     /// An argument a person typed is not usable; the message says why.
     #[error("{0}")]
     InvalidInput(String),
@@ -54,6 +50,8 @@ pub enum ErrorKind {
     Network,
     NotFound,
     Conflict,
+    /// The sync would have deleted most of the synced tree; nothing was deleted.
+    MassDelete,
     Cancelled,
     InvalidInput,
     Storage,
@@ -72,10 +70,8 @@ impl Error {
     /// The kind the UI sees for this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::DataDir { .. } | Error::Secrets(_) | Error::LocalFolder { .. } => {
-                ErrorKind::Storage
-            }
-            Error::Engine(error) => engine_kind(error),
+            Error::DataDir { .. } | Error::LocalFolder { .. } => ErrorKind::Storage,
+            Error::Engine(error) => ErrorKind::from(error.failure_kind()),
             Error::InvalidInput(_) => ErrorKind::InvalidInput,
             Error::NoFolderChosen => ErrorKind::Cancelled,
             Error::Demo(_) | Error::Task(_) => ErrorKind::Internal,
@@ -91,35 +87,21 @@ impl Error {
     }
 }
 
-fn engine_kind(error: &EngineError) -> ErrorKind {
-    match error {
-        EngineError::Remote(e) if e.is_auth() => ErrorKind::Auth,
-        EngineError::Remote(e) if e.is_forbidden() => ErrorKind::Forbidden,
-        EngineError::Remote(WebDavError::Certificate { .. }) => ErrorKind::Auth,
-        EngineError::Remote(e) if e.is_not_found() => ErrorKind::NotFound,
-        EngineError::Remote(
-            WebDavError::Url { .. }
-            | WebDavError::InsecureUrl { .. }
-            | WebDavError::NotWebDav { .. },
-        ) => ErrorKind::InvalidInput,
-        EngineError::Remote(e)
-            if e.is_retryable()
-                || matches!(
-                    e,
-                    WebDavError::Transport { .. } | WebDavError::Stalled { .. }
-                ) =>
-        {
-            ErrorKind::Network
+/// The shell's only classification: the engine has already said what kind of failure it is.
+impl From<FailureKind> for ErrorKind {
+    fn from(kind: FailureKind) -> ErrorKind {
+        match kind {
+            FailureKind::Auth => ErrorKind::Auth,
+            FailureKind::Forbidden => ErrorKind::Forbidden,
+            FailureKind::Network => ErrorKind::Network,
+            FailureKind::MassDelete => ErrorKind::MassDelete,
+            FailureKind::Storage => ErrorKind::Storage,
+            FailureKind::NotFound => ErrorKind::NotFound,
+            FailureKind::InvalidInput => ErrorKind::InvalidInput,
+            FailureKind::Busy => ErrorKind::Conflict,
+            FailureKind::ShuttingDown => ErrorKind::Cancelled,
+            FailureKind::Other => ErrorKind::Internal,
         }
-        EngineError::Remote(_) => ErrorKind::Internal,
-        EngineError::Journal(_) => ErrorKind::Storage,
-        EngineError::NoRemote(_) | EngineError::NoPair(_) | EngineError::NoJob(_) => {
-            ErrorKind::NotFound
-        }
-        EngineError::JobEnded(_) | EngineError::Busy(_) => ErrorKind::Conflict,
-        EngineError::ShuttingDown => ErrorKind::Cancelled,
-        EngineError::RemotePath(..) | EngineError::NotAFolder(_) => ErrorKind::InvalidInput,
-        _ => ErrorKind::Internal,
     }
 }
 
@@ -163,5 +145,30 @@ impl From<&Error> for IpcError {
 impl Serialize for Error {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         IpcError::from(self).serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_mass_delete_is_not_shown_as_a_conflict() {
+        assert_eq!(
+            ErrorKind::from(FailureKind::MassDelete),
+            ErrorKind::MassDelete
+        );
+    }
+
+    #[test]
+    fn the_engine_classifies_and_the_shell_only_translates() {
+        let insecure = Error::Engine(EngineError::Remote(WebDavError::InsecureUrl {
+            url: "http://cloud.example/".to_owned(),
+        }));
+        assert_eq!(insecure.kind(), ErrorKind::InvalidInput);
+        let busy = Error::Engine(EngineError::Busy("pair"));
+        assert_eq!(busy.kind(), ErrorKind::Conflict);
+        let missing = Error::Engine(EngineError::NoRemote(7));
+        assert_eq!(missing.kind(), ErrorKind::NotFound);
     }
 }

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tauri::{App, Builder, Emitter, Manager, RunEvent, Runtime};
-use tidesync_engine::{Credentials, Engine, EngineOptions};
+use tidesync_engine::{Engine, EngineOptions};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::dto::JobChangedDto;
@@ -109,18 +109,13 @@ fn setup<R: Runtime>(app: &mut App<R>, root: Option<&std::path::Path>) -> Result
         Some(_) => Secrets::file_only(&places.data),
         None => Secrets::new(&places.data),
     });
+    let options = EngineOptions {
+        passwords: secrets,
+        ..EngineOptions::default()
+    };
     let engine = tauri::async_runtime::block_on(async {
-        let engine = Engine::open(&places.data, EngineOptions::default()).await?;
-        for remote in engine.remotes().await? {
-            let Some(user) = remote.user else { continue };
-            let secrets = secrets.clone();
-            let password = tauri::async_runtime::spawn_blocking(move || secrets.load(remote.id))
-                .await
-                .map_err(|e| Error::Task(e.to_string()))??;
-            if let Some(password) = password {
-                engine.set_credentials(remote.id, Credentials::new(user, password));
-            }
-        }
+        let engine = Engine::open(&places.data, options).await?;
+        engine.load_passwords().await?;
         Ok::<_, Error>(engine)
     })?;
     forward_job_changes(app.handle().clone(), &engine);
@@ -130,7 +125,6 @@ fn setup<R: Runtime>(app: &mut App<R>, root: Option<&std::path::Path>) -> Result
     });
     app.manage(AppState {
         engine: engine.clone(),
-        secrets,
         lifecycle,
         places,
         demo: tokio::sync::Mutex::new(None),

@@ -118,7 +118,7 @@ pub fn hint_for(event: &tauri::WindowEvent) -> Option<Hint> {
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use tidesync_engine::remote::MemoryRemote;
+    use tidesync_engine::memory::{MemoryConnector, MemoryRemote};
     use tidesync_engine::{EngineOptions, JobState, Mode};
 
     use super::*;
@@ -166,14 +166,17 @@ mod tests {
         server.write("notes/a.txt", b"from the server");
         server.hold_listings();
         let (engine, job) = tauri::async_runtime::block_on(async {
-            let engine = Engine::open(data.path(), EngineOptions::default())
-                .await
-                .unwrap();
+            let connector = MemoryConnector::new();
+            let options = EngineOptions {
+                connector: connector.clone(),
+                ..EngineOptions::default()
+            };
+            let engine = Engine::open(data.path(), options).await.unwrap();
             let remote = engine
                 .add_remote("memory", "http://127.0.0.1:9/", None, false)
                 .await
                 .unwrap();
-            engine.use_remote(remote, server.clone());
+            connector.serve(remote, server.clone());
             let pair = engine
                 .ensure_pair(remote, "", local.path(), Mode::Download)
                 .await

@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tidesync_engine::RemoteId;
+use tidesync_engine::{PasswordStore, PasswordStoreError, RemoteId};
 
 /// The service name passwords are filed under in the OS store.
 #[cfg(not(target_os = "android"))]
@@ -68,7 +68,7 @@ impl Secrets {
     }
 
     /// Keeps `password` for `remote`, replacing any earlier one.
-    pub fn store(&self, remote: RemoteId, password: &str) -> Result<(), SecretError> {
+    fn store_password(&self, remote: RemoteId, password: &str) -> Result<(), SecretError> {
         if self.use_os_store {
             match os_store::set(remote, password) {
                 Ok(()) => return self.edit_file(|map| map.remove(&remote.to_string()).is_some()),
@@ -82,7 +82,7 @@ impl Secrets {
     }
 
     /// The password kept for `remote`, if any.
-    pub fn load(&self, remote: RemoteId) -> Result<Option<String>, SecretError> {
+    fn load_password(&self, remote: RemoteId) -> Result<Option<String>, SecretError> {
         if self.use_os_store {
             match os_store::get(remote) {
                 Ok(Some(password)) => return Ok(Some(password)),
@@ -94,7 +94,7 @@ impl Secrets {
     }
 
     /// Forgets the password of `remote` wherever it was kept.
-    pub fn forget(&self, remote: RemoteId) -> Result<(), SecretError> {
+    fn forget_password(&self, remote: RemoteId) -> Result<(), SecretError> {
         if self.use_os_store
             && let Err(error) = os_store::delete(remote)
         {
@@ -155,6 +155,27 @@ impl Secrets {
             .and_then(|()| out.sync_all())
             .map_err(failed("written"))?;
         std::fs::rename(&temp, &self.file).map_err(failed("replaced"))
+    }
+}
+
+/// The engine stores and forgets passwords through this, on its blocking pool.
+impl PasswordStore for Secrets {
+    fn store(&self, remote: RemoteId, password: &str) -> Result<(), PasswordStoreError> {
+        Ok(self.store_password(remote, password)?)
+    }
+
+    fn load(&self, remote: RemoteId) -> Result<Option<String>, PasswordStoreError> {
+        Ok(self.load_password(remote)?)
+    }
+
+    fn forget(&self, remote: RemoteId) -> Result<(), PasswordStoreError> {
+        Ok(self.forget_password(remote)?)
+    }
+}
+
+impl From<SecretError> for PasswordStoreError {
+    fn from(error: SecretError) -> Self {
+        PasswordStoreError(Box::new(error))
     }
 }
 
@@ -254,7 +275,7 @@ mod tests {
     fn a_damaged_file_is_an_error_not_an_empty_store() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("secrets.json"), b"{not json").unwrap();
-        let error = Secrets::file_only(dir.path()).load(1).unwrap_err();
+        let error = Secrets::file_only(dir.path()).load_password(1).unwrap_err();
         assert!(matches!(error, SecretError::Damaged { .. }), "{error}");
     }
 }

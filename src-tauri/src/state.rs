@@ -1,8 +1,7 @@
-//! What the app keeps for its whole life: the engine, the password store, the lifecycle
-//! handle, where its folders are, and the embedded demo server once started.
+//! What the app keeps for its whole life: the engine (which holds the password store), the
+//! lifecycle handle, where its folders are, and the embedded demo server once started.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use tauri::{AppHandle, Manager, Runtime};
 use tidesync_demo::DavServer;
@@ -11,12 +10,10 @@ use tokio::sync::Mutex;
 
 use crate::error::Error;
 use crate::lifecycle::Lifecycle;
-use crate::secrets::Secrets;
 
 /// The managed state every command reaches through `State<'_, AppState>`.
 pub struct AppState {
     pub engine: Engine,
-    pub secrets: Arc<Secrets>,
     pub lifecycle: Lifecycle,
     pub places: Places,
     /// The demo remote's server, once `add_demo_remote` (or start-up) started it.

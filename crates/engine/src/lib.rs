@@ -10,7 +10,8 @@
 //!   conflict names.
 //! - [`progress`]: the per-job hub streaming snapshots and events to subscribers.
 //! - [`remote`]: the [`remote::Remote`] trait the engine talks to: the WebDAV client, or
-//!   [`remote::MemoryRemote`] in fast tests.
+//!   `memory::MemoryRemote` in fast tests (feature `test-support`, injected through
+//!   [`EngineOptions::connector`]).
 //! - [`journal`]: SQLite state that survives crashes: pairs, agreed state, jobs, checkpoints.
 //! - [`part`]: part files written a slice per blocking call; [`record`]: group commit of
 //!   completed files to the journal.
@@ -19,6 +20,8 @@
 
 pub mod engine;
 pub mod journal;
+#[cfg(any(test, feature = "test-support"))]
+pub mod memory;
 pub mod model;
 pub mod moves;
 pub mod part;
@@ -30,7 +33,10 @@ pub mod run;
 pub mod scan;
 pub mod transfer;
 
-pub use engine::{Engine, EngineError, EngineOptions, JobChange, Outcome};
+pub use engine::{
+    Connector, Engine, EngineError, EngineOptions, JobChange, Outcome, PasswordStore,
+    PasswordStoreError, ProcessPasswords, ServerForm, WebDavConnector,
+};
 pub use model::{
     FailureKind, FileError, JobId, JobState, Mode, Pair, PairId, Remote, RemoteId, StopReason,
     Summary,

@@ -222,7 +222,9 @@ pub struct RemoteState {
     pub file_id: Option<String>,
 }
 
-/// Why a job failed, in the categories a caller acts on.
+/// Why a job or an engine call failed, in the categories a caller acts on. This is the one
+/// place a server's error is classified: the CLI maps these to exit codes, the app to the kinds
+/// its UI branches on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum FailureKind {
@@ -236,6 +238,15 @@ pub enum FailureKind {
     MassDelete,
     /// A disk (local or the server's) is full or unusable.
     Storage,
+    /// What was named is not there: a folder on the server, a remote, a pair, a job.
+    NotFound,
+    /// An address or path that cannot be used as given (malformed, plain HTTP where not
+    /// allowed, not a WebDAV folder).
+    InvalidInput,
+    /// Refused while a sync is under way, or asked of a job that has ended.
+    Busy,
+    /// The engine is shutting down.
+    ShuttingDown,
     Other,
 }
 
@@ -248,6 +259,10 @@ impl FailureKind {
             e if e.is_forbidden() => FailureKind::Forbidden,
             e if e.is_insufficient_storage() => FailureKind::Storage,
             Error::Certificate { .. } => FailureKind::Auth,
+            e if e.is_not_found() => FailureKind::NotFound,
+            Error::Url { .. } | Error::InsecureUrl { .. } | Error::NotWebDav { .. } => {
+                FailureKind::InvalidInput
+            }
             e if e.is_retryable()
                 || matches!(e, Error::Transport { .. } | Error::Stalled { .. }) =>
             {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::leftovers;
-use tidesync_engine::remote::{MEMORY_CHUNK, MemoryRemote};
+use tidesync_engine::memory::{MEMORY_CHUNK, MemoryConnector, MemoryRemote};
 use tidesync_engine::{Engine, EngineOptions, JobId, JobState, Mode, Phase, Summary};
 use tidesync_testkit::tree::Seeded;
 
@@ -25,8 +25,10 @@ const RANGE: u64 = 1024 * 1024;
 
 async fn setup(mode: Mode) -> Setup {
     let (local, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let connector = MemoryConnector::new();
     let options = EngineOptions {
         range_size: RANGE,
+        connector: connector.clone(),
         ..EngineOptions::default()
     };
     let engine = Engine::open(data.path(), options).await.unwrap();
@@ -35,7 +37,7 @@ async fn setup(mode: Mode) -> Setup {
         .await
         .unwrap();
     let server = Arc::new(MemoryRemote::new());
-    engine.use_remote(remote, server.clone());
+    connector.serve(remote, server.clone());
     let pair = engine
         .ensure_pair(remote, "", local.path(), mode)
         .await

@@ -26,7 +26,8 @@ use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
-use tidesync_engine::remote::{MemoryRemote, Remote};
+use tidesync_engine::memory::{MemoryConnector, MemoryRemote};
+use tidesync_engine::remote::Remote;
 use tidesync_engine::{Engine, EngineOptions, JobState, Mode, Outcome, PairId};
 use tidesync_webdav::{Client, Credentials, Depth, EntryKind, Options, Precondition, RemotePath};
 
@@ -603,10 +604,14 @@ async fn stage(server: &Server, folder: &str) -> Stage {
     let local_dir = tempfile::tempdir().unwrap();
     // The trees are tiny, so deleting one folder is often "most of the tree": the guard
     // would refuse cases that exist to test the other rules.
-    let options = EngineOptions {
+    let connector = MemoryConnector::new();
+    let mut options = EngineOptions {
         mass_delete_guard: false,
         ..EngineOptions::default()
     };
+    if let Server::Memory = server {
+        options.connector = connector.clone();
+    }
     let engine = Engine::open(data_dir.path(), options).await.unwrap();
     let (url, login) = match server {
         Server::Memory => ("http://127.0.0.1:9/".to_owned(), None),
@@ -617,7 +622,7 @@ async fn stage(server: &Server, folder: &str) -> Stage {
     let server: Arc<dyn Remote> = match server {
         Server::Memory => {
             let memory = Arc::new(MemoryRemote::new());
-            engine.use_remote(remote_id, memory.clone());
+            connector.serve(remote_id, memory.clone());
             memory
         }
         Server::WebDav { .. } => {

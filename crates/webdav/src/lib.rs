@@ -22,7 +22,7 @@
 pub mod client;
 pub mod entry;
 pub mod error;
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod idle;
 pub mod multistatus;

@@ -7,6 +7,7 @@ const KINDS: readonly ErrorKind[] = [
   "network",
   "notFound",
   "conflict",
+  "massDelete",
   "cancelled",
   "invalidInput",
   "storage",

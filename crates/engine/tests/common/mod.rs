@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use tidesync_engine::memory::{MemoryConnector, MemoryRemote};
 use tidesync_engine::{Engine, EngineOptions, JobEvent, JobId, Mode, Outcome, PairId, Sink};
 use tidesync_testkit::tree::snapshot;
 
@@ -157,7 +158,7 @@ pub async fn wait_for_job(engine: &Engine, job: JobId) -> Outcome {
 pub struct MemoryPair {
     pub engine: Engine,
     pub pair: PairId,
-    pub server: Arc<tidesync_engine::remote::MemoryRemote>,
+    pub server: Arc<MemoryRemote>,
     pub local: tempfile::TempDir,
     pub _data: tempfile::TempDir,
 }
@@ -165,15 +166,18 @@ pub struct MemoryPair {
 impl MemoryPair {
     pub async fn new(mode: Mode) -> MemoryPair {
         let (local, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        let engine = Engine::open(data.path(), EngineOptions::default())
-            .await
-            .unwrap();
+        let connector = MemoryConnector::new();
+        let options = EngineOptions {
+            connector: connector.clone(),
+            ..EngineOptions::default()
+        };
+        let engine = Engine::open(data.path(), options).await.unwrap();
         let remote = engine
             .add_remote("memory", "http://127.0.0.1:9/", None, false)
             .await
             .unwrap();
-        let server = Arc::new(tidesync_engine::remote::MemoryRemote::new());
-        engine.use_remote(remote, server.clone());
+        let server = Arc::new(MemoryRemote::new());
+        connector.serve(remote, server.clone());
         let pair = engine
             .ensure_pair(remote, "", local.path(), mode)
             .await

@@ -1,0 +1,148 @@
+//! How the engine reaches a server: a [`Connector`] opens a client for a remote's folder, and
+//! [`Clients`] keeps the passwords (in memory only) and one client per folder, so a folder's
+//! runs share one connection pool until the app is suspended or the remote changes.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use tidesync_webdav::{Client, Credentials, Options};
+
+use super::lock;
+use crate::model::{Remote as RemoteRecord, RemoteId};
+use crate::remote::Remote;
+
+/// Opens the client a run talks to. Production uses [`WebDavConnector`]; tests inject an
+/// in-memory server through [`super::EngineOptions::connector`], so the engine has one code
+/// path whatever it talks to.
+pub trait Connector: fmt::Debug + Send + Sync + 'static {
+    /// A client for `folder_url`, the remote's address joined with a pair's folder.
+    fn connect(
+        &self,
+        remote: &RemoteRecord,
+        folder_url: &str,
+        credentials: Option<Credentials>,
+        options: Options,
+    ) -> Result<Arc<dyn Remote>, tidesync_webdav::Error>;
+}
+
+/// The real thing: a WebDAV [`Client`] per folder.
+#[derive(Debug, Default)]
+pub struct WebDavConnector;
+
+impl Connector for WebDavConnector {
+    fn connect(
+        &self,
+        _remote: &RemoteRecord,
+        folder_url: &str,
+        credentials: Option<Credentials>,
+        options: Options,
+    ) -> Result<Arc<dyn Remote>, tidesync_webdav::Error> {
+        Ok(Arc::new(Client::new(folder_url, credentials, options)?))
+    }
+}
+
+/// Passwords and open clients, keyed so that a changed remote never reuses a stale one.
+pub(super) struct Clients {
+    connector: Arc<dyn Connector>,
+    options: Options,
+    /// Passwords, held in memory only; the journal never sees them.
+    credentials: Mutex<HashMap<RemoteId, Credentials>>,
+    /// One client (and so one connection pool) per remote folder.
+    open: Mutex<HashMap<String, Arc<dyn Remote>>>,
+}
+
+impl Clients {
+    pub(super) fn new(connector: Arc<dyn Connector>, options: Options) -> Clients {
+        Clients {
+            connector,
+            options,
+            credentials: Mutex::new(HashMap::new()),
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Keeps `credentials` for `remote`; clients opened with the old ones are dropped.
+    pub(super) fn set_credentials(&self, remote: RemoteId, credentials: Credentials) {
+        lock(&self.credentials).insert(remote, credentials);
+        self.close_all();
+    }
+
+    pub(super) fn credentials(&self, remote: RemoteId) -> Option<Credentials> {
+        lock(&self.credentials).get(&remote).cloned()
+    }
+
+    /// Forgets `remote`'s password and every open client.
+    pub(super) fn forget(&self, remote: RemoteId) {
+        lock(&self.credentials).remove(&remote);
+        self.close_all();
+    }
+
+    /// Drops every open client and its pool (on suspend, or when a remote changed).
+    pub(super) fn close_all(&self) {
+        lock(&self.open).clear();
+    }
+
+    /// The options a client for `remote` gets: plain HTTP only where the user allowed it.
+    pub(super) fn options_for(&self, allow_http: bool) -> Options {
+        Options {
+            allow_http: allow_http || self.options.allow_http,
+            ..self.options.clone()
+        }
+    }
+
+    /// The open client for `folder` on `remote`, opened if there is none.
+    pub(super) fn client(
+        &self,
+        remote: &RemoteRecord,
+        folder: &str,
+    ) -> Result<Arc<dyn Remote>, tidesync_webdav::Error> {
+        let url = join_url(&remote.url, folder);
+        if let Some(client) = lock(&self.open).get(&url).cloned() {
+            return Ok(client);
+        }
+        let client = self.connect(remote, &url)?;
+        lock(&self.open).insert(url, client.clone());
+        Ok(client)
+    }
+
+    /// A client of its own for `folder_url` (a one-off check), not kept.
+    pub(super) fn connect(
+        &self,
+        remote: &RemoteRecord,
+        folder_url: &str,
+    ) -> Result<Arc<dyn Remote>, tidesync_webdav::Error> {
+        self.connector.connect(
+            remote,
+            folder_url,
+            self.credentials(remote.id),
+            self.options_for(remote.allow_http),
+        )
+    }
+}
+
+/// `base` joined with a pair's remote folder, ending with `/`.
+pub(super) fn join_url(base: &str, folder: &str) -> String {
+    let mut url = base.trim_end_matches('/').to_owned();
+    for segment in folder.split('/').filter(|s| !s.is_empty()) {
+        url.push('/');
+        url.extend(utf8_percent_encode(segment, NON_ALPHANUMERIC));
+    }
+    url.push('/');
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pair_urls_encode_their_folder() {
+        assert_eq!(join_url("http://h/dav/", ""), "http://h/dav/");
+        assert_eq!(
+            join_url("http://h/dav", "a b/été"),
+            "http://h/dav/a%20b/%C3%A9t%C3%A9/"
+        );
+    }
+}

@@ -1,0 +1,360 @@
+//! The job driver: one task per job that moves it through its [`Stage`]s.
+//!
+//! ```text
+//!            ┌──────────── pause / suspend stopped the run ───────────┐
+//!            ▼                                                        │
+//! spawn ─▶ Held ── may run (not paused, not suspended) ──▶ Running ───┤
+//!            │                                                        │
+//!            └─ job token cancelled ──▶ Ended ◀── completed, failed, ─┘
+//!                                                cancelled, shutdown
+//! ```
+//!
+//! `Held` shows the job as Paused or Suspended and waits for a wake, a resume or the job token.
+//! `Running` runs one segment under a fresh run token (a child of the job token) and records
+//! how it stopped before it counts as no longer under way, so `suspend()` returns only once the
+//! job shows Suspended. `Ended` is recorded and announced once.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{Notify, watch};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::{Engine, EngineError, JobChange, Outcome, lock};
+use crate::journal::JournalError;
+use crate::model::{FailureKind, JobId, JobState, Mode, PairId, StopReason, Summary};
+use crate::progress::{Hub, JobEvent};
+use crate::record::Recorder;
+use crate::run::{RunError, run};
+use crate::transfer::Context;
+
+/// A job in the registry.
+pub(super) struct Job {
+    pub(super) id: JobId,
+    pub(super) pair: PairId,
+    pub(super) hub: Arc<Hub>,
+    /// Cancelled by `cancel(job)` or, as its parent, by shutdown.
+    pub(super) token: CancellationToken,
+    pub(super) control: Mutex<Control>,
+    /// Wakes the job when the user resumes it.
+    pub(super) wake: Notify,
+    /// True while a run segment is under way; suspend waits for it to go false.
+    pub(super) running: watch::Sender<bool>,
+    /// The end state, once there is one.
+    pub(super) ended: watch::Sender<Option<Outcome>>,
+}
+
+/// What the job's controls say; locked briefly, never across an await.
+#[derive(Default)]
+pub(super) struct Control {
+    /// The token of the segment under way, for pause and suspend to cancel.
+    pub(super) run: Option<CancellationToken>,
+    /// Why the run was stopped, written by whoever stopped it first.
+    pub(super) reason: Option<StopReason>,
+    pub(super) paused: bool,
+}
+
+/// Where a job's driver is.
+enum Stage {
+    /// May not run now (paused, or the app is suspended): shows why and waits.
+    Held,
+    /// Runs one segment.
+    Running,
+    /// Over; the outcome is recorded and announced.
+    Ended(Outcome),
+}
+
+/// What the driver carries from one stage to the next.
+struct Progress {
+    /// Counts over all the job's segments.
+    summary: Summary,
+    /// The waiting state last recorded, so a wake that changes nothing records nothing.
+    announced: Option<JobState>,
+}
+
+/// What a run segment needs, gathered when it starts.
+struct Setup {
+    ctx: Context,
+    mode: Mode,
+}
+
+impl Engine {
+    /// Registers a job and starts its driver under the engine's task tracker.
+    pub(super) fn spawn(&self, id: JobId, pair: PairId, state: JobState) {
+        let job = Arc::new(Job {
+            id,
+            pair,
+            hub: Hub::new(id, pair, state),
+            token: self.inner.root.child_token(),
+            control: Mutex::new(Control::default()),
+            wake: Notify::new(),
+            // Under way until it first waits: a suspend() that comes before the job task first
+            // runs waits for it to show Suspended.
+            running: watch::Sender::new(true),
+            ended: watch::Sender::new(None),
+        });
+        lock(&self.inner.jobs).insert(id, job.clone());
+        let _ = self.inner.changes.send(JobChange {
+            job_id: id,
+            pair_id: pair,
+            state,
+        });
+        let engine = self.clone();
+        let span = tracing::info_span!("job", id, pair);
+        self.inner
+            .tracker
+            .spawn(async move { engine.drive(job).await }.instrument(span));
+    }
+
+    /// The job's life, stage by stage.
+    async fn drive(&self, job: Arc<Job>) {
+        let mut progress = Progress {
+            summary: Summary::default(),
+            announced: None,
+        };
+        let mut stage = Stage::Held;
+        let outcome = loop {
+            stage = match stage {
+                Stage::Held => self.hold(&job, &mut progress).await,
+                Stage::Running => self.run_segment(&job, &mut progress).await,
+                Stage::Ended(outcome) => break outcome,
+            };
+        };
+        job.running.send_replace(false);
+        job.ended.send_replace(Some(outcome));
+        self.forget_old_jobs();
+    }
+
+    /// Why the job may not run now, if it may not.
+    fn held_by(&self, control: &Control) -> Option<StopReason> {
+        if control.paused {
+            Some(StopReason::Paused)
+        } else if self.inner.suspended.load(Ordering::SeqCst) {
+            Some(StopReason::Suspended)
+        } else {
+            None
+        }
+    }
+
+    async fn hold(&self, job: &Job, progress: &mut Progress) -> Stage {
+        loop {
+            if job.token.is_cancelled() {
+                return Stage::Ended(self.stopped_for_good(job, progress.summary.clone()).await);
+            }
+            // Registered before the check, so a wake between the check and the wait counts.
+            let notified = job.wake.notified();
+            let resumed = self.inner.resumed.notified();
+            let Some(reason) = self.held_by(&lock(&job.control)) else {
+                return Stage::Running;
+            };
+            let waiting_as = reason.state();
+            if progress.announced != Some(waiting_as) {
+                progress.announced = Some(waiting_as);
+                if let Err(error) = self.set_state(job, waiting_as, None, None).await {
+                    tracing::warn!(%error, "could not record the job's state");
+                }
+            }
+            job.running.send_replace(false);
+            tokio::select! {
+                () = notified => {}
+                () = resumed => {}
+                () = job.token.cancelled() => {}
+            }
+        }
+    }
+
+    /// A fresh run token, installed where pause and suspend find it. A pause or suspend that
+    /// came after the hold found no run to cancel, so it is applied here.
+    fn arm(&self, job: &Job) -> CancellationToken {
+        let run = job.token.child_token();
+        let mut control = lock(&job.control);
+        control.run = Some(run.clone());
+        control.reason = None;
+        // Under way from the moment its token can be cancelled.
+        job.running.send_replace(true);
+        if let Some(reason) = self.held_by(&control) {
+            control.reason = Some(reason);
+            run.cancel();
+        }
+        run
+    }
+
+    async fn run_segment(&self, job: &Job, progress: &mut Progress) -> Stage {
+        let run_token = self.arm(job);
+        let setup = match self.set_state(job, JobState::Running, None, None).await {
+            Ok(()) => self.setup(job, run_token).await,
+            Err(error) => Err(error.into()),
+        };
+        let stage = match setup {
+            Ok(Setup { ctx, mode }) => {
+                let transfers = self.inner.options.transfers;
+                let result = run(Arc::new(ctx), mode, transfers, &mut progress.summary).await;
+                self.after_run(job, progress, result).await
+            }
+            Err(error) => {
+                let summary = progress.summary.clone();
+                let kind = error.failure_kind();
+                Stage::Ended(self.failed(job, summary, error.to_string(), kind).await)
+            }
+        };
+        // The run counts as under way until its end state is recorded.
+        job.running.send_replace(false);
+        stage
+    }
+
+    /// What a segment's end means: the job is over, or it waits for a resume.
+    async fn after_run(
+        &self,
+        job: &Job,
+        progress: &mut Progress,
+        result: Result<(), RunError>,
+    ) -> Stage {
+        let summary = progress.summary.clone();
+        match result {
+            Ok(()) => {
+                let _ = self
+                    .set_state(job, JobState::Completed, Some(&summary), None)
+                    .await;
+                job.hub.emit(JobEvent::Finished {
+                    summary: summary.clone(),
+                });
+                Stage::Ended(Outcome {
+                    state: JobState::Completed,
+                    summary,
+                    error: None,
+                    failure: None,
+                })
+            }
+            Err(RunError::Stopped) => match self.reason(job) {
+                StopReason::Cancelled | StopReason::Shutdown => {
+                    Stage::Ended(self.stopped_for_good(job, summary).await)
+                }
+                reason @ (StopReason::Suspended | StopReason::Paused) => {
+                    match self.set_state(job, reason.state(), None, None).await {
+                        Ok(()) => {
+                            progress.announced = Some(reason.state());
+                            Stage::Held
+                        }
+                        Err(error) => Stage::Ended(
+                            self.failed(job, summary, error.to_string(), FailureKind::Storage)
+                                .await,
+                        ),
+                    }
+                }
+            },
+            Err(error) => {
+                let kind = error.kind();
+                Stage::Ended(self.failed(job, summary, error.to_string(), kind).await)
+            }
+        }
+    }
+
+    /// Why the job's run stopped: what the canceller wrote down, else what the tokens say.
+    fn reason(&self, job: &Job) -> StopReason {
+        if let Some(reason) = lock(&job.control).reason {
+            return reason;
+        }
+        if self.inner.root.is_cancelled() {
+            StopReason::Shutdown
+        } else if job.token.is_cancelled() {
+            StopReason::Cancelled
+        } else {
+            StopReason::Suspended
+        }
+    }
+
+    async fn stopped_for_good(&self, job: &Job, summary: Summary) -> Outcome {
+        let state = if self.inner.root.is_cancelled()
+            && lock(&job.control).reason != Some(StopReason::Cancelled)
+        {
+            // Shutdown: the journal keeps the job as Interrupted, to resume on the next start.
+            StopReason::Shutdown.state()
+        } else {
+            JobState::Cancelled
+        };
+        let recorded = (state == JobState::Cancelled).then_some(&summary);
+        let _ = self.set_state(job, state, recorded, None).await;
+        if state == JobState::Cancelled {
+            job.hub.emit(JobEvent::Finished {
+                summary: summary.clone(),
+            });
+        }
+        Outcome {
+            state,
+            summary,
+            error: None,
+            failure: None,
+        }
+    }
+
+    async fn failed(
+        &self,
+        job: &Job,
+        summary: Summary,
+        message: String,
+        kind: FailureKind,
+    ) -> Outcome {
+        tracing::warn!(error = %message, "job failed");
+        let _ = self
+            .set_state(job, JobState::Failed, Some(&summary), Some(&message))
+            .await;
+        job.hub.emit(JobEvent::Failed {
+            message: message.clone(),
+            kind,
+        });
+        Outcome {
+            state: JobState::Failed,
+            summary,
+            error: Some(message),
+            failure: Some(kind),
+        }
+    }
+
+    /// Writes the state to the journal, then announces it.
+    async fn set_state(
+        &self,
+        job: &Job,
+        state: JobState,
+        summary: Option<&Summary>,
+        error: Option<&str>,
+    ) -> Result<(), JournalError> {
+        let (id, summary, error) = (job.id, summary.cloned(), error.map(str::to_owned));
+        self.inner
+            .journal
+            .call(move |j| j.set_job_state(id, state, summary.as_ref(), error.as_deref()))
+            .await?;
+        job.hub.update(|s| s.state = state);
+        job.hub.emit(JobEvent::StateChanged { state });
+        // No receiver is fine: nobody is watching the job list.
+        let _ = self.inner.changes.send(JobChange {
+            job_id: job.id,
+            pair_id: job.pair,
+            state,
+        });
+        Ok(())
+    }
+
+    /// Everything a run of `job` needs: its pair, a client for the pair's remote folder.
+    async fn setup(&self, job: &Job, run: CancellationToken) -> Result<Setup, EngineError> {
+        let pair = self.pair(job.pair).await?;
+        let remote = self.remote(pair.remote_id).await?;
+        let client = self.inner.clients.client(&remote, &pair.remote_path)?;
+        let options = &self.inner.options;
+        Ok(Setup {
+            ctx: Context {
+                pair: pair.id,
+                local_root: pair.local_dir.clone(),
+                client,
+                journal: self.inner.journal.clone(),
+                hub: job.hub.clone(),
+                run,
+                recorder: Recorder::start(self.inner.journal.clone(), pair.id),
+                range_size: options.range_size,
+                retry: options.webdav.retry.clone(),
+                mass_delete_guard: options.mass_delete_guard,
+            },
+            mode: pair.mode,
+        })
+    }
+}

@@ -1,0 +1,207 @@
+//! The engine: the journal, the connected servers, the job registry, the lifecycle controller,
+//! and the task tracker every job runs under. Its parts live in modules named for their jobs:
+//! [`catalogue`] (remotes and pairs), [`connect`] (clients and passwords), [`jobs`] (the
+//! registry), [`driver`] (one job's stages), [`lifecycle`] (pause, suspend, shutdown).
+//!
+//! The cancellation tree:
+//!
+//! ```text
+//! root token        the engine's lifetime; cancelled by shutdown()
+//!  └─ job token     one per job; cancelled by cancel(job)
+//!      └─ run token one per run segment; cancelled by suspend() or pause(job),
+//!                   a fresh child of the job token on every resume
+//! ```
+//!
+//! Whoever cancels a token first writes down why (a [`StopReason`]), so a stopped run knows
+//! whether to wait for a resume, end as Cancelled, or keep its checkpoint for the next start.
+
+mod catalogue;
+pub mod connect;
+mod driver;
+mod jobs;
+mod lifecycle;
+mod passwords;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tidesync_webdav::Options;
+use tokio::sync::{Notify, broadcast};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use connect::{Connector, WebDavConnector};
+pub use jobs::FINISHED_KEPT;
+pub use passwords::{PasswordStore, PasswordStoreError, ProcessPasswords, ServerForm};
+
+use crate::journal::{Journal, JournalError};
+use crate::model::{FailureKind, JobId, JobState, PairId, RemoteId, Summary};
+use driver::Job;
+
+/// How the engine behaves; the defaults suit a phone.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Files transferred at once per job.
+    pub transfers: usize,
+    /// How the WebDAV clients connect (timeouts, retries, TLS).
+    pub webdav: Options,
+    /// The longest `suspend()` waits for jobs to checkpoint.
+    pub suspend_wait: Duration,
+    /// The longest `shutdown()` waits for jobs to checkpoint.
+    pub shutdown_wait: Duration,
+    /// Files larger than this are downloaded this many bytes at a time, in bounded ranges
+    /// one after the other (see `Client::get_range` for why).
+    pub range_size: u64,
+    /// Refuse a sync that would delete more than half of a synced tree (see
+    /// [`crate::plan::plan`]). Only tests of other rules on tiny trees turn it off.
+    pub mass_delete_guard: bool,
+    /// Opens the client each run talks to: WebDAV, or an in-memory server in tests.
+    pub connector: Arc<dyn Connector>,
+    /// Where passwords are kept between runs (see [`PasswordStore`]).
+    pub passwords: Arc<dyn PasswordStore>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            transfers: 8,
+            webdav: Options::default(),
+            suspend_wait: Duration::from_secs(2),
+            shutdown_wait: Duration::from_secs(5),
+            range_size: crate::transfer::RANGE_SIZE,
+            mass_delete_guard: true,
+            connector: Arc::new(WebDavConnector),
+            passwords: Arc::new(ProcessPasswords::default()),
+        }
+    }
+}
+
+/// What went wrong with an engine call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Remote(#[from] tidesync_webdav::Error),
+    #[error("there is no remote {0}")]
+    NoRemote(RemoteId),
+    #[error("there is no pair {0}")]
+    NoPair(PairId),
+    #[error("there is no job {0}")]
+    NoJob(JobId),
+    #[error("job {0} has ended")]
+    JobEnded(JobId),
+    #[error("the engine is shutting down")]
+    ShuttingDown,
+    #[error("'{0}' is not a folder path on the server: {1}")]
+    RemotePath(String, tidesync_webdav::HrefError),
+    #[error("{0} is a file, not a folder")]
+    NotAFolder(String),
+    #[error("a sync of this {0} is under way; cancel it first")]
+    Busy(&'static str),
+    #[error("a password was given without a user name")]
+    PasswordWithoutUser,
+    #[error(transparent)]
+    Passwords(#[from] PasswordStoreError),
+    #[error("a background task failed: {0}")]
+    Worker(String),
+}
+
+impl EngineError {
+    /// What kind of failure this is (see [`FailureKind`]).
+    pub fn failure_kind(&self) -> FailureKind {
+        match self {
+            EngineError::Remote(e) => FailureKind::of_remote(e),
+            EngineError::Journal(_) | EngineError::Passwords(_) => FailureKind::Storage,
+            EngineError::NoRemote(_) | EngineError::NoPair(_) | EngineError::NoJob(_) => {
+                FailureKind::NotFound
+            }
+            EngineError::JobEnded(_) | EngineError::Busy(_) => FailureKind::Busy,
+            EngineError::ShuttingDown => FailureKind::ShuttingDown,
+            EngineError::RemotePath(..)
+            | EngineError::NotAFolder(_)
+            | EngineError::PasswordWithoutUser => FailureKind::InvalidInput,
+            EngineError::Worker(_) => FailureKind::Other,
+        }
+    }
+}
+
+/// A job appeared or changed state; sent to every [`Engine::subscribe_changes`] receiver after
+/// the journal has the new state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobChange {
+    pub job_id: JobId,
+    pub pair_id: PairId,
+    pub state: JobState,
+}
+
+/// How a job ended, for the caller that waits for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub state: JobState,
+    pub summary: Summary,
+    pub error: Option<String>,
+    /// For a Failed job: what kind of failure.
+    pub failure: Option<FailureKind>,
+}
+
+/// The engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    journal: Journal,
+    options: EngineOptions,
+    /// Cancelled by `shutdown()`: every job token is its child.
+    root: CancellationToken,
+    /// Every job task, so shutdown can wait for them to checkpoint.
+    tracker: TaskTracker,
+    jobs: Mutex<HashMap<JobId, Arc<Job>>>,
+    /// Passwords and open clients.
+    clients: connect::Clients,
+    /// True between `suspend()` and `resume()`: no run may start.
+    suspended: AtomicBool,
+    /// Wakes jobs waiting to run when the app resumes.
+    resumed: Notify,
+    /// Every job state change, for views of all jobs (the app's job list).
+    changes: broadcast::Sender<JobChange>,
+}
+
+impl Engine {
+    /// Opens the engine with its journal in `data_dir`. Jobs the journal has as running (the
+    /// process died) are restarted by [`Engine::restart_interrupted`], from their checkpoints.
+    pub async fn open(data_dir: &Path, options: EngineOptions) -> Result<Engine, EngineError> {
+        let path = data_dir.join("journal.sqlite");
+        let journal = tokio::task::spawn_blocking(move || Journal::open(&path))
+            .await
+            .map_err(|e| JournalError::Worker(e.to_string()))??;
+        let clients = connect::Clients::new(options.connector.clone(), options.webdav.clone());
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                journal,
+                options,
+                root: CancellationToken::new(),
+                tracker: TaskTracker::new(),
+                jobs: Mutex::new(HashMap::new()),
+                clients,
+                suspended: AtomicBool::new(false),
+                resumed: Notify::new(),
+                changes: broadcast::Sender::new(256),
+            }),
+        })
+    }
+
+    pub fn journal(&self) -> &Journal {
+        &self.inner.journal
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,547 @@
+//! An in-memory server for fast, deterministic tests of the engine's logic, and the
+//! [`MemoryConnector`] that puts it behind a remote. Built only for tests (the `test-support`
+//! feature): the product links none of it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use tidesync_webdav::{
+    Credentials, Depth, Entry, EntryKind, Error, Listing, Method, Mkcol, Options, Precondition,
+    RemotePath, SentBytes, StatusCode, Uploaded,
+};
+use tokio::sync::Notify;
+
+use crate::engine::Connector;
+use crate::model::{Remote as RemoteRecord, RemoteId};
+use crate::remote::{Body, BoxFuture, Remote};
+
+/// Serves each remote it was given a server for from that server, whatever the remote's
+/// address; for any other remote the server's folder is not found (404).
+#[derive(Default)]
+pub struct MemoryConnector {
+    servers: Mutex<HashMap<RemoteId, Arc<MemoryRemote>>>,
+}
+
+impl MemoryConnector {
+    pub fn new() -> Arc<MemoryConnector> {
+        Arc::new(MemoryConnector::default())
+    }
+
+    /// From now on, every pair of `remote` talks to `server` (as its root folder).
+    pub fn serve(&self, remote: RemoteId, server: Arc<MemoryRemote>) {
+        self.servers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(remote, server);
+    }
+}
+
+impl fmt::Debug for MemoryConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let servers = self.servers.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("MemoryConnector")
+            .field("remotes", &servers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Connector for MemoryConnector {
+    fn connect(
+        &self,
+        remote: &RemoteRecord,
+        folder_url: &str,
+        _credentials: Option<Credentials>,
+        _options: Options,
+    ) -> Result<Arc<dyn Remote>, Error> {
+        let server = self
+            .servers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&remote.id)
+            .cloned();
+        match server {
+            Some(server) => Ok(server),
+            None => Err(Error::Status {
+                method: webdav_method("PROPFIND"),
+                path: folder_url.to_owned(),
+                status: StatusCode::NOT_FOUND,
+                retry_after: None,
+            }),
+        }
+    }
+}
+
+/// One item of the in-memory server.
+#[derive(Debug, Clone)]
+enum Item {
+    Folder,
+    File {
+        data: Bytes,
+        version: u64,
+        modified: SystemTime,
+        /// What the server claims in `oc:checksums`.
+        checksum: String,
+    },
+}
+
+fn sha1_of(data: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, data);
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("SHA1:{hex}")
+}
+
+/// An in-memory WebDAV server with the semantics the engine relies on: ETags that change with
+/// every write, ranges honoured only for the current version, `Overwrite: F` and `If-Match`
+/// refused with 412. For fast, deterministic tests of the engine's logic.
+#[derive(Default)]
+pub struct MemoryRemote {
+    items: Mutex<BTreeMap<String, Item>>,
+    next_version: Mutex<u64>,
+    /// While set, listings wait for it: a test can stop a job in the middle of its listing.
+    listing_gate: Mutex<Option<Arc<Notify>>>,
+    /// Runs once as the next listing is answered: a test can act at the instant a job moves
+    /// from listing to planning.
+    after_listing: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    /// Body bytes sent so far, so a test can tell what a resume saved.
+    served: Arc<AtomicU64>,
+    /// Every GET's requested range (first byte, end), in order.
+    ranges: Mutex<Vec<(u64, Option<u64>)>>,
+}
+
+impl MemoryRemote {
+    pub fn new() -> MemoryRemote {
+        MemoryRemote::default()
+    }
+
+    /// Writes a file (and its folders) directly, as another client would.
+    pub fn write(&self, path: &str, data: &[u8]) {
+        self.write_claiming(path, data, &sha1_of(data));
+    }
+
+    /// Writes a file whose published checksum is `checksum`, true or not.
+    pub fn write_claiming(&self, path: &str, data: &[u8], checksum: &str) {
+        let mut items = self.lock();
+        let parts: Vec<&str> = path.split('/').collect();
+        for i in 1..parts.len() {
+            items.entry(parts[..i].join("/")).or_insert(Item::Folder);
+        }
+        let version = self.bump();
+        items.insert(
+            path.to_owned(),
+            Item::File {
+                data: Bytes::copy_from_slice(data),
+                version,
+                modified: SystemTime::now(),
+                checksum: checksum.to_owned(),
+            },
+        );
+    }
+
+    /// Makes every listing wait until [`MemoryRemote::release_listings`].
+    pub fn hold_listings(&self) {
+        *self
+            .listing_gate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(Notify::new()));
+    }
+
+    pub fn release_listings(&self) {
+        if let Some(gate) = self
+            .listing_gate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            gate.notify_waiters();
+        }
+    }
+
+    /// Runs `hook` once, synchronously, at the moment the next listing is answered.
+    pub fn after_next_listing(&self, hook: impl FnOnce() + Send + 'static) {
+        *self
+            .after_listing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Box::new(hook));
+    }
+
+    /// How many body bytes downloads have received from this server.
+    pub fn bytes_served(&self) -> u64 {
+        self.served.load(Ordering::Relaxed)
+    }
+
+    /// The range every GET asked for so far: (first byte, exclusive end if bounded).
+    pub fn ranges_asked(&self) -> Vec<(u64, Option<u64>)> {
+        self.ranges
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Deletes a path and everything below it directly.
+    pub fn remove(&self, path: &str) {
+        let below = format!("{path}/");
+        self.lock()
+            .retain(|p, _| p != path && !p.starts_with(&below));
+    }
+
+    /// Every file's bytes, by path.
+    pub fn files(&self) -> BTreeMap<String, Vec<u8>> {
+        self.lock()
+            .iter()
+            .filter_map(|(p, item)| match item {
+                Item::File { data, .. } => Some((p.clone(), data.to_vec())),
+                Item::Folder => None,
+            })
+            .collect()
+    }
+
+    fn listing(&self, path: &RemotePath, depth: Depth) -> Result<Listing, Error> {
+        let items = self.lock();
+        let root = path.as_str();
+        let mut listing = Listing::default();
+        if root.is_empty() {
+            listing.entries.push(Self::entry("", &Item::Folder));
+        } else {
+            let Some(item) = items.get(root) else {
+                return Err(status(Method::GET, path, StatusCode::NOT_FOUND));
+            };
+            listing.entries.push(Self::entry(root, item));
+        }
+        if depth == Depth::Zero {
+            return Ok(listing);
+        }
+        let prefix = if root.is_empty() {
+            String::new()
+        } else {
+            format!("{root}/")
+        };
+        for (p, item) in items.iter() {
+            let Some(rest) = p.strip_prefix(&prefix) else {
+                continue;
+            };
+            if rest.is_empty() || (depth == Depth::One && rest.contains('/')) {
+                continue;
+            }
+            listing.entries.push(Self::entry(p, item));
+        }
+        Ok(listing)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Item>> {
+        self.items.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn bump(&self) -> u64 {
+        let mut next = self
+            .next_version
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *next += 1;
+        *next
+    }
+
+    fn entry(path: &str, item: &Item) -> Entry {
+        let (kind, size, etag, modified, checksums) = match item {
+            Item::Folder => (EntryKind::Folder, 0, None, None, Vec::new()),
+            Item::File {
+                data,
+                version,
+                modified,
+                checksum,
+            } => (
+                EntryKind::File,
+                data.len() as u64,
+                Some(etag(*version)),
+                Some(*modified),
+                vec![checksum.clone()],
+            ),
+        };
+        Entry {
+            path: RemotePath::parse(path).unwrap_or_default(),
+            kind,
+            size,
+            etag,
+            modified,
+            checksums,
+            file_id: None,
+            permissions: None,
+        }
+    }
+}
+
+/// Whether the folder `path` would go in exists (a real server answers 409 when not).
+fn has_parent(items: &BTreeMap<String, Item>, path: &RemotePath) -> bool {
+    match path.parent() {
+        Some(parent) if !parent.is_root() => {
+            matches!(items.get(parent.as_str()), Some(Item::Folder))
+        }
+        _ => true,
+    }
+}
+
+fn webdav_method(name: &str) -> Method {
+    Method::from_bytes(name.as_bytes()).expect("a WebDAV method name is a valid token")
+}
+
+fn etag(version: u64) -> String {
+    format!("\"v{version}\"")
+}
+
+fn status(method: Method, path: &RemotePath, status: StatusCode) -> Error {
+    Error::Status {
+        method,
+        path: path.to_string(),
+        status,
+        retry_after: None,
+    }
+}
+
+/// How much of a body [`MemoryRemote`] hands out at a time.
+pub const MEMORY_CHUNK: usize = 64 * 1024;
+
+/// A body served from memory in small chunks, so progress and cancellation are exercised.
+struct MemoryBody {
+    data: Bytes,
+    partial: bool,
+    etag: String,
+    served: Arc<AtomicU64>,
+}
+
+impl Body for MemoryBody {
+    fn is_partial(&self) -> bool {
+        self.partial
+    }
+
+    fn etag(&self) -> Option<&str> {
+        Some(&self.etag)
+    }
+
+    fn chunk(&mut self) -> BoxFuture<'_, Result<Option<Bytes>, Error>> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            if self.data.is_empty() {
+                return Ok(None);
+            }
+            let n = self.data.len().min(MEMORY_CHUNK);
+            self.served.fetch_add(n as u64, Ordering::Relaxed);
+            Ok(Some(self.data.split_to(n)))
+        })
+    }
+}
+
+impl Remote for MemoryRemote {
+    fn list<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        depth: Depth,
+    ) -> BoxFuture<'a, Result<Listing, Error>> {
+        Box::pin(async move {
+            let gate = self
+                .listing_gate
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            if let Some(gate) = gate {
+                gate.notified().await;
+            }
+            let listing = self.listing(path, depth);
+            let hook = self
+                .after_listing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(hook) = hook {
+                hook();
+            }
+            listing
+        })
+    }
+
+    fn stat<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        _kind: EntryKind,
+    ) -> BoxFuture<'a, Result<Option<Entry>, Error>> {
+        Box::pin(async move {
+            let items = self.lock();
+            if path.is_root() {
+                return Ok(Some(Self::entry("", &Item::Folder)));
+            }
+            Ok(items
+                .get(path.as_str())
+                .map(|item| Self::entry(path.as_str(), item)))
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        from: u64,
+        end: Option<u64>,
+        if_range: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Box<dyn Body>, Error>> {
+        Box::pin(async move {
+            self.ranges
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((from, end));
+            let Some(Item::File { data, version, .. }) = self.lock().get(path.as_str()).cloned()
+            else {
+                return Err(status(Method::GET, path, StatusCode::NOT_FOUND));
+            };
+            let current = etag(version);
+            let len = data.len() as u64;
+            let end = end.map_or(len, |e| e.min(len));
+            let ranged = from > 0 || end < len;
+            let partial = ranged && if_range.is_none_or(|t| t == current) && from <= end;
+            let data = if partial {
+                data.slice(from as usize..end as usize)
+            } else {
+                data
+            };
+            Ok(Box::new(MemoryBody {
+                data,
+                partial,
+                etag: current,
+                served: self.served.clone(),
+            }) as Box<dyn Body>)
+        })
+    }
+
+    fn put_file<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        local: &'a Path,
+        precondition: &'a Precondition,
+        mtime: Option<SystemTime>,
+        sent: SentBytes,
+    ) -> BoxFuture<'a, Result<Uploaded, Error>> {
+        Box::pin(async move {
+            let data = tokio::fs::read(local)
+                .await
+                .map_err(|source| Error::LocalRead {
+                    method: Method::PUT,
+                    path: path.to_string(),
+                    source,
+                })?;
+            // Received in chunks, as a network would take it.
+            for end in (MEMORY_CHUNK..data.len()).step_by(MEMORY_CHUNK) {
+                sent(end as u64);
+                tokio::task::yield_now().await;
+            }
+            sent(data.len() as u64);
+            let mut items = self.lock();
+            if !has_parent(&items, path) {
+                return Err(status(Method::PUT, path, StatusCode::CONFLICT));
+            }
+            let existing = items.get(path.as_str());
+            let allowed = match precondition {
+                Precondition::None => true,
+                Precondition::Absent => existing.is_none(),
+                Precondition::Matches(tag) => {
+                    matches!(existing, Some(Item::File { version, .. }) if etag(*version) == *tag)
+                }
+            };
+            if !allowed {
+                return Err(status(Method::PUT, path, StatusCode::PRECONDITION_FAILED));
+            }
+            let version = self.bump();
+            let checksum = sha1_of(&data);
+            items.insert(
+                path.as_str().to_owned(),
+                Item::File {
+                    data: Bytes::from(data),
+                    version,
+                    modified: mtime.unwrap_or_else(SystemTime::now),
+                    checksum,
+                },
+            );
+            Ok(Uploaded {
+                etag: Some(etag(version)),
+                mtime_accepted: mtime.is_some(),
+            })
+        })
+    }
+
+    fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>> {
+        Box::pin(async move {
+            let mut items = self.lock();
+            if items.contains_key(path.as_str()) {
+                return Ok(Mkcol::AlreadyExists);
+            }
+            if !has_parent(&items, path) {
+                return Err(status(webdav_method("MKCOL"), path, StatusCode::CONFLICT));
+            }
+            items.insert(path.as_str().to_owned(), Item::Folder);
+            Ok(Mkcol::Created)
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        _kind: EntryKind,
+        if_match: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let current = self.lock().get(path.as_str()).cloned();
+            match (current, if_match) {
+                (None, _) => Err(status(Method::DELETE, path, StatusCode::NOT_FOUND)),
+                (Some(Item::File { version, .. }), Some(tag)) if etag(version) != tag => Err(
+                    status(Method::DELETE, path, StatusCode::PRECONDITION_FAILED),
+                ),
+                _ => {
+                    self.remove(path.as_str());
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    fn move_to<'a>(
+        &'a self,
+        from: &'a RemotePath,
+        to: &'a RemotePath,
+        _kind: EntryKind,
+        overwrite: bool,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let mut items = self.lock();
+            if !items.contains_key(from.as_str()) {
+                return Err(status(webdav_method("MOVE"), from, StatusCode::NOT_FOUND));
+            }
+            if !has_parent(&items, to) {
+                return Err(status(webdav_method("MOVE"), to, StatusCode::CONFLICT));
+            }
+            if items.contains_key(to.as_str()) {
+                if !overwrite {
+                    return Err(status(
+                        webdav_method("MOVE"),
+                        to,
+                        StatusCode::PRECONDITION_FAILED,
+                    ));
+                }
+                let below = format!("{to}/");
+                items.retain(|p, _| p != to.as_str() && !p.starts_with(&below));
+            }
+            // A folder moves with everything in it.
+            let below = format!("{from}/");
+            let moved: Vec<String> = items
+                .keys()
+                .filter(|p| *p == from.as_str() || p.starts_with(&below))
+                .cloned()
+                .collect();
+            for old in moved {
+                let item = items.remove(&old).expect("listed just above");
+                let new = format!("{to}{}", &old[from.as_str().len()..]);
+                items.insert(new, item);
+            }
+            Ok(())
+        })
+    }
+}
