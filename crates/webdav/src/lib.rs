@@ -1,7 +1,8 @@
 //! WebDAV protocol client for Tidesync: HTTP and XML on reqwest, nothing about sync.
 //!
 //! - [`client`]: [`Client`], one base folder and one keep-alive pool; list, get, put, mkcol,
-//!   delete, move; retries with backoff; idle timeouts per chunk, never per transfer.
+//!   delete, move, one module each; retries with backoff; idle timeouts per chunk, never per
+//!   transfer.
 //! - [`path`]: [`RemotePath`] and the confinement of every href a server sends.
 //! - [`entry`]: [`Entry`] and [`Listing`], what a PROPFIND says about each file.
 //! - [`multistatus`]: the streaming, hostile-input-safe parser of `207 Multi-Status`.

@@ -1,5 +1,7 @@
 //! When to try a failed request again, and how long to wait first.
 
+use std::fmt::Display;
+use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -38,6 +40,49 @@ impl RetryPolicy {
             .min(self.max_delay);
         // Full jitter: clients that failed together do not come back together.
         ceiling.mul_f64(fastrand::f64())
+    }
+}
+
+/// An error that may be worth another try.
+pub(crate) trait Retryable: Display {
+    /// Whether trying again may succeed (a timeout, a reset, 429, 503...).
+    fn worth_retrying(&self) -> bool;
+    /// How long the server asked us to wait, if it did.
+    fn retry_after(&self) -> Option<Duration>;
+}
+
+impl Retryable for crate::Error {
+    fn worth_retrying(&self) -> bool {
+        self.is_retryable()
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        crate::Error::retry_after(self)
+    }
+}
+
+impl RetryPolicy {
+    /// The client's one retry loop: runs `attempt` until it succeeds, fails for good or the
+    /// attempts run out, pausing as [`RetryPolicy::delay`] says between tries. `what` names
+    /// the request in the log.
+    pub(crate) async fn run<T, E, F, Fut>(&self, what: &str, mut attempt: F) -> Result<T, E>
+    where
+        E: Retryable,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let mut retry = 0;
+        loop {
+            match attempt().await {
+                Err(error) if error.worth_retrying() && retry + 1 < self.attempts => {
+                    let pause = self.delay(retry, error.retry_after());
+                    tracing::debug!(request = what, %error, ?pause, "retrying");
+                    tokio::time::sleep(pause).await;
+                    retry += 1;
+                }
+                result => return result,
+            }
+        }
     }
 }
 
@@ -97,5 +142,57 @@ mod tests {
         assert!(waited > Duration::from_secs(100) && waited <= Duration::from_secs(120));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
+    }
+
+    /// A failure that says whether it is worth retrying.
+    #[derive(Debug)]
+    struct Failure {
+        transient: bool,
+    }
+
+    impl std::fmt::Display for Failure {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "transient: {}", self.transient)
+        }
+    }
+
+    impl Retryable for Failure {
+        fn worth_retrying(&self) -> bool {
+            self.transient
+        }
+
+        fn retry_after(&self) -> Option<Duration> {
+            None
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_goes_out_at_most_attempts_times_and_a_lasting_failure_once() {
+        let policy = RetryPolicy::default();
+        for (transient, expected) in [(true, policy.attempts), (false, 1)] {
+            let mut tries = 0;
+            let result: Result<(), Failure> = policy
+                .run("GET /a", || {
+                    tries += 1;
+                    async move { Err(Failure { transient }) }
+                })
+                .await;
+            assert!(result.is_err());
+            assert_eq!(tries, expected, "transient: {transient}");
+        }
+        let mut tries = 0;
+        let result: Result<u32, Failure> = policy
+            .run("GET /b", || {
+                tries += 1;
+                let attempt = tries;
+                async move {
+                    match attempt {
+                        1 => Err(Failure { transient: true }),
+                        n => Ok(n),
+                    }
+                }
+            })
+            .await;
+        assert_eq!(result.unwrap(), 2);
     }
 }

@@ -1,0 +1,205 @@
+//! PROPFIND: listings to any depth (a parallel `Depth: 1` walk where `Depth: infinity` is
+//! refused), one item's properties, and what listings teach about the server.
+
+use std::collections::VecDeque;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use reqwest::header::CONTENT_TYPE;
+use reqwest::{Method, StatusCode};
+use tokio_util::io::StreamReader;
+
+use super::{Client, Depth};
+use crate::entry::{Entry, EntryKind, Listing};
+use crate::error::Error;
+use crate::idle::IdleStream;
+use crate::path::RemotePath;
+use crate::quirks::ServerKind;
+
+/// The properties a listing asks for: the DAV basics plus the ownCloud/Nextcloud extras, which
+/// other servers answer with a 404 propstat that the parser ignores.
+const PROPFIND_BODY: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns">
+  <d:prop>
+    <d:resourcetype/><d:getcontentlength/><d:getetag/><d:getlastmodified/>
+    <oc:checksums/><oc:fileid/><oc:permissions/>
+  </d:prop>
+</d:propfind>"#;
+
+/// The DAV basics alone, for a server known not to have the ownCloud extras
+/// (see [`Quirks::owncloud_properties`]).
+const PROPFIND_BODY_DAV: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:">
+  <d:prop>
+    <d:resourcetype/><d:getcontentlength/><d:getetag/><d:getlastmodified/>
+  </d:prop>
+</d:propfind>"#;
+
+/// What a listing asks for, given whether the server is known to have the ownCloud properties.
+fn propfind_body(owncloud_properties: Option<bool>) -> &'static str {
+    match owncloud_properties {
+        Some(false) => PROPFIND_BODY_DAV,
+        Some(true) | None => PROPFIND_BODY,
+    }
+}
+
+impl Client {
+    /// Lists `path` to the given depth. Entries whose href is unsafe are in `rejected`.
+    /// `path` is a folder: its URL ends with `/`.
+    pub async fn list(&self, path: &RemotePath, depth: Depth) -> Result<Listing, Error> {
+        if depth != Depth::Infinity {
+            return self.propfind(path, depth, EntryKind::Folder).await;
+        }
+        let quirks = self.quirks();
+        if quirks.depth_infinity != Some(false) {
+            if quirks.owncloud_properties.is_none() {
+                // One entry tells which properties the server has, before a listing of
+                // thousands asks for the ones it has not.
+                self.propfind(path, Depth::Zero, EntryKind::Folder).await?;
+            }
+            match self
+                .propfind(path, Depth::Infinity, EntryKind::Folder)
+                .await
+            {
+                Ok(listing) => {
+                    self.learn(|q| q.depth_infinity = Some(true));
+                    return Ok(listing);
+                }
+                Err(error) if refuses_infinity(&error) => {
+                    tracing::debug!(%path, "Depth: infinity refused; walking Depth: 1 instead");
+                    self.learn(|q| q.depth_infinity = Some(false));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        self.walk(path).await
+    }
+
+    /// Lists everything below `path` with parallel `Depth: 1` requests.
+    async fn walk(&self, root: &RemotePath) -> Result<Listing, Error> {
+        let mut listing = Listing::default();
+        let mut queue = VecDeque::from([root.clone()]);
+        let mut running = FuturesUnordered::new();
+        let limit = self.inner.options.walk_concurrency.max(1);
+        loop {
+            while running.len() < limit {
+                let Some(folder) = queue.pop_front() else {
+                    break;
+                };
+                running.push(async move {
+                    let listed = self.propfind(&folder, Depth::One, EntryKind::Folder).await;
+                    (folder, listed)
+                });
+            }
+            let Some((folder, listed)) = running.next().await else {
+                break;
+            };
+            let listed = listed?;
+            listing.rejected.extend(listed.rejected);
+            for entry in listed.entries {
+                if entry.path == folder {
+                    if folder == *root {
+                        listing.entries.push(entry);
+                    }
+                    continue;
+                }
+                if entry.kind == EntryKind::Folder {
+                    queue.push_back(entry.path.clone());
+                }
+                listing.entries.push(entry);
+            }
+        }
+        Ok(listing)
+    }
+
+    /// What the server says of one item, `None` if there is nothing at `path`. A file's URL
+    /// never ends with `/` (Apache answers 400 and others 403 to a file path with one), a
+    /// folder's always does.
+    pub async fn stat(&self, path: &RemotePath, kind: EntryKind) -> Result<Option<Entry>, Error> {
+        match self.propfind(path, Depth::Zero, kind).await {
+            Ok(listing) => Ok(listing.entries.into_iter().find(|e| e.path == *path)),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn propfind(
+        &self,
+        path: &RemotePath,
+        depth: Depth,
+        kind: EntryKind,
+    ) -> Result<Listing, Error> {
+        let method = Method::from_bytes(b"PROPFIND").expect("PROPFIND is a valid method");
+        let body = propfind_body(self.quirks().owncloud_properties);
+        let response = self
+            .send(&method, path, kind == EntryKind::Folder, |r| {
+                r.header("Depth", depth.header())
+                    .header(CONTENT_TYPE, "application/xml; charset=utf-8")
+                    .body(body)
+            })
+            .await?;
+        if response.status() != StatusCode::MULTI_STATUS {
+            return Err(Error::NotWebDav {
+                path: path.to_string(),
+                status: response.status(),
+            });
+        }
+        let body = IdleStream::new(response.bytes_stream(), self.inner.options.idle_timeout);
+        let failure = body.failure();
+        let reader = tokio::io::BufReader::with_capacity(64 * 1024, StreamReader::new(body));
+        match Listing::read(&self.inner.base, reader).await {
+            Ok(listing) => {
+                let owncloud = listing.entries.iter().any(|e| {
+                    e.file_id.is_some() || e.permissions.is_some() || !e.checksums.is_empty()
+                });
+                if owncloud {
+                    self.learn(|q| {
+                        q.upgrade(ServerKind::OwnCloud);
+                        q.owncloud_properties = Some(true);
+                    });
+                } else if !listing.entries.is_empty() {
+                    self.learn(|q| {
+                        q.owncloud_properties.get_or_insert(false);
+                    });
+                }
+                Ok(listing)
+            }
+            Err(source) => Err(match failure.take() {
+                Some(transport) => transport.into_error(method, path),
+                None => Error::Listing {
+                    path: path.to_string(),
+                    source,
+                },
+            }),
+        }
+    }
+}
+
+/// Whether a failed `Depth: infinity` PROPFIND means "not here, walk instead".
+fn refuses_infinity(error: &Error) -> bool {
+    matches!(error.status().map(|s| s.as_u16()), Some(400 | 403 | 501))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ownclouds_properties_are_asked_for_until_a_listing_shows_the_server_has_none() {
+        for body in [propfind_body(None), propfind_body(Some(true))] {
+            assert!(body.contains("<oc:fileid/>") && body.contains("<oc:checksums/>"));
+        }
+        let plain = propfind_body(Some(false));
+        assert!(!plain.contains("oc:"), "{plain}");
+        for prop in [
+            "resourcetype",
+            "getcontentlength",
+            "getetag",
+            "getlastmodified",
+        ] {
+            assert!(
+                plain.contains(&format!("<d:{prop}/>")),
+                "{prop} is still asked for"
+            );
+        }
+    }
+}

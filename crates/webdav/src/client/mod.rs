@@ -1,0 +1,247 @@
+//! The WebDAV client: one base folder, one connection pool, every operation the engine needs.
+//! Its parts: [`options`] (what it is given), [`address`] (the base URL and redirects),
+//! [`listing`] (PROPFIND), [`download`] (GET), [`upload`] (PUT); here the client itself, the
+//! requests without a body of note (MKCOL, DELETE, MOVE) and the one way every request is sent.
+
+mod address;
+mod download;
+mod listing;
+mod options;
+mod upload;
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use reqwest::header::{HeaderMap, HeaderValue, IF_MATCH};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use tracing::Instrument;
+use url::Url;
+
+pub use download::Download;
+pub use options::{Credentials, Depth, Mkcol, Options, Precondition, SentBytes, Uploaded};
+
+use crate::entry::EntryKind;
+use crate::error::Error;
+use crate::idle::Activity;
+use crate::path::RemotePath;
+use crate::quirks::Quirks;
+use crate::retry::retry_after;
+use crate::validator;
+
+/// A WebDAV client for one base folder.
+///
+/// Cheap to clone: clones share the connection pool and what was learnt about the server.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The base folder, always ending with `/`, without credentials.
+    base: Url,
+    credentials: Option<Credentials>,
+    options: Options,
+    /// The connection pool. A new one comes with a new client: the engine drops its clients on
+    /// suspend, since the sockets of an old pool may be dead without the OS having said so.
+    http: reqwest::Client,
+    /// What has been learnt about the server so far.
+    quirks: Mutex<Quirks>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.inner.base.as_str())
+            .field("credentials", &self.inner.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client for the folder at `base`. Refuses plain http to another machine unless
+    /// `options.allow_http`, and URLs with credentials in them (pass [`Credentials`]).
+    pub fn new(
+        base: &str,
+        credentials: Option<Credentials>,
+        options: Options,
+    ) -> Result<Self, Error> {
+        let base = address::base_url(base, options.allow_http)?;
+        let http = address::build_http(&options)?;
+        let quirks = options.quirks.clone();
+        Ok(Client {
+            inner: Arc::new(Inner {
+                base,
+                credentials,
+                options,
+                http,
+                quirks: Mutex::new(quirks),
+            }),
+        })
+    }
+
+    /// The base folder's URL (without credentials).
+    pub fn base(&self) -> &Url {
+        &self.inner.base
+    }
+
+    /// What the client has learnt about the server so far.
+    pub fn quirks(&self) -> Quirks {
+        self.inner
+            .quirks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Makes the folder `path`; its parent must exist.
+    pub async fn mkcol(&self, path: &RemotePath) -> Result<Mkcol, Error> {
+        let method = Method::from_bytes(b"MKCOL").expect("MKCOL is a valid method");
+        match self.send(&method, path, true, |r| r).await {
+            Ok(_) => Ok(Mkcol::Created),
+            // RFC 4918: 405 when something already exists at the path.
+            Err(error) if error.status() == Some(StatusCode::METHOD_NOT_ALLOWED) => {
+                Ok(Mkcol::AlreadyExists)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Deletes `path` (a folder with everything in it), only if it is still `if_match`. A
+    /// weak tag cannot be a precondition and is not sent: the caller checks the version
+    /// itself first (see [`validator`]).
+    pub async fn delete(
+        &self,
+        path: &RemotePath,
+        kind: EntryKind,
+        if_match: Option<&str>,
+    ) -> Result<(), Error> {
+        let if_match = if_match.and_then(validator::strong);
+        self.send(
+            &Method::DELETE,
+            path,
+            kind == EntryKind::Folder,
+            |r| match if_match {
+                Some(tag) => r.header(IF_MATCH, tag),
+                None => r,
+            },
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Moves `from` to `to`, replacing what is at `to` only when `overwrite`. `if_match`
+    /// guards the source (RFC 4918 applies it to the request URI), not the destination.
+    pub async fn move_to(
+        &self,
+        from: &RemotePath,
+        to: &RemotePath,
+        kind: EntryKind,
+        overwrite: bool,
+        if_match: Option<&str>,
+    ) -> Result<(), Error> {
+        let method = Method::from_bytes(b"MOVE").expect("MOVE is a valid method");
+        let destination = to.url(&self.inner.base, kind == EntryKind::Folder);
+        self.send(&method, from, kind == EntryKind::Folder, |mut r| {
+            r = r
+                .header("Destination", destination.as_str())
+                .header("Overwrite", if overwrite { "T" } else { "F" });
+            if let Some(tag) = if_match.and_then(validator::strong) {
+                r = r.header(IF_MATCH, tag);
+            }
+            r
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Sends a request with a body-less or cheaply rebuilt payload, retried by the policy.
+    pub(super) async fn send(
+        &self,
+        method: &Method,
+        path: &RemotePath,
+        is_dir: bool,
+        configure: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Response, Error> {
+        let what = format!("{method} {path}");
+        let configure = &configure;
+        self.inner
+            .options
+            .retry
+            .run(&what, move || async move {
+                let activity = Activity::new();
+                self.send_once(method, path, is_dir, &activity, configure)
+                    .await
+            })
+            .await
+    }
+
+    /// One request: the answer's headers unless nothing happened for the idle timeout (no
+    /// body chunk sent, no answer), any non-2xx as an error.
+    pub(super) async fn send_once(
+        &self,
+        method: &Method,
+        path: &RemotePath,
+        is_dir: bool,
+        activity: &Activity,
+        configure: impl FnOnce(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Response, Error> {
+        let url = path.url(&self.inner.base, is_dir);
+        let mut request = configure(self.inner.http.request(method.clone(), url));
+        if let Some(c) = &self.inner.credentials {
+            request = request.basic_auth(&c.user, Some(&c.password));
+        }
+        let span = tracing::debug_span!("webdav", %method, %path, status = tracing::field::Empty);
+        // The URL is logged without credentials: they travel only in the Authorization header,
+        // which is marked sensitive and never logged.
+        let started = Instant::now();
+        let idle = self.inner.options.idle_timeout;
+        let response = async {
+            tokio::select! {
+                sent = request.send() => sent.map_err(|source| Error::transport(method, path, source)),
+                () = activity.stalled(idle) => Err(Error::Stalled {
+                    method: method.clone(),
+                    path: path.to_string(),
+                    waited: idle,
+                }),
+            }
+        }
+        .instrument(span.clone())
+        .await?;
+        let status = response.status();
+        span.record("status", status.as_u16());
+        tracing::debug!(parent: &span, elapsed = ?started.elapsed(), "answered");
+        self.learn(|q| q.observe(response.headers()));
+        if status.is_success() {
+            Ok(response)
+        } else {
+            Err(Error::Status {
+                method: method.clone(),
+                path: path.to_string(),
+                status,
+                retry_after: retry_after(response.headers()),
+            })
+        }
+    }
+
+    pub(super) fn learn(&self, update: impl FnOnce(&mut Quirks)) {
+        update(
+            &mut self
+                .inner
+                .quirks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+    }
+}
+
+pub(super) fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v: &HeaderValue| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+pub(super) fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    header_string(headers, name).and_then(|v| v.trim().parse().ok())
+}

@@ -1,0 +1,239 @@
+//! PUT: a local file streamed with its length (or small bytes in one piece), with a
+//! precondition and the modification time, reporting how much has gone out.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use futures_util::Stream;
+use futures_util::stream::StreamExt;
+use reqwest::header::{CONTENT_LENGTH, ETAG, IF_MATCH, IF_NONE_MATCH};
+use reqwest::{Method, RequestBuilder};
+use tokio_util::io::ReaderStream;
+
+use super::{Client, Precondition, SentBytes, Uploaded, header_string};
+use crate::error::Error;
+use crate::idle::Activity;
+use crate::path::RemotePath;
+use crate::retry::Retryable;
+use crate::validator;
+
+/// A local file about to be uploaded: read whole, or opened to be streamed.
+enum Opened {
+    Small(Bytes),
+    Large(std::fs::File, u64),
+}
+
+/// Large reads keep the per-chunk overhead of uploads low.
+const UPLOAD_CHUNK: usize = 256 * 1024;
+
+impl Client {
+    /// Uploads the local file at `local` to `path`, streaming it with its known length.
+    /// `mtime` is sent as `X-OC-Mtime`, which ownCloud, Nextcloud and rclone apply.
+    pub async fn put_file(
+        &self,
+        path: &RemotePath,
+        local: &Path,
+        precondition: &Precondition,
+        mtime: Option<SystemTime>,
+    ) -> Result<Uploaded, Error> {
+        self.put_file_reporting(path, local, precondition, mtime, Arc::new(|_| {}))
+            .await
+    }
+
+    /// Like [`put_file`](Client::put_file), telling `sent` how many bytes of the body have
+    /// gone out so far, as they go (from 0 again when an attempt is retried).
+    pub async fn put_file_reporting(
+        &self,
+        path: &RemotePath,
+        local: &Path,
+        precondition: &Precondition,
+        mtime: Option<SystemTime>,
+        sent: SentBytes,
+    ) -> Result<Uploaded, Error> {
+        // Opened per attempt, so a retried upload sends the file from its start. A file that
+        // fits one chunk is opened, measured and read in one blocking call, not in four
+        // hand-offs to the blocking pool through `tokio::fs`.
+        self.put_with(path, precondition, mtime, sent, || async {
+            let local = local.to_owned();
+            let opened = tokio::task::spawn_blocking(move || -> std::io::Result<Opened> {
+                use std::io::Read;
+                let mut file = std::fs::File::open(&local)?;
+                let length = file.metadata()?.len();
+                if length > UPLOAD_CHUNK as u64 {
+                    return Ok(Opened::Large(file, length));
+                }
+                let mut data = Vec::with_capacity(length as usize + 1);
+                file.read_to_end(&mut data)?;
+                Ok(Opened::Small(Bytes::from(data)))
+            })
+            .await
+            .map_err(std::io::Error::other)??;
+            Ok(match opened {
+                Opened::Small(data) => {
+                    let length = data.len() as u64;
+                    (futures_util::stream::iter([Ok(data)]).left_stream(), length)
+                }
+                Opened::Large(file, length) => {
+                    let file = tokio::fs::File::from_std(file);
+                    let stream = ReaderStream::with_capacity(file, UPLOAD_CHUNK);
+                    (stream.right_stream(), length)
+                }
+            })
+        })
+        .await
+        .map_err(|error| error.into_error(path))
+    }
+
+    /// Uploads `data` to `path`. Meant for small payloads: the idle timeout covers the whole
+    /// body, which is sent in one piece.
+    pub async fn put_bytes(
+        &self,
+        path: &RemotePath,
+        data: Bytes,
+        precondition: &Precondition,
+        mtime: Option<SystemTime>,
+    ) -> Result<Uploaded, Error> {
+        self.put_with(path, precondition, mtime, Arc::new(|_| {}), || {
+            let data = data.clone();
+            async move {
+                let length = data.len() as u64;
+                Ok((futures_util::stream::iter([Ok(data)]), length))
+            }
+        })
+        .await
+        .map_err(|error| error.into_error(path))
+    }
+
+    /// Sends a PUT whose body `body` makes afresh for every attempt. The body is watched: the
+    /// upload counts as stalled only when no chunk went out for the idle timeout.
+    async fn put_with<F, Fut, S>(
+        &self,
+        path: &RemotePath,
+        precondition: &Precondition,
+        mtime: Option<SystemTime>,
+        sent: SentBytes,
+        mut body: F,
+    ) -> Result<Uploaded, PutError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(S, u64), std::io::Error>>,
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static,
+    {
+        let what = format!("PUT {path}");
+        self.inner
+            .options
+            .retry
+            .run(&what, || {
+                let made = body();
+                let report = sent.clone();
+                self.put_once(path, precondition, mtime, made, report)
+            })
+            .await
+    }
+
+    /// One attempt of a PUT with the body `made` produces.
+    async fn put_once<S>(
+        &self,
+        path: &RemotePath,
+        precondition: &Precondition,
+        mtime: Option<SystemTime>,
+        made: impl Future<Output = Result<(S, u64), std::io::Error>>,
+        report: SentBytes,
+    ) -> Result<Uploaded, PutError>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static,
+    {
+        let (stream, length) = made.await.map_err(PutError::Local)?;
+        let activity = Activity::new();
+        let mut so_far = 0u64;
+        let counted = stream.inspect(move |chunk| {
+            if let Ok(chunk) = chunk {
+                so_far += chunk.len() as u64;
+                report(so_far);
+            }
+        });
+        let data = reqwest::Body::wrap_stream(activity.watch(counted));
+        let request = |r: RequestBuilder| {
+            with_conditions(
+                r.header(CONTENT_LENGTH, length).body(data),
+                precondition,
+                mtime,
+            )
+        };
+        let response = self
+            .send_once(&Method::PUT, path, false, &activity, request)
+            .await
+            .map_err(PutError::Remote)?;
+        let headers = response.headers();
+        Ok(Uploaded {
+            etag: header_string(headers, "oc-etag")
+                .or_else(|| header_string(headers, ETAG.as_str())),
+            mtime_accepted: header_string(headers, "x-oc-mtime").as_deref() == Some("accepted"),
+        })
+    }
+}
+
+/// A PUT's precondition (a weak tag is not sent: it never matches) and `X-OC-Mtime`.
+fn with_conditions(
+    mut request: RequestBuilder,
+    precondition: &Precondition,
+    mtime: Option<SystemTime>,
+) -> RequestBuilder {
+    request = match precondition {
+        Precondition::None => request,
+        Precondition::Matches(tag) => match validator::strong(tag) {
+            Some(tag) => request.header(IF_MATCH, tag),
+            None => request,
+        },
+        Precondition::Absent => request.header(IF_NONE_MATCH, "*"),
+    };
+    if let Some(seconds) = mtime.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()) {
+        request = request.header("X-OC-Mtime", seconds.as_secs());
+    }
+    request
+}
+
+/// Why an upload failed: the local file or the server.
+enum PutError {
+    Local(std::io::Error),
+    Remote(Error),
+}
+
+impl std::fmt::Display for PutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PutError::Local(error) => write!(f, "reading the local file: {error}"),
+            PutError::Remote(error) => error.fmt(f),
+        }
+    }
+}
+
+/// A local read failure is not retried: the file will not read better a second later.
+impl Retryable for PutError {
+    fn worth_retrying(&self) -> bool {
+        matches!(self, PutError::Remote(e) if e.is_retryable())
+    }
+
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            PutError::Remote(e) => e.retry_after(),
+            PutError::Local(_) => None,
+        }
+    }
+}
+
+impl PutError {
+    fn into_error(self, path: &RemotePath) -> Error {
+        match self {
+            PutError::Remote(error) => error,
+            PutError::Local(source) => Error::LocalRead {
+                method: Method::PUT,
+                path: path.to_string(),
+                source,
+            },
+        }
+    }
+}
