@@ -1,0 +1,97 @@
+//! Moves found by the survey, repeated on the other side before anything else is done.
+
+use tidesync_webdav::EntryKind;
+
+use super::RunError;
+use super::actions::{Checked, blocking, parse};
+use crate::model::Summary;
+use crate::moves::{Move, MovedOn};
+use crate::progress::{FileAction, JobEvent};
+use crate::scan::stat;
+use crate::transfer::{Context, TransferError};
+
+/// Repeats each move on the other side (a `MOVE` on the server, a rename on the phone) and
+/// moves the journal's agreed state with it. Returns the sources of the moves that could not
+/// be made, which the next pass plans as a delete and a creation.
+pub(super) async fn carry_moves(
+    ctx: &Context,
+    moves: &[Move],
+    summary: &mut Summary,
+) -> Result<Vec<String>, RunError> {
+    // Agreements still in the recorder's batch land before their paths are moved.
+    ctx.recorder.flush().await?;
+    let mut failed = Vec::new();
+    for m in moves {
+        let made = match m.on {
+            MovedOn::Local => move_on_server(ctx, m).await,
+            MovedOn::Remote => move_on_phone(ctx, m).await,
+        };
+        match made {
+            Ok(()) => {
+                let (pair, from, to) = (ctx.pair, m.from.clone(), m.to.clone());
+                ctx.journal.call(move |j| j.rekey(pair, &from, &to)).await?;
+                tracing::info!(from = %m.from, to = %m.to, "moved on the other side too");
+                summary.moved += 1;
+                ctx.hub.emit(JobEvent::FileDone {
+                    path: m.to.clone(),
+                    action: FileAction::Moved,
+                });
+            }
+            Err(TransferError::Stopped) => return Err(RunError::Stopped),
+            Err(TransferError::Remote(e)) if e.is_auth() || e.is_insufficient_storage() => {
+                return Err(RunError::Remote(e));
+            }
+            Err(TransferError::Journal(e)) => return Err(RunError::Journal(e)),
+            Err(error) => {
+                tracing::info!(from = %m.from, to = %m.to, %error, "not moved: synced as a delete and a new item instead");
+                failed.push(m.from.clone());
+            }
+        }
+    }
+    Ok(failed)
+}
+
+/// Makes on the server the move made on the phone: the folders above the new place first (a
+/// folder just made on the phone may hold it), then a `MOVE` that never replaces anything.
+async fn move_on_server(ctx: &Context, m: &Move) -> Result<(), TransferError> {
+    let (from, to) = (parse(&m.from)?, parse(&m.to)?);
+    let mut parents = Vec::new();
+    let mut parent = to.parent();
+    while let Some(folder) = parent.filter(|p| !p.is_root()) {
+        parent = folder.parent();
+        parents.push(folder);
+    }
+    for folder in parents.into_iter().rev() {
+        ctx.or_stop(ctx.client.mkcol(&folder)).await??;
+    }
+    let kind = if m.is_dir {
+        EntryKind::Folder
+    } else {
+        EntryKind::File
+    };
+    ctx.or_stop(ctx.client.move_to(&from, &to, kind, false))
+        .await??;
+    Ok(())
+}
+
+/// Makes on the phone the move made on the server: a rename, if the old item is still what
+/// was agreed and nothing stands at the new place.
+async fn move_on_phone(ctx: &Context, m: &Move) -> Result<(), TransferError> {
+    let from = ctx.local_root.join(&m.from);
+    let to = ctx.local_root.join(&m.to);
+    let is_dir = m.is_dir;
+    blocking(&m.from, move || {
+        if stat(&from)?.is_none_or(|s| s.is_dir != is_dir) {
+            return Ok(Checked::Refused("it is gone from the phone"));
+        }
+        if stat(&to)?.is_some() {
+            return Ok(Checked::Refused("something else stands at the new name"));
+        }
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::rename(&from, &to).map(|()| Checked::Done)
+    })
+    .await?
+    .or_changed(&m.from)
+}

@@ -1,0 +1,104 @@
+//! One run segment of a job, as a pipeline: [`survey`] both sides and the journal, carry out
+//! the moves found ([`carry`]), plan, then [`execute`] the plan, each action by its own
+//! executor ([`actions`], [`delete`], [`conflict`]) that owns its journal writes and progress.
+//! A run stops early when its token is cancelled; what it completed is in the journal, so the
+//! next run (after a resume, or a restart of the process) plans only what is left.
+
+mod actions;
+mod carry;
+mod conflict;
+mod delete;
+mod execute;
+mod survey;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::model::{FailureKind, Mode, Summary};
+use crate::plan::{Action, PlanError};
+use crate::progress::Phase;
+use crate::transfer::{Context, TransferError, sweep_upload_temps};
+
+/// Why a run did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("stopped")]
+    Stopped,
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The server refused us (credentials, permissions) or could not be reached at all.
+    #[error(transparent)]
+    Remote(#[from] tidesync_webdav::Error),
+    #[error("the local folder {path}: {source}")]
+    Local {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Journal(#[from] crate::journal::JournalError),
+}
+
+impl RunError {
+    /// What kind of failure this is, for callers that map failures to actions or exit codes.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            RunError::Stopped => FailureKind::Other,
+            RunError::Plan(PlanError::MassDelete { .. }) => FailureKind::MassDelete,
+            RunError::Remote(e) => FailureKind::of_remote(e),
+            RunError::Local { .. } | RunError::Journal(_) => FailureKind::Storage,
+        }
+    }
+}
+
+/// The most passes one run makes. A conflict's local copy is uploaded by the next pass, and
+/// what waits below a path whose kind changed (see [`Plan::deferred`]) is made by it; a
+/// kind change nested in another needs one pass more.
+const PASSES: usize = 4;
+
+/// How many levels of moves inside moves one survey finds (the rest wait for the next pass).
+const MOVE_DEPTH: usize = 8;
+
+/// Runs the sync of `ctx`'s pair to its end, or until the run token is cancelled.
+pub async fn run(
+    ctx: Arc<Context>,
+    mode: Mode,
+    transfers: usize,
+    summary: &mut Summary,
+) -> Result<(), RunError> {
+    match sweep_upload_temps(&ctx).await {
+        Ok(()) => {}
+        Err(TransferError::Stopped) => return Err(RunError::Stopped),
+        Err(TransferError::Journal(e)) => return Err(RunError::Journal(e)),
+        Err(error) => tracing::warn!(%error, "earlier uploads' temp files were not all deleted"),
+    }
+    // Moves that failed in this run are planned as a delete and a creation from then on.
+    let mut refused = BTreeSet::new();
+    for _ in 0..PASSES {
+        let mut seen = survey::survey(&ctx, mode, summary).await?;
+        let moves = seen.find_moves(mode, &refused);
+        if !moves.is_empty() {
+            let failed = carry::carry_moves(&ctx, &moves, summary).await?;
+            if !failed.is_empty() {
+                // The plan counts on every move: survey again without the failed ones.
+                refused.extend(failed);
+                continue;
+            }
+        }
+        let plan = seen.plan(&ctx, mode)?;
+        let had_conflicts = plan
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Conflict { .. }));
+        // After moves, a further pass finds the moves inside the moved folders.
+        let again = plan.deferred || !moves.is_empty() || (had_conflicts && mode != Mode::Download);
+        let seen = Arc::new(seen);
+        execute::execute(&ctx, plan, seen.clone(), transfers, summary).await?;
+        if !again {
+            survey::sweep_stale_parts(&ctx, &seen.remote).await?;
+            break;
+        }
+    }
+    ctx.hub.update(|s| s.phase = Phase::Finishing);
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! The survey: both sides and the journal, read at once, then the moves found in them and
+//! the plan made from them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use tidesync_webdav::{Depth, EntryKind, Listing, RemotePath, validator};
+
+use super::execute::record_error;
+use super::{MOVE_DEPTH, RunError};
+use crate::journal::{Agreed, PartialDownload};
+use crate::model::{LocalState, Mode, RemoteState, Summary, is_internal};
+use crate::moves::{self, Move};
+use crate::plan::{Action, Plan, plan, plan_unguarded};
+use crate::progress::Phase;
+use crate::scan::{nanos, scan};
+use crate::transfer::{Context, resumable};
+
+/// Both sides as the plan saw them, so each step can check nothing moved meanwhile.
+pub(super) struct Survey {
+    pub(super) local: BTreeMap<String, LocalState>,
+    pub(super) remote: BTreeMap<String, RemoteState>,
+    /// What both sides last agreed on, from the journal.
+    pub(super) agreed: BTreeMap<String, Agreed>,
+    /// The journal's download checkpoints, read once rather than once per file.
+    pub(super) partials: HashMap<String, PartialDownload>,
+}
+
+/// Lists the server, scans the phone and reads the journal, at once.
+pub(super) async fn survey(
+    ctx: &Arc<Context>,
+    mode: Mode,
+    summary: &mut Summary,
+) -> Result<Survey, RunError> {
+    ctx.hub.update(|s| s.phase = Phase::Listing);
+    // The listing, the local scan and the journal's records are independent: read at once, the
+    // scan and the journal cost no wall time beside a listing that waits on the server. The scan
+    // only reads (a missing folder is an empty one, created once the server has answered), so a
+    // cancelled run may leave it to finish on its blocking thread unobserved.
+    let folder = ctx.local_root.clone();
+    let scanned = tokio::task::spawn_blocking(move || match folder.try_exists()? {
+        true => scan(&folder),
+        false => Ok(Default::default()),
+    });
+    let pair = ctx.pair;
+    let records = ctx
+        .journal
+        .call(move |j| Ok((j.agreed(pair)?, j.partial_downloads(pair)?)));
+    let root = RemotePath::root();
+    let listed = async {
+        let listing = ctx.client.list(&root, Depth::Infinity).await;
+        ctx.hub.update(|s| s.phase = Phase::Planning);
+        listing
+    };
+    let (listing, scanned, records) = ctx
+        .run
+        .run_until_cancelled(async { tokio::join!(listed, scanned, records) })
+        .await
+        .ok_or(RunError::Stopped)?;
+    // A stop that arrived with the listing's end (the three finished in one poll) is still a
+    // stop: nothing is planned after it.
+    if ctx.run.is_cancelled() {
+        return Err(RunError::Stopped);
+    }
+    let listing = match listing {
+        // Backing up to a folder that is not there yet: make it, and say so.
+        Err(error) if error.is_not_found() && mode != Mode::Download => {
+            ctx.run
+                .run_until_cancelled(ctx.client.mkcol(&root))
+                .await
+                .ok_or(RunError::Stopped)??;
+            tracing::info!("the remote folder did not exist and was created");
+            summary.created_remote_root = true;
+            Listing::default()
+        }
+        other => other?,
+    };
+    let local_error = |source| RunError::Local {
+        path: ctx.local_root.display().to_string(),
+        source,
+    };
+    let (local, skipped) = scanned
+        .map_err(|e| local_error(std::io::Error::other(e)))?
+        .map_err(local_error)?;
+    let (agreed, partials) = records?;
+    tokio::fs::create_dir_all(&ctx.local_root)
+        .await
+        .map_err(local_error)?;
+    for rejected in &listing.rejected {
+        tracing::warn!(href = %rejected.href, error = %rejected.error, "remote entry skipped");
+        record_error(
+            ctx,
+            summary,
+            &rejected.href,
+            &format!("skipped: {}", rejected.error),
+        );
+    }
+    let mut remote: BTreeMap<String, RemoteState> = listing
+        .entries
+        .into_iter()
+        .filter(|e| !e.path.is_root() && !e.path.segments().any(is_internal))
+        .map(|e| {
+            let state = RemoteState {
+                is_dir: e.kind == EntryKind::Folder,
+                size: e.size,
+                etag: e.etag,
+                mtime: e.modified.map(unix_secs),
+                checksums: e.checksums,
+                file_id: e.file_id,
+            };
+            (e.path.as_str().to_owned(), state)
+        })
+        .collect();
+    if mode != Mode::Download {
+        for error in skipped {
+            record_error(ctx, summary, &error.path, &error.message);
+        }
+    }
+    let agreed: BTreeMap<String, Agreed> =
+        agreed.into_iter().map(|a| (a.path.clone(), a)).collect();
+    let partials: HashMap<String, PartialDownload> = partials.into_iter().collect();
+    for path in hide_case_clashes(&mut remote, &agreed) {
+        tracing::warn!(%path, "remote entry skipped: its name differs from another only by case");
+        record_error(
+            ctx,
+            summary,
+            &path,
+            "skipped: another item in the same folder has the same name in other letter case, \
+             and Windows, macOS and Android storage cannot hold both; rename one on the server",
+        );
+    }
+    Ok(Survey {
+        local,
+        remote,
+        agreed,
+        partials,
+    })
+}
+
+impl Survey {
+    /// Finds the renames and moves made on either side and applies them to the trees, outer
+    /// moves first: once applied, the moves inside them show.
+    pub(super) fn find_moves(&mut self, mode: Mode, refused: &BTreeSet<String>) -> Vec<Move> {
+        let mut moves = Vec::new();
+        for _ in 0..MOVE_DEPTH {
+            let found = moves::detect(&self.local, &self.remote, &self.agreed, mode, refused);
+            if found.is_empty() {
+                break;
+            }
+            moves::apply(&found, &mut self.local, &mut self.remote, &mut self.agreed);
+            moves.extend(found);
+        }
+        moves
+    }
+
+    /// Plans what is left to do and shows the totals.
+    pub(super) fn plan(&self, ctx: &Context, mode: Mode) -> Result<Plan, RunError> {
+        let (local, remote, agreed) = (&self.local, &self.remote, &self.agreed);
+        let plan = if ctx.mass_delete_guard {
+            plan(local, remote, agreed, mode)?
+        } else {
+            plan_unguarded(local, remote, agreed, mode)
+        };
+        // What is left: a download resumes after its checkpoint, whose bytes were counted as done
+        // by the run that received them.
+        let bytes_left: u64 = plan
+            .actions
+            .iter()
+            .map(|a| match a {
+                Action::Download { path } | Action::Conflict { path } => {
+                    remote.get(path).map_or(0, |r| {
+                        r.size - resumable(self.partials.get(path), r).min(r.size)
+                    })
+                }
+                Action::Upload { path } => local.get(path).map_or(0, |l| l.size),
+                _ => 0,
+            })
+            .sum();
+        let files_left = plan.changes().count() as u64;
+        // Totals are what is done plus what is left, so a resumed job's bar does not jump back.
+        ctx.hub.update(|s| {
+            s.phase = Phase::Transferring;
+            s.files_total = s.files_done + files_left;
+            s.bytes_total = s.bytes_done + bytes_left;
+        });
+        Ok(plan)
+    }
+}
+
+/// Hides remote entries whose paths differ only by letter case (`Report.txt`, `report.txt`), and
+/// everything below them: on a case-insensitive file system one would overwrite the other. An
+/// entry already synced keeps syncing, so a newcomer never makes a synced file look deleted;
+/// the others are hidden. Returns the hidden paths (not their contents), to report.
+fn hide_case_clashes(
+    remote: &mut BTreeMap<String, RemoteState>,
+    agreed: &BTreeMap<String, Agreed>,
+) -> Vec<String> {
+    let mut groups: HashMap<String, Vec<&String>> = HashMap::new();
+    for path in remote.keys() {
+        groups.entry(path.to_lowercase()).or_default().push(path);
+    }
+    let hidden: BTreeSet<String> = groups
+        .into_values()
+        .filter(|group| group.len() > 1)
+        .flatten()
+        .filter(|path| !agreed.contains_key(*path))
+        .cloned()
+        .collect();
+    if hidden.is_empty() {
+        return Vec::new();
+    }
+    remote.retain(|path, _| {
+        !path
+            .match_indices('/')
+            .map(|(i, _)| &path[..i])
+            .chain([path.as_str()])
+            .any(|ancestor| hidden.contains(ancestor))
+    });
+    hidden.into_iter().collect()
+}
+
+/// Removes part files that can never be resumed: their remote file is gone or is now another
+/// version. Part files of a version still on the server stay for the next run.
+pub(super) async fn sweep_stale_parts(
+    ctx: &Context,
+    remote: &BTreeMap<String, RemoteState>,
+) -> Result<(), RunError> {
+    let pair = ctx.pair;
+    let partials = ctx.journal.call(move |j| j.partial_downloads(pair)).await?;
+    for (path, partial) in partials {
+        let current = remote.get(&path);
+        let same = |r: &RemoteState| match (&r.etag, &partial.etag) {
+            (Some(now), Some(then)) => validator::same_version(now, then),
+            _ => false,
+        };
+        if current.is_some_and(|r| !r.is_dir && same(r)) {
+            continue;
+        }
+        if let Ok(remote_path) = RemotePath::parse(&path) {
+            let part = crate::transfer::part_path(&ctx.local_path(&remote_path));
+            if let Err(error) = tokio::fs::remove_file(&part).await
+                && error.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(%path, %error, "a stale part file could not be removed");
+                continue;
+            }
+        }
+        let key = path.clone();
+        ctx.journal
+            .call(move |j| j.drop_partial_download(pair, &key))
+            .await?;
+        tracing::debug!(%path, "removed a stale part file");
+    }
+    Ok(())
+}
+
+fn unix_secs(t: SystemTime) -> i64 {
+    (nanos(t) / 1_000_000_000) as i64
+}

@@ -1,0 +1,117 @@
+//! Moving one file: [`download`]s into a hidden part file that is renamed into place only when
+//! complete and checked; [`upload`]s to a hidden name on the server that is moved into place;
+//! the [`names`] of conflict copies.
+//!
+//! Every network await is raced against the run token. Writes are not: the token is checked
+//! between chunks, never in the middle of a `write_all`. When a run stops, a download's part
+//! file is fsync'd and its offset written to the journal (the checkpoint), so the next run
+//! resumes with `Range` while the remote version is still the same.
+
+mod download;
+mod names;
+mod upload;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tidesync_webdav::{RemotePath, RetryPolicy};
+use tokio_util::sync::CancellationToken;
+
+pub use download::{Fetched, Landing, fetch, install, part_path, resumable};
+pub use names::{conflict_name, same_bytes};
+pub use upload::{send, sweep_upload_temps};
+
+use crate::journal::{Journal, JournalError};
+use crate::model::{LocalState, PairId};
+use crate::progress::Hub;
+use crate::record::Recorder;
+use crate::remote::Remote;
+use crate::scan::stat;
+
+/// The default of `EngineOptions::range_size`: large enough that a request per range costs
+/// nothing, small enough that a server which streams open ranges slowly is not asked for one.
+/// Ranges are fetched one after the other, so a checkpoint is still one offset.
+pub const RANGE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// A download in progress records a durable checkpoint at least every this many bytes...
+pub const CHECKPOINT_BYTES: u64 = 8 * 1024 * 1024;
+/// ...and at least this often, so a slow link loses little to a killed process too.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
+
+/// Why a transfer did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    /// The run was stopped (pause, suspend, cancel, shutdown); the checkpoint is written.
+    #[error("stopped")]
+    Stopped,
+    #[error(transparent)]
+    Remote(#[from] tidesync_webdav::Error),
+    #[error("{path}: {source}")]
+    Local {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The file is not what it was when the sync planned it; it is left for the next sync.
+    #[error("{path}: {what}; it will be synced next time")]
+    Changed { path: String, what: String },
+}
+
+impl TransferError {
+    pub(super) fn local(path: &Path, source: std::io::Error) -> TransferError {
+        TransferError::Local {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// What every transfer of a run shares.
+pub struct Context {
+    pub pair: PairId,
+    pub local_root: PathBuf,
+    /// The server: the WebDAV client, or an in-memory one in tests.
+    pub client: Arc<dyn Remote>,
+    pub journal: Journal,
+    pub hub: Arc<Hub>,
+    pub run: CancellationToken,
+    /// Where completed files are recorded, in shared transactions.
+    pub recorder: Recorder,
+    /// Files larger than this are fetched in ranges of this size.
+    pub range_size: u64,
+    /// The client's retry policy, which also bounds how often a download that broke off
+    /// mid-body is resumed within a run.
+    pub retry: RetryPolicy,
+    /// Whether plans that delete most of the tree are refused.
+    pub mass_delete_guard: bool,
+}
+
+impl Context {
+    pub fn local_path(&self, path: &RemotePath) -> PathBuf {
+        path.segments()
+            .fold(self.local_root.clone(), |p, s| p.join(s))
+    }
+
+    /// Races `future` against the run token.
+    pub(crate) async fn or_stop<T>(
+        &self,
+        future: impl Future<Output = T>,
+    ) -> Result<T, TransferError> {
+        self.run
+            .run_until_cancelled(future)
+            .await
+            .ok_or(TransferError::Stopped)
+    }
+}
+
+/// The state of a local file, read on the blocking pool.
+async fn stat_async(path: &Path) -> Result<Option<LocalState>, TransferError> {
+    let owned = path.to_owned();
+    tokio::task::spawn_blocking(move || stat(&owned))
+        .await
+        .map_err(|e| TransferError::local(path, std::io::Error::other(e)))?
+        .map_err(|e| TransferError::local(path, e))
+}
