@@ -1,0 +1,78 @@
+//! The journal's schema, as the migrations that build it.
+
+/// Schema changes, applied in order; the journal records how many it has applied.
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE remotes (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL,
+    url         TEXT NOT NULL,
+    username    TEXT,
+    allow_http  INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE pairs (
+    id          INTEGER PRIMARY KEY,
+    remote_id   INTEGER NOT NULL REFERENCES remotes(id) ON DELETE CASCADE,
+    remote_path TEXT NOT NULL,
+    local_dir   TEXT NOT NULL,
+    mode        TEXT NOT NULL,
+    UNIQUE (remote_id, remote_path, local_dir)
+);
+-- The last state both sides agreed on, per path: what "changed since the last sync" means.
+CREATE TABLE entries (
+    pair_id      INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+    path         TEXT NOT NULL,
+    is_dir       INTEGER NOT NULL,
+    size         INTEGER NOT NULL,
+    local_mtime  INTEGER,
+    etag         TEXT,
+    remote_mtime INTEGER,
+    PRIMARY KEY (pair_id, path)
+);
+CREATE TABLE jobs (
+    id         INTEGER PRIMARY KEY,
+    pair_id    INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+    state      TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at   INTEGER,
+    summary    TEXT,
+    error      TEXT
+);
+-- Downloads in flight: the part file holds `offset` bytes of the remote version `etag`.
+CREATE TABLE downloads (
+    pair_id INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+    path    TEXT NOT NULL,
+    etag    TEXT,
+    size    INTEGER NOT NULL,
+    offset  INTEGER NOT NULL,
+    PRIMARY KEY (pair_id, path)
+);
+"#,
+    r#"
+-- What kind of server answered the connection test (Nextcloud, Apache, ...), for display.
+ALTER TABLE remotes ADD COLUMN server_kind TEXT;
+"#,
+    r#"
+-- Uploads in flight: the hidden temp name on the server, recorded before its PUT, so a run
+-- after a crash or a failed cleanup deletes what an earlier one left.
+CREATE TABLE uploads (
+    pair_id INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+    temp    TEXT NOT NULL,
+    PRIMARY KEY (pair_id, temp)
+);
+"#,
+    r#"
+-- Identities a move keeps, to carry renames over as moves: the local file's inode and the
+-- server's file id (ownCloud/Nextcloud oc:fileid).
+ALTER TABLE entries ADD COLUMN local_inode INTEGER;
+ALTER TABLE entries ADD COLUMN file_id TEXT;
+"#,
+    r#"
+-- The embedded demo remote, marked as such: found by this flag, never by its name, so a
+-- user's own server with the same name is never repointed to the demo server.
+ALTER TABLE remotes ADD COLUMN is_demo INTEGER NOT NULL DEFAULT 0;
+-- Before the mark, the demo remote was the one with its name on this machine's loopback.
+UPDATE remotes SET is_demo = 1
+ WHERE name LIKE 'Demo remote%' AND url LIKE 'http://127.0.0.1:%';
+"#,
+];

@@ -1,0 +1,260 @@
+//! How [`MemoryRemote`] answers each request of the [`Remote`] trait.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use tidesync_webdav::{
+    Depth, Entry, EntryKind, Error, Listing, Method, Mkcol, Overwrite, Precondition, RemotePath,
+    SentBytes, StatusCode, Uploaded,
+};
+
+use super::{Item, MemoryRemote, etag, has_parent, sha1_of, status, webdav_method};
+use crate::remote::{Body, BoxFuture, Remote};
+
+/// How much of a body [`MemoryRemote`] hands out at a time.
+pub const MEMORY_CHUNK: usize = 64 * 1024;
+
+/// A body served from memory in small chunks, so progress and cancellation are exercised.
+struct MemoryBody {
+    data: Bytes,
+    partial: bool,
+    etag: String,
+    served: Arc<AtomicU64>,
+}
+
+impl Body for MemoryBody {
+    fn is_partial(&self) -> bool {
+        self.partial
+    }
+
+    fn etag(&self) -> Option<&str> {
+        Some(&self.etag)
+    }
+
+    fn chunk(&mut self) -> BoxFuture<'_, Result<Option<Bytes>, Error>> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            if self.data.is_empty() {
+                return Ok(None);
+            }
+            let n = self.data.len().min(MEMORY_CHUNK);
+            self.served.fetch_add(n as u64, Ordering::Relaxed);
+            Ok(Some(self.data.split_to(n)))
+        })
+    }
+}
+
+impl Remote for MemoryRemote {
+    fn list<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        depth: Depth,
+    ) -> BoxFuture<'a, Result<Listing, Error>> {
+        Box::pin(async move {
+            let gate = self
+                .listing_gate
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            if let Some(gate) = gate {
+                gate.notified().await;
+            }
+            let listing = self.listing(path, depth);
+            let hook = self
+                .after_listing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(hook) = hook {
+                hook();
+            }
+            listing
+        })
+    }
+
+    fn stat<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        _kind: EntryKind,
+    ) -> BoxFuture<'a, Result<Option<Entry>, Error>> {
+        Box::pin(async move {
+            let items = self.lock();
+            if path.is_root() {
+                return Ok(Some(Self::entry("", &Item::Folder)));
+            }
+            Ok(items
+                .get(path.as_str())
+                .map(|item| Self::entry(path.as_str(), item)))
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        from: u64,
+        end: Option<u64>,
+        if_range: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Box<dyn Body>, Error>> {
+        Box::pin(async move {
+            self.ranges
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((from, end));
+            let Some(Item::File { data, version, .. }) = self.lock().get(path.as_str()).cloned()
+            else {
+                return Err(status(Method::GET, path, StatusCode::NOT_FOUND));
+            };
+            let current = etag(version);
+            let len = data.len() as u64;
+            let end = end.map_or(len, |e| e.min(len));
+            let ranged = from > 0 || end < len;
+            let partial = ranged && if_range.is_none_or(|t| t == current) && from <= end;
+            let data = if partial {
+                data.slice(from as usize..end as usize)
+            } else {
+                data
+            };
+            Ok(Box::new(MemoryBody {
+                data,
+                partial,
+                etag: current,
+                served: self.served.clone(),
+            }) as Box<dyn Body>)
+        })
+    }
+
+    fn put_file<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        local: &'a Path,
+        precondition: &'a Precondition,
+        mtime: Option<SystemTime>,
+        sent: SentBytes,
+    ) -> BoxFuture<'a, Result<Uploaded, Error>> {
+        Box::pin(async move {
+            let data = tokio::fs::read(local)
+                .await
+                .map_err(|source| Error::LocalRead {
+                    method: Method::PUT,
+                    path: path.to_string(),
+                    source,
+                })?;
+            // Received in chunks, as a network would take it.
+            for end in (MEMORY_CHUNK..data.len()).step_by(MEMORY_CHUNK) {
+                sent(end as u64);
+                tokio::task::yield_now().await;
+            }
+            sent(data.len() as u64);
+            let mut items = self.lock();
+            if !has_parent(&items, path) {
+                return Err(status(Method::PUT, path, StatusCode::CONFLICT));
+            }
+            let existing = items.get(path.as_str());
+            let allowed = match precondition {
+                Precondition::None => true,
+                Precondition::Absent => existing.is_none(),
+                Precondition::Matches(tag) => {
+                    matches!(existing, Some(Item::File { version, .. }) if etag(*version) == *tag)
+                }
+            };
+            if !allowed {
+                return Err(status(Method::PUT, path, StatusCode::PRECONDITION_FAILED));
+            }
+            let version = self.bump();
+            let checksum = sha1_of(&data);
+            items.insert(
+                path.as_str().to_owned(),
+                Item::File {
+                    data: Bytes::from(data),
+                    version,
+                    modified: mtime.unwrap_or_else(SystemTime::now),
+                    checksum,
+                },
+            );
+            Ok(Uploaded {
+                etag: Some(etag(version)),
+                mtime_accepted: mtime.is_some(),
+            })
+        })
+    }
+
+    fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>> {
+        Box::pin(async move {
+            let mut items = self.lock();
+            if items.contains_key(path.as_str()) {
+                return Ok(Mkcol::AlreadyExists);
+            }
+            if !has_parent(&items, path) {
+                return Err(status(webdav_method("MKCOL"), path, StatusCode::CONFLICT));
+            }
+            items.insert(path.as_str().to_owned(), Item::Folder);
+            Ok(Mkcol::Created)
+        })
+    }
+
+    fn delete<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        _kind: EntryKind,
+        if_match: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let current = self.lock().get(path.as_str()).cloned();
+            match (current, if_match) {
+                (None, _) => Err(status(Method::DELETE, path, StatusCode::NOT_FOUND)),
+                (Some(Item::File { version, .. }), Some(tag)) if etag(version) != tag => Err(
+                    status(Method::DELETE, path, StatusCode::PRECONDITION_FAILED),
+                ),
+                _ => {
+                    self.remove(path.as_str());
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    fn move_to<'a>(
+        &'a self,
+        from: &'a RemotePath,
+        to: &'a RemotePath,
+        _kind: EntryKind,
+        overwrite: Overwrite,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async move {
+            let mut items = self.lock();
+            if !items.contains_key(from.as_str()) {
+                return Err(status(webdav_method("MOVE"), from, StatusCode::NOT_FOUND));
+            }
+            if !has_parent(&items, to) {
+                return Err(status(webdav_method("MOVE"), to, StatusCode::CONFLICT));
+            }
+            if items.contains_key(to.as_str()) {
+                if overwrite == Overwrite::Never {
+                    return Err(status(
+                        webdav_method("MOVE"),
+                        to,
+                        StatusCode::PRECONDITION_FAILED,
+                    ));
+                }
+                let below = format!("{to}/");
+                items.retain(|p, _| p != to.as_str() && !p.starts_with(&below));
+            }
+            // A folder moves with everything in it.
+            let below = format!("{from}/");
+            let moved: Vec<String> = items
+                .keys()
+                .filter(|p| *p == from.as_str() || p.starts_with(&below))
+                .cloned()
+                .collect();
+            for old in moved {
+                let item = items.remove(&old).expect("listed just above");
+                let new = format!("{to}{}", &old[from.as_str().len()..]);
+                items.insert(new, item);
+            }
+            Ok(())
+        })
+    }
+}
