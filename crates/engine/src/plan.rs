@@ -177,10 +177,8 @@ pub fn plan_unguarded(
     let mut decided: BTreeMap<&str, Action> = BTreeMap::new();
     for path in paths {
         let path = path.as_str();
-        let l = local.get(path);
-        let r = remote.get(path);
-        let b = agreed.get(path);
-        if let Some(action) = decide(path, l, r, b, mode) {
+        let (on_phone, on_server) = (local.get(path), remote.get(path));
+        if let Some(action) = decide(path, on_phone, on_server, agreed.get(path), mode) {
             decided.insert(path, action);
         }
     }
@@ -333,26 +331,29 @@ fn wait_below_kind_changes(
     deferred
 }
 
-fn local_changed(l: Option<&LocalState>, b: Option<&Agreed>) -> bool {
-    match (l, b) {
+/// Whether the phone's item is not what both sides last agreed on.
+fn differs_locally(local: Option<&LocalState>, agreed: Option<&Agreed>) -> bool {
+    match (local, agreed) {
         (None, None) => false,
-        (Some(l), Some(b)) => {
-            l.is_dir != b.is_dir
-                || (!l.is_dir && (l.size != b.size || Some(l.mtime) != b.local_mtime))
+        (Some(local), Some(agreed)) => {
+            local.is_dir != agreed.is_dir
+                || (!local.is_dir
+                    && (local.size != agreed.size || Some(local.mtime) != agreed.local_mtime))
         }
         _ => true,
     }
 }
 
-fn remote_changed(r: Option<&RemoteState>, b: Option<&Agreed>) -> bool {
-    match (r, b) {
+/// Whether the server's item is not what both sides last agreed on.
+fn differs_remotely(remote: Option<&RemoteState>, agreed: Option<&Agreed>) -> bool {
+    match (remote, agreed) {
         (None, None) => false,
-        (Some(r), Some(b)) => {
-            r.is_dir != b.is_dir
-                || (!r.is_dir
-                    && match (&r.etag, &b.etag) {
+        (Some(remote), Some(agreed)) => {
+            remote.is_dir != agreed.is_dir
+                || (!remote.is_dir
+                    && match (&remote.etag, &agreed.etag) {
                         (Some(now), Some(then)) => !validator::same_version(now, then),
-                        _ => r.size != b.size || r.mtime != b.remote_mtime,
+                        _ => remote.size != agreed.size || remote.mtime != agreed.remote_mtime,
                     })
         }
         _ => true,
@@ -361,97 +362,109 @@ fn remote_changed(r: Option<&RemoteState>, b: Option<&Agreed>) -> bool {
 
 fn decide(
     path: &str,
-    l: Option<&LocalState>,
-    r: Option<&RemoteState>,
-    b: Option<&Agreed>,
+    local: Option<&LocalState>,
+    remote: Option<&RemoteState>,
+    agreed: Option<&Agreed>,
     mode: Mode,
 ) -> Option<Action> {
     let path = path.to_owned();
-    let lc = local_changed(l, b);
-    let rc = remote_changed(r, b);
-    if !lc && !rc {
+    let local_changed = differs_locally(local, agreed);
+    let remote_changed = differs_remotely(remote, agreed);
+    if !local_changed && !remote_changed {
         return None;
     }
     // The action that makes the local side what the remote side is.
-    let take_remote = |path: String| match r {
-        Some(r) if r.is_dir => Action::MkdirLocal { path },
+    let take_remote = |path: String| match remote {
+        Some(remote) if remote.is_dir => Action::MkdirLocal { path },
         Some(_) => Action::Download { path },
         None => Action::DeleteLocal {
             path,
-            is_dir: l.is_some_and(|l| l.is_dir),
+            is_dir: local.is_some_and(|local| local.is_dir),
         },
     };
     // The action that makes the remote side what the local side is.
-    let take_local = |path: String| match l {
-        Some(l) if l.is_dir => Action::MkdirRemote { path },
+    let take_local = |path: String| match local {
+        Some(local) if local.is_dir => Action::MkdirRemote { path },
         Some(_) => Action::Upload { path },
         None => Action::DeleteRemote {
             path,
-            is_dir: r.is_some_and(|r| r.is_dir),
+            is_dir: remote.is_some_and(|remote| remote.is_dir),
         },
     };
     // Both present: the same kind of thing, or a clash.
-    let both = |path: String, l: &LocalState, r: &RemoteState| {
-        if l.is_dir && r.is_dir {
+    let both = |path: String, local: &LocalState, remote: &RemoteState| {
+        if local.is_dir && remote.is_dir {
             Action::Agree { path }
         } else {
             Action::Conflict { path }
         }
     };
-    Some(match (l, r) {
+    Some(match (local, remote) {
         (None, None) => Action::Forget { path },
-        (Some(l), Some(r)) if lc && rc => both(path, l, r),
+        (Some(local), Some(remote)) if local_changed && remote_changed => both(path, local, remote),
         // One side changed and the other is absent: a modification or creation on one side,
         // or a delete on one side of something the other did not touch.
         _ => match mode {
             Mode::TwoWay => {
-                if lc && rc {
+                if local_changed && remote_changed {
                     // One side deleted, the other modified or created: the modification wins.
-                    if l.is_some() {
+                    if local.is_some() {
                         take_local(path)
                     } else {
                         take_remote(path)
                     }
-                } else if lc {
-                    match (l, r) {
+                } else if local_changed {
+                    match (local, remote) {
                         // The local side changed the kind: the server's old item goes first,
                         // the new one follows in the next pass.
-                        (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::DeleteRemote {
-                            path,
-                            is_dir: r.is_dir,
-                        },
+                        (Some(local), Some(remote)) if local.is_dir != remote.is_dir => {
+                            Action::DeleteRemote {
+                                path,
+                                is_dir: remote.is_dir,
+                            }
+                        }
                         _ => take_local(path),
                     }
                 } else {
-                    match (l, r) {
-                        (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::DeleteLocal {
-                            path,
-                            is_dir: l.is_dir,
-                        },
+                    match (local, remote) {
+                        (Some(local), Some(remote)) if local.is_dir != remote.is_dir => {
+                            Action::DeleteLocal {
+                                path,
+                                is_dir: local.is_dir,
+                            }
+                        }
                         _ => take_remote(path),
                     }
                 }
             }
-            Mode::Download => match (l, r) {
+            Mode::Download => match (local, remote) {
                 // The remote is gone: delete the local copy only if it is the one agreed on.
-                (Some(_), None) if lc => return b.is_some().then_some(Action::Forget { path }),
+                (Some(_), None) if local_changed => {
+                    return agreed.is_some().then_some(Action::Forget { path });
+                }
                 (Some(_), None) => take_remote(path),
                 // A local edit is never overwritten, and never sent either in this mode.
-                (Some(_), Some(_)) if lc => return None,
-                (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::DeleteLocal {
-                    path,
-                    is_dir: l.is_dir,
-                },
+                (Some(_), Some(_)) if local_changed => return None,
+                (Some(local), Some(remote)) if local.is_dir != remote.is_dir => {
+                    Action::DeleteLocal {
+                        path,
+                        is_dir: local.is_dir,
+                    }
+                }
                 _ => take_remote(path),
             },
-            Mode::Upload => match (l, r) {
-                (None, Some(_)) if rc => return b.is_some().then_some(Action::Forget { path }),
+            Mode::Upload => match (local, remote) {
+                (None, Some(_)) if remote_changed => {
+                    return agreed.is_some().then_some(Action::Forget { path });
+                }
                 (None, Some(_)) => take_local(path),
-                (Some(_), Some(_)) if rc => return None,
-                (Some(l), Some(r)) if l.is_dir != r.is_dir => Action::DeleteRemote {
-                    path,
-                    is_dir: r.is_dir,
-                },
+                (Some(_), Some(_)) if remote_changed => return None,
+                (Some(local), Some(remote)) if local.is_dir != remote.is_dir => {
+                    Action::DeleteRemote {
+                        path,
+                        is_dir: remote.is_dir,
+                    }
+                }
                 _ => take_local(path),
             },
         },

@@ -9,8 +9,8 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use tidesync_webdav::{
-    Client, Depth, Download, Entry, EntryKind, Error, Listing, Mkcol, Precondition, RemotePath,
-    SentBytes, Uploaded,
+    Client, Depth, Download, Entry, EntryKind, Error, Listing, Mkcol, Overwrite, Precondition,
+    RemotePath, SentBytes, Uploaded,
 };
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -69,7 +69,7 @@ pub trait Remote: Send + Sync + 'static {
         from: &'a RemotePath,
         to: &'a RemotePath,
         kind: EntryKind,
-        overwrite: bool,
+        overwrite: Overwrite,
     ) -> BoxFuture<'a, Result<(), Error>>;
 }
 
@@ -153,7 +153,7 @@ impl Remote for Client {
         from: &'a RemotePath,
         to: &'a RemotePath,
         kind: EntryKind,
-        overwrite: bool,
+        overwrite: Overwrite,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(Client::move_to(self, from, to, kind, overwrite, None))
     }

@@ -29,7 +29,9 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRu
 use tidesync_engine::memory::{MemoryConnector, MemoryRemote};
 use tidesync_engine::remote::Remote;
 use tidesync_engine::{Engine, EngineOptions, JobState, Mode, Outcome, PairId};
-use tidesync_webdav::{Client, Credentials, Depth, EntryKind, Options, Precondition, RemotePath};
+use tidesync_webdav::{
+    Client, Credentials, Depth, EntryKind, Options, Overwrite, Precondition, RemotePath,
+};
 
 /// Names the generator picks from: unicode, spaces, dots; no two differ only by case.
 const NAMES: &[&str] = &[
@@ -539,7 +541,12 @@ impl Driver for RemoteSide {
             }
             Change::Rename(from, to, is_dir) => {
                 self.server
-                    .move_to(&remote_path(from), &remote_path(to), kind(*is_dir), false)
+                    .move_to(
+                        &remote_path(from),
+                        &remote_path(to),
+                        kind(*is_dir),
+                        Overwrite::Never,
+                    )
                     .await
                     .unwrap();
             }

@@ -9,7 +9,9 @@ use common::{Server, World, write};
 use tidesync_engine::{JobState, Mode};
 use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER, ApacheServer};
 use tidesync_testkit::tree::Seeded;
-use tidesync_webdav::{Client, Credentials, EntryKind, Options, Precondition, RemotePath};
+use tidesync_webdav::{
+    Client, Credentials, EntryKind, Options, Overwrite, Precondition, RemotePath,
+};
 
 const FILES: usize = 200;
 const SIZE: usize = 64 * 1024;
@@ -150,7 +152,7 @@ async fn a_folder_moved_on_apache_is_renamed_on_the_phone_and_back() {
             &RemotePath::parse("Holiday").unwrap(),
             &RemotePath::parse("Trip").unwrap(),
             EntryKind::Folder,
-            false,
+            Overwrite::Never,
             None,
         )
         .await

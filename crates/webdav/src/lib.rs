@@ -34,7 +34,8 @@ pub mod tls;
 pub mod validator;
 
 pub use client::{
-    Client, Credentials, Depth, Download, Mkcol, Options, Precondition, SentBytes, Uploaded,
+    Client, Credentials, Depth, Download, Mkcol, Options, Overwrite, Precondition, SentBytes,
+    Uploaded,
 };
 pub use entry::{Entry, EntryError, EntryKind, Listing, Rejected};
 pub use error::Error;

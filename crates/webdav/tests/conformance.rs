@@ -8,7 +8,8 @@ use bytes::Bytes;
 use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER, ApacheServer};
 use tidesync_testkit::{DavServer, RcloneServer};
 use tidesync_webdav::{
-    Client, Credentials, Depth, EntryKind, Mkcol, Options, Precondition, RemotePath, validator,
+    Client, Credentials, Depth, EntryKind, Mkcol, Options, Overwrite, Precondition, RemotePath,
+    validator,
 };
 
 fn path(p: &str) -> RemotePath {
@@ -246,7 +247,7 @@ async fn conformance(client: Client, root: &Path, traits: Traits) {
             &path("upload.bin"),
             &path("made/moved.bin"),
             EntryKind::File,
-            false,
+            Overwrite::Never,
             None,
         )
         .await
@@ -270,7 +271,7 @@ async fn conformance(client: Client, root: &Path, traits: Traits) {
             &path("hello.txt"),
             &path("taken.txt"),
             EntryKind::File,
-            false,
+            Overwrite::Never,
             None,
         )
         .await
@@ -284,7 +285,7 @@ async fn conformance(client: Client, root: &Path, traits: Traits) {
             &path("hello.txt"),
             &path("taken.txt"),
             EntryKind::File,
-            true,
+            Overwrite::Replace,
             None,
         )
         .await

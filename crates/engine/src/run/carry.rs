@@ -1,6 +1,6 @@
 //! Moves found by the survey, repeated on the other side before anything else is done.
 
-use tidesync_webdav::EntryKind;
+use tidesync_webdav::{EntryKind, Overwrite};
 
 use super::RunError;
 use super::actions::{Checked, blocking, parse};
@@ -69,7 +69,7 @@ async fn move_on_server(ctx: &Context, m: &Move) -> Result<(), TransferError> {
     } else {
         EntryKind::File
     };
-    ctx.or_stop(ctx.client.move_to(&from, &to, kind, false))
+    ctx.or_stop(ctx.client.move_to(&from, &to, kind, Overwrite::Never))
         .await??;
     Ok(())
 }

@@ -68,25 +68,16 @@ pub async fn fetch(
         return verified(ctx, &key, remote, part).await.map(Fetched::Part);
     }
     // Only a download with nothing left to check may be renamed as soon as it is written.
-    let install_now = match landing {
-        Landing::Target(before) if checksum(remote).is_none() => Some(before),
-        _ => None,
+    let lands = match landing {
+        Landing::Target(before) if checksum(remote).is_none() => Landing::Target(before),
+        _ => Landing::Part,
     };
     // The client retried each request already; what is left here is a body that broke off
     // after bytes arrived, resumed from there under the same policy.
     let mut resumes = 0;
     loop {
         let before = offset;
-        match fetch_from(
-            ctx,
-            path,
-            remote,
-            (&part, &target),
-            &mut offset,
-            install_now,
-        )
-        .await
-        {
+        match fetch_from(ctx, path, remote, (&part, &target), &mut offset, lands).await {
             Ok(Some(installed)) => return Ok(Fetched::Installed(installed)),
             Ok(None) if offset < remote.size => resumes = 0,
             Ok(None) => return verified(ctx, &key, remote, part).await.map(Fetched::Part),
@@ -191,7 +182,7 @@ async fn verified(
 }
 
 /// One GET from `offset` (of at most `range_size` bytes for a large file), appending to the
-/// part file; `offset` follows what is written. With `install_now`, a GET that completes the
+/// part file; `offset` follows what is written. With [`Landing::Target`], a GET that completes the
 /// file also renames it into place (see [`install`]) and returns the state to record.
 async fn fetch_from(
     ctx: &Context,
@@ -199,7 +190,7 @@ async fn fetch_from(
     remote: &RemoteState,
     (part, target): (&Path, &Path),
     offset: &mut u64,
-    install_now: Option<Option<&LocalState>>,
+    lands: Landing<'_>,
 ) -> Result<Option<Agreed>, TransferError> {
     let range = ctx.range_size.max(1);
     let end = (remote.size > range).then(|| (*offset + range).min(remote.size));
@@ -263,11 +254,14 @@ async fn fetch_from(
         .mtime
         .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s.max(0) as u64));
     let complete = result.is_ok() && received == remote.size && expected_end == remote.size;
-    let rename = install_now.filter(|_| complete).map(|before| {
-        let (part, target) = (part.to_owned(), target.to_owned());
-        let before = before.cloned();
-        move || rename_into_place(&part, &target, before.as_ref())
-    });
+    let rename = match lands {
+        Landing::Target(before) if complete => {
+            let (part, target) = (part.to_owned(), target.to_owned());
+            let before = before.cloned();
+            Some(move || rename_into_place(&part, &target, before.as_ref()))
+        }
+        _ => None,
+    };
     let renamed = part_file
         .finish(mtime, move || rename.map(|rename| rename()).transpose())
         .await

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tidesync_webdav::{EntryKind, Precondition, RemotePath, validator};
+use tidesync_webdav::{EntryKind, Overwrite, Precondition, RemotePath, validator};
 
 use super::{Context, TransferError, stat_async};
 use crate::journal::Agreed;
@@ -91,11 +91,14 @@ pub async fn send(
             });
         }
     }
+    // Replacing is only right over the version just checked; a new file never replaces one
+    // that appeared meanwhile.
+    let overwrite = match remote_before {
+        Some(_) => Overwrite::Replace,
+        None => Overwrite::Never,
+    };
     let moved = ctx
-        .or_stop(
-            ctx.client
-                .move_to(&temp, path, EntryKind::File, remote_before.is_some()),
-        )
+        .or_stop(ctx.client.move_to(&temp, path, EntryKind::File, overwrite))
         .await;
     match moved {
         Ok(Ok(())) => {}

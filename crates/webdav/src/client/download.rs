@@ -9,6 +9,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFI
 use reqwest::{Method, StatusCode};
 
 use super::{Client, header_string, header_u64};
+use crate::entry::EntryKind;
 use crate::error::Error;
 use crate::idle::IdleStream;
 use crate::path::RemotePath;
@@ -108,7 +109,7 @@ impl Client {
             _ => None,
         };
         let response = self
-            .send(&Method::GET, path, false, |mut r| {
+            .send(&Method::GET, path, EntryKind::File, |mut r| {
                 if let Some(range) = &range {
                     r = r.header(RANGE, range.as_str());
                     // A weak tag never matches in If-Range: the range goes without it, and

@@ -131,7 +131,7 @@ impl Client {
         let method = Method::from_bytes(b"PROPFIND").expect("PROPFIND is a valid method");
         let body = propfind_body(self.quirks().owncloud_properties);
         let response = self
-            .send(&method, path, kind == EntryKind::Folder, |r| {
+            .send(&method, path, kind, |r| {
                 r.header("Depth", depth.header())
                     .header(CONTENT_TYPE, "application/xml; charset=utf-8")
                     .body(body)

@@ -19,7 +19,9 @@ use tracing::Instrument;
 use url::Url;
 
 pub use download::Download;
-pub use options::{Credentials, Depth, Mkcol, Options, Precondition, SentBytes, Uploaded};
+pub use options::{
+    Credentials, Depth, Mkcol, Options, Overwrite, Precondition, SentBytes, Uploaded,
+};
 
 use crate::entry::EntryKind;
 use crate::error::Error;
@@ -97,7 +99,7 @@ impl Client {
     /// Makes the folder `path`; its parent must exist.
     pub async fn mkcol(&self, path: &RemotePath) -> Result<Mkcol, Error> {
         let method = Method::from_bytes(b"MKCOL").expect("MKCOL is a valid method");
-        match self.send(&method, path, true, |r| r).await {
+        match self.send(&method, path, EntryKind::Folder, |r| r).await {
             Ok(_) => Ok(Mkcol::Created),
             // RFC 4918: 405 when something already exists at the path.
             Err(error) if error.status() == Some(StatusCode::METHOD_NOT_ALLOWED) => {
@@ -117,35 +119,31 @@ impl Client {
         if_match: Option<&str>,
     ) -> Result<(), Error> {
         let if_match = if_match.and_then(validator::strong);
-        self.send(
-            &Method::DELETE,
-            path,
-            kind == EntryKind::Folder,
-            |r| match if_match {
-                Some(tag) => r.header(IF_MATCH, tag),
-                None => r,
-            },
-        )
+        self.send(&Method::DELETE, path, kind, |r| match if_match {
+            Some(tag) => r.header(IF_MATCH, tag),
+            None => r,
+        })
         .await
         .map(drop)
     }
 
-    /// Moves `from` to `to`, replacing what is at `to` only when `overwrite`. `if_match`
-    /// guards the source (RFC 4918 applies it to the request URI), not the destination.
+    /// Moves `from` to `to`, replacing what is at `to` only with [`Overwrite::Replace`].
+    /// `if_match` guards the source (RFC 4918 applies it to the request URI), not the
+    /// destination.
     pub async fn move_to(
         &self,
         from: &RemotePath,
         to: &RemotePath,
         kind: EntryKind,
-        overwrite: bool,
+        overwrite: Overwrite,
         if_match: Option<&str>,
     ) -> Result<(), Error> {
         let method = Method::from_bytes(b"MOVE").expect("MOVE is a valid method");
         let destination = to.url(&self.inner.base, kind == EntryKind::Folder);
-        self.send(&method, from, kind == EntryKind::Folder, |mut r| {
+        self.send(&method, from, kind, |mut r| {
             r = r
                 .header("Destination", destination.as_str())
-                .header("Overwrite", if overwrite { "T" } else { "F" });
+                .header("Overwrite", overwrite.header());
             if let Some(tag) = if_match.and_then(validator::strong) {
                 r = r.header(IF_MATCH, tag);
             }
@@ -160,7 +158,7 @@ impl Client {
         &self,
         method: &Method,
         path: &RemotePath,
-        is_dir: bool,
+        kind: EntryKind,
         configure: impl Fn(RequestBuilder) -> RequestBuilder,
     ) -> Result<Response, Error> {
         let what = format!("{method} {path}");
@@ -170,7 +168,7 @@ impl Client {
             .retry
             .run(&what, move || async move {
                 let activity = Activity::new();
-                self.send_once(method, path, is_dir, &activity, configure)
+                self.send_once(method, path, kind, &activity, configure)
                     .await
             })
             .await
@@ -182,11 +180,11 @@ impl Client {
         &self,
         method: &Method,
         path: &RemotePath,
-        is_dir: bool,
+        kind: EntryKind,
         activity: &Activity,
         configure: impl FnOnce(RequestBuilder) -> RequestBuilder,
     ) -> Result<Response, Error> {
-        let url = path.url(&self.inner.base, is_dir);
+        let url = path.url(&self.inner.base, kind == EntryKind::Folder);
         let mut request = configure(self.inner.http.request(method.clone(), url));
         if let Some(c) = &self.inner.credentials {
             request = request.basic_auth(&c.user, Some(&c.password));

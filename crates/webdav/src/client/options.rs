@@ -105,6 +105,24 @@ pub enum Precondition {
     Absent,
 }
 
+/// Whether a `MOVE` may replace what is at its destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overwrite {
+    /// Replace it (`Overwrite: T`).
+    Replace,
+    /// Fail with 412 if anything is there (`Overwrite: F`).
+    Never,
+}
+
+impl Overwrite {
+    pub(super) fn header(self) -> &'static str {
+        match self {
+            Overwrite::Replace => "T",
+            Overwrite::Never => "F",
+        }
+    }
+}
+
 /// What a successful upload reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uploaded {

@@ -14,6 +14,7 @@ use reqwest::{Method, RequestBuilder};
 use tokio_util::io::ReaderStream;
 
 use super::{Client, Precondition, SentBytes, Uploaded, header_string};
+use crate::entry::EntryKind;
 use crate::error::Error;
 use crate::idle::Activity;
 use crate::path::RemotePath;
@@ -164,7 +165,7 @@ impl Client {
             )
         };
         let response = self
-            .send_once(&Method::PUT, path, false, &activity, request)
+            .send_once(&Method::PUT, path, EntryKind::File, &activity, request)
             .await
             .map_err(PutError::Remote)?;
         let headers = response.headers();
