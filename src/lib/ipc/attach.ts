@@ -6,12 +6,13 @@
  * number and messages from an older generation are dropped, so a late message from a replaced
  * Channel can never overwrite what the new one said.
  */
+import { FINAL_STATES } from "$gen/ipc/contract";
 import type { JobSnapshotDto } from "$gen/ipc/JobSnapshotDto";
 import type { SyncEvent } from "$gen/ipc/SyncEvent";
 import { attachJob, listJobs, onLifecycle, onResumed, startSync } from "./index";
 
-/** The states in which a job never changes again. */
-const FINAL = new Set(["completed", "cancelled", "failed"]);
+/** The states in which a job never changes again (generated from `JobState::is_final`). */
+const FINAL: ReadonlySet<string> = new Set(FINAL_STATES);
 
 export function isFinal(state: string): boolean {
   return FINAL.has(state);

@@ -5,6 +5,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type EventCallback, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppInfo } from "$gen/ipc/AppInfo";
+import type { Command } from "$gen/ipc/contract";
 import type { DemoDto } from "$gen/ipc/DemoDto";
 import type { Hint } from "$gen/ipc/Hint";
 import type { JobChangedDto } from "$gen/ipc/JobChangedDto";
@@ -39,7 +40,8 @@ const JOBS_CHANGED = "jobs-changed";
 /** The event every window gets after the app was suspended or resumed. */
 const LIFECYCLE = "lifecycle";
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+/** Every call goes through here; `Command` is generated from the commands the app registers. */
+async function call<T>(command: Command, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(command, args);
   } catch (reason) {
