@@ -168,7 +168,7 @@ mod tests {
         assert_eq!(insecure.kind(), ErrorKind::InvalidInput);
         let busy = Error::Engine(EngineError::Busy("pair"));
         assert_eq!(busy.kind(), ErrorKind::Conflict);
-        let missing = Error::Engine(EngineError::NoRemote(7));
+        let missing = Error::Engine(EngineError::NoRemote(tidesync_engine::RemoteId(7)));
         assert_eq!(missing.kind(), ErrorKind::NotFound);
     }
 }

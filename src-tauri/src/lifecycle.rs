@@ -119,7 +119,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use tidesync_engine::memory::{MemoryConnector, MemoryRemote};
-    use tidesync_engine::{EngineOptions, JobState, Mode};
+    use tidesync_engine::{EngineOptions, JobId, JobState, Mode};
 
     use super::*;
 
@@ -160,7 +160,7 @@ mod tests {
 
     /// An engine syncing from an in-memory server whose listing waits for `release_listings`,
     /// so a job is mid-sync for as long as the test needs.
-    fn engine_with_a_held_job() -> (Engine, i64, Arc<MemoryRemote>, [tempfile::TempDir; 2]) {
+    fn engine_with_a_held_job() -> (Engine, JobId, Arc<MemoryRemote>, [tempfile::TempDir; 2]) {
         let (data, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let server = Arc::new(MemoryRemote::new());
         server.write("notes/a.txt", b"from the server");
@@ -204,7 +204,7 @@ mod tests {
         (lifecycle, changes)
     }
 
-    fn finishes(engine: &Engine, job: i64, server: &MemoryRemote) -> JobState {
+    fn finishes(engine: &Engine, job: JobId, server: &MemoryRemote) -> JobState {
         server.release_listings();
         tauri::async_runtime::block_on(engine.wait(job))
             .unwrap()

@@ -247,14 +247,17 @@ mod tests {
     fn the_file_store_keeps_replaces_and_forgets_passwords() {
         let dir = tempfile::tempdir().unwrap();
         let secrets = Secrets::file_only(dir.path());
-        assert_eq!(secrets.load(1).unwrap(), None);
-        secrets.store(1, "first").unwrap();
-        secrets.store(2, "other").unwrap();
-        secrets.store(1, "second").unwrap();
-        assert_eq!(secrets.load(1).unwrap().as_deref(), Some("second"));
-        secrets.forget(1).unwrap();
-        assert_eq!(secrets.load(1).unwrap(), None);
-        assert_eq!(secrets.load(2).unwrap().as_deref(), Some("other"));
+        assert_eq!(secrets.load(RemoteId(1)).unwrap(), None);
+        secrets.store(RemoteId(1), "first").unwrap();
+        secrets.store(RemoteId(2), "other").unwrap();
+        secrets.store(RemoteId(1), "second").unwrap();
+        assert_eq!(
+            secrets.load(RemoteId(1)).unwrap().as_deref(),
+            Some("second")
+        );
+        secrets.forget(RemoteId(1)).unwrap();
+        assert_eq!(secrets.load(RemoteId(1)).unwrap(), None);
+        assert_eq!(secrets.load(RemoteId(2)).unwrap().as_deref(), Some("other"));
     }
 
     #[cfg(unix)]
@@ -263,7 +266,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let secrets = Secrets::file_only(dir.path());
-        secrets.store(7, "hunter2").unwrap();
+        secrets.store(RemoteId(7), "hunter2").unwrap();
         let mode = std::fs::metadata(dir.path().join("secrets.json"))
             .unwrap()
             .permissions()
@@ -275,7 +278,9 @@ mod tests {
     fn a_damaged_file_is_an_error_not_an_empty_store() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("secrets.json"), b"{not json").unwrap();
-        let error = Secrets::file_only(dir.path()).load_password(1).unwrap_err();
+        let error = Secrets::file_only(dir.path())
+            .load_password(RemoteId(1))
+            .unwrap_err();
         assert!(matches!(error, SecretError::Damaged { .. }), "{error}");
     }
 }

@@ -10,9 +10,11 @@ import {
   onJobsChanged,
   pauseJob,
   resumeJob,
+  type JobId,
   type JobRecordDto,
   type JobSnapshotDto,
   type JobStateDto,
+  type PairId,
   type SummaryDto,
   type SyncEvent,
 } from "./ipc";
@@ -112,7 +114,7 @@ export class JobsState {
     };
   }
 
-  async start(pairId: number): Promise<void> {
+  async start(pairId: PairId): Promise<void> {
     try {
       this.error = null;
       await this.attachments.start(pairId);
@@ -158,7 +160,7 @@ export class JobsState {
     }
   }
 
-  #apply(jobId: number, event: SyncEvent): void {
+  #apply(jobId: JobId, event: SyncEvent): void {
     let view = this.jobs.get(jobId);
     if (!view) {
       if (event.type !== "snapshot") return;
@@ -168,7 +170,7 @@ export class JobsState {
     view.apply(event);
   }
 
-  async #control(view: JobView, command: (jobId: number) => Promise<void>): Promise<void> {
+  async #control(view: JobView, command: (jobId: JobId) => Promise<void>): Promise<void> {
     view.busy = true;
     try {
       await command(view.snapshot.jobId);

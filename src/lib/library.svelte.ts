@@ -12,11 +12,13 @@ import {
   type LocalFolderDto,
   type ModeDto,
   type PairDto,
+  type PairId,
   type RemoteDto,
+  type RemoteId,
 } from "./ipc";
 
 export type RemoteForm = { name: string; url: string; user: string; password: string };
-export type PairForm = { remoteId: number; remotePath: string; local: LocalFolderDto; mode: ModeDto };
+export type PairForm = { remoteId: RemoteId; remotePath: string; local: LocalFolderDto; mode: ModeDto };
 
 /** The form as the backend takes it: blank login fields are absent, not empty. */
 function remoteArgs(form: RemoteForm) {
@@ -35,7 +37,7 @@ export class Library {
   error = $state<CommandError | null>(null);
   empty = $derived(this.loaded && this.remotes.length === 0);
 
-  remote(id: number): RemoteDto | undefined {
+  remote(id: RemoteId): RemoteDto | undefined {
     return this.remotes.find((r) => r.id === id);
   }
 
@@ -70,7 +72,7 @@ export class Library {
   }
 
   /** Tests and saves new settings; an empty password keeps the stored one. */
-  async updateRemote(id: number, form: RemoteForm): Promise<RemoteDto> {
+  async updateRemote(id: RemoteId, form: RemoteForm): Promise<RemoteDto> {
     const remote = await updateRemote({ id, ...remoteArgs(form) });
     await this.load();
     return remote;
@@ -82,11 +84,11 @@ export class Library {
     return pair;
   }
 
-  async removeRemote(id: number): Promise<void> {
+  async removeRemote(id: RemoteId): Promise<void> {
     await this.#guard(() => removeRemote(id));
   }
 
-  async removePair(id: number): Promise<void> {
+  async removePair(id: PairId): Promise<void> {
     await this.#guard(() => removePair(id));
   }
 

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use tidesync_engine::{
-    Credentials, Engine, EngineOptions, FailureKind, FileError, JobState, Mode, Outcome,
+    Credentials, Engine, EngineOptions, FailureKind, FileError, JobId, JobState, Mode, Outcome,
 };
 use tidesync_webdav::Options;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -225,7 +225,7 @@ impl Signals {
     async fn wait(
         mut self,
         engine: &Engine,
-        job: i64,
+        job: JobId,
     ) -> Result<Outcome, tidesync_engine::EngineError> {
         let waiting = engine.wait(job);
         tokio::pin!(waiting);

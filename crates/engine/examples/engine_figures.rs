@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tidesync_engine::{Engine, EngineOptions, JobEvent, JobId, JobState, Mode, Sink};
+use tidesync_engine::{Engine, EngineOptions, JobEvent, JobId, JobState, Mode, PairId, Sink};
 use tidesync_testkit::proxy::FaultProxy;
 
 /// Every figure, as printed.
@@ -154,7 +154,7 @@ async fn engine_at(place: &Path) -> Engine {
         .expect("the engine opens")
 }
 
-async fn add_pair(engine: &Engine, place: &Path, folder: &str) -> i64 {
+async fn add_pair(engine: &Engine, place: &Path, folder: &str) -> PairId {
     let remote = engine
         .add_remote("bench", folder, None, false)
         .await

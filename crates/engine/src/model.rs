@@ -7,12 +7,35 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// A WebDAV server the user connected (no secret: passwords live with the caller).
-pub type RemoteId = i64;
-/// A remote folder paired with a local folder.
-pub type PairId = i64;
-/// One sync of a pair, from start to its end state.
-pub type JobId = i64;
+/// Declares an id: a journal row id that cannot be mistaken for another kind of id. As a
+/// newtype it crosses IPC and JSON as a plain number.
+macro_rules! id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id! {
+    /// A WebDAV server the user connected (no secret: passwords live with the caller).
+    RemoteId
+}
+id! {
+    /// A remote folder paired with a local folder.
+    PairId
+}
+id! {
+    /// One sync of a pair, from start to its end state.
+    JobId
+}
 
 /// What a sync does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -281,4 +304,16 @@ pub const UPLOAD_PREFIX: &str = ".tidesync-up-";
 /// Whether `name` is one of Tidesync's own in-progress files, never synced itself.
 pub fn is_internal(name: &str) -> bool {
     (name.starts_with('.') && name.ends_with(PART_SUFFIX)) || name.starts_with(UPLOAD_PREFIX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_cross_json_as_plain_numbers() {
+        assert_eq!(serde_json::to_string(&RemoteId(3)).unwrap(), "3");
+        assert_eq!(serde_json::from_str::<JobId>("42").unwrap(), JobId(42));
+        assert_eq!(PairId(7).to_string(), "7");
+    }
 }

@@ -390,7 +390,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn snapshot_first_then_coalesced_then_finished_last() {
-        let hub = Hub::new(1, 1, JobState::Running);
+        let hub = Hub::new(JobId(1), PairId(1), JobState::Running);
         let (sink, seen) = collector();
         hub.attach("window", sink);
         // 10,000 updates over one (paused) second.
@@ -423,7 +423,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_new_attach_from_the_same_owner_replaces_the_old_one() {
-        let hub = Hub::new(1, 1, JobState::Running);
+        let hub = Hub::new(JobId(1), PairId(1), JobState::Running);
         let (first, first_seen) = collector();
         let (second, second_seen) = collector();
         hub.attach("window", first);
@@ -449,7 +449,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_full_queue_drops_and_counts_instead_of_waiting() {
-        let hub = Hub::new(1, 1, JobState::Running);
+        let hub = Hub::new(JobId(1), PairId(1), JobState::Running);
         let (sink, _seen) = collector();
         hub.attach("slow", sink);
         // The subscriber's task gets no chance to run while the job emits: emitting must

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Server, World, leftovers, recorder, write};
-use tidesync_engine::{EngineOptions, JobEvent, JobState, Mode};
+use tidesync_engine::{EngineOptions, JobEvent, JobId, JobState, Mode};
 use tidesync_testkit::tree::Seeded;
 
 const CHUNK_BOUND: u64 = 1024 * 1024;
 
 /// Waits until the job has received more than `bytes`, or ended.
-async fn until_bytes(world: &World, job: i64, bytes: u64) {
+async fn until_bytes(world: &World, job: JobId, bytes: u64) {
     for _ in 0..20_000 {
         let s = world.engine.snapshot(job).unwrap();
         if s.bytes_done > bytes || s.state.is_final() {

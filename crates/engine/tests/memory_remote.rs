@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use common::leftovers;
 use tidesync_engine::memory::{MEMORY_CHUNK, MemoryConnector, MemoryRemote};
-use tidesync_engine::{Engine, EngineOptions, JobId, JobState, Mode, Phase, Summary};
+use tidesync_engine::{Engine, EngineOptions, JobId, JobState, Mode, PairId, Phase, Summary};
 use tidesync_testkit::tree::Seeded;
 
 struct Setup {
     server: Arc<MemoryRemote>,
     engine: Engine,
-    pair: i64,
+    pair: PairId,
     local: tempfile::TempDir,
     _data: tempfile::TempDir,
 }

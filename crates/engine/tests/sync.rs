@@ -204,11 +204,13 @@ async fn finished_jobs_beyond_the_last_few_live_on_in_the_history_only() {
     memory.server.write("a.txt", b"a");
     let (engine, pair) = (&memory.engine, memory.pair);
     let runs = FINISHED_KEPT + 4;
-    let mut last = 0;
+    let mut last = None;
     for _ in 0..runs {
-        last = engine.start(pair).await.unwrap();
-        assert_eq!(engine.wait(last).await.unwrap().state, JobState::Completed);
+        let job = engine.start(pair).await.unwrap();
+        assert_eq!(engine.wait(job).await.unwrap().state, JobState::Completed);
+        last = Some(job);
     }
+    let last = last.unwrap();
     assert_eq!(engine.live_jobs().len(), FINISHED_KEPT);
     assert_eq!(engine.snapshot(last).unwrap().state, JobState::Completed);
     assert_eq!(engine.history().await.unwrap().len(), runs);

@@ -7,7 +7,9 @@
  * Channel can never overwrite what the new one said.
  */
 import { FINAL_STATES } from "$gen/ipc/contract";
+import type { JobId } from "$gen/ipc/JobId";
 import type { JobSnapshotDto } from "$gen/ipc/JobSnapshotDto";
+import type { PairId } from "$gen/ipc/PairId";
 import type { SyncEvent } from "$gen/ipc/SyncEvent";
 import { attachJob, listJobs, onLifecycle, onResumed, startSync } from "./index";
 
@@ -18,12 +20,12 @@ export function isFinal(state: string): boolean {
   return FINAL.has(state);
 }
 
-export type JobEventHandler = (jobId: number, event: SyncEvent) => void;
+export type JobEventHandler = (jobId: JobId, event: SyncEvent) => void;
 
 export class Attachments {
   readonly #onEvent: JobEventHandler;
   /** The current generation per job; only its Channel's messages get through. */
-  readonly #generations = new Map<number, number>();
+  readonly #generations = new Map<JobId, number>();
   #next = 0;
   /** start_sync calls not answered yet: their job ids are unknown until they are. */
   readonly #starting = new Set<Promise<void>>();
@@ -33,7 +35,7 @@ export class Attachments {
   }
 
   /** Whether this window follows `jobId` already. */
-  follows(jobId: number): boolean {
+  follows(jobId: JobId): boolean {
     return this.#generations.has(jobId);
   }
 
@@ -47,23 +49,23 @@ export class Attachments {
   }
 
   /** Follows `jobId` through a new Channel; the previous one of this job goes quiet. */
-  async attach(jobId: number): Promise<void> {
+  async attach(jobId: JobId): Promise<void> {
     const generation = ++this.#next;
     this.#generations.set(jobId, generation);
     await attachJob(jobId, (event) => this.#deliver(jobId, generation, event));
   }
 
   /** Starts a sync of `pairId` and follows it; resolves with the job's id. */
-  async start(pairId: number): Promise<number> {
+  async start(pairId: PairId): Promise<JobId> {
     const generation = ++this.#next;
     // Messages can arrive before the id does: hold them until it is known.
-    let jobId: number | null = null;
+    let jobId: JobId | null = null;
     const early: SyncEvent[] = [];
     // Marked before the call: the job may announce itself before startSync even returns.
     let answered = () => {};
     const pending = new Promise<void>((resolve) => (answered = resolve));
     this.#starting.add(pending);
-    let id: number;
+    let id: JobId;
     try {
       id = await startSync(pairId, (event) => {
         if (jobId === null) early.push(event);
@@ -113,7 +115,7 @@ export class Attachments {
     };
   }
 
-  #deliver(jobId: number, generation: number, event: SyncEvent): void {
+  #deliver(jobId: JobId, generation: number, event: SyncEvent): void {
     if (this.#generations.get(jobId) !== generation) return;
     this.#onEvent(jobId, event);
   }

@@ -9,13 +9,16 @@ import type { Command } from "$gen/ipc/contract";
 import type { DemoDto } from "$gen/ipc/DemoDto";
 import type { Hint } from "$gen/ipc/Hint";
 import type { JobChangedDto } from "$gen/ipc/JobChangedDto";
+import type { JobId } from "$gen/ipc/JobId";
 import type { JobRecordDto } from "$gen/ipc/JobRecordDto";
 import type { JobSnapshotDto } from "$gen/ipc/JobSnapshotDto";
 import type { LifecycleDto } from "$gen/ipc/LifecycleDto";
 import type { LocalFolderDto } from "$gen/ipc/LocalFolderDto";
 import type { ModeDto } from "$gen/ipc/ModeDto";
 import type { PairDto } from "$gen/ipc/PairDto";
+import type { PairId } from "$gen/ipc/PairId";
 import type { RemoteDto } from "$gen/ipc/RemoteDto";
+import type { RemoteId } from "$gen/ipc/RemoteId";
 import type { SyncEvent } from "$gen/ipc/SyncEvent";
 import { toCommandError } from "./errors";
 
@@ -24,13 +27,16 @@ export type { DemoDto } from "$gen/ipc/DemoDto";
 export type { ErrorKind } from "$gen/ipc/ErrorKind";
 export type { Hint } from "$gen/ipc/Hint";
 export type { JobChangedDto } from "$gen/ipc/JobChangedDto";
+export type { JobId } from "$gen/ipc/JobId";
 export type { JobRecordDto } from "$gen/ipc/JobRecordDto";
 export type { JobSnapshotDto } from "$gen/ipc/JobSnapshotDto";
 export type { JobStateDto } from "$gen/ipc/JobStateDto";
 export type { LocalFolderDto } from "$gen/ipc/LocalFolderDto";
 export type { ModeDto } from "$gen/ipc/ModeDto";
 export type { PairDto } from "$gen/ipc/PairDto";
+export type { PairId } from "$gen/ipc/PairId";
 export type { RemoteDto } from "$gen/ipc/RemoteDto";
+export type { RemoteId } from "$gen/ipc/RemoteId";
 export type { SummaryDto } from "$gen/ipc/SummaryDto";
 export type { SyncEvent } from "$gen/ipc/SyncEvent";
 export { CommandError } from "./errors";
@@ -70,7 +76,7 @@ export function addRemote(remote: {
 
 /** Without a password the stored one is kept. */
 export function updateRemote(remote: {
-  id: number;
+  id: RemoteId;
   name: string;
   url: string;
   user?: string | null;
@@ -79,7 +85,7 @@ export function updateRemote(remote: {
   return call("update_remote", { ...remote });
 }
 
-export function removeRemote(id: number): Promise<void> {
+export function removeRemote(id: RemoteId): Promise<void> {
   return call("remove_remote", { id });
 }
 
@@ -93,7 +99,7 @@ export function listPairs(): Promise<PairDto[]> {
 }
 
 export function addPair(pair: {
-  remoteId: number;
+  remoteId: RemoteId;
   remotePath: string;
   local: LocalFolderDto;
   mode: ModeDto;
@@ -101,7 +107,7 @@ export function addPair(pair: {
   return call("add_pair", { ...pair });
 }
 
-export function removePair(id: number): Promise<void> {
+export function removePair(id: PairId): Promise<void> {
   return call("remove_pair", { id });
 }
 
@@ -113,24 +119,24 @@ function channel(onEvent: (event: SyncEvent) => void): Channel<SyncEvent> {
 }
 
 /** Starts a sync in the background; its events arrive on `onEvent`, a snapshot first. */
-export function startSync(pairId: number, onEvent: (event: SyncEvent) => void): Promise<number> {
+export function startSync(pairId: PairId, onEvent: (event: SyncEvent) => void): Promise<JobId> {
   return call("start_sync", { pairId, onEvent: channel(onEvent) });
 }
 
 /** Follows a running job from now on: a snapshot first, then live events. */
-export function attachJob(jobId: number, onEvent: (event: SyncEvent) => void): Promise<void> {
+export function attachJob(jobId: JobId, onEvent: (event: SyncEvent) => void): Promise<void> {
   return call("attach_job", { jobId, onEvent: channel(onEvent) });
 }
 
-export function pauseJob(jobId: number): Promise<void> {
+export function pauseJob(jobId: JobId): Promise<void> {
   return call("pause_job", { jobId });
 }
 
-export function resumeJob(jobId: number): Promise<void> {
+export function resumeJob(jobId: JobId): Promise<void> {
   return call("resume_job", { jobId });
 }
 
-export function cancelJob(jobId: number): Promise<void> {
+export function cancelJob(jobId: JobId): Promise<void> {
   return call("cancel_job", { jobId });
 }
 

@@ -101,7 +101,7 @@ impl Engine {
             state,
         });
         let engine = self.clone();
-        let span = tracing::info_span!("job", id, pair);
+        let span = tracing::info_span!("job", id = id.0, pair = pair.0);
         self.inner
             .tracker
             .spawn(async move { engine.drive(job).await }.instrument(span));

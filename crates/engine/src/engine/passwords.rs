@@ -102,7 +102,7 @@ impl Engine {
             return Err(error);
         }
         self.use_credentials(id, credentials);
-        tracing::info!(id, url = %form.url, "remote added");
+        tracing::info!(id = id.0, url = %form.url, "remote added");
         self.remote(id).await
     }
 

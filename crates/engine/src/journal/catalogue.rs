@@ -20,7 +20,7 @@ impl Journal {
                 "INSERT INTO remotes (name, url, username, allow_http) VALUES (?1, ?2, ?3, ?4)",
                 params![name, url, user, allow_http],
             )?;
-            Ok(db.last_insert_rowid())
+            Ok(RemoteId(db.last_insert_rowid()))
         })
     }
 

@@ -27,7 +27,7 @@ impl Journal {
                 "INSERT INTO jobs (pair_id, state, started_at) VALUES (?1, 'queued', ?2)",
                 params![pair, unix_secs(SystemTime::now())],
             )?;
-            Ok(db.last_insert_rowid())
+            Ok(JobId(db.last_insert_rowid()))
         })
     }
 

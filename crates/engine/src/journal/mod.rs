@@ -28,6 +28,29 @@ pub use jobs::JobRecord;
 
 use schema::MIGRATIONS;
 
+use crate::model::{JobId, PairId, RemoteId};
+
+/// Ids are stored as the row ids they are.
+macro_rules! sql_id {
+    ($($name:ident),*) => {$(
+        impl rusqlite::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                self.0.to_sql()
+            }
+        }
+
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(
+                value: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                i64::column_result(value).map($name)
+            }
+        }
+    )*};
+}
+
+sql_id!(RemoteId, PairId, JobId);
+
 /// A journal operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
