@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use tidesync_demo::{DavServer, Rate, generate};
-use tidesync_engine::Mode;
+use tidesync_engine::{Mode, PlainHttp};
 
 use crate::dto::{DemoDto, PairDto, RemoteDto};
 use crate::error::Error;
@@ -39,7 +39,9 @@ pub async fn start(state: &AppState) -> Result<DemoDto, Error> {
         }
     };
     let engine = &state.engine;
-    let remote_id = engine.ensure_demo_remote(NAME, &url, false).await?;
+    let remote_id = engine
+        .ensure_demo_remote(NAME, &url, PlainHttp::LoopbackOnly)
+        .await?;
     let local = state.places.folders.join("Demo");
     let pair_id = engine
         .ensure_pair(remote_id, "", &local, Mode::Download)

@@ -119,7 +119,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use tidesync_engine::memory::{MemoryConnector, MemoryRemote};
-    use tidesync_engine::{EngineOptions, JobId, JobState, Mode};
+    use tidesync_engine::{EngineOptions, JobId, JobState, Mode, PlainHttp};
 
     use super::*;
 
@@ -173,7 +173,12 @@ mod tests {
             };
             let engine = Engine::open(data.path(), options).await.unwrap();
             let remote = engine
-                .add_remote("memory", "http://127.0.0.1:9/", None, false)
+                .add_remote(
+                    "memory",
+                    "http://127.0.0.1:9/",
+                    None,
+                    PlainHttp::LoopbackOnly,
+                )
                 .await
                 .unwrap();
             connector.serve(remote, server.clone());

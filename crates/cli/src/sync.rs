@@ -12,6 +12,7 @@ use std::time::Instant;
 use serde::Serialize;
 use tidesync_engine::{
     Credentials, Engine, EngineOptions, FailureKind, FileError, JobId, JobState, Mode, Outcome,
+    PlainHttp,
 };
 use tidesync_webdav::Options;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -54,6 +55,15 @@ pub struct Args {
 }
 
 impl Args {
+    /// What `--allow-http` says.
+    fn plain_http(&self) -> PlainHttp {
+        if self.allow_http {
+            PlainHttp::Allowed
+        } else {
+            PlainHttp::LoopbackOnly
+        }
+    }
+
     /// A download of `url` into `local` with the journal in `state`, as `tidesync demo` runs.
     pub fn download(name: &str, url: String, local: PathBuf, state: Option<PathBuf>) -> Args {
         Args {
@@ -152,12 +162,12 @@ pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
     let remote = match &args.demo_name {
         Some(name) => {
             engine
-                .ensure_demo_remote(name, &args.url, args.allow_http)
+                .ensure_demo_remote(name, &args.url, args.plain_http())
                 .await
         }
         None => {
             engine
-                .ensure_remote(&args.url, args.user.as_deref(), args.allow_http)
+                .ensure_remote(&args.url, args.user.as_deref(), args.plain_http())
                 .await
         }
     }

@@ -297,13 +297,15 @@ async fn a_mass_delete_exits_5_and_deletes_nothing() {
     );
 }
 
-/// A remote with many small files and a few large ones, so a signal lands mid-transfer.
+/// A remote with many small files and a few large ones, so a signal lands mid-transfer. The
+/// large files differ in size (3, 6, 9, 12 MiB): transferred side by side at one rate, they
+/// complete one after the other, so when the first completes the others are still under way.
 fn heavy_tree(root: &Path, seed: u64) {
     let mut rng = Seeded::new(seed);
     for i in 0..4 {
         std::fs::write(
             root.join(format!("large-{i}.bin")),
-            rng.bytes(6 * 1024 * 1024),
+            rng.bytes((i + 1) * 3 * 1024 * 1024),
         )
         .unwrap();
     }
@@ -425,9 +427,11 @@ async fn suspend_and_resume_signals_cost_at_most_a_chunk_each() {
 /// Kills `tidesync sync --mode <mode>` with SIGKILL `kills` times at seeded moments (listing,
 /// transfers, renames, journal commits, whatever is under way), then checks that one more run
 /// converges, that a local edit survived and that nothing was written outside the folders.
-/// The server is behind the test kit's proxy at a capped rate both ways, so every kill lands
-/// while the sync is still under way (asserted); the middle kill waits for a completed file,
-/// and the last run must then transfer fewer files than a first run would: it resumed.
+/// The server is behind the test kit's proxy at a capped rate per connection both ways, so
+/// every kill lands while the sync is still under way (asserted): a run of at most 420 ms can
+/// complete no large file (the smallest needs 750 ms) and reaches no checkpoint (2 s). The
+/// middle kill waits for a completed file, which leaves the larger ones under way, and the
+/// last run must then transfer fewer files than a first run would: it resumed.
 async fn sigkill_loop(mode: &str, seed: u64, kills: usize) {
     let workspace = tempfile::tempdir().unwrap();
     let (remote, local, state) = (
@@ -456,25 +460,33 @@ async fn sigkill_loop(mode: &str, seed: u64, kills: usize) {
     server.always(Some(Fault::Throttle(4 * 1024 * 1024)));
     let target = if mode == "upload" { &remote } else { &local };
     let mut rng = Seeded::new(seed);
+    // Outside the workspace, whose contents the test checks.
+    let logs = tempfile::tempdir().unwrap();
+    let log = logs.path().join("stderr.log");
     for kill in 0..kills {
         let mut child = tidesync(&state, &server.url(), &local, &["--mode", mode])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
+        // A run that ended by itself before its kill says why.
+        let still_running = |child: &mut tokio::process::Child| match child.try_wait().unwrap() {
+            None => {}
+            Some(status) => panic!(
+                "{mode}: run {kill} ended before its kill ({status}): {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            ),
+        };
         if kill == kills / 2 {
             let before = visible(target).len();
             while visible(target).len() <= before {
-                assert!(child.try_wait().unwrap().is_none(), "{mode}: kill {kill}");
+                still_running(&mut child);
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         } else {
             tokio::time::sleep(Duration::from_millis(20 + rng.next_u64() % 400)).await;
         }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "{mode}: kill {kill} landed mid-sync"
-        );
+        still_running(&mut child);
         signal_after(&child, "-KILL", Duration::ZERO).await;
         let _ = child.wait().await;
         // Whatever moment it died at, no partial file is visible under a real name.

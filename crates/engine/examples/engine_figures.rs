@@ -14,7 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tidesync_engine::{Engine, EngineOptions, JobEvent, JobId, JobState, Mode, PairId, Sink};
+use tidesync_engine::{
+    Engine, EngineOptions, JobEvent, JobId, JobState, Mode, PairId, PlainHttp, Sink,
+};
 use tidesync_testkit::proxy::FaultProxy;
 
 /// Every figure, as printed.
@@ -156,7 +158,7 @@ async fn engine_at(place: &Path) -> Engine {
 
 async fn add_pair(engine: &Engine, place: &Path, folder: &str) -> PairId {
     let remote = engine
-        .add_remote("bench", folder, None, false)
+        .add_remote("bench", folder, None, PlainHttp::LoopbackOnly)
         .await
         .expect("the remote is added");
     engine

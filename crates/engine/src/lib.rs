@@ -38,8 +38,8 @@ pub use engine::{
     PasswordStoreError, ProcessPasswords, ServerForm, WebDavConnector,
 };
 pub use model::{
-    FailureKind, FileError, JobId, JobState, Mode, Pair, PairId, Remote, RemoteId, StopReason,
-    Summary,
+    FailureKind, FileError, JobId, JobState, Mode, Pair, PairId, PlainHttp, Remote, RemoteId,
+    StopReason, Summary,
 };
 pub use progress::{AttachId, FileAction, InFlight, JobEvent, JobSnapshot, Phase, Sink};
 pub use tidesync_webdav::Credentials;

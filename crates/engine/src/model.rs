@@ -37,6 +37,22 @@ id! {
     JobId
 }
 
+/// Whether plain `http://` may carry a server's traffic, passwords included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlainHttp {
+    /// Only to this machine (loopback); anything else must be HTTPS.
+    #[default]
+    LoopbackOnly,
+    /// The user allowed plain HTTP to this server.
+    Allowed,
+}
+
+impl PlainHttp {
+    pub fn is_allowed(self) -> bool {
+        self == PlainHttp::Allowed
+    }
+}
+
 /// What a sync does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use common::{leftovers, visible};
 use tidesync_engine::{
-    Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId, Summary,
+    Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId, PlainHttp, Summary,
 };
 use tidesync_testkit::tree::write_tree;
 use tidesync_testkit::{Fault, FaultProxy, FaultyDav, HttpFault};
@@ -76,7 +76,7 @@ impl Rig {
             .await
             .unwrap();
         let id = engine
-            .add_remote("faulty", &proxy.url(), None, false)
+            .add_remote("faulty", &proxy.url(), None, PlainHttp::LoopbackOnly)
             .await
             .unwrap();
         let pair = engine.ensure_pair(id, "", &local, mode).await.unwrap();

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use common::leftovers;
 use tidesync_engine::memory::{MEMORY_CHUNK, MemoryConnector, MemoryRemote};
-use tidesync_engine::{Engine, EngineOptions, JobId, JobState, Mode, PairId, Phase, Summary};
+use tidesync_engine::{
+    Engine, EngineOptions, JobId, JobState, Mode, PairId, Phase, PlainHttp, Summary,
+};
 use tidesync_testkit::tree::Seeded;
 
 struct Setup {
@@ -33,7 +35,12 @@ async fn setup(mode: Mode) -> Setup {
     };
     let engine = Engine::open(data.path(), options).await.unwrap();
     let remote = engine
-        .add_remote("memory", "http://127.0.0.1:9/", None, false)
+        .add_remote(
+            "memory",
+            "http://127.0.0.1:9/",
+            None,
+            PlainHttp::LoopbackOnly,
+        )
         .await
         .unwrap();
     let server = Arc::new(MemoryRemote::new());

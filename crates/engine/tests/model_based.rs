@@ -28,7 +28,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use tidesync_engine::memory::{MemoryConnector, MemoryRemote};
 use tidesync_engine::remote::Remote;
-use tidesync_engine::{Engine, EngineOptions, JobState, Mode, Outcome, PairId};
+use tidesync_engine::{Engine, EngineOptions, JobState, Mode, Outcome, PairId, PlainHttp};
 use tidesync_webdav::{
     Client, Credentials, Depth, EntryKind, Options, Overwrite, Precondition, RemotePath,
 };
@@ -624,7 +624,10 @@ async fn stage(server: &Server, folder: &str) -> Stage {
         Server::Memory => ("http://127.0.0.1:9/".to_owned(), None),
         Server::WebDav { url, login } => (format!("{url}{folder}/"), login.clone()),
     };
-    let remote_id = engine.add_remote("model", &url, None, false).await.unwrap();
+    let remote_id = engine
+        .add_remote("model", &url, None, PlainHttp::LoopbackOnly)
+        .await
+        .unwrap();
     let credentials = login.map(|(user, password)| Credentials::new(user, password));
     let server: Arc<dyn Remote> = match server {
         Server::Memory => {

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{Server, World, write};
-use tidesync_engine::{JobState, Mode};
+use tidesync_engine::{JobState, Mode, PlainHttp};
 use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER, ApacheServer};
 use tidesync_testkit::tree::Seeded;
 use tidesync_webdav::{
@@ -133,7 +133,12 @@ async fn a_folder_moved_on_apache_is_renamed_on_the_phone_and_back() {
         .await
         .unwrap();
     let remote = engine
-        .add_remote("apache", &server.url(), Some(APACHE_USER), false)
+        .add_remote(
+            "apache",
+            &server.url(),
+            Some(APACHE_USER),
+            PlainHttp::LoopbackOnly,
+        )
         .await
         .unwrap();
     engine.set_credentials(remote, login);

@@ -7,7 +7,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use tidesync_engine::{Engine, EngineOptions, JobEvent, JobState, Mode};
+use tidesync_engine::{Engine, EngineOptions, JobEvent, JobState, Mode, PlainHttp};
 
 /// tmpfs when there is one: this test is about message rates, not about this disk's fsyncs.
 fn fast_tempdir() -> tempfile::TempDir {
@@ -29,7 +29,7 @@ async fn ten_thousand_files_stream_at_most_twenty_snapshots_a_second() {
         .await
         .unwrap();
     let remote_id = engine
-        .add_remote("demo", &server.url(), None, false)
+        .add_remote("demo", &server.url(), None, PlainHttp::LoopbackOnly)
         .await
         .unwrap();
     let pair = engine

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Server, World, leftovers, visible, write};
-use tidesync_engine::{JobState, Mode};
+use tidesync_engine::{JobState, Mode, PlainHttp};
 use tidesync_testkit::tree::write_tree;
 
 async fn download_mirrors_the_remote(server: Server) {
@@ -169,16 +169,29 @@ async fn a_server_named_like_the_demo_remote_is_left_alone() {
         .await
         .unwrap();
     let mine = engine
-        .add_remote("Demo remote", "https://cloud.example/dav/", None, false)
+        .add_remote(
+            "Demo remote",
+            "https://cloud.example/dav/",
+            None,
+            PlainHttp::LoopbackOnly,
+        )
         .await
         .unwrap();
     let demo = engine
-        .ensure_demo_remote("Demo remote", "http://127.0.0.1:4000/", false)
+        .ensure_demo_remote(
+            "Demo remote",
+            "http://127.0.0.1:4000/",
+            PlainHttp::LoopbackOnly,
+        )
         .await
         .unwrap();
     assert_ne!(mine, demo, "the user's server is not taken for the demo");
     let moved = engine
-        .ensure_demo_remote("Demo remote", "http://127.0.0.1:5000/", false)
+        .ensure_demo_remote(
+            "Demo remote",
+            "http://127.0.0.1:5000/",
+            PlainHttp::LoopbackOnly,
+        )
         .await
         .unwrap();
     assert_eq!(

@@ -8,7 +8,7 @@ use tidesync_webdav::{Client, Credentials, Depth, EntryKind, Listing, RemotePath
 use super::connect::join_url;
 use super::{Engine, EngineError};
 use crate::model::Remote as RemoteRecord;
-use crate::model::{Mode, Pair, PairId, RemoteId};
+use crate::model::{Mode, Pair, PairId, PlainHttp, RemoteId};
 
 impl Engine {
     /// Keeps `credentials` for `remote` in memory for the jobs that need them.
@@ -22,13 +22,13 @@ impl Engine {
         name: &str,
         url: &str,
         user: Option<&str>,
-        allow_http: bool,
+        http: PlainHttp,
     ) -> Result<RemoteId, EngineError> {
         let (name, url, user) = (name.to_owned(), url.to_owned(), user.map(str::to_owned));
         Ok(self
             .inner
             .journal
-            .call(move |j| j.add_remote(&name, &url, user.as_deref(), allow_http))
+            .call(move |j| j.add_remote(&name, &url, user.as_deref(), http.is_allowed()))
             .await?)
     }
 
@@ -37,7 +37,7 @@ impl Engine {
         &self,
         url: &str,
         user: Option<&str>,
-        allow_http: bool,
+        http: PlainHttp,
     ) -> Result<RemoteId, EngineError> {
         let (wanted_url, wanted_user) = (url.to_owned(), user.map(str::to_owned));
         let known = self
@@ -52,7 +52,7 @@ impl Engine {
             .await?;
         match known {
             Some(id) => Ok(id),
-            None => self.add_remote(url, url, user, allow_http).await,
+            None => self.add_remote(url, url, user, http).await,
         }
     }
 
@@ -63,7 +63,7 @@ impl Engine {
         &self,
         name: &str,
         url: &str,
-        allow_http: bool,
+        http: PlainHttp,
     ) -> Result<RemoteId, EngineError> {
         let new_url = url.to_owned();
         let known = self
@@ -85,7 +85,7 @@ impl Engine {
                 Ok(id)
             }
             None => {
-                let id = self.add_remote(name, url, None, allow_http).await?;
+                let id = self.add_remote(name, url, None, http).await?;
                 self.inner.journal.call(move |j| j.mark_demo(id)).await?;
                 Ok(id)
             }
@@ -118,9 +118,9 @@ impl Engine {
         &self,
         url: &str,
         credentials: Option<Credentials>,
-        allow_http: bool,
+        http: PlainHttp,
     ) -> Result<Option<ServerKind>, EngineError> {
-        let options = self.inner.clients.options_for(allow_http);
+        let options = self.inner.clients.options_for(http.is_allowed());
         let client = Client::new(url, credentials, options)?;
         let listing = client.list(&RemotePath::root(), Depth::Zero).await?;
         is_folder(&listing, url)?;

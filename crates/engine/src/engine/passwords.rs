@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use tidesync_webdav::{Credentials, ServerKind};
 
 use super::{Engine, EngineError, lock};
-use crate::model::{Remote as RemoteRecord, RemoteId};
+use crate::model::{PlainHttp, Remote as RemoteRecord, RemoteId};
 
 /// Where passwords are kept between runs: the platform's credential store in the app. Every
 /// method may block (D-Bus, Keychain, a file); the engine calls them on the blocking pool.
@@ -89,10 +89,15 @@ impl Engine {
     pub async fn add_server(&self, form: ServerForm) -> Result<RemoteRecord, EngineError> {
         let credentials = form.credentials(form.password.as_deref())?;
         let kind = self
-            .check_remote(&form.url, credentials.clone(), false)
+            .check_remote(&form.url, credentials.clone(), PlainHttp::LoopbackOnly)
             .await?;
         let id = self
-            .add_remote(&form.name, &form.url, form.user.as_deref(), false)
+            .add_remote(
+                &form.name,
+                &form.url,
+                form.user.as_deref(),
+                PlainHttp::LoopbackOnly,
+            )
             .await?;
         if let Err(error) = self.keep(id, kind, &form).await {
             let undone = self.inner.journal.call(move |j| j.remove_remote(id)).await;
@@ -122,7 +127,7 @@ impl Engine {
         };
         let credentials = form.credentials(password.as_deref())?;
         let kind = self
-            .check_remote(&form.url, credentials.clone(), false)
+            .check_remote(&form.url, credentials.clone(), PlainHttp::LoopbackOnly)
             .await?;
         self.update_remote(id, &form.name, &form.url, form.user.as_deref())
             .await?;

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tidesync_engine::memory::{MemoryConnector, MemoryRemote};
-use tidesync_engine::{Engine, EngineOptions, JobEvent, JobId, Mode, Outcome, PairId, Sink};
+use tidesync_engine::{
+    Engine, EngineOptions, JobEvent, JobId, Mode, Outcome, PairId, PlainHttp, Sink,
+};
 use tidesync_testkit::tree::snapshot;
 
 /// A test's world: the served folder, the local folder, the engine.
@@ -71,7 +73,10 @@ impl World {
             }
         };
         let engine = Engine::open(data_dir.path(), options).await.unwrap();
-        let remote = engine.add_remote("test", &url, None, false).await.unwrap();
+        let remote = engine
+            .add_remote("test", &url, None, PlainHttp::LoopbackOnly)
+            .await
+            .unwrap();
         let pair = engine
             .ensure_pair(remote, "", local_dir.path(), mode)
             .await
@@ -173,7 +178,12 @@ impl MemoryPair {
         };
         let engine = Engine::open(data.path(), options).await.unwrap();
         let remote = engine
-            .add_remote("memory", "http://127.0.0.1:9/", None, false)
+            .add_remote(
+                "memory",
+                "http://127.0.0.1:9/",
+                None,
+                PlainHttp::LoopbackOnly,
+            )
             .await
             .unwrap();
         let server = Arc::new(MemoryRemote::new());
