@@ -8,34 +8,14 @@ use tracing::Instrument;
 
 use super::conflict::conflict;
 use super::delete::{delete_local, delete_remote};
-use super::execute::Effect;
+use super::shared::{
+    Effect, folder, forget, parse, record, record_installed, stat_folder, vanished,
+};
 use super::survey::Survey;
-use crate::journal::Agreed;
 use crate::model::{LocalState, RemoteState};
 use crate::plan::Action;
 use crate::progress::FileAction;
-use crate::scan::stat;
 use crate::transfer::{Context, Fetched, Landing, TransferError, fetch, install, send};
-
-/// Whether a check-then-act on the phone went ahead, or found the item not as planned.
-pub(super) enum Checked {
-    Done,
-    /// Not done, and why, in words for the user.
-    Refused(&'static str),
-}
-
-impl Checked {
-    /// A refusal as the error that reports it against `path`.
-    pub(super) fn or_changed(self, path: &str) -> Result<(), TransferError> {
-        match self {
-            Checked::Done => Ok(()),
-            Checked::Refused(what) => Err(TransferError::Changed {
-                path: path.to_owned(),
-                what: what.into(),
-            }),
-        }
-    }
-}
 
 /// Carries out one action, in its own tracing span.
 pub(super) async fn perform(
@@ -139,85 +119,4 @@ async fn upload(
         action: Some(FileAction::Uploaded),
         bytes,
     })
-}
-
-/// Drops the journal's record of `path` (gone from both sides, or just deleted).
-pub(super) async fn forget(ctx: &Context, path: &RemotePath) -> Result<(), TransferError> {
-    let (pair, key) = (ctx.pair, path.as_str().to_owned());
-    ctx.journal.call(move |j| j.forget(pair, &key)).await?;
-    Ok(())
-}
-
-/// A plan's or a move's path as a remote path; the planner only makes valid ones, so a
-/// failure here means the item changed under us.
-pub(super) fn parse(path: &str) -> Result<RemotePath, TransferError> {
-    RemotePath::parse(path).map_err(|e| TransferError::Changed {
-        path: path.to_owned(),
-        what: format!("not a valid path: {e}"),
-    })
-}
-
-/// Runs `work` on the blocking pool; an I/O failure is reported against `path`.
-pub(super) async fn blocking<T, F>(path: &str, work: F) -> Result<T, TransferError>
-where
-    T: Send + 'static,
-    F: FnOnce() -> std::io::Result<T> + Send + 'static,
-{
-    let local = |source| TransferError::Local {
-        path: path.to_owned(),
-        source,
-    };
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| local(std::io::Error::other(e)))?
-        .map_err(local)
-}
-
-/// A folder both sides hold, with the identities each side gives it.
-pub(super) fn folder(
-    path: &str,
-    local: Option<&LocalState>,
-    remote: Option<&RemoteState>,
-) -> Agreed {
-    Agreed {
-        path: path.to_owned(),
-        is_dir: true,
-        size: 0,
-        local_mtime: None,
-        etag: None,
-        remote_mtime: None,
-        local_inode: local.and_then(|l| l.inode),
-        file_id: remote.and_then(|r| r.file_id.clone()),
-    }
-}
-
-/// The state of a folder just made.
-pub(super) async fn stat_folder(
-    target: &std::path::Path,
-) -> Result<Option<LocalState>, TransferError> {
-    let owned = target.to_owned();
-    blocking(&target.display().to_string(), move || stat(&owned)).await
-}
-
-/// The error of an action whose item is no longer where the survey saw it.
-pub(super) fn vanished(path: &str) -> TransferError {
-    TransferError::Changed {
-        path: path.to_owned(),
-        what: "it disappeared while the sync was planned".into(),
-    }
-}
-
-/// Hands `agreed` to the run's recorder (committed in a batch; see `record`).
-pub(super) fn record(ctx: &Context, agreed: Agreed) -> Result<(), TransferError> {
-    Ok(ctx.recorder.agree(agreed, None)?)
-}
-
-/// Records a download just renamed to `path`; its folder is synced before the commit.
-pub(super) fn record_installed(
-    ctx: &Context,
-    path: &RemotePath,
-    agreed: Agreed,
-) -> Result<(), TransferError> {
-    let folder = ctx.local_path(path).parent().map(|p| p.to_owned());
-    Ok(ctx.recorder.agree(agreed, folder)?)
 }

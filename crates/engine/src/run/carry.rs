@@ -3,7 +3,7 @@
 use tidesync_webdav::{EntryKind, Overwrite};
 
 use super::RunError;
-use super::actions::{Checked, blocking, parse};
+use super::shared::{Checked, blocking, parse};
 use crate::model::Summary;
 use crate::moves::{Move, MovedOn};
 use crate::progress::{FileAction, JobEvent};

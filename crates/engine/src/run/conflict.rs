@@ -7,8 +7,7 @@ use std::time::SystemTime;
 
 use tidesync_webdav::RemotePath;
 
-use super::actions::{blocking, folder, record, record_installed, stat_folder, vanished};
-use super::execute::Effect;
+use super::shared::{Effect, blocking, folder, record, record_installed, stat_folder, vanished};
 use crate::journal::{Agreed, PartialDownload};
 use crate::model::{LocalState, RemoteState};
 use crate::progress::FileAction;

@@ -6,8 +6,7 @@ use std::path::Path;
 
 use tidesync_webdav::{Depth, EntryKind, RemotePath, validator};
 
-use super::actions::{Checked, blocking, forget};
-use super::execute::Effect;
+use super::shared::{Checked, Effect, blocking, forget};
 use crate::model::{LocalState, RemoteState, is_internal};
 use crate::progress::FileAction;
 use crate::scan::stat;

@@ -9,48 +9,12 @@ use futures_util::stream::FuturesUnordered;
 
 use super::RunError;
 use super::actions::perform;
+use super::shared::{Effect, record_error};
 use super::survey::Survey;
-use crate::model::{FileError, Summary};
+use crate::model::Summary;
 use crate::plan::{Action, Plan};
 use crate::progress::{FileAction, JobEvent};
 use crate::transfer::{Context, TransferError};
-
-/// Counts a file that could not be synced and tells the subscribers.
-pub(super) fn record_error(ctx: &Context, summary: &mut Summary, path: &str, message: &str) {
-    summary.errors.push(FileError {
-        path: path.to_owned(),
-        message: message.to_owned(),
-    });
-    ctx.hub.update(|s| s.errors += 1);
-    ctx.hub.emit(JobEvent::FileFailed {
-        path: path.to_owned(),
-        message: message.to_owned(),
-    });
-}
-
-/// What one action did.
-pub(super) struct Effect {
-    /// What the user sees happened; `None` when the action only recorded an agreement.
-    pub(super) action: Option<FileAction>,
-    /// Bytes moved over the network.
-    pub(super) bytes: u64,
-}
-
-impl Effect {
-    /// An action the user does not see as a change (an agreement recorded).
-    pub(super) const QUIET: Effect = Effect {
-        action: None,
-        bytes: 0,
-    };
-
-    /// A change the user sees, without bytes over the network.
-    pub(super) fn shown(action: FileAction) -> Effect {
-        Effect {
-            action: Some(action),
-            bytes: 0,
-        }
-    }
-}
 
 /// An action's path and how it ended.
 type Finished = (String, Result<Effect, TransferError>);

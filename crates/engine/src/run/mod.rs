@@ -9,6 +9,7 @@ mod carry;
 mod conflict;
 mod delete;
 mod execute;
+mod shared;
 mod survey;
 
 use std::collections::BTreeSet;
@@ -55,9 +56,6 @@ impl RunError {
 /// what waits below a path whose kind changed (see [`Plan::deferred`]) is made by it; a
 /// kind change nested in another needs one pass more.
 const PASSES: usize = 4;
-
-/// How many levels of moves inside moves one survey finds (the rest wait for the next pass).
-const MOVE_DEPTH: usize = 8;
 
 /// Runs the sync of `ctx`'s pair to its end, or until the run token is cancelled.
 pub async fn run(

@@ -7,8 +7,8 @@ use std::time::SystemTime;
 
 use tidesync_webdav::{Depth, EntryKind, Listing, RemotePath, validator};
 
-use super::execute::record_error;
-use super::{MOVE_DEPTH, RunError};
+use super::RunError;
+use super::shared::record_error;
 use crate::journal::{Agreed, PartialDownload};
 use crate::model::{LocalState, Mode, RemoteState, Summary, is_internal};
 use crate::moves::{self, Move};
@@ -16,6 +16,9 @@ use crate::plan::{Action, Plan, plan, plan_unguarded};
 use crate::progress::Phase;
 use crate::scan::{nanos, scan};
 use crate::transfer::{Context, resumable};
+
+/// How many levels of moves inside moves one survey finds (the rest wait for the next pass).
+const MOVE_DEPTH: usize = 8;
 
 /// Both sides as the plan saw them, so each step can check nothing moved meanwhile.
 pub(super) struct Survey {
