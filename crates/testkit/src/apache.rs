@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::certs::TestCertificate;
+
 /// Where Debian keeps the modules.
 const MODULES: &str = "/usr/lib/apache2/modules";
 /// The account Apache drops to when started as root.
@@ -20,6 +22,8 @@ const RUN_AS: &str = "www-data";
 /// A running private Apache; stopped (SIGTERM, then SIGKILL) when dropped.
 pub struct ApacheServer {
     addr: SocketAddr,
+    /// Serving https (with HTTP/2 offered by ALPN) rather than http.
+    tls: bool,
     /// Config, pid file, lock database, log and the served folder.
     dir: tempfile::TempDir,
     child: Child,
@@ -34,6 +38,16 @@ pub const APACHE_PASSWORD: &str = "apache-secret";
 impl ApacheServer {
     /// Starts an instance serving an empty folder under `/dav/`.
     pub async fn start() -> std::io::Result<ApacheServer> {
+        Self::start_with(None).await
+    }
+
+    /// Like [`ApacheServer::start`], over TLS with `certificate` (mod_ssl), offering HTTP/2
+    /// (mod_http2) and HTTP/1.1.
+    pub async fn start_tls(certificate: &TestCertificate) -> std::io::Result<ApacheServer> {
+        Self::start_with(Some(certificate)).await
+    }
+
+    async fn start_with(certificate: Option<&TestCertificate>) -> std::io::Result<ApacheServer> {
         let binary = Path::new("/usr/sbin/apache2");
         if !binary.exists() || !Path::new(MODULES).join("mod_dav_fs.so").exists() {
             return Err(std::io::Error::new(
@@ -75,8 +89,13 @@ impl ApacheServer {
         }
         set_mode(&htpasswd, 0o644)?;
         let addr = StdListener::bind("127.0.0.1:0")?.local_addr()?;
+        let mut config_body = config_text(dir.path(), addr, owner.is_some());
+        if let Some(certificate) = certificate {
+            let (cert, key) = certificate.write(dir.path())?;
+            config_body.push_str(&tls_config_text(&cert, &key));
+        }
         let config = dir.path().join("httpd.conf");
-        std::fs::write(&config, config_text(dir.path(), addr, owner.is_some()))?;
+        std::fs::write(&config, config_body)?;
         let child = Command::new(binary)
             .arg("-f")
             .arg(&config)
@@ -87,6 +106,7 @@ impl ApacheServer {
             .spawn()?;
         let mut server = ApacheServer {
             addr,
+            tls: certificate.is_some(),
             dir,
             child,
             owner,
@@ -112,7 +132,8 @@ impl ApacheServer {
 
     /// The WebDAV folder's URL, ending with `/`.
     pub fn url(&self) -> String {
-        format!("http://{}/dav/", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}/dav/", self.addr)
     }
 
     /// The folder Apache serves.
@@ -199,6 +220,21 @@ fn config_text(dir: &Path, addr: SocketAddr, drop_root: bool) -> String {
          \x20 AuthUserFile {d}/htpasswd\n\
          \x20 Require valid-user\n\
          </Directory>\n"
+    )
+}
+
+/// mod_ssl on the one listener, and HTTP/2 offered first.
+fn tls_config_text(cert: &Path, key: &Path) -> String {
+    format!(
+        "LoadModule ssl_module {MODULES}/mod_ssl.so\n\
+         LoadModule http2_module {MODULES}/mod_http2.so\n\
+         SSLEngine on\n\
+         SSLCertificateFile {}\n\
+         SSLCertificateKeyFile {}\n\
+         SSLSessionCache none\n\
+         Protocols h2 http/1.1\n",
+        cert.display(),
+        key.display()
     )
 }
 

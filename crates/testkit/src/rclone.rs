@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
+use crate::certs::TestCertificate;
+
 /// Where `scripts/bootstrap` installs the pinned rclone; `TIDESYNC_RCLONE` overrides it.
 pub fn rclone_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("TIDESYNC_RCLONE") {
@@ -18,6 +20,8 @@ pub fn rclone_binary() -> PathBuf {
 /// A running `rclone serve webdav`; killed when dropped.
 pub struct RcloneServer {
     addr: SocketAddr,
+    /// Over TLS: `https` URLs, and the folder holding its certificate and key.
+    tls: Option<tempfile::TempDir>,
     /// Held so the process dies with the server value (`kill_on_drop`).
     _child: Child,
 }
@@ -25,6 +29,24 @@ pub struct RcloneServer {
 impl RcloneServer {
     /// Serves `root`, with Basic authentication when `auth` is given.
     pub async fn serve(root: &Path, auth: Option<(&str, &str)>) -> std::io::Result<RcloneServer> {
+        Self::start(root, auth, None).await
+    }
+
+    /// Serves `root` over TLS with `certificate` (rclone then speaks HTTP/2 to clients that
+    /// offer it), with Basic authentication when `auth` is given.
+    pub async fn serve_tls(
+        root: &Path,
+        auth: Option<(&str, &str)>,
+        certificate: &TestCertificate,
+    ) -> std::io::Result<RcloneServer> {
+        Self::start(root, auth, Some(certificate)).await
+    }
+
+    async fn start(
+        root: &Path,
+        auth: Option<(&str, &str)>,
+        certificate: Option<&TestCertificate>,
+    ) -> std::io::Result<RcloneServer> {
         let binary = rclone_binary();
         if !binary.exists() {
             return Err(std::io::Error::new(
@@ -63,11 +85,21 @@ impl RcloneServer {
         if let Some((user, pass)) = auth {
             command.args(["--user", user, "--pass", pass]);
         }
+        let tls = match certificate {
+            Some(certificate) => {
+                let dir = tempfile::tempdir()?;
+                let (cert, key) = certificate.write(dir.path())?;
+                command.arg("--cert").arg(cert).arg("--key").arg(key);
+                Some(dir)
+            }
+            None => None,
+        };
         let mut child = command.spawn()?;
         for _ in 0..200 {
             if tokio::net::TcpStream::connect(addr).await.is_ok() {
                 return Ok(RcloneServer {
                     addr,
+                    tls,
                     _child: child,
                 });
             }
@@ -86,6 +118,7 @@ impl RcloneServer {
 
     /// The base URL, ending with `/`.
     pub fn url(&self) -> String {
-        format!("http://{}/", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}/", self.addr)
     }
 }

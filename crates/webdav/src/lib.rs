@@ -7,7 +7,8 @@
 //! - [`entry`]: [`Entry`] and [`Listing`], what a PROPFIND says about each file.
 //! - [`multistatus`]: the streaming, hostile-input-safe parser of `207 Multi-Status`.
 //! - [`error`]: [`Error`], with the request it came from and its classification.
-//! - [`retry`], [`quirks`], [`tls`]: backoff, server differences, certificate trust.
+//! - [`retry`], [`quirks`], [`tls`]: backoff, server differences (HTTP/2 among them),
+//!   certificate trust; [`certificate`]: what a refused certificate says, for the user.
 //! - [`validator`]: entity tags, weak and strong (RFC 7232).
 //!
 //! ```no_run
@@ -20,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod certificate;
 pub mod client;
 pub mod entry;
 pub mod error;
@@ -33,6 +35,7 @@ pub mod retry;
 pub mod tls;
 pub mod validator;
 
+pub use certificate::{CertificateInfo, presented_certificate};
 pub use client::{
     Client, Credentials, Depth, Download, Mkcol, Options, Overwrite, Precondition, SentBytes,
     Uploaded,

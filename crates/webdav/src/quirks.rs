@@ -49,6 +49,9 @@ pub struct Quirks {
     /// them, which makes a large listing much longer, so once a listing shows none they are no
     /// longer asked for. `None` until a listing tells.
     pub owncloud_properties: Option<bool>,
+    /// Whether the server answered over HTTP/2 (agreed in the TLS handshake by ALPN), so many
+    /// requests share one connection. `None` until it answered.
+    pub http2: Option<bool>,
 }
 
 impl Quirks {

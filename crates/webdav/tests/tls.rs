@@ -5,7 +5,7 @@ use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use tidesync_testkit::{Reply, ScriptedServer};
 use tidesync_webdav::{
     Client, Depth, Error, Options, RemotePath, TlsOptions, certificate_fingerprint,
-    parse_fingerprint,
+    parse_fingerprint, presented_certificate,
 };
 
 const LISTING: &[u8] = br#"<?xml version="1.0"?><d:multistatus xmlns:d="DAV:"><d:response><d:href>/</d:href><d:propstat><d:prop><d:resourcetype><d:collection/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#;
@@ -112,4 +112,38 @@ async fn a_users_ca_is_trusted_when_added() {
     .await
     .unwrap_err();
     assert!(matches!(garbage, Error::Tls(_)), "{garbage}");
+}
+
+#[tokio::test]
+async fn a_refused_certificate_is_shown_without_a_request_being_sent() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, SystemTime};
+
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let seen = requests.clone();
+    let server =
+        ScriptedServer::start_tls(vec![cert.der().to_vec()], key.serialize_der(), move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            Reply::http("207 Multi-Status", &[], LISTING)
+        })
+        .await
+        .unwrap();
+    let url = url::Url::parse(&server.url()).unwrap();
+    let shown = presented_certificate(&url, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(shown.sha256, certificate_fingerprint(cert.der()));
+    assert!(shown.is_self_signed(), "{shown:?}");
+    assert!(shown.not_before <= SystemTime::now() && SystemTime::now() < shown.not_after);
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        0,
+        "no request went over it"
+    );
 }

@@ -209,7 +209,11 @@ impl Client {
         let status = response.status();
         span.record("status", status.as_u16());
         tracing::debug!(parent: &span, elapsed = ?started.elapsed(), "answered");
-        self.learn(|q| q.observe(response.headers()));
+        let http2 = response.version() == reqwest::Version::HTTP_2;
+        self.learn(|q| {
+            q.observe(response.headers());
+            q.http2 = Some(http2);
+        });
         if status.is_success() {
             Ok(response)
         } else {
