@@ -68,6 +68,40 @@ test("a refused login shows its message, its kind and what to fix", async () => 
   expect(alert).toHaveTextContent("Check the user name and password.");
 });
 
+test("a refused certificate is shown and, once trusted, sent back by its fingerprint", async () => {
+  const sha256 = "AB:CD:".repeat(15) + "AB:CD";
+  const certificate = {
+    sha256,
+    subject: "CN=nas.home",
+    issuer: "CN=nas.home",
+    notBefore: 1_700_000_000,
+    notAfter: 1_900_000_000,
+    selfSigned: true,
+  };
+  const calls: Record<string, unknown>[] = [];
+  backend({
+    add_remote: (args) => {
+      calls.push(args);
+      if (!args.pinSha256) {
+        throw { kind: "untrustedCertificate", message: "The server's certificate is not trusted.", certificate };
+      }
+      return { id: 1, name: "nas", url: "https://nas.home/dav/", user: null, serverKind: null, pinnedSha256: sha256 };
+    },
+  });
+  render(App);
+  await fireEvent.click(await screen.findByRole("button", { name: "Add your server" }));
+  await fireEvent.input(screen.getByTestId("remote-url"), { target: { value: "https://nas.home/dav/" } });
+  await fireEvent.submit(screen.getByTestId("remote-form"));
+  expect(await screen.findByTestId("certificate-sha256")).toHaveTextContent(sha256);
+  expect(screen.getByTestId("certificate")).toHaveTextContent("itself (self-signed)");
+  expect(screen.getByTestId("form-error")).toHaveAttribute("data-kind", "untrustedCertificate");
+  await fireEvent.click(screen.getByTestId("trust-certificate"));
+  expect(await screen.findByTestId("form-ok")).toBeInTheDocument();
+  expect(calls).toHaveLength(2);
+  expect(calls[0].pinSha256).toBeUndefined();
+  expect(calls[1].pinSha256).toBe(sha256);
+});
+
 function snapshot(overrides: Partial<JobSnapshotDto> = {}): JobSnapshotDto {
   return {
     jobId: 4,

@@ -3,4 +3,4 @@
 /**
  * What the UI can branch on.
  */
-export type ErrorKind = "auth" | "forbidden" | "network" | "notFound" | "conflict" | "massDelete" | "cancelled" | "invalidInput" | "storage" | "internal";
+export type ErrorKind = "auth" | "untrustedCertificate" | "forbidden" | "network" | "notFound" | "conflict" | "massDelete" | "cancelled" | "invalidInput" | "storage" | "internal";

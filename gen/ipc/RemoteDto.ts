@@ -12,4 +12,9 @@ url: string, user: string | null,
 /**
  * The server product the connection test recognised ("Nextcloud", "Apache", ...).
  */
-serverKind: string | null, };
+serverKind: string | null, 
+/**
+ * The one certificate trusted for this server (SHA-256, `AB:CD:…`), when the user chose
+ * to trust one nobody vouches for.
+ */
+pinnedSha256: string | null, };

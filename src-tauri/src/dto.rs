@@ -40,6 +40,41 @@ pub struct RemoteDto {
     pub user: Option<String>,
     /// The server product the connection test recognised ("Nextcloud", "Apache", ...).
     pub server_kind: Option<String>,
+    /// The one certificate trusted for this server (SHA-256, `AB:CD:…`), when the user chose
+    /// to trust one nobody vouches for.
+    pub pinned_sha256: Option<String>,
+}
+
+/// A server certificate, as the user checks it before trusting it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct CertificateDto {
+    /// SHA-256 of the certificate, `AB:CD:…`: what the user compares, and trusts.
+    pub sha256: String,
+    pub subject: String,
+    pub issuer: String,
+    /// Valid from and until, in seconds since 1970 (UTC).
+    pub not_before: i64,
+    pub not_after: i64,
+    pub self_signed: bool,
+}
+
+impl From<&tidesync_webdav::CertificateInfo> for CertificateDto {
+    fn from(c: &tidesync_webdav::CertificateInfo) -> Self {
+        let secs = |t: std::time::SystemTime| match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(after) => after.as_secs() as i64,
+            Err(before) => -(before.duration().as_secs() as i64),
+        };
+        CertificateDto {
+            sha256: c.sha256.clone(),
+            subject: c.subject.clone(),
+            issuer: c.issuer.clone(),
+            not_before: secs(c.not_before),
+            not_after: secs(c.not_after),
+            self_signed: c.is_self_signed(),
+        }
+    }
 }
 
 impl From<tidesync_engine::Remote> for RemoteDto {
@@ -50,6 +85,7 @@ impl From<tidesync_engine::Remote> for RemoteDto {
             url: r.url,
             user: r.user,
             server_kind: r.server_kind,
+            pinned_sha256: r.pin_sha256,
         }
     }
 }
@@ -351,10 +387,7 @@ impl From<JobEvent> for SyncEvent {
                 summary: summary.into(),
             },
             JobEvent::Failed { message, kind } => SyncEvent::Failed {
-                error: IpcError {
-                    kind: ErrorKind::from(kind),
-                    message,
-                },
+                error: IpcError::new(ErrorKind::from(kind), message),
             },
         }
     }

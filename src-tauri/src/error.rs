@@ -10,6 +10,8 @@ use tidesync_engine::{EngineError, FailureKind};
 use tidesync_webdav::Error as WebDavError;
 use ts_rs::TS;
 
+use crate::dto::CertificateDto;
+
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -45,6 +47,9 @@ pub enum Error {
 #[ts(export)]
 pub enum ErrorKind {
     Auth,
+    /// The server's certificate is not trusted; `certificate` says what it is, for the user to
+    /// trust by its fingerprint if it is theirs.
+    UntrustedCertificate,
     /// The login is fine, but the server does not allow this account to do it (403).
     Forbidden,
     Network,
@@ -64,6 +69,20 @@ pub enum ErrorKind {
 pub struct IpcError {
     pub kind: ErrorKind,
     pub message: String,
+    /// With `untrustedCertificate` from a connection test: the certificate the server showed.
+    #[ts(optional)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateDto>,
+}
+
+impl IpcError {
+    pub fn new(kind: ErrorKind, message: String) -> IpcError {
+        IpcError {
+            kind,
+            message,
+            certificate: None,
+        }
+    }
 }
 
 impl Error {
@@ -82,7 +101,29 @@ impl Error {
     pub fn message(&self) -> String {
         match self {
             Error::Engine(EngineError::Remote(error)) => remote_message(error),
+            Error::Engine(EngineError::UntrustedCertificate {
+                reason,
+                certificate,
+            }) => format!(
+                "The server's certificate is not trusted ({reason}). {} If this is your server, \
+                 compare the fingerprint below with the one your server shows before you trust it.",
+                if certificate.is_self_signed() {
+                    "It is self-signed: no authority vouches for it."
+                } else {
+                    "No authority this device knows vouches for it."
+                }
+            ),
             other => other.to_string(),
+        }
+    }
+
+    /// The certificate a refused connection test was shown, if that is what failed.
+    fn certificate(&self) -> Option<CertificateDto> {
+        match self {
+            Error::Engine(EngineError::UntrustedCertificate { certificate, .. }) => {
+                Some(CertificateDto::from(certificate.as_ref()))
+            }
+            _ => None,
         }
     }
 }
@@ -92,6 +133,7 @@ impl From<FailureKind> for ErrorKind {
     fn from(kind: FailureKind) -> ErrorKind {
         match kind {
             FailureKind::Auth => ErrorKind::Auth,
+            FailureKind::UntrustedCertificate => ErrorKind::UntrustedCertificate,
             FailureKind::Forbidden => ErrorKind::Forbidden,
             FailureKind::Network => ErrorKind::Network,
             FailureKind::MassDelete => ErrorKind::MassDelete,
@@ -114,8 +156,8 @@ fn remote_message(error: &WebDavError) -> String {
              account to use this folder. Check the folder's sharing or permissions on the server."
             .to_owned(),
         WebDavError::Certificate { message, .. } => format!(
-            "The server's certificate is not trusted ({message}). Check the address; a \
-             self-signed server needs its certificate installed on this device."
+            "The server's certificate is not trusted ({message}). If it changed since you \
+             trusted it, check with whoever runs the server before you trust the new one."
         ),
         e if e.is_not_found() => {
             "There is no folder at this address on the server. Check the URL and the folder name."
@@ -138,6 +180,7 @@ impl From<&Error> for IpcError {
         IpcError {
             kind: error.kind(),
             message: error.message(),
+            certificate: error.certificate(),
         }
     }
 }

@@ -17,17 +17,19 @@ import {
   type RemoteId,
 } from "./ipc";
 
-export type RemoteForm = { name: string; url: string; user: string; password: string };
+/** `pinSha256`: the certificate the user chose to trust, by the fingerprint they were shown. */
+export type RemoteForm = { name: string; url: string; user: string; password: string; pinSha256?: string };
 export type PairForm = { remoteId: RemoteId; remotePath: string; local: LocalFolderDto; mode: ModeDto };
 
 /** The form as the backend takes it: blank login fields are absent, not empty. */
 function remoteArgs(form: RemoteForm) {
-  return {
+  const args = {
     name: form.name,
     url: form.url,
     user: form.user || null,
     password: form.password || null,
   };
+  return form.pinSha256 ? { ...args, pinSha256: form.pinSha256 } : args;
 }
 
 export class Library {

@@ -11,8 +11,10 @@ pub enum Exit {
     FileErrors,
     /// The command line or the configuration is wrong.
     Usage,
-    /// The server refused the credentials (or its certificate).
+    /// The server refused the credentials.
     Auth,
+    /// The server's certificate is not trusted (or not the pinned one).
+    Certificate,
     /// The server could not be reached, after retries.
     Network,
     /// The server accepted the login but refused this account the folder (403).
@@ -33,6 +35,7 @@ impl Exit {
             Exit::Network => 4,
             Exit::MassDelete => 5,
             Exit::Forbidden => 6,
+            Exit::Certificate => 7,
             Exit::Interrupted => 130,
         }
     }
@@ -45,7 +48,10 @@ impl Exit {
                 "the files listed were not synced; fix what each message says and run again"
             }
             Exit::Usage => "see `tidesync sync --help`",
-            Exit::Auth => "check the user name and the password (or the server's certificate)",
+            Exit::Auth => "check the user name and the password",
+            Exit::Certificate => {
+                "check the address; if the certificate shown above is your server's, run again with --pin-sha256 and its SHA-256, or trust its CA with --ca-cert FILE"
+            }
             Exit::Network => "check that the server is running and reachable, then run again",
             Exit::Forbidden => {
                 "the login works, but this account may not use that folder; check its sharing or permissions on the server"

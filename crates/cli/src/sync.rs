@@ -7,14 +7,14 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tidesync_engine::{
     Credentials, Engine, EngineOptions, FailureKind, FileError, JobId, JobState, Mode, Outcome,
     PlainHttp,
 };
-use tidesync_webdav::Options;
+use tidesync_webdav::{Options, TlsOptions, parse_fingerprint, presented_certificate};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::bar::Bar;
@@ -48,6 +48,13 @@ pub struct Args {
     /// Allow unencrypted http to a server that is not this machine.
     #[arg(long)]
     allow_http: bool,
+    /// Also trust the CA certificates in this PEM file (a company's or a home CA).
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+    /// Trust exactly the server certificate with this SHA-256 fingerprint (hex, colons
+    /// optional), and no other: for a self-signed server. A refused certificate's is shown.
+    #[arg(long, value_name = "HEX")]
+    pin_sha256: Option<String>,
     /// The embedded demo remote, named this: found by its demo mark instead of its URL (it
     /// moves ports).
     #[arg(skip)]
@@ -77,6 +84,8 @@ impl Args {
             transfers: 8,
             json: false,
             allow_http: false,
+            ca_cert: None,
+            pin_sha256: None,
         }
     }
 }
@@ -98,8 +107,8 @@ struct Report<'a> {
     errors: &'a [FileError],
     /// The remote folder did not exist and this sync created it.
     created_remote_root: bool,
-    /// Why the sync failed, when it did: `auth`, `forbidden`, `network`, `massDelete`,
-    /// `storage` or `other`.
+    /// Why the sync failed, when it did: `auth`, `untrustedCertificate`, `forbidden`,
+    /// `network`, `massDelete`, `storage`, `notFound` or `other`.
     failure: Option<FailureKind>,
     /// The failure's message.
     error: Option<&'a str>,
@@ -128,6 +137,7 @@ pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
     }
     let webdav = Options {
         allow_http: args.allow_http,
+        tls: tls_options(&args).map_err(usage)?,
         ..Options::default()
     };
     // Refuse a bad or insecure URL before touching any state.
@@ -189,6 +199,9 @@ pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
     }
 
     let outcome = signals.wait(&engine, job).await.map_err(setup)?;
+    if outcome.failure == Some(FailureKind::UntrustedCertificate) {
+        show_certificate(&args.url).await;
+    }
     for error in &outcome.summary.errors {
         eprintln!("tidesync: {}: {}", error.path, error.message);
     }
@@ -262,6 +275,48 @@ impl Signals {
     }
 }
 
+/// The extra trust `--ca-cert` and `--pin-sha256` ask for.
+fn tls_options(args: &Args) -> Result<TlsOptions, String> {
+    let extra_ca_pem = match &args.ca_cert {
+        Some(path) => {
+            std::fs::read(path).map_err(|e| format!("--ca-cert {}: {e}", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    let pinned_sha256 = match &args.pin_sha256 {
+        Some(pin) => Some(parse_fingerprint(pin).map_err(|e| format!("--pin-sha256: {e}"))?),
+        None => None,
+    };
+    Ok(TlsOptions {
+        extra_ca_pem,
+        pinned_sha256,
+    })
+}
+
+/// Prints what the refused certificate says, for the user to judge (never to trust it).
+async fn show_certificate(url: &str) {
+    let Ok(url) = url::Url::parse(url) else {
+        return;
+    };
+    match presented_certificate(&url, Duration::from_secs(15)).await {
+        Ok(shown) => {
+            let until = httpdate::fmt_http_date(shown.not_after);
+            eprintln!(
+                "tidesync: the server showed this certificate:\n  SHA-256: {}\n  subject: {}\n  issuer:  {}{}\n  valid until: {until}",
+                shown.sha256,
+                shown.subject,
+                shown.issuer,
+                if shown.is_self_signed() {
+                    " (self-signed)"
+                } else {
+                    ""
+                }
+            );
+        }
+        Err(error) => eprintln!("tidesync: the server's certificate could not be read: {error}"),
+    }
+}
+
 fn verdict(outcome: &Outcome) -> Result<Exit, Failure> {
     match outcome.state {
         JobState::Completed if outcome.summary.errors.is_empty() => Ok(Exit::Done),
@@ -282,6 +337,7 @@ fn verdict(outcome: &Outcome) -> Result<Exit, Failure> {
                 .unwrap_or_else(|| "the sync failed".into());
             let exit = match outcome.failure {
                 Some(FailureKind::Auth) => Exit::Auth,
+                Some(FailureKind::UntrustedCertificate) => Exit::Certificate,
                 Some(FailureKind::Network) => Exit::Network,
                 Some(FailureKind::Forbidden) => Exit::Forbidden,
                 Some(FailureKind::MassDelete) => Exit::MassDelete,

@@ -110,6 +110,9 @@ pub struct Remote {
     pub server_kind: Option<String>,
     /// The embedded demo remote (found by this mark, never by its name).
     pub is_demo: bool,
+    /// The one certificate trusted for this server, by SHA-256 (`AB:CD:…`), when the user
+    /// chose to trust a certificate nobody vouches for (a self-signed server).
+    pub pin_sha256: Option<String>,
 }
 
 /// A remote folder paired with a local one.
@@ -267,8 +270,11 @@ pub struct RemoteState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum FailureKind {
-    /// The server refused the credentials, or its certificate is not trusted.
+    /// The server refused the credentials.
     Auth,
+    /// The server's certificate is not trusted (no known authority vouches for it, it
+    /// expired, it names another server), or it is not the one the user chose to trust.
+    UntrustedCertificate,
     /// The credentials are fine, but the server does not let this account do it (403).
     Forbidden,
     /// The server could not be reached, or kept failing, after retries.
@@ -297,7 +303,7 @@ impl FailureKind {
             e if e.is_auth() => FailureKind::Auth,
             e if e.is_forbidden() => FailureKind::Forbidden,
             e if e.is_insufficient_storage() => FailureKind::Storage,
-            Error::Certificate { .. } => FailureKind::Auth,
+            Error::Certificate { .. } => FailureKind::UntrustedCertificate,
             e if e.is_not_found() => FailureKind::NotFound,
             Error::Url { .. } | Error::InsecureUrl { .. } | Error::NotWebDav { .. } => {
                 FailureKind::InvalidInput

@@ -1,14 +1,15 @@
-//! Adding and changing a server with its login is one operation: tested against a real server
-//! (rclone serve with Basic authentication), with a password store that works or that fails.
+//! Adding and changing a server with its login and the certificate the user trusts is one
+//! operation: tested against a real server (rclone serve with Basic authentication, over http
+//! or over TLS with a certificate the test makes), with a password store that works or fails.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tidesync_engine::{
-    Engine, EngineError, EngineOptions, PasswordStore, PasswordStoreError, ProcessPasswords,
-    RemoteId, ServerForm,
+    Engine, EngineError, EngineOptions, FailureKind, JobState, Mode, PasswordStore,
+    PasswordStoreError, ProcessPasswords, RemoteId, ServerForm,
 };
-use tidesync_testkit::RcloneServer;
+use tidesync_testkit::{RcloneServer, TestCertificate};
 
 const USER: &str = "ada";
 const PASSWORD: &str = "lovelace";
@@ -80,6 +81,7 @@ fn form(name: &str, url: &str, password: Option<&str>) -> ServerForm {
         url: url.to_owned(),
         user: Some(USER.to_owned()),
         password: password.map(str::to_owned),
+        pin_sha256: None,
     }
 }
 
@@ -171,4 +173,127 @@ async fn a_password_without_a_user_is_refused_before_anything_is_sent() {
         .unwrap_err();
     assert!(matches!(error, EngineError::PasswordWithoutUser), "{error}");
     assert!(s.engine.remotes().await.unwrap().is_empty());
+}
+
+/// An engine and a TLS rclone whose certificate nobody vouches for, serving one file.
+async fn self_signed() -> (Setup, TestCertificate, RcloneServer, tempfile::TempDir) {
+    let s = setup().await;
+    let served = tempfile::tempdir().unwrap();
+    std::fs::write(served.path().join("report.txt"), b"over TLS").unwrap();
+    let certificate = TestCertificate::self_signed();
+    let server = RcloneServer::serve_tls(served.path(), Some((USER, PASSWORD)), &certificate)
+        .await
+        .unwrap();
+    (s, certificate, server, served)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_self_signed_server_is_shown_then_trusted_by_its_fingerprint_and_syncs() {
+    let (s, certificate, server, _served) = self_signed().await;
+    let error = s
+        .engine
+        .add_server(form("home", &server.url(), Some(PASSWORD)))
+        .await
+        .unwrap_err();
+    let EngineError::UntrustedCertificate {
+        certificate: shown, ..
+    } = &error
+    else {
+        panic!("{error}");
+    };
+    let fingerprint = tidesync_webdav::certificate_fingerprint(&certificate.der);
+    assert_eq!(shown.sha256, fingerprint);
+    assert!(shown.is_self_signed());
+    assert_eq!(error.failure_kind(), FailureKind::UntrustedCertificate);
+    assert!(
+        s.engine.remotes().await.unwrap().is_empty(),
+        "nothing saved"
+    );
+
+    // Trusted as shown (any spelling of the fingerprint), it is saved with its pin and syncs.
+    let remote = s
+        .engine
+        .add_server(ServerForm {
+            pin_sha256: Some(fingerprint.replace(':', "").to_lowercase()),
+            ..form("home", &server.url(), Some(PASSWORD))
+        })
+        .await
+        .unwrap();
+    assert_eq!(remote.pin_sha256.as_deref(), Some(fingerprint.as_str()));
+    let local = tempfile::tempdir().unwrap();
+    let pair = s
+        .engine
+        .ensure_pair(remote.id, "", local.path(), Mode::Download)
+        .await
+        .unwrap();
+    let job = s.engine.start(pair).await.unwrap();
+    let outcome = s.engine.wait(job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert_eq!(
+        std::fs::read(local.path().join("report.txt")).unwrap(),
+        b"over TLS"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_server_with_a_new_certificate_is_refused_not_re_trusted() {
+    let (s, certificate, server, served) = self_signed().await;
+    let fingerprint = tidesync_webdav::certificate_fingerprint(&certificate.der);
+    let remote = s
+        .engine
+        .add_server(ServerForm {
+            pin_sha256: Some(fingerprint.clone()),
+            ..form("home", &server.url(), Some(PASSWORD))
+        })
+        .await
+        .unwrap();
+    let local = tempfile::tempdir().unwrap();
+    let pair = s
+        .engine
+        .ensure_pair(remote.id, "", local.path(), Mode::Download)
+        .await
+        .unwrap();
+    // The server comes back with another certificate (at another port here).
+    drop(server);
+    let replaced = TestCertificate::self_signed();
+    let server = RcloneServer::serve_tls(served.path(), Some((USER, PASSWORD)), &replaced)
+        .await
+        .unwrap();
+
+    // Changing the address keeps the pin: the new certificate is shown, not trusted.
+    let error = s
+        .engine
+        .change_server(remote.id, form("home", &server.url(), None))
+        .await
+        .unwrap_err();
+    let EngineError::UntrustedCertificate {
+        certificate: shown, ..
+    } = &error
+    else {
+        panic!("{error}");
+    };
+    assert_eq!(
+        shown.sha256,
+        tidesync_webdav::certificate_fingerprint(&replaced.der)
+    );
+    assert_eq!(s.engine.remote(remote.id).await.unwrap(), remote);
+
+    // A sync that meets the new certificate fails as untrusted and writes nothing.
+    s.engine
+        .update_remote(remote.id, "home", &server.url(), Some(USER))
+        .await
+        .unwrap();
+    let job = s.engine.start(pair).await.unwrap();
+    let outcome = s.engine.wait(job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Failed);
+    assert_eq!(outcome.failure, Some(FailureKind::UntrustedCertificate));
+    assert!(
+        outcome
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("not the pinned one"),
+        "{outcome:?}"
+    );
+    assert!(!local.path().join("report.txt").exists());
 }

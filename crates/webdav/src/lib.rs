@@ -47,4 +47,4 @@ pub use path::{HrefError, RemotePath, confine, validate_name};
 pub use quirks::{Quirks, ServerKind};
 pub use reqwest::{Method, StatusCode};
 pub use retry::RetryPolicy;
-pub use tls::{TlsOptions, certificate_fingerprint, parse_fingerprint};
+pub use tls::{TlsOptions, certificate_fingerprint, fingerprint_hex, parse_fingerprint};

@@ -89,7 +89,8 @@ pub fn certificate_fingerprint(der: &[u8]) -> String {
     fingerprint_hex(&pin)
 }
 
-fn fingerprint_hex(pin: &[u8; 32]) -> String {
+/// A SHA-256 fingerprint as people compare it: `AB:CD:…`.
+pub fn fingerprint_hex(pin: &[u8; 32]) -> String {
     pin.iter()
         .map(|b| format!("{b:02X}"))
         .collect::<Vec<_>>()

@@ -1,6 +1,9 @@
 //! Remotes: the WebDAV servers the user connected. The engine saves a remote only after a
 //! PROPFIND with its credentials succeeded, and only together with its password (which goes to
-//! the password store, never anywhere else); these commands check the form and hand it over.
+//! the password store, never anywhere else) and the certificate the user chose to trust, if
+//! any; these commands check the form and hand it over. A refused certificate comes back as
+//! `untrustedCertificate` with what it says; the UI sends its fingerprint back as `pinSha256`
+//! once the user trusts it.
 
 use tauri::State;
 use tidesync_engine::{RemoteId, ServerForm};
@@ -21,7 +24,7 @@ pub async fn list_remotes(state: State<'_, AppState>) -> Result<Vec<RemoteDto>, 
         .collect())
 }
 
-/// Tests the connection, then saves the remote and its password.
+/// Tests the connection, then saves the remote, its password and the trusted certificate.
 #[tauri::command]
 pub async fn add_remote(
     state: State<'_, AppState>,
@@ -29,13 +32,15 @@ pub async fn add_remote(
     url: String,
     user: Option<String>,
     password: Option<String>,
+    pin_sha256: Option<String>,
 ) -> Result<RemoteDto, Error> {
-    let form = form(&name, &url, user, password)?;
+    let form = form(&name, &url, user, password, pin_sha256)?;
     Ok(state.engine.add_server(form).await?.into())
 }
 
 /// Renames a remote or changes its address or login; a new address or login is tested first.
-/// Without a password the stored one is kept.
+/// Without a password the stored one is kept, and so is a trusted certificate without a new
+/// one.
 #[tauri::command]
 pub async fn update_remote(
     state: State<'_, AppState>,
@@ -44,8 +49,9 @@ pub async fn update_remote(
     url: String,
     user: Option<String>,
     password: Option<String>,
+    pin_sha256: Option<String>,
 ) -> Result<RemoteDto, Error> {
-    let form = form(&name, &url, user, password)?;
+    let form = form(&name, &url, user, password, pin_sha256)?;
     Ok(state.engine.change_server(id, form).await?.into())
 }
 
@@ -67,12 +73,14 @@ fn form(
     url: &str,
     user: Option<String>,
     password: Option<String>,
+    pin_sha256: Option<String>,
 ) -> Result<ServerForm, Error> {
     Ok(ServerForm {
         name: required("name", name)?,
         url: required("server address", url)?,
         user: user.filter(|u| !u.trim().is_empty()),
         password,
+        pin_sha256: pin_sha256.filter(|p| !p.trim().is_empty()),
     })
 }
 

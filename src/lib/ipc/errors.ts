@@ -1,8 +1,10 @@
+import type { CertificateDto } from "$gen/ipc/CertificateDto";
 import type { IpcError } from "$gen/ipc/IpcError";
 import type { ErrorKind } from "$gen/ipc/ErrorKind";
 
 const KINDS: readonly ErrorKind[] = [
   "auth",
+  "untrustedCertificate",
   "forbidden",
   "network",
   "notFound",
@@ -17,11 +19,14 @@ const KINDS: readonly ErrorKind[] = [
 /** A failed command, with the `kind` the UI branches on and the message a person reads. */
 export class CommandError extends Error {
   readonly kind: ErrorKind;
+  /** With `untrustedCertificate`: the certificate the server showed, for the user to judge. */
+  readonly certificate: CertificateDto | null;
 
   constructor(error: IpcError) {
     super(error.message);
     this.name = "CommandError";
     this.kind = error.kind;
+    this.certificate = error.certificate ?? null;
   }
 }
 

@@ -23,6 +23,7 @@ import type { SyncEvent } from "$gen/ipc/SyncEvent";
 import { toCommandError } from "./errors";
 
 export type { AppInfo } from "$gen/ipc/AppInfo";
+export type { CertificateDto } from "$gen/ipc/CertificateDto";
 export type { DemoDto } from "$gen/ipc/DemoDto";
 export type { ErrorKind } from "$gen/ipc/ErrorKind";
 export type { Hint } from "$gen/ipc/Hint";
@@ -64,23 +65,28 @@ export function listRemotes(): Promise<RemoteDto[]> {
   return call("list_remotes");
 }
 
-/** Tests the connection with one PROPFIND, then saves the remote and its password. */
+/**
+ * Tests the connection with one PROPFIND, then saves the remote, its password and (with
+ * `pinSha256`) the one certificate the user chose to trust.
+ */
 export function addRemote(remote: {
   name: string;
   url: string;
   user?: string | null;
   password?: string | null;
+  pinSha256?: string | null;
 }): Promise<RemoteDto> {
   return call("add_remote", { ...remote });
 }
 
-/** Without a password the stored one is kept. */
+/** Without a password the stored one is kept; without `pinSha256`, the trusted certificate. */
 export function updateRemote(remote: {
   id: RemoteId;
   name: string;
   url: string;
   user?: string | null;
   password?: string | null;
+  pinSha256?: string | null;
 }): Promise<RemoteDto> {
   return call("update_remote", { ...remote });
 }

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use tidesync_webdav::{Client, Credentials, Depth, EntryKind, Listing, RemotePath, ServerKind};
+use tidesync_webdav::{
+    Client, Credentials, Depth, EntryKind, Listing, RemotePath, ServerKind, presented_certificate,
+};
 
 use super::connect::join_url;
 use super::{Engine, EngineError};
@@ -114,17 +116,35 @@ impl Engine {
 
     /// Checks that `url` is a WebDAV folder these credentials may read (one PROPFIND), so a
     /// remote is saved only once it works. Returns the server product, when recognisable.
+    /// With `pin_sha256`, exactly that certificate is trusted. A refused certificate comes
+    /// back with what it says ([`EngineError::UntrustedCertificate`]), for the user to judge.
     pub async fn check_remote(
         &self,
         url: &str,
         credentials: Option<Credentials>,
         http: PlainHttp,
+        pin_sha256: Option<&str>,
     ) -> Result<Option<ServerKind>, EngineError> {
-        let options = self.inner.clients.options_for(http.is_allowed());
+        let options = self
+            .inner
+            .clients
+            .options_for(http.is_allowed(), pin_sha256)?;
+        let timeout = options.connect_timeout;
         let client = Client::new(url, credentials, options)?;
-        let listing = client.list(&RemotePath::root(), Depth::Zero).await?;
-        is_folder(&listing, url)?;
-        Ok(client.quirks().server)
+        match client.list(&RemotePath::root(), Depth::Zero).await {
+            Ok(listing) => {
+                is_folder(&listing, url)?;
+                Ok(client.quirks().server)
+            }
+            Err(error @ tidesync_webdav::Error::Certificate { .. }) => {
+                let certificate = presented_certificate(client.base(), timeout).await?;
+                Err(EngineError::UntrustedCertificate {
+                    reason: error.to_string(),
+                    certificate: Box::new(certificate),
+                })
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Records the server product a connection test recognised, for display.

@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-use tidesync_webdav::{Client, Credentials, Options};
+use tidesync_webdav::{Client, Credentials, Options, parse_fingerprint};
 
 use super::lock;
 use crate::model::{Remote as RemoteRecord, RemoteId};
@@ -84,12 +84,21 @@ impl Clients {
         lock(&self.open).clear();
     }
 
-    /// The options a client for `remote` gets: plain HTTP only where the user allowed it.
-    pub(super) fn options_for(&self, allow_http: bool) -> Options {
-        Options {
+    /// The options a client gets: plain HTTP only where the user allowed it, and only the
+    /// pinned certificate where the user trusted one.
+    pub(super) fn options_for(
+        &self,
+        allow_http: bool,
+        pin_sha256: Option<&str>,
+    ) -> Result<Options, tidesync_webdav::Error> {
+        let mut options = Options {
             allow_http: allow_http || self.options.allow_http,
             ..self.options.clone()
+        };
+        if let Some(pin) = pin_sha256 {
+            options.tls.pinned_sha256 = Some(parse_fingerprint(pin)?);
         }
+        Ok(options)
     }
 
     /// The open client for `folder` on `remote`, opened if there is none.
@@ -113,12 +122,9 @@ impl Clients {
         remote: &RemoteRecord,
         folder_url: &str,
     ) -> Result<Arc<dyn Remote>, tidesync_webdav::Error> {
-        self.connector.connect(
-            remote,
-            folder_url,
-            self.credentials(remote.id),
-            self.options_for(remote.allow_http),
-        )
+        let options = self.options_for(remote.allow_http, remote.pin_sha256.as_deref())?;
+        self.connector
+            .connect(remote, folder_url, self.credentials(remote.id), options)
     }
 }
 

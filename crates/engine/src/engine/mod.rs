@@ -1,7 +1,8 @@
 //! The engine: the journal, the connected servers, the job registry, the lifecycle controller,
 //! and the task tracker every job runs under. Its parts live in modules named for their jobs:
 //! [`catalogue`] (remotes and pairs), [`connect`] (clients and passwords), [`jobs`] (the
-//! registry), [`driver`] (one job's stages), [`lifecycle`] (pause, suspend, shutdown).
+//! registry), [`driver`] (one job's stages), [`lifecycle`] (pause, suspend, shutdown), [`servers`] (adding a server with its
+//! password and the certificate the user trusts, as one operation).
 //!
 //! The cancellation tree:
 //!
@@ -20,7 +21,7 @@ pub mod connect;
 mod driver;
 mod jobs;
 mod lifecycle;
-mod passwords;
+mod servers;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -35,7 +36,7 @@ use tokio_util::task::TaskTracker;
 
 pub use connect::{Connector, WebDavConnector};
 pub use jobs::FINISHED_KEPT;
-pub use passwords::{PasswordStore, PasswordStoreError, ProcessPasswords, ServerForm};
+pub use servers::{PasswordStore, PasswordStoreError, ProcessPasswords, ServerForm};
 
 use crate::journal::{Journal, JournalError};
 use crate::model::{FailureKind, JobId, JobState, PairId, RemoteId, Summary};
@@ -105,6 +106,13 @@ pub enum EngineError {
     Busy(&'static str),
     #[error("a password was given without a user name")]
     PasswordWithoutUser,
+    /// The server's certificate was refused; `certificate` is what it says, for the user to
+    /// judge (and trust by its fingerprint, if it is theirs).
+    #[error("{reason}")]
+    UntrustedCertificate {
+        reason: String,
+        certificate: Box<tidesync_webdav::CertificateInfo>,
+    },
     #[error(transparent)]
     Passwords(#[from] PasswordStoreError),
     #[error("a background task failed: {0}")]
@@ -117,6 +125,7 @@ impl EngineError {
         match self {
             EngineError::Remote(e) => FailureKind::of_remote(e),
             EngineError::Journal(_) | EngineError::Passwords(_) => FailureKind::Storage,
+            EngineError::UntrustedCertificate { .. } => FailureKind::UntrustedCertificate,
             EngineError::NoRemote(_) | EngineError::NoPair(_) | EngineError::NoJob(_) => {
                 FailureKind::NotFound
             }

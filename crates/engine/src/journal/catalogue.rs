@@ -59,6 +59,21 @@ impl Journal {
         })
     }
 
+    /// Records the certificate the user trusts for the remote (`None`: the usual trust).
+    pub fn set_remote_pin(
+        &self,
+        id: RemoteId,
+        pin_sha256: Option<&str>,
+    ) -> Result<(), JournalError> {
+        self.with(|db| {
+            db.execute(
+                "UPDATE remotes SET pin_sha256 = ?2 WHERE id = ?1",
+                params![id, pin_sha256],
+            )
+            .map(drop)
+        })
+    }
+
     pub fn remote(&self, id: RemoteId) -> Result<Option<Remote>, JournalError> {
         self.with(|db| {
             db.query_row(&format!("{REMOTE_COLUMNS} WHERE id = ?1"), [id], remote_row)
@@ -176,7 +191,7 @@ fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
 }
 
 const REMOTE_COLUMNS: &str =
-    "SELECT id, name, url, username, allow_http, server_kind, is_demo FROM remotes";
+    "SELECT id, name, url, username, allow_http, server_kind, is_demo, pin_sha256 FROM remotes";
 
 fn remote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Remote> {
     Ok(Remote {
@@ -187,5 +202,6 @@ fn remote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Remote> {
         allow_http: r.get(4)?,
         server_kind: r.get(5)?,
         is_demo: r.get(6)?,
+        pin_sha256: r.get(7)?,
     })
 }

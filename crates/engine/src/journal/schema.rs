@@ -75,4 +75,9 @@ ALTER TABLE remotes ADD COLUMN is_demo INTEGER NOT NULL DEFAULT 0;
 UPDATE remotes SET is_demo = 1
  WHERE name LIKE 'Demo remote%' AND url LIKE 'http://127.0.0.1:%';
 "#,
+    r#"
+-- The certificate the user chose to trust for this server (a self-signed one), by its
+-- SHA-256 fingerprint: exactly that certificate is accepted, and no other.
+ALTER TABLE remotes ADD COLUMN pin_sha256 TEXT;
+"#,
 ];

@@ -1,5 +1,6 @@
-//! Servers with their logins: adding or changing one is one operation that tests the
-//! connection, saves the remote and stores its password, or leaves everything as it was.
+//! Servers with their logins and the certificate the user trusts: adding or changing one is
+//! one operation that tests the connection, saves the remote, its pinned certificate and its
+//! password, or leaves everything as it was.
 //!
 //! A remote saved without its password would fail every sync with "wrong password" although
 //! the user typed the right one; so when the password store fails, a new remote is removed
@@ -9,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use tidesync_webdav::{Credentials, ServerKind};
+use tidesync_webdav::{Credentials, ServerKind, fingerprint_hex, parse_fingerprint};
 
 use super::{Engine, EngineError, lock};
 use crate::model::{PlainHttp, Remote as RemoteRecord, RemoteId};
@@ -58,9 +59,21 @@ pub struct ServerForm {
     pub user: Option<String>,
     /// When changing a server, `None` keeps the stored password.
     pub password: Option<String>,
+    /// The certificate the user chose to trust for a server no authority vouches for, by
+    /// the SHA-256 fingerprint they were shown. When changing a server, `None` keeps the one
+    /// trusted before.
+    pub pin_sha256: Option<String>,
 }
 
 impl ServerForm {
+    /// The pin in its one written form (`AB:CD:…`), refused if it is not a fingerprint.
+    fn pin(&self, before: Option<&str>) -> Result<Option<String>, EngineError> {
+        match self.pin_sha256.as_deref().or(before) {
+            Some(pin) => Ok(Some(fingerprint_hex(&parse_fingerprint(pin)?))),
+            None => Ok(None),
+        }
+    }
+
     fn credentials(&self, password: Option<&str>) -> Result<Option<Credentials>, EngineError> {
         match (&self.user, password) {
             (Some(user), password) => Ok(Some(Credentials::new(user, password.unwrap_or("")))),
@@ -88,8 +101,14 @@ impl Engine {
     /// the password cannot be stored, nothing is saved.
     pub async fn add_server(&self, form: ServerForm) -> Result<RemoteRecord, EngineError> {
         let credentials = form.credentials(form.password.as_deref())?;
+        let pin = form.pin(None)?;
         let kind = self
-            .check_remote(&form.url, credentials.clone(), PlainHttp::LoopbackOnly)
+            .check_remote(
+                &form.url,
+                credentials.clone(),
+                PlainHttp::LoopbackOnly,
+                pin.as_deref(),
+            )
             .await?;
         let id = self
             .add_remote(
@@ -99,7 +118,7 @@ impl Engine {
                 PlainHttp::LoopbackOnly,
             )
             .await?;
-        if let Err(error) = self.keep(id, kind, &form).await {
+        if let Err(error) = self.keep(id, kind, pin, &form).await {
             let undone = self.inner.journal.call(move |j| j.remove_remote(id)).await;
             if let Err(undo) = undone {
                 tracing::warn!(%undo, "could not remove the remote whose password failed");
@@ -126,12 +145,18 @@ impl Engine {
             (None, None) => None,
         };
         let credentials = form.credentials(password.as_deref())?;
+        let pin = form.pin(before.pin_sha256.as_deref())?;
         let kind = self
-            .check_remote(&form.url, credentials.clone(), PlainHttp::LoopbackOnly)
+            .check_remote(
+                &form.url,
+                credentials.clone(),
+                PlainHttp::LoopbackOnly,
+                pin.as_deref(),
+            )
             .await?;
         self.update_remote(id, &form.name, &form.url, form.user.as_deref())
             .await?;
-        if let Err(error) = self.keep(id, kind, &form).await {
+        if let Err(error) = self.keep(id, kind, pin, &form).await {
             let undone = self.restore(before).await;
             if let Err(undo) = undone {
                 tracing::warn!(%undo, "could not restore the remote whose password failed");
@@ -142,14 +167,21 @@ impl Engine {
         self.remote(id).await
     }
 
-    /// Records what the connection test learned and stores (or forgets) the password.
+    /// Records what the connection test learned and the trusted certificate, and stores (or
+    /// forgets) the password.
     async fn keep(
         &self,
         id: RemoteId,
         kind: Option<ServerKind>,
+        pin: Option<String>,
         form: &ServerForm,
     ) -> Result<(), EngineError> {
         self.set_server_kind(id, kind).await?;
+        self.inner
+            .journal
+            .call(move |j| j.set_remote_pin(id, pin.as_deref()))
+            .await?;
+        self.inner.clients.close_all();
         match (&form.user, form.password.clone()) {
             (Some(_), Some(password)) => self.passwords(move |s| s.store(id, &password)).await,
             (Some(_), None) => Ok(()),
@@ -170,7 +202,8 @@ impl Engine {
             .journal
             .call(move |j| {
                 j.update_remote(before.id, &before.name, &before.url, before.user.as_deref())?;
-                j.set_server_kind(before.id, before.server_kind.as_deref())
+                j.set_server_kind(before.id, before.server_kind.as_deref())?;
+                j.set_remote_pin(before.id, before.pin_sha256.as_deref())
             })
             .await?;
         self.inner.clients.close_all();
