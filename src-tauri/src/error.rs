@@ -104,15 +104,14 @@ impl Error {
             Error::Engine(EngineError::UntrustedCertificate {
                 reason,
                 certificate,
-            }) => format!(
-                "The server's certificate is not trusted ({reason}). {} If this is your server, \
-                 compare the fingerprint below with the one your server shows before you trust it.",
+            }) => {
                 if certificate.is_self_signed() {
-                    "It is self-signed: no authority vouches for it."
+                    "The server's certificate is self-signed: no authority vouches for it."
+                        .to_owned()
                 } else {
-                    "No authority this device knows vouches for it."
+                    format!("The server's certificate is not trusted ({reason}).")
                 }
-            ),
+            }
             other => other.to_string(),
         }
     }

@@ -1,11 +1,12 @@
 // The whole app in a real WebKit view: the demo remote synced, suspended and resumed, the page
-// reloaded mid-sync, a sync cancelled, and a wrong password against a real rclone server.
+// reloaded mid-sync, a sync cancelled, a wrong password against a real rclone server, and a
+// self-signed rclone server trusted by its fingerprint and synced.
 // The demo server is slowed to TIDESYNC_DEMO_RATE so that "mid-sync" lasts long enough to act.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -169,15 +170,30 @@ function freePort() {
   });
 }
 
-/** A real `rclone serve webdav` with Basic auth on a loopback port. */
-async function rclone(root, user, pass) {
+/**
+ * A self-signed certificate for 127.0.0.1 made with openssl in `dir`; returns its files and its
+ * SHA-256 fingerprint as `AB:CD:…`, the way the app shows it.
+ */
+function selfSigned(dir) {
+  const cert = path.join(dir, "cert.pem");
+  const key = path.join(dir, "key.pem");
+  const made = spawnSync("openssl", [
+    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=nas.home",
+    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert,
+  ], { stdio: ["ignore", "ignore", "pipe"] });
+  assert.equal(made.status, 0, `openssl req: ${made.stderr}`);
+  const shown = spawnSync("openssl", ["x509", "-in", cert, "-noout", "-fingerprint", "-sha256"], { encoding: "utf8" });
+  assert.equal(shown.status, 0, `openssl x509: ${shown.stderr}`);
+  return { cert, key, sha256: shown.stdout.trim().split("=")[1] };
+}
+
+/** A real `rclone serve webdav` with Basic auth on a loopback port; over TLS with `tls`. */
+async function rclone(root, user, pass, tls = null) {
   const port = await freePort();
   const binary = process.env.TIDESYNC_RCLONE ?? path.join(ROOT, ".venv", "bin", "rclone");
-  const child = spawn(
-    binary,
-    ["serve", "webdav", "--addr", `127.0.0.1:${port}`, "--config", "/dev/null", "--user", user, "--pass", pass, root],
-    { stdio: "ignore" },
-  );
+  const args = ["serve", "webdav", "--addr", `127.0.0.1:${port}`, "--config", "/dev/null", "--user", user, "--pass", pass];
+  if (tls) args.push("--cert", tls.cert, "--key", tls.key);
+  const child = spawn(binary, [...args, root], { stdio: "ignore" });
   await waitFor("rclone to listen", () =>
     new Promise((resolve) => {
       const socket = net.connect(port, "127.0.0.1", () => {
@@ -187,7 +203,8 @@ async function rclone(root, user, pass) {
       socket.on("error", () => resolve(false));
     }),
   );
-  return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill("SIGKILL") };
+  const scheme = tls ? "https" : "http";
+  return { url: `${scheme}://127.0.0.1:${port}/`, stop: () => child.kill("SIGKILL") };
 }
 
 describe("adding a server", () => {
@@ -198,6 +215,51 @@ describe("adding a server", () => {
     await app?.close();
     server?.stop();
     if (served) await rm(served, { recursive: true, force: true });
+  });
+
+  test("a self-signed server's certificate is shown, trusted by its fingerprint, and synced", async () => {
+    served = await mkdtemp(path.join(os.tmpdir(), "tidesync-e2e-tls-"));
+    const files = path.join(served, "files");
+    await mkdir(files);
+    await writeFile(path.join(files, "hello.txt"), "over TLS, trusted by fingerprint");
+    const tls = selfSigned(served);
+    server = await rclone(files, "alice", "right horse", tls);
+    app = await App.launch(binary);
+    const s = app.session;
+    await waitFor("the first-run screen", () => s.textOf('[data-testid="add-server"]'));
+    await s.click('[data-testid="add-server"]');
+    await s.type('[data-testid="remote-url"]', server.url);
+    await s.type('[data-testid="remote-name"]', "NAS");
+    await s.type('[data-testid="remote-user"]', "alice");
+    await s.type('[data-testid="remote-password"]', "right horse");
+    await s.click('[data-testid="remote-submit"]');
+    const kind = await waitFor("the refusal", () => s.attribute('[data-testid="form-error"]', "data-kind"));
+    assert.equal(kind, "untrustedCertificate");
+    assert.equal(await s.textOf('[data-testid="certificate-sha256"]'), tls.sha256, "the fingerprint is shown");
+    assert.match(await s.textOf('[data-testid="certificate"]'), /self-signed/);
+    assert.deepEqual((await s.invoke("list_remotes")).ok, [], "nothing saved before it is trusted");
+    await app.screenshots("certificate-shown");
+
+    await s.click('[data-testid="trust-certificate"]');
+    await waitFor("the saved server", () => s.textOf('[data-testid="form-ok"]'));
+    const [remote] = (await s.invoke("list_remotes")).ok;
+    assert.equal(remote.pinnedSha256, tls.sha256);
+
+    await s.type('[data-testid="pair-folder-name"]', "NAS");
+    await s.click('[data-testid="pair-mode-download"]');
+    await s.click('[data-testid="pair-submit"]');
+    await s.click('[data-testid="tab-sync"]');
+    const local = await waitFor("the pair", () => s.textOf('[data-testid="pair-local"]'));
+    await s.click('[data-testid="sync-pair"]');
+    await waitFor("the completed sync", async () => (await jobState(app)) === "completed", 60_000);
+    assert.equal(await readFile(path.join(local, "hello.txt"), "utf8"), "over TLS, trusted by fingerprint");
+    await app.screenshots("certificate-trusted-synced");
+    await app.close();
+    app = null;
+    server.stop();
+    server = null;
+    await rm(served, { recursive: true, force: true });
+    served = null;
   });
 
   test("a wrong password shows an authentication error and saves nothing", async () => {

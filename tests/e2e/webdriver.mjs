@@ -43,8 +43,13 @@ export class Session {
     }
   }
 
+  /**
+   * Clicks the element, scrolled to the middle of the view first: at a phone's size a sticky
+   * bar can cover an element WebDriver only scrolled to the edge of the view.
+   */
   async click(css) {
     const id = await this.find(css);
+    await this.execute('arguments[0].scrollIntoView({ block: "center" });', [{ [ELEMENT]: id }]);
     await this.cmd("POST", `/element/${id}/click`, {});
   }
 

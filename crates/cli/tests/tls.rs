@@ -55,7 +55,10 @@ async fn a_self_signed_server_is_refused_and_shown_then_used_with_its_pin() {
 
     let (code, stderr) = download(&server.url(), s.local.path(), s.state.path(), &[]).await;
     assert_eq!(code, 7, "{stderr}");
-    assert!(stderr.contains(&fingerprint), "the fingerprint is shown: {stderr}");
+    assert!(
+        stderr.contains(&fingerprint),
+        "the fingerprint is shown: {stderr}"
+    );
     assert!(stderr.contains("self-signed"), "{stderr}");
     assert!(!s.local.path().join("notes.txt").exists());
 

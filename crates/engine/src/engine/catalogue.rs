@@ -136,10 +136,10 @@ impl Engine {
                 is_folder(&listing, url)?;
                 Ok(client.quirks().server)
             }
-            Err(error @ tidesync_webdav::Error::Certificate { .. }) => {
+            Err(tidesync_webdav::Error::Certificate { message, .. }) => {
                 let certificate = presented_certificate(client.base(), timeout).await?;
                 Err(EngineError::UntrustedCertificate {
-                    reason: error.to_string(),
+                    reason: message,
                     certificate: Box::new(certificate),
                 })
             }

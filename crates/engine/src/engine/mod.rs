@@ -108,7 +108,7 @@ pub enum EngineError {
     PasswordWithoutUser,
     /// The server's certificate was refused; `certificate` is what it says, for the user to
     /// judge (and trust by its fingerprint, if it is theirs).
-    #[error("{reason}")]
+    #[error("the server's certificate is not trusted: {reason}")]
     UntrustedCertificate {
         reason: String,
         certificate: Box<tidesync_webdav::CertificateInfo>,
