@@ -152,10 +152,12 @@ test("an older snapshot never overwrites a newer one, and the end shows what cha
       deletedRemote: 0,
       moved: 0,
       createdRemoteRoot: false,
+      filesVerified: 8,
       errors: [{ path: "bad.txt", message: "the server's checksum does not match; it will be fetched again" }],
     },
   });
   expect(await screen.findByTestId("summary")).toHaveTextContent("9 downloaded");
+  expect(screen.getByTestId("files-verified")).toHaveTextContent("8 files were checked against the server's checksum");
   expect(screen.getByText(/checksum does not match/)).toBeInTheDocument();
   expect(screen.getByTestId("job-state")).toHaveTextContent("Completed");
   expect(screen.queryByRole("button", { name: "Pause" })).not.toBeInTheDocument();

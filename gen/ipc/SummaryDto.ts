@@ -12,4 +12,8 @@ moved: number,
 /**
  * The pair's server folder did not exist and this sync created it.
  */
-createdRemoteRoot: boolean, errors: Array<FileErrorDto>, };
+createdRemoteRoot: boolean, 
+/**
+ * Downloads checked against the checksum the server publishes.
+ */
+filesVerified: number, errors: Array<FileErrorDto>, };

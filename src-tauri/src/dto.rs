@@ -328,6 +328,8 @@ pub struct SummaryDto {
     pub moved: u64,
     /// The pair's server folder did not exist and this sync created it.
     pub created_remote_root: bool,
+    /// Downloads checked against the checksum the server publishes.
+    pub files_verified: u64,
     pub errors: Vec<FileErrorDto>,
 }
 
@@ -343,6 +345,7 @@ impl From<Summary> for SummaryDto {
             deleted_remote: s.deleted_remote,
             moved: s.moved,
             created_remote_root: s.created_remote_root,
+            files_verified: s.files_verified,
             errors: s
                 .errors
                 .into_iter()

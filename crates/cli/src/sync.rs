@@ -104,6 +104,8 @@ struct Report<'a> {
     deleted_remote: u64,
     /// Renamed or moved on one side and moved the same way on the other.
     moved: u64,
+    /// Downloads checked against the server's published checksum.
+    files_verified: u64,
     errors: &'a [FileError],
     /// The remote folder did not exist and this sync created it.
     created_remote_root: bool,
@@ -216,6 +218,7 @@ pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
             deleted_local: outcome.summary.deleted_local,
             deleted_remote: outcome.summary.deleted_remote,
             moved: outcome.summary.moved,
+            files_verified: outcome.summary.files_verified,
             errors: &outcome.summary.errors,
             created_remote_root: outcome.summary.created_remote_root,
             failure: outcome.failure,

@@ -228,6 +228,9 @@ pub struct Summary {
     /// The pair's remote folder did not exist and was created (upload and two-way modes).
     #[serde(default)]
     pub created_remote_root: bool,
+    /// Downloads checked against the checksum the server publishes (`oc:checksums`).
+    #[serde(default)]
+    pub files_verified: u64,
     pub errors: Vec<FileError>,
 }
 

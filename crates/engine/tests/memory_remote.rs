@@ -256,8 +256,14 @@ async fn a_download_that_does_not_match_the_servers_checksum_is_not_installed() 
         b"bytes the server corrupted",
         "SHA1:0000000000000000000000000000000000000000",
     );
+    s.server
+        .write_claiming("unchecked.txt", b"no checksum published", "");
     let outcome = s.sync().await;
-    assert_eq!(outcome.summary.files_downloaded, 1, "{outcome:?}");
+    assert_eq!(outcome.summary.files_downloaded, 2, "{outcome:?}");
+    assert_eq!(
+        outcome.summary.files_verified, 1,
+        "only the file with a published checksum counts as verified"
+    );
     assert_eq!(outcome.summary.errors.len(), 1);
     assert!(
         outcome.summary.errors[0].message.contains("SHA1 checksum"),
@@ -266,7 +272,7 @@ async fn a_download_that_does_not_match_the_servers_checksum_is_not_installed() 
     );
     assert_eq!(
         s.local_files().keys().collect::<Vec<_>>(),
-        ["good.txt"],
+        ["good.txt", "unchecked.txt"],
         "no corrupt file, no part file"
     );
 }

@@ -125,7 +125,7 @@ impl MemoryRemote {
         self.write_claiming(path, data, &sha1_of(data));
     }
 
-    /// Writes a file whose published checksum is `checksum`, true or not.
+    /// Writes a file whose published checksum is `checksum`, true or not (empty: none).
     pub fn write_claiming(&self, path: &str, data: &[u8], checksum: &str) {
         let mut items = self.lock();
         let parts: Vec<&str> = path.split('/').collect();
@@ -260,7 +260,10 @@ impl MemoryRemote {
                 data.len() as u64,
                 Some(etag(*version)),
                 Some(*modified),
-                vec![checksum.clone()],
+                Some(checksum.clone())
+                    .filter(|c| !c.is_empty())
+                    .into_iter()
+                    .collect(),
             ),
         };
         Entry {

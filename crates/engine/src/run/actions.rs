@@ -15,7 +15,9 @@ use super::survey::Survey;
 use crate::model::{LocalState, RemoteState};
 use crate::plan::Action;
 use crate::progress::FileAction;
-use crate::transfer::{Context, Fetched, Landing, TransferError, fetch, install, send};
+use crate::transfer::{
+    Context, Fetched, Landing, TransferError, fetch, install, is_verifiable, send,
+};
 
 /// Carries out one action, in its own tracing span.
 pub(super) async fn perform(
@@ -104,6 +106,7 @@ async fn download(
     Ok(Effect {
         action: Some(FileAction::Downloaded),
         bytes: remote.size,
+        verified: is_verifiable(remote),
     })
 }
 
@@ -118,5 +121,6 @@ async fn upload(
     Ok(Effect {
         action: Some(FileAction::Uploaded),
         bytes,
+        verified: false,
     })
 }

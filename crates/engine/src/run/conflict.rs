@@ -13,7 +13,8 @@ use crate::model::{LocalState, RemoteState};
 use crate::progress::FileAction;
 use crate::scan::stat;
 use crate::transfer::{
-    Context, Fetched, Landing, TransferError, conflict_name, fetch, install, same_bytes,
+    Context, Fetched, Landing, TransferError, conflict_name, fetch, install, is_verifiable,
+    same_bytes,
 };
 
 /// Both sides changed the same path. The server's version keeps the name; the local one is
@@ -62,6 +63,7 @@ pub(super) async fn conflict(
             return Ok(Effect {
                 action: None,
                 bytes: remote.size,
+                verified: is_verifiable(remote),
             });
         }
     }
@@ -98,6 +100,7 @@ pub(super) async fn conflict(
         });
     };
     tracing::info!(path = %key, kept_as = %aside.display(), "conflict: the local version was kept under a new name");
+    let verified = part.is_some() && is_verifiable(remote);
     match part {
         Some(part) => {
             let agreed = install(ctx, path, part, remote, None).await?;
@@ -117,5 +120,6 @@ pub(super) async fn conflict(
     Ok(Effect {
         action: Some(FileAction::Conflict),
         bytes: remote.size,
+        verified,
     })
 }

@@ -92,6 +92,9 @@ fn account_for(
     match result {
         Ok(done) => {
             let Some(action) = done.action else { return };
+            if done.verified {
+                summary.files_verified += 1;
+            }
             match action {
                 FileAction::Downloaded => {
                     summary.files_downloaded += 1;

@@ -16,6 +16,8 @@ pub(super) struct Effect {
     pub(super) action: Option<FileAction>,
     /// Bytes moved over the network.
     pub(super) bytes: u64,
+    /// A download checked against the server's checksum.
+    pub(super) verified: bool,
 }
 
 impl Effect {
@@ -23,6 +25,7 @@ impl Effect {
     pub(super) const QUIET: Effect = Effect {
         action: None,
         bytes: 0,
+        verified: false,
     };
 
     /// A change the user sees, without bytes over the network.
@@ -30,6 +33,7 @@ impl Effect {
         Effect {
             action: Some(action),
             bytes: 0,
+            verified: false,
         }
     }
 }

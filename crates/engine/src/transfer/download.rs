@@ -133,6 +133,11 @@ fn checksum(remote: &RemoteState) -> Option<(String, &'static ring::digest::Algo
     })
 }
 
+/// Whether a download of `remote` is checked against a checksum the server publishes.
+pub fn is_verifiable(remote: &RemoteState) -> bool {
+    checksum(remote).is_some()
+}
+
 /// Checks a complete part file against the server's SHA-1 or SHA-256 checksum, where the
 /// server publishes one (Nextcloud's `oc:checksums`). A mismatch discards the part file.
 async fn verified(

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tidesync_webdav::{RemotePath, RetryPolicy};
 use tokio_util::sync::CancellationToken;
 
-pub use download::{Fetched, Landing, fetch, install, part_path, resumable};
+pub use download::{Fetched, Landing, fetch, install, is_verifiable, part_path, resumable};
 pub use names::{conflict_name, same_bytes};
 pub use upload::{send, sweep_upload_temps};
 
