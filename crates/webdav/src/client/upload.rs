@@ -1,5 +1,7 @@
 //! PUT: a local file streamed with its length (or small bytes in one piece), with a
-//! precondition and the modification time, reporting how much has gone out.
+//! precondition and the modification time, reporting how much has gone out. To a server whose
+//! listings carry ownCloud's properties, the body's SHA-1 goes along as `OC-Checksum`, which
+//! ownCloud and Nextcloud store and check.
 
 use std::future::Future;
 use std::path::Path;
@@ -21,10 +23,33 @@ use crate::path::RemotePath;
 use crate::retry::Retryable;
 use crate::validator;
 
-/// A local file about to be uploaded: read whole, or opened to be streamed.
+/// A local file about to be uploaded: read whole, or opened to be streamed; with its
+/// `OC-Checksum` when the server takes one.
 enum Opened {
-    Small(Bytes),
-    Large(std::fs::File, u64),
+    Small(Bytes, Option<String>),
+    Large(std::fs::File, u64, Option<String>),
+}
+
+/// `SHA1:<hex>`, the form `OC-Checksum` takes.
+fn sha1_header(digest: ring::digest::Digest) -> String {
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("SHA1:{hex}")
+}
+
+/// Hashes `file` from its start and leaves it at its start again.
+fn sha1_of_file(file: &mut std::fs::File) -> std::io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut context = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
+    let mut buf = vec![0u8; UPLOAD_CHUNK];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        context.update(&buf[..n]);
+    }
+    file.seek(SeekFrom::Start(0))?;
+    Ok(sha1_header(context.finish()))
 }
 
 /// Large reads keep the per-chunk overhead of uploads low.
@@ -57,6 +82,7 @@ impl Client {
         // Opened per attempt, so a retried upload sends the file from its start. A file that
         // fits one chunk is opened, measured and read in one blocking call, not in four
         // hand-offs to the blocking pool through `tokio::fs`.
+        let with_checksum = self.takes_checksums();
         self.put_with(path, precondition, mtime, sent, || async {
             let local = local.to_owned();
             let opened = tokio::task::spawn_blocking(move || -> std::io::Result<Opened> {
@@ -64,23 +90,31 @@ impl Client {
                 let mut file = std::fs::File::open(&local)?;
                 let length = file.metadata()?.len();
                 if length > UPLOAD_CHUNK as u64 {
-                    return Ok(Opened::Large(file, length));
+                    let checksum = with_checksum.then(|| sha1_of_file(&mut file)).transpose()?;
+                    return Ok(Opened::Large(file, length, checksum));
                 }
                 let mut data = Vec::with_capacity(length as usize + 1);
                 file.read_to_end(&mut data)?;
-                Ok(Opened::Small(Bytes::from(data)))
+                let checksum = with_checksum.then(|| {
+                    sha1_header(ring::digest::digest(
+                        &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+                        &data,
+                    ))
+                });
+                Ok(Opened::Small(Bytes::from(data), checksum))
             })
             .await
             .map_err(std::io::Error::other)??;
             Ok(match opened {
-                Opened::Small(data) => {
+                Opened::Small(data, checksum) => {
                     let length = data.len() as u64;
-                    (futures_util::stream::iter([Ok(data)]).left_stream(), length)
+                    let stream = futures_util::stream::iter([Ok(data)]).left_stream();
+                    (stream, length, checksum)
                 }
-                Opened::Large(file, length) => {
+                Opened::Large(file, length, checksum) => {
                     let file = tokio::fs::File::from_std(file);
                     let stream = ReaderStream::with_capacity(file, UPLOAD_CHUNK);
-                    (stream.right_stream(), length)
+                    (stream.right_stream(), length, checksum)
                 }
             })
         })
@@ -97,11 +131,17 @@ impl Client {
         precondition: &Precondition,
         mtime: Option<SystemTime>,
     ) -> Result<Uploaded, Error> {
+        let checksum = self.takes_checksums().then(|| {
+            sha1_header(ring::digest::digest(
+                &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+                &data,
+            ))
+        });
         self.put_with(path, precondition, mtime, Arc::new(|_| {}), || {
-            let data = data.clone();
+            let (data, checksum) = (data.clone(), checksum.clone());
             async move {
                 let length = data.len() as u64;
-                Ok((futures_util::stream::iter([Ok(data)]), length))
+                Ok((futures_util::stream::iter([Ok(data)]), length, checksum))
             }
         })
         .await
@@ -120,7 +160,7 @@ impl Client {
     ) -> Result<Uploaded, PutError>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<(S, u64), std::io::Error>>,
+        Fut: Future<Output = Result<(S, u64, Option<String>), std::io::Error>>,
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static,
     {
         let what = format!("PUT {path}");
@@ -141,13 +181,13 @@ impl Client {
         path: &RemotePath,
         precondition: &Precondition,
         mtime: Option<SystemTime>,
-        made: impl Future<Output = Result<(S, u64), std::io::Error>>,
+        made: impl Future<Output = Result<(S, u64, Option<String>), std::io::Error>>,
         report: SentBytes,
     ) -> Result<Uploaded, PutError>
     where
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static,
     {
-        let (stream, length) = made.await.map_err(PutError::Local)?;
+        let (stream, length, checksum) = made.await.map_err(PutError::Local)?;
         let activity = Activity::new();
         let mut so_far = 0u64;
         let counted = stream.inspect(move |chunk| {
@@ -158,11 +198,15 @@ impl Client {
         });
         let data = reqwest::Body::wrap_stream(activity.watch(counted));
         let request = |r: RequestBuilder| {
-            with_conditions(
+            let mut r = with_conditions(
                 r.header(CONTENT_LENGTH, length).body(data),
                 precondition,
                 mtime,
-            )
+            );
+            if let Some(checksum) = checksum {
+                r = r.header("OC-Checksum", checksum);
+            }
+            r
         };
         let response = self
             .send_once(&Method::PUT, path, EntryKind::File, &activity, request)
@@ -174,6 +218,15 @@ impl Client {
                 .or_else(|| header_string(headers, ETAG.as_str())),
             mtime_accepted: header_string(headers, "x-oc-mtime").as_deref() == Some("accepted"),
         })
+    }
+}
+
+impl Client {
+    /// Whether the server stores checksums sent with uploads: its listings carry ownCloud's
+    /// properties (ownCloud, Nextcloud). Others would ignore the header, so no file is read
+    /// twice for them.
+    fn takes_checksums(&self) -> bool {
+        self.quirks().owncloud_properties == Some(true)
     }
 }
 
