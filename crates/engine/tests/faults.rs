@@ -229,6 +229,8 @@ fn survived_as_promised(fault: HttpFault, outcome: &Outcome, what: &str) {
         HttpFault::Status(507, _) => {
             assert_eq!(outcome.state, JobState::Failed, "{what}: {outcome:?}");
             assert_eq!(outcome.failure, Some(FailureKind::Storage), "{what}");
+            let message = outcome.error.as_deref().unwrap_or_default();
+            assert!(message.contains("storage is full"), "{what}: {message}");
         }
         HttpFault::Status(..) | HttpFault::SlowHeaders(_) | HttpFault::IgnoreRange => {
             assert_eq!(outcome.state, JobState::Completed, "{what}: {outcome:?}");
@@ -290,6 +292,27 @@ async fn every_http_fault_during_an_upload() {
 #[tokio::test]
 async fn every_http_fault_during_a_two_way_sync() {
     every_http_fault(Mode::TwoWay).await;
+}
+
+/// A file that stays locked on the server (423, a person or an app has it open) past the
+/// retries is skipped with a message that says so, the rest of the run goes on, and the next
+/// run syncs it.
+#[tokio::test]
+async fn a_file_locked_on_the_server_is_skipped_and_synced_next_time() {
+    let rig = Rig::new(Mode::Upload, 1, 12).await;
+    let attempts = options().webdav.retry.attempts;
+    rig.server.arm("PUT", HttpFault::Status(423, 0), attempts);
+    let outcome = rig.sync().await;
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert_eq!(outcome.summary.errors.len(), 1, "{outcome:?}");
+    assert!(
+        outcome.summary.errors[0]
+            .message
+            .contains("locked on the server"),
+        "{:?}",
+        outcome.summary.errors
+    );
+    rig.converges("a file locked past the retries").await;
 }
 
 /// An upload whose move fails, and whose cleanup fails too, leaves its hidden temp on the

@@ -193,6 +193,11 @@ impl Error {
         self.status() == Some(StatusCode::INSUFFICIENT_STORAGE)
     }
 
+    /// The file is locked on the server (423): someone or some app has it open.
+    pub fn is_locked(&self) -> bool {
+        self.status() == Some(StatusCode::LOCKED)
+    }
+
     /// How long the server asked us to wait, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

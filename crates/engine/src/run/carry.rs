@@ -39,7 +39,7 @@ pub(super) async fn carry_moves(
             }
             Err(TransferError::Stopped) => return Err(RunError::Stopped),
             Err(TransferError::Remote(e)) if e.is_auth() || e.is_insufficient_storage() => {
-                return Err(RunError::Remote(e));
+                return Err(RunError::from(e));
             }
             Err(TransferError::Journal(e)) => return Err(RunError::Journal(e)),
             Err(error) => {

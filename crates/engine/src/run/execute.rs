@@ -118,7 +118,7 @@ fn account_for(
         }
         Err(TransferError::Stopped) => *stopped = true,
         Err(TransferError::Remote(e)) if e.is_auth() || e.is_insufficient_storage() => {
-            fatal.get_or_insert(RunError::Remote(e));
+            fatal.get_or_insert(RunError::from(e));
         }
         Err(TransferError::Journal(e)) => {
             fatal.get_or_insert(RunError::Journal(e));
@@ -131,6 +131,13 @@ fn account_for(
                 path: local,
                 source,
             });
+        }
+        Err(TransferError::Remote(e)) if e.is_locked() => {
+            let message = format!(
+                "{e}: the file is locked on the server (a person or an app has it open); it \
+                 will be synced next time"
+            );
+            record_error(ctx, summary, &path, &message);
         }
         Err(TransferError::Remote(e)) if e.is_forbidden() => {
             let message = format!(

@@ -29,7 +29,7 @@ pub enum RunError {
     Plan(#[from] PlanError),
     /// The server refused us (credentials, permissions) or could not be reached at all.
     #[error(transparent)]
-    Remote(#[from] tidesync_webdav::Error),
+    Remote(tidesync_webdav::Error),
     #[error("the local folder {path}: {source}")]
     Local {
         path: String,
@@ -38,6 +38,15 @@ pub enum RunError {
     },
     #[error(transparent)]
     Journal(#[from] crate::journal::JournalError),
+    /// The server has no room left (507: its quota or its disk).
+    #[error(
+        "the server's storage is full (its quota or its disk): free space there, then sync \
+         again; nothing was lost ({source})"
+    )]
+    ServerFull {
+        #[source]
+        source: tidesync_webdav::Error,
+    },
 }
 
 impl RunError {
@@ -47,7 +56,20 @@ impl RunError {
             RunError::Stopped => FailureKind::Other,
             RunError::Plan(PlanError::MassDelete { .. }) => FailureKind::MassDelete,
             RunError::Remote(e) => FailureKind::of_remote(e),
-            RunError::Local { .. } | RunError::Journal(_) => FailureKind::Storage,
+            RunError::Local { .. } | RunError::Journal(_) | RunError::ServerFull { .. } => {
+                FailureKind::Storage
+            }
+        }
+    }
+}
+
+/// A server error that ends the whole run, as the run reports it: a full server says so.
+impl From<tidesync_webdav::Error> for RunError {
+    fn from(error: tidesync_webdav::Error) -> RunError {
+        if error.is_insufficient_storage() {
+            RunError::ServerFull { source: error }
+        } else {
+            RunError::Remote(error)
         }
     }
 }
