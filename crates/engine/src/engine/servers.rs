@@ -83,6 +83,14 @@ impl ServerForm {
     }
 }
 
+/// What a form's connection test established, to be saved.
+struct Tested {
+    credentials: Option<Credentials>,
+    /// The certificate trusted for the server, in its one written form.
+    pin: Option<String>,
+    kind: Option<ServerKind>,
+}
+
 impl Engine {
     /// Hands the engine every stored password, for the remotes that have a user. Call once,
     /// before the first sync.
@@ -100,15 +108,8 @@ impl Engine {
     /// Tests the connection (one PROPFIND), then saves the remote and stores its password; if
     /// the password cannot be stored, nothing is saved.
     pub async fn add_server(&self, form: ServerForm) -> Result<RemoteRecord, EngineError> {
-        let credentials = form.credentials(form.password.as_deref())?;
-        let pin = form.pin(None)?;
-        let kind = self
-            .check_remote(
-                &form.url,
-                credentials.clone(),
-                PlainHttp::LoopbackOnly,
-                pin.as_deref(),
-            )
+        let tested = self
+            .test_form(&form, form.password.as_deref(), None)
             .await?;
         let id = self
             .add_remote(
@@ -118,14 +119,14 @@ impl Engine {
                 PlainHttp::LoopbackOnly,
             )
             .await?;
-        if let Err(error) = self.keep(id, kind, pin, &form).await {
+        if let Err(error) = self.keep(id, tested.kind, tested.pin, &form).await {
             let undone = self.inner.journal.call(move |j| j.remove_remote(id)).await;
             if let Err(undo) = undone {
                 tracing::warn!(%undo, "could not remove the remote whose password failed");
             }
             return Err(error);
         }
-        self.use_credentials(id, credentials);
+        self.use_credentials(id, tested.credentials);
         tracing::info!(id = id.0, url = %form.url, "remote added");
         self.remote(id).await
     }
@@ -144,8 +145,32 @@ impl Engine {
             (None, Some(_)) => self.passwords(move |s| s.load(id)).await?,
             (None, None) => None,
         };
-        let credentials = form.credentials(password.as_deref())?;
-        let pin = form.pin(before.pin_sha256.as_deref())?;
+        let tested = self
+            .test_form(&form, password.as_deref(), before.pin_sha256.as_deref())
+            .await?;
+        self.update_remote(id, &form.name, &form.url, form.user.as_deref())
+            .await?;
+        if let Err(error) = self.keep(id, tested.kind, tested.pin, &form).await {
+            let undone = self.restore(before).await;
+            if let Err(undo) = undone {
+                tracing::warn!(%undo, "could not restore the remote whose password failed");
+            }
+            return Err(error);
+        }
+        self.use_credentials(id, tested.credentials);
+        self.remote(id).await
+    }
+
+    /// The form's connection test (one PROPFIND) with `password` and the certificate trusted
+    /// by the form, or else `pinned_before`.
+    async fn test_form(
+        &self,
+        form: &ServerForm,
+        password: Option<&str>,
+        pinned_before: Option<&str>,
+    ) -> Result<Tested, EngineError> {
+        let credentials = form.credentials(password)?;
+        let pin = form.pin(pinned_before)?;
         let kind = self
             .check_remote(
                 &form.url,
@@ -154,17 +179,11 @@ impl Engine {
                 pin.as_deref(),
             )
             .await?;
-        self.update_remote(id, &form.name, &form.url, form.user.as_deref())
-            .await?;
-        if let Err(error) = self.keep(id, kind, pin, &form).await {
-            let undone = self.restore(before).await;
-            if let Err(undo) = undone {
-                tracing::warn!(%undo, "could not restore the remote whose password failed");
-            }
-            return Err(error);
-        }
-        self.use_credentials(id, credentials);
-        self.remote(id).await
+        Ok(Tested {
+            credentials,
+            pin,
+            kind,
+        })
     }
 
     /// Records what the connection test learned and the trusted certificate, and stores (or
