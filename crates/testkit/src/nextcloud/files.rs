@@ -1,0 +1,286 @@
+//! The emulated account's files: a tree in memory with what Nextcloud keeps for each item
+//! (file id, ETag, modification time, checksum), and the rules its WebDAV layer applies to
+//! changes (parents must exist, ETags of every ancestor change with a change below them).
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+/// One file or folder.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The file's bytes, `None` for a folder.
+    pub data: Option<Bytes>,
+    /// Without quotes.
+    pub etag: String,
+    pub file_id: u64,
+    /// Seconds since the epoch.
+    pub mtime: i64,
+    /// `SHA1:<hex>` as stored from `OC-Checksum`, or computed when none was sent.
+    pub checksum: Option<String>,
+}
+
+impl Node {
+    pub fn is_folder(&self) -> bool {
+        self.data.is_none()
+    }
+
+    pub fn size(&self) -> u64 {
+        self.data.as_ref().map_or(0, |d| d.len() as u64)
+    }
+}
+
+/// Why a change was refused, as the HTTP status Nextcloud answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 404: nothing at the path.
+    NotFound,
+    /// 409: the parent folder does not exist.
+    NoParent,
+    /// 405: something is already there (MKCOL), or a folder where a file was meant.
+    Exists,
+    /// 412: `Overwrite: F` and the destination exists.
+    Precondition,
+}
+
+impl Refusal {
+    pub fn status(self) -> u16 {
+        match self {
+            Refusal::NotFound => 404,
+            Refusal::NoParent => 409,
+            Refusal::Exists => 405,
+            Refusal::Precondition => 412,
+        }
+    }
+}
+
+/// The tree. Paths are relative to the account's root, without leading or trailing `/`; the
+/// root is `""`.
+#[derive(Debug)]
+pub struct Files {
+    nodes: BTreeMap<String, Node>,
+    next_id: u64,
+    next_tag: u64,
+}
+
+impl Default for Files {
+    fn default() -> Self {
+        let mut files = Files {
+            nodes: BTreeMap::new(),
+            next_id: 1,
+            next_tag: 1,
+        };
+        let root = files.node(None, 0);
+        files.nodes.insert(String::new(), root);
+        files
+    }
+}
+
+/// The folder that holds `path` (`""` for an item in the root).
+pub fn parent_of(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(parent, _)| parent)
+}
+
+/// Whether `path` is `folder` or below it.
+fn is_within(path: &str, folder: &str) -> bool {
+    folder.is_empty() || path == folder || path.starts_with(&format!("{folder}/"))
+}
+
+impl Files {
+    fn node(&mut self, data: Option<Bytes>, mtime: i64) -> Node {
+        let file_id = self.next_id;
+        self.next_id += 1;
+        let checksum = data.as_ref().map(|d| sha1_checksum(d));
+        Node {
+            data,
+            etag: self.fresh_tag(),
+            file_id,
+            mtime,
+            checksum,
+        }
+    }
+
+    fn fresh_tag(&mut self) -> String {
+        self.next_tag += 1;
+        format!("{:016x}", self.next_tag.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+    }
+
+    pub fn get(&self, path: &str) -> Option<&Node> {
+        self.nodes.get(path)
+    }
+
+    /// The items directly in `folder`.
+    pub fn children<'a>(&'a self, folder: &'a str) -> impl Iterator<Item = (&'a String, &'a Node)> {
+        use std::ops::Bound;
+        // Everything below "a" sorts between "a/" and "a0" ('0' follows '/').
+        let range = match folder {
+            "" => (Bound::Excluded(String::new()), Bound::Unbounded),
+            _ => (
+                Bound::Included(format!("{folder}/")),
+                Bound::Excluded(format!("{folder}0")),
+            ),
+        };
+        self.nodes
+            .range::<String, _>(range)
+            .filter(move |(p, _)| parent_of(p) == folder)
+    }
+
+    /// Every file, by path.
+    pub fn all_files(&self) -> BTreeMap<String, Bytes> {
+        self.nodes
+            .iter()
+            .filter_map(|(p, n)| n.data.clone().map(|d| (p.clone(), d)))
+            .collect()
+    }
+
+    /// Bytes used by all files.
+    pub fn used(&self) -> u64 {
+        self.nodes.values().map(Node::size).sum()
+    }
+
+    /// Writes a file; its id stays when it replaces one. Returns the new node.
+    pub fn write(
+        &mut self,
+        path: &str,
+        data: Bytes,
+        mtime: i64,
+        checksum: Option<String>,
+    ) -> Result<&Node, Refusal> {
+        self.parent_folder(path)?;
+        let mut node = self.node(Some(data), mtime);
+        if let Some(checksum) = checksum {
+            node.checksum = Some(checksum);
+        }
+        match self.nodes.get(path) {
+            Some(old) if old.is_folder() => return Err(Refusal::Exists),
+            Some(old) => {
+                node.file_id = old.file_id;
+            }
+            None => {}
+        }
+        self.nodes.insert(path.to_owned(), node);
+        self.touch_ancestors(path);
+        Ok(&self.nodes[path])
+    }
+
+    /// Makes a folder whose parent exists.
+    pub fn mkcol(&mut self, path: &str, mtime: i64) -> Result<(), Refusal> {
+        if self.nodes.contains_key(path) {
+            return Err(Refusal::Exists);
+        }
+        self.parent_folder(path)?;
+        let node = self.node(None, mtime);
+        self.nodes.insert(path.to_owned(), node);
+        self.touch_ancestors(path);
+        Ok(())
+    }
+
+    /// Deletes `path` and everything below it.
+    pub fn delete(&mut self, path: &str) -> Result<(), Refusal> {
+        if path.is_empty() || !self.nodes.contains_key(path) {
+            return Err(Refusal::NotFound);
+        }
+        self.nodes.retain(|p, _| !is_within(p, path));
+        self.touch_ancestors(path);
+        Ok(())
+    }
+
+    /// Moves `from` (with everything below it) to `to`; items keep their ids and ETags.
+    /// Returns whether something was replaced.
+    pub fn rename(&mut self, from: &str, to: &str, overwrite: bool) -> Result<bool, Refusal> {
+        if from.is_empty() || !self.nodes.contains_key(from) {
+            return Err(Refusal::NotFound);
+        }
+        if to.is_empty() || is_within(to, from) {
+            return Err(Refusal::Exists);
+        }
+        self.parent_folder(to)?;
+        let replaced = self.nodes.contains_key(to);
+        if replaced && !overwrite {
+            return Err(Refusal::Precondition);
+        }
+        if replaced {
+            self.nodes.retain(|p, _| !is_within(p, to));
+        }
+        let moving: Vec<String> = self
+            .nodes
+            .keys()
+            .filter(|p| is_within(p, from))
+            .cloned()
+            .collect();
+        for old in moving {
+            let node = self.nodes.remove(&old).expect("listed just now");
+            let new = format!("{to}{}", &old[from.len()..]);
+            self.nodes.insert(new, node);
+        }
+        self.touch_ancestors(from);
+        self.touch_ancestors(to);
+        Ok(replaced)
+    }
+
+    fn parent_folder(&self, path: &str) -> Result<(), Refusal> {
+        match self.nodes.get(parent_of(path)) {
+            Some(parent) if parent.is_folder() => Ok(()),
+            _ => Err(Refusal::NoParent),
+        }
+    }
+
+    /// Nextcloud propagates a change to the ETag of every folder above it, which is what lets
+    /// a client check a whole tree with one `Depth: 0` request.
+    fn touch_ancestors(&mut self, path: &str) {
+        let mut folder = path;
+        loop {
+            folder = parent_of(folder);
+            let tag = self.fresh_tag();
+            if let Some(node) = self.nodes.get_mut(folder) {
+                node.etag = tag;
+            }
+            if folder.is_empty() {
+                break;
+            }
+        }
+    }
+}
+
+/// `SHA1:<hex>` of `data`, the form `OC-Checksum` and `oc:checksums` use.
+pub fn sha1_checksum(data: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, data);
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("SHA1:{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_below_a_folder_change_its_etag_and_moves_keep_ids() {
+        let mut files = Files::default();
+        files.mkcol("a", 0).unwrap();
+        let before = files.get("a").unwrap().etag.clone();
+        let root_before = files.get("").unwrap().etag.clone();
+        let id = files
+            .write("a/x", Bytes::from_static(b"x"), 1, None)
+            .unwrap()
+            .file_id;
+        assert_ne!(files.get("a").unwrap().etag, before);
+        assert_ne!(files.get("").unwrap().etag, root_before);
+        assert_eq!(
+            files.write("b/x", Bytes::new(), 1, None).unwrap_err(),
+            Refusal::NoParent
+        );
+        files.mkcol("b", 0).unwrap();
+        assert!(!files.rename("a/x", "b/y", false).unwrap());
+        assert_eq!(files.get("b/y").unwrap().file_id, id);
+        assert_eq!(files.children("b").count(), 1);
+        assert_eq!(files.children("").count(), 2);
+        files.write("a/z", Bytes::new(), 1, None).unwrap();
+        assert_eq!(
+            files.rename("a/z", "b/y", false).unwrap_err(),
+            Refusal::Precondition
+        );
+        files.delete("b").unwrap();
+        assert!(files.get("b/y").is_none());
+        assert_eq!(files.all_files().len(), 1);
+    }
+}

@@ -1,0 +1,452 @@
+//! **An emulation of a Nextcloud server**, not Nextcloud: no package registry offers one, so
+//! this implements exactly the documented endpoints a sync client uses, written from
+//! Nextcloud's developer documentation (`developer_manual/client_apis/`: WebDAV basics,
+//! chunked upload v2, bulk upload, Login Flow v2, the OCS capabilities and `status.php`).
+//!
+//! - [`files`]: the account's tree with file ids, ETags (propagated to every ancestor, as
+//!   Nextcloud does), modification times and checksums;
+//! - [`dav`]: `/remote.php/dav/files/<user>/`: PROPFIND with the `oc:` properties, GET with
+//!   ranges, an atomic PUT that honours `If-Match` / `If-None-Match: *` and answers `OC-ETag`,
+//!   `ETag`, `OC-FileId` and `X-OC-MTime`, MKCOL, DELETE, MOVE. Like Sabre's default, a
+//!   `Depth: infinity` PROPFIND is silently answered as `Depth: 1`;
+//! - [`chunks`]: chunked upload v2 under `/remote.php/dav/uploads/<user>/` (the `Destination`
+//!   rule, chunk numbers 1–10000 of at least 5 MiB but the last, 507 on `OC-Total-Length`
+//!   before any data, assembly by `MOVE …/.file`, expiry after 24 hours without activity);
+//! - [`bulk`]: `POST /remote.php/dav/bulk` with `multipart/related` parts;
+//! - [`login`]: `status.php`, capabilities, Login Flow v2 and app password deletion.
+//!
+//! Faults a Nextcloud user meets are switches: a quota ([`NextcloudServer::set_quota`]),
+//! maintenance mode, a revoked app password; time moves with
+//! [`NextcloudServer::advance_clock`]. Every request is logged, so tests and benchmarks count
+//! what a client sent from the server's side.
+
+mod bulk;
+mod chunks;
+mod dav;
+pub mod files;
+mod login;
+
+pub use login::grant_form;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{AUTHORIZATION, HeaderMap};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tidesync_demo::server::serve_connections;
+use tokio_util::sync::DropGuard;
+
+use files::Files;
+
+/// The account the emulation serves.
+pub const USER: &str = "alice";
+/// Its account password: typed only into the "browser" of a Login Flow, never stored by a
+/// client that signs in properly.
+pub const ACCOUNT_PASSWORD: &str = "alice-account-password";
+
+/// One request as the server saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    pub method: String,
+    /// The decoded path, from the server's root (`/remote.php/dav/files/alice/a.txt`).
+    pub path: String,
+}
+
+/// What the server announces in its capabilities.
+#[derive(Debug, Clone)]
+pub struct Features {
+    /// `dav.chunking` "1.0" (chunked upload v2 is part of it).
+    pub chunking: bool,
+    /// `dav.bulkupload` "1.0".
+    pub bulk_upload: bool,
+    /// `files.chunked_upload.max_size`: the largest chunk the server takes.
+    pub max_chunk_size: u64,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Features {
+            chunking: true,
+            bulk_upload: true,
+            max_chunk_size: 100 * 1024 * 1024,
+        }
+    }
+}
+
+/// Everything the server holds, behind one lock that no handler keeps across an await.
+pub(crate) struct State {
+    base: String,
+    files: Files,
+    uploads: BTreeMap<String, chunks::Upload>,
+    app_passwords: BTreeSet<String>,
+    flows: BTreeMap<String, login::Flow>,
+    quota: Option<u64>,
+    maintenance: bool,
+    clock_offset: Duration,
+    log: Vec<Logged>,
+    features: Features,
+}
+
+impl State {
+    /// The server's clock, which tests can move forward.
+    fn now(&self) -> SystemTime {
+        SystemTime::now() + self.clock_offset
+    }
+
+    fn now_seconds(&self) -> i64 {
+        self.now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    }
+
+    /// Bytes still free under the quota, `None` without one.
+    fn free(&self) -> Option<u64> {
+        self.quota.map(|q| q.saturating_sub(self.files.used()))
+    }
+}
+
+/// A running emulated Nextcloud on `127.0.0.1:0`; it stops when dropped.
+pub struct NextcloudServer {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    _stop: DropGuard,
+}
+
+impl NextcloudServer {
+    /// Starts a server announcing every feature.
+    pub async fn start() -> std::io::Result<NextcloudServer> {
+        Self::with_features(Features::default()).await
+    }
+
+    /// Starts a server announcing `features`.
+    pub async fn with_features(features: Features) -> std::io::Result<NextcloudServer> {
+        let state = Arc::new(Mutex::new(State {
+            base: String::new(),
+            files: Files::default(),
+            uploads: BTreeMap::new(),
+            app_passwords: BTreeSet::new(),
+            flows: BTreeMap::new(),
+            quota: None,
+            maintenance: false,
+            clock_offset: Duration::ZERO,
+            log: Vec::new(),
+            features,
+        }));
+        let served = state.clone();
+        let (addr, stop) =
+            serve_connections(SocketAddr::from(([127, 0, 0, 1], 0)), move |stream| {
+                let state = served.clone();
+                let service = service_fn(move |request| {
+                    let state = state.clone();
+                    async move { Ok::<_, Infallible>(answer(&state, request).await) }
+                });
+                http1::Builder::new().serve_connection(TokioIo::new(stream), service)
+            })
+            .await?;
+        lock(&state).base = format!("http://{addr}");
+        Ok(NextcloudServer {
+            addr,
+            state,
+            _stop: stop,
+        })
+    }
+
+    /// The server's address, as a user types it: `http://127.0.0.1:port/`.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// The account's WebDAV root: `http://127.0.0.1:port/remote.php/dav/files/alice/`.
+    pub fn dav_url(&self) -> String {
+        format!("http://{}/remote.php/dav/files/{USER}/", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A new app password, as if the user had made one in the web interface.
+    pub fn issue_app_password(&self) -> String {
+        let password = login::new_token(48);
+        lock(&self.state).app_passwords.insert(password.clone());
+        password
+    }
+
+    /// Revokes every app password, as the user does in the web interface's security settings.
+    pub fn revoke_app_passwords(&self) {
+        lock(&self.state).app_passwords.clear();
+    }
+
+    /// How many app passwords are valid.
+    pub fn app_passwords(&self) -> usize {
+        lock(&self.state).app_passwords.len()
+    }
+
+    /// Limits the account to `bytes` (`None`: no limit).
+    pub fn set_quota(&self, bytes: Option<u64>) {
+        lock(&self.state).quota = bytes;
+    }
+
+    /// Turns maintenance mode on or off: every WebDAV and OCS request is answered 503.
+    pub fn set_maintenance(&self, on: bool) {
+        lock(&self.state).maintenance = on;
+    }
+
+    /// Moves the server's clock forward (upload folders expire after 24 hours of inactivity).
+    pub fn advance_clock(&self, by: Duration) {
+        lock(&self.state).clock_offset += by;
+    }
+
+    /// Every file of the account, by path from its root (`a/b.txt`).
+    pub fn files(&self) -> BTreeMap<String, Bytes> {
+        lock(&self.state).files.all_files()
+    }
+
+    /// Writes a file on the server side, as another client or the web interface would.
+    pub fn write(&self, path: &str, data: &[u8]) {
+        let mut state = lock(&self.state);
+        let now = state.now_seconds();
+        let mut folder = String::new();
+        for part in path
+            .split('/')
+            .collect::<Vec<_>>()
+            .split_last()
+            .map_or(&[][..], |(_, p)| p)
+        {
+            folder = if folder.is_empty() {
+                (*part).to_owned()
+            } else {
+                format!("{folder}/{part}")
+            };
+            let _ = state.files.mkcol(&folder, now);
+        }
+        state
+            .files
+            .write(path, Bytes::copy_from_slice(data), now, None)
+            .expect("the emulation writes where its parent exists");
+    }
+
+    /// The names of the upload folders of chunked uploads not yet assembled or expired.
+    pub fn pending_uploads(&self) -> Vec<String> {
+        lock(&self.state).uploads.keys().cloned().collect()
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Logged> {
+        lock(&self.state).log.clone()
+    }
+
+    /// Forgets the requests logged so far.
+    pub fn clear_requests(&self) {
+        lock(&self.state).log.clear();
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) type Answer = Response<Full<Bytes>>;
+
+/// An answer with `status`, `headers` and `body`.
+pub(crate) fn reply(status: u16, headers: &[(&str, String)], body: impl Into<Bytes>) -> Answer {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in headers {
+        if let Ok(value) = value.parse() {
+            response.headers_mut().append(
+                hyper::header::HeaderName::from_bytes(name.as_bytes()).expect("valid header name"),
+                value,
+            );
+        }
+    }
+    response
+}
+
+/// A request's parts the handlers read.
+pub(crate) struct Asked {
+    pub method: Method,
+    /// Decoded, from the server's root.
+    pub path: String,
+    pub query: String,
+    pub headers: HeaderMap,
+}
+
+impl Asked {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Answer {
+    let (parts, body) = request.into_parts();
+    let asked = Asked {
+        method: parts.method,
+        path: percent_encoding::percent_decode_str(parts.uri.path())
+            .decode_utf8_lossy()
+            .into_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers: parts.headers,
+    };
+    lock(state).log.push(Logged {
+        method: asked.method.to_string(),
+        path: asked.path.clone(),
+    });
+    // A chunk that cannot fit is refused before its data is stored, as the documentation
+    // says. Its body is still read (and dropped), as the web server in front of PHP reads it,
+    // so the client hears the 507 rather than a connection cut mid-body.
+    let refused = chunks::refuse_early(&lock(state), &asked);
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return reply(400, &[], "the request body could not be read"),
+    };
+    match refused {
+        Some(refused) => refused,
+        None => route(&mut lock(state), &asked, body),
+    }
+}
+
+fn route(state: &mut State, asked: &Asked, body: Bytes) -> Answer {
+    let path = asked.path.as_str();
+    match (&asked.method, path) {
+        (&Method::GET, "/status.php") => return login::status(state),
+        (&Method::POST, "/index.php/login/v2") => return login::start_flow(state),
+        (&Method::POST, "/index.php/login/v2/poll" | "/login/v2/poll") => {
+            return login::poll(state, &body);
+        }
+        (&Method::POST, "/index.php/login/v2/grant") => return login::grant(state, &body),
+        (&Method::GET, _) if path.starts_with("/index.php/login/v2/flow/") => {
+            return login::flow_page(state, &path["/index.php/login/v2/flow/".len()..]);
+        }
+        _ => {}
+    }
+    let ocs = path.starts_with("/ocs/");
+    let dav = path.starts_with("/remote.php/");
+    if !ocs && !dav {
+        return reply(404, &[], "");
+    }
+    if asked.method == Method::GET && path.ends_with("/cloud/capabilities") && !state.maintenance {
+        return login::capabilities(state, asked);
+    }
+    if state.maintenance {
+        return reply(
+            503,
+            &[
+                ("X-Nextcloud-Maintenance-Mode", "1".into()),
+                ("Retry-After", "1".into()),
+            ],
+            "Nextcloud is in maintenance mode",
+        );
+    }
+    let Some(authenticated) = authenticate(state, &asked.headers) else {
+        return reply(
+            401,
+            &[(
+                "WWW-Authenticate",
+                "Basic realm=\"Nextcloud\", charset=\"UTF-8\"".into(),
+            )],
+            "",
+        );
+    };
+    if ocs {
+        return login::ocs(state, asked, authenticated);
+    }
+    let files_root = format!("/remote.php/dav/files/{USER}");
+    let uploads_root = format!("/remote.php/dav/uploads/{USER}");
+    if let Some(rest) = below(path, &files_root) {
+        dav::handle(state, asked, rest, body)
+    } else if let Some(rest) = below(path, &uploads_root) {
+        chunks::handle(state, asked, rest, body)
+    } else if path == "/remote.php/dav/bulk" && asked.method == Method::POST {
+        bulk::handle(state, asked, &body)
+    } else {
+        reply(404, &[], "")
+    }
+}
+
+/// The path below `root` without leading or trailing `/` (`""` for the root itself).
+fn below<'a>(path: &'a str, root: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix(root)?;
+    if !rest.is_empty() && !rest.starts_with('/') {
+        return None;
+    }
+    Some(rest.trim_matches('/'))
+}
+
+/// How a request proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Authenticated {
+    AccountPassword,
+    AppPassword(String),
+}
+
+fn authenticate(state: &State, headers: &HeaderMap) -> Option<Authenticated> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (user, password) = decoded.split_once(':')?;
+    if user != USER {
+        return None;
+    }
+    if password == ACCOUNT_PASSWORD {
+        Some(Authenticated::AccountPassword)
+    } else if state.app_passwords.contains(password) {
+        Some(Authenticated::AppPassword(password.to_owned()))
+    } else {
+        None
+    }
+}
+
+/// The item path a `Destination` header names below the account's root, if it does.
+pub(crate) fn destination_path(state: &State, asked: &Asked) -> Option<String> {
+    let raw = asked.header("destination")?;
+    let path = raw.strip_prefix(&state.base).unwrap_or(raw);
+    let path = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    below(&path, &format!("/remote.php/dav/files/{USER}")).map(str::to_owned)
+}
+
+/// Seconds from `X-OC-Mtime`, if it was sent and is a number.
+pub(crate) fn sent_mtime(asked: &Asked) -> Option<i64> {
+    asked
+        .header("x-oc-mtime")?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .map(|s| s as i64)
+}
+
+/// The headers Nextcloud answers a successful upload with.
+pub(crate) fn uploaded_headers(
+    node: &files::Node,
+    mtime_sent: bool,
+) -> Vec<(&'static str, String)> {
+    let mut headers = vec![
+        ("OC-ETag", format!("\"{}\"", node.etag)),
+        ("ETag", format!("\"{}\"", node.etag)),
+        ("OC-FileId", long_file_id(node.file_id)),
+    ];
+    if mtime_sent {
+        headers.push(("X-OC-MTime", "accepted".into()));
+    }
+    headers
+}
+
+/// Nextcloud's long form of a file id, as in `OC-FileId` and `oc:id`: the id padded to eight
+/// digits, then the instance id.
+pub(crate) fn long_file_id(id: u64) -> String {
+    format!("{id:08}ocemulated")
+}
