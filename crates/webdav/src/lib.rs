@@ -37,14 +37,14 @@ pub mod validator;
 
 pub use certificate::{CertificateInfo, presented_certificate};
 pub use client::{
-    Client, Credentials, Depth, Download, Mkcol, Options, Overwrite, Precondition, SentBytes,
-    Uploaded,
+    Client, Credentials, Depth, Download, MIN_CHUNK_SIZE, Mkcol, Options, Overwrite, Precondition,
+    SentBytes, Uploaded,
 };
 pub use entry::{Entry, EntryError, EntryKind, Listing, Rejected};
 pub use error::Error;
 pub use multistatus::ParseError;
 pub use path::{HrefError, RemotePath, confine, validate_name};
-pub use quirks::{Quirks, ServerKind};
+pub use quirks::{Abilities, Chunking, Quirks, ServerKind};
 pub use reqwest::{Method, StatusCode};
 pub use retry::RetryPolicy;
 pub use tls::{TlsOptions, certificate_fingerprint, fingerprint_hex, parse_fingerprint};

@@ -52,6 +52,36 @@ pub struct Quirks {
     /// Whether the server answered over HTTP/2 (agreed in the TLS handshake by ALPN), so many
     /// requests share one connection. `None` until it answered.
     pub http2: Option<bool>,
+    /// What the server offers beyond WebDAV, once asked (see [`Client::abilities`]); `None`
+    /// until then.
+    ///
+    /// [`Client::abilities`]: crate::Client::abilities
+    pub abilities: Option<Abilities>,
+}
+
+/// Ways of uploading a server offers beyond WebDAV's, each used only once the server proved
+/// or announced it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Abilities {
+    /// A `PUT` never shows a partial file under its name and honours `If-Match` and
+    /// `If-None-Match: *`, so a file goes up in one request. Atomicity is what Nextcloud and
+    /// ownCloud document (they write a part file and rename it); the preconditions are proven
+    /// by a probe on the server itself.
+    pub atomic_put: bool,
+    /// Chunked upload v2 (`dav.chunking` in the capabilities), with where its upload folders
+    /// live.
+    pub chunking: Option<Chunking>,
+    /// Bulk upload (`dav.bulkupload` 1.0 in the capabilities) to this URL.
+    pub bulk_upload: Option<url::Url>,
+}
+
+/// Where and how large chunked uploads may be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunking {
+    /// The account's uploads folder, `…/remote.php/dav/uploads/<user>/`.
+    pub uploads: url::Url,
+    /// The largest chunk the server takes (`files.chunked_upload.max_size`), if it says.
+    pub max_chunk_size: Option<u64>,
 }
 
 impl Quirks {

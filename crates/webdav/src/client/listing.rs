@@ -60,9 +60,15 @@ impl Client {
                 .propfind(path, Depth::Infinity, EntryKind::Folder)
                 .await
             {
-                Ok(listing) => {
+                Ok(listing) if quirks.depth_infinity == Some(true) || goes_deep(&listing, path) => {
                     self.learn(|q| q.depth_infinity = Some(true));
                     return Ok(listing);
+                }
+                Ok(listing) => {
+                    // Folders with nothing listed below them: either they are all empty, or
+                    // the server answered `Depth: 1` (Sabre, under Nextcloud and ownCloud, does
+                    // so silently). Listing them tells which, and is right either way.
+                    return self.walk_below(path, listing).await;
                 }
                 Err(error) if refuses_infinity(&error) => {
                     tracing::debug!(%path, "Depth: infinity refused; walking Depth: 1 instead");
@@ -78,6 +84,38 @@ impl Client {
     async fn walk(&self, root: &RemotePath) -> Result<Listing, Error> {
         let mut listing = Listing::default();
         let mut queue = VecDeque::from([root.clone()]);
+        self.walk_queue(root, &mut queue, &mut listing).await?;
+        Ok(listing)
+    }
+
+    /// Completes `listing`, a `Depth: infinity` answer that showed nothing below any
+    /// subfolder, by listing those subfolders. When one turns out not to be empty, the server
+    /// only pretends to answer `Depth: infinity`, and is walked from now on.
+    async fn walk_below(&self, root: &RemotePath, listing: Listing) -> Result<Listing, Error> {
+        let mut queue: VecDeque<RemotePath> = listing
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Folder && e.path != *root)
+            .map(|e| e.path.clone())
+            .collect();
+        let mut complete = listing;
+        let shallow = complete.entries.len();
+        self.walk_queue(root, &mut queue, &mut complete).await?;
+        if complete.entries.len() > shallow {
+            tracing::debug!(%root, "Depth: infinity was answered as Depth: 1; walking from now on");
+            self.learn(|q| q.depth_infinity = Some(false));
+        }
+        Ok(complete)
+    }
+
+    /// Lists the folders in `queue` and every folder found below them, `limit` at a time,
+    /// adding what they hold to `listing` (and `root` itself, when it is in the queue).
+    async fn walk_queue(
+        &self,
+        root: &RemotePath,
+        queue: &mut VecDeque<RemotePath>,
+        listing: &mut Listing,
+    ) -> Result<(), Error> {
         let mut running = FuturesUnordered::new();
         let limit = self.inner.options.walk_concurrency.max(1);
         loop {
@@ -108,7 +146,7 @@ impl Client {
                 listing.entries.push(entry);
             }
         }
-        Ok(listing)
+        Ok(())
     }
 
     /// What the server says of one item, `None` if there is nothing at `path`. A file's URL
@@ -172,6 +210,15 @@ impl Client {
             }),
         }
     }
+}
+
+/// Whether a `Depth: infinity` answer shows an entry below one of `root`'s subfolders, which
+/// proves the server went deeper than `Depth: 1`.
+fn goes_deep(listing: &Listing, root: &RemotePath) -> bool {
+    listing
+        .entries
+        .iter()
+        .any(|e| e.path != *root && e.path.parent().is_some_and(|p| p != *root))
 }
 
 /// Whether a failed `Depth: infinity` PROPFIND means "not here, walk instead".

@@ -4,8 +4,10 @@
 //! requests without a body of note (MKCOL, DELETE, MOVE) and the one way every request is sent.
 
 mod address;
+mod chunked;
 mod download;
 mod listing;
+mod nextcloud;
 mod options;
 mod upload;
 
@@ -18,6 +20,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use tracing::Instrument;
 use url::Url;
 
+pub use chunked::MIN_CHUNK_SIZE;
 pub use download::Download;
 pub use options::{
     Credentials, Depth, Mkcol, Options, Overwrite, Precondition, SentBytes, Uploaded,
@@ -161,31 +164,45 @@ impl Client {
         kind: EntryKind,
         configure: impl Fn(RequestBuilder) -> RequestBuilder,
     ) -> Result<Response, Error> {
-        let what = format!("{method} {path}");
+        let url = path.url(&self.inner.base, kind == EntryKind::Folder);
+        self.send_url(method, &url, &path.to_string(), configure)
+            .await
+    }
+
+    /// Like [`send`](Client::send), to a URL outside the base folder (the server's own
+    /// endpoints, an upload folder); `label` names it in errors and logs.
+    pub(super) async fn send_url(
+        &self,
+        method: &Method,
+        url: &Url,
+        label: &str,
+        configure: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Response, Error> {
+        let what = format!("{method} {label}");
         let configure = &configure;
         self.inner
             .options
             .retry
             .run(&what, move || async move {
                 let activity = Activity::new();
-                self.send_once(method, path, kind, &activity, configure)
+                self.send_url_once(method, url, label, &activity, configure)
                     .await
             })
             .await
     }
 
-    /// One request: the answer's headers unless nothing happened for the idle timeout (no
-    /// body chunk sent, no answer), any non-2xx as an error.
-    pub(super) async fn send_once(
+    /// One request to `url`: the answer's headers unless nothing happened for the idle
+    /// timeout (no body chunk sent, no answer), any non-2xx as an error.
+    pub(super) async fn send_url_once(
         &self,
         method: &Method,
-        path: &RemotePath,
-        kind: EntryKind,
+        url: &Url,
+        label: &str,
         activity: &Activity,
         configure: impl FnOnce(RequestBuilder) -> RequestBuilder,
     ) -> Result<Response, Error> {
-        let url = path.url(&self.inner.base, kind == EntryKind::Folder);
-        let mut request = configure(self.inner.http.request(method.clone(), url));
+        let path = label;
+        let mut request = configure(self.inner.http.request(method.clone(), url.clone()));
         if let Some(c) = &self.inner.credentials {
             request = request.basic_auth(&c.user, Some(&c.password));
         }
@@ -196,7 +213,7 @@ impl Client {
         let idle = self.inner.options.idle_timeout;
         let response = async {
             tokio::select! {
-                sent = request.send() => sent.map_err(|source| Error::transport(method, path, source)),
+                sent = request.send() => sent.map_err(|source| Error::transport(method, &path, source)),
                 () = activity.stalled(idle) => Err(Error::Stalled {
                     method: method.clone(),
                     path: path.to_string(),

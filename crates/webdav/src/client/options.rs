@@ -128,6 +128,8 @@ impl Overwrite {
 pub struct Uploaded {
     /// The new version's ETag, where the server returns one.
     pub etag: Option<String>,
+    /// The file's id (as `oc:fileid` lists it), where the server returns one (`OC-FileId`).
+    pub file_id: Option<String>,
     /// Whether the server applied the modification time sent in `X-OC-Mtime`.
     pub mtime_accepted: bool,
 }

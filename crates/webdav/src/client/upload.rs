@@ -14,9 +14,9 @@ use futures_util::stream::StreamExt;
 use reqwest::header::{CONTENT_LENGTH, ETAG, IF_MATCH, IF_NONE_MATCH};
 use reqwest::{Method, RequestBuilder};
 use tokio_util::io::ReaderStream;
+use url::Url;
 
 use super::{Client, Precondition, SentBytes, Uploaded, header_string};
-use crate::entry::EntryKind;
 use crate::error::Error;
 use crate::idle::Activity;
 use crate::path::RemotePath;
@@ -156,21 +156,44 @@ impl Client {
         precondition: &Precondition,
         mtime: Option<SystemTime>,
         sent: SentBytes,
-        mut body: F,
+        body: F,
     ) -> Result<Uploaded, PutError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(S, u64, Option<String>), std::io::Error>>,
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static,
     {
-        let what = format!("PUT {path}");
+        let url = path.url(&self.inner.base, false);
+        let conditions = |r: RequestBuilder| with_conditions(r, precondition, mtime);
+        let response = self
+            .put_url(&url, &path.to_string(), &conditions, sent, body)
+            .await?;
+        Ok(uploaded(response.headers()))
+    }
+
+    /// A PUT to `url` with the headers `extra` adds, retried by the policy, with a body made
+    /// afresh for each attempt (its length, and its `OC-Checksum` if it has one).
+    pub(super) async fn put_url<F, Fut, S>(
+        &self,
+        url: &Url,
+        label: &str,
+        extra: &(dyn Fn(RequestBuilder) -> RequestBuilder + Sync),
+        sent: SentBytes,
+        mut body: F,
+    ) -> Result<reqwest::Response, PutError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(S, u64, Option<String>), std::io::Error>>,
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static,
+    {
+        let what = format!("PUT {label}");
         self.inner
             .options
             .retry
             .run(&what, || {
                 let made = body();
                 let report = sent.clone();
-                self.put_once(path, precondition, mtime, made, report)
+                self.put_once(url, label, extra, made, report)
             })
             .await
     }
@@ -178,12 +201,12 @@ impl Client {
     /// One attempt of a PUT with the body `made` produces.
     async fn put_once<S>(
         &self,
-        path: &RemotePath,
-        precondition: &Precondition,
-        mtime: Option<SystemTime>,
+        url: &Url,
+        label: &str,
+        extra: &(dyn Fn(RequestBuilder) -> RequestBuilder + Sync),
         made: impl Future<Output = Result<(S, u64, Option<String>), std::io::Error>>,
         report: SentBytes,
-    ) -> Result<Uploaded, PutError>
+    ) -> Result<reqwest::Response, PutError>
     where
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static,
     {
@@ -198,26 +221,39 @@ impl Client {
         });
         let data = reqwest::Body::wrap_stream(activity.watch(counted));
         let request = |r: RequestBuilder| {
-            let mut r = with_conditions(
-                r.header(CONTENT_LENGTH, length).body(data),
-                precondition,
-                mtime,
-            );
+            let mut r = extra(r.header(CONTENT_LENGTH, length).body(data));
             if let Some(checksum) = checksum {
                 r = r.header("OC-Checksum", checksum);
             }
             r
         };
-        let response = self
-            .send_once(&Method::PUT, path, EntryKind::File, &activity, request)
+        self.send_url_once(&Method::PUT, url, label, &activity, request)
             .await
-            .map_err(PutError::Remote)?;
-        let headers = response.headers();
-        Ok(Uploaded {
-            etag: header_string(headers, "oc-etag")
-                .or_else(|| header_string(headers, ETAG.as_str())),
-            mtime_accepted: header_string(headers, "x-oc-mtime").as_deref() == Some("accepted"),
-        })
+            .map_err(PutError::Remote)
+    }
+}
+
+/// What the answer to an upload says of the new version: its ETag (`OC-ETag` first: a proxy
+/// may rewrite `ETag`), its file id, and whether the modification time was applied.
+pub(super) fn uploaded(headers: &reqwest::header::HeaderMap) -> Uploaded {
+    Uploaded {
+        etag: header_string(headers, "oc-etag").or_else(|| header_string(headers, ETAG.as_str())),
+        file_id: header_string(headers, "oc-fileid").and_then(|long| short_file_id(&long)),
+        mtime_accepted: header_string(headers, "x-oc-mtime")
+            .is_some_and(|v| v.eq_ignore_ascii_case("accepted")),
+    }
+}
+
+/// `OC-FileId` is the id padded to eight digits followed by the instance id
+/// (`00000123ocabcdef`); listings give the id alone (`oc:fileid` 123), which is what the
+/// journal keeps.
+fn short_file_id(long: &str) -> Option<String> {
+    let digits: String = long.chars().take_while(char::is_ascii_digit).collect();
+    let id = digits.trim_start_matches('0');
+    match (digits.is_empty(), id.is_empty()) {
+        (true, _) => None,
+        (false, true) => Some("0".into()),
+        (false, false) => Some(id.to_owned()),
     }
 }
 
@@ -231,7 +267,7 @@ impl Client {
 }
 
 /// A PUT's precondition (a weak tag is not sent: it never matches) and `X-OC-Mtime`.
-fn with_conditions(
+pub(super) fn with_conditions(
     mut request: RequestBuilder,
     precondition: &Precondition,
     mtime: Option<SystemTime>,
@@ -251,7 +287,7 @@ fn with_conditions(
 }
 
 /// Why an upload failed: the local file or the server.
-enum PutError {
+pub(super) enum PutError {
     Local(std::io::Error),
     Remote(Error),
 }
@@ -280,7 +316,7 @@ impl Retryable for PutError {
 }
 
 impl PutError {
-    fn into_error(self, path: &RemotePath) -> Error {
+    pub(super) fn into_error(self, path: &RemotePath) -> Error {
         match self {
             PutError::Remote(error) => error,
             PutError::Local(source) => Error::LocalRead {

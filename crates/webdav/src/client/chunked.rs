@@ -1,0 +1,271 @@
+//! Chunked upload v2 (Nextcloud's documented protocol): a large file goes up in numbered chunks
+//! into an upload folder, and one `MOVE …/.file` assembles it under its name, so a partial
+//! file is never visible there. Every request names the target in `Destination`; chunk `PUT`s
+//! carry `OC-Total-Length`, so a full quota refuses the first chunk (507) before its data.
+//!
+//! The upload folder's name comes from the caller, derived from the file's identity: a
+//! stopped, suspended or killed upload finds its folder again, lists it, and sends only the
+//! chunks that are missing or not whole.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::SystemTime;
+
+use reqwest::header::CONTENT_TYPE;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::{ReaderStream, StreamReader};
+use url::Url;
+
+use super::upload::{uploaded, with_conditions};
+use super::{Client, Precondition, SentBytes, Uploaded};
+use crate::entry::{EntryKind, Listing};
+use crate::error::Error;
+use crate::idle::IdleStream;
+use crate::path::RemotePath;
+
+/// The smallest chunk Nextcloud takes (but the last), as its documentation says.
+pub const MIN_CHUNK_SIZE: u64 = 5 * 1024 * 1024;
+
+/// One chunk of a file: its number (from 1) and the bytes it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Piece {
+    number: u32,
+    start: u64,
+    len: u64,
+}
+
+/// The chunks of a file of `total` bytes, `size` bytes each but the last.
+fn pieces(total: u64, size: u64) -> Vec<Piece> {
+    let size = size.max(1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < total || (total == 0 && out.is_empty()) {
+        let len = size.min(total - start);
+        out.push(Piece {
+            number: out.len() as u32 + 1,
+            start,
+            len,
+        });
+        start += len;
+        if len == 0 {
+            break;
+        }
+    }
+    out
+}
+
+impl Client {
+    /// Uploads `local` to `path` by chunked upload v2 in the upload folder `upload_id` (safe
+    /// characters only), `chunk_size` bytes at a time (capped by the server's maximum), then
+    /// assembles it with `precondition` and `mtime`. Chunks already in the folder with the
+    /// right size are not sent again; `sent` counts them as gone out.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn put_chunked(
+        &self,
+        path: &RemotePath,
+        local: &Path,
+        upload_id: &str,
+        chunk_size: u64,
+        precondition: &Precondition,
+        mtime: Option<SystemTime>,
+        sent: SentBytes,
+    ) -> Result<Uploaded, Error> {
+        let folder = self.upload_folder(upload_id)?;
+        let destination = path.url(&self.inner.base, false);
+        let local_error = |source| Error::LocalRead {
+            method: Method::PUT,
+            path: path.to_string(),
+            source,
+        };
+        let total = tokio::fs::metadata(local).await.map_err(local_error)?.len();
+        let max = self
+            .quirks()
+            .abilities
+            .and_then(|a| a.chunking?.max_chunk_size);
+        let size = max.map_or(chunk_size, |m| chunk_size.min(m));
+        let label = format!("{path} (upload {upload_id})");
+        let with_destination = |r: RequestBuilder| {
+            r.header("Destination", destination.as_str())
+                .header("OC-Total-Length", total)
+        };
+        let mkcol = Method::from_bytes(b"MKCOL").expect("MKCOL is a valid method");
+        match self
+            .send_url(&mkcol, &folder, &label, with_destination)
+            .await
+        {
+            Ok(_) => {}
+            Err(error) if error.status() == Some(StatusCode::METHOD_NOT_ALLOWED) => {}
+            Err(error) => return Err(error),
+        }
+        let present = self.chunks_present(&folder, &label).await?;
+        let mut done = 0u64;
+        for piece in pieces(total, size) {
+            if present.get(&piece.number) == Some(&piece.len) {
+                done += piece.len;
+                sent(done);
+                continue;
+            }
+            let mut url = folder.clone();
+            url.set_path(&format!("{}{:05}", folder.path(), piece.number));
+            let report = sent.clone();
+            let before = done;
+            let progress: SentBytes = std::sync::Arc::new(move |n| report(before + n));
+            self.put_url(&url, &label, &with_destination, progress, || {
+                read_piece(local.to_owned(), piece)
+            })
+            .await
+            .map_err(|e| e.into_error(path))?;
+            done += piece.len;
+        }
+        let mut assemble = folder.clone();
+        assemble.set_path(&format!("{}.file", folder.path()));
+        let moved = Method::from_bytes(b"MOVE").expect("MOVE is a valid method");
+        let answer = self
+            .send_url(&moved, &assemble, &label, |r| {
+                with_conditions(with_destination(r), precondition, mtime)
+            })
+            .await;
+        match answer {
+            Ok(response) => Ok(uploaded(response.headers())),
+            // An assembly that outlasted the idle timeout was retried after the server had
+            // finished it: the folder is gone and the file is in place.
+            Err(error) if error.is_not_found() => match self.stat(path, EntryKind::File).await? {
+                Some(entry) if entry.size == total => Ok(Uploaded {
+                    etag: entry.etag,
+                    file_id: entry.file_id,
+                    mtime_accepted: false,
+                }),
+                _ => Err(error),
+            },
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Deletes the upload folder `upload_id` with every chunk in it.
+    pub async fn abort_chunked(&self, upload_id: &str) -> Result<(), Error> {
+        let mut folder = self.upload_folder(upload_id)?;
+        let trimmed = folder.path().trim_end_matches('/').to_owned();
+        folder.set_path(&trimmed);
+        self.send_url(&Method::DELETE, &folder, upload_id, |r| r)
+            .await
+            .map(drop)
+    }
+
+    /// The URL of an upload folder, ending with `/`.
+    fn upload_folder(&self, upload_id: &str) -> Result<Url, Error> {
+        let unsupported = |reason: &str| Error::Url {
+            url: upload_id.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let Some(chunking) = self.quirks().abilities.and_then(|a| a.chunking) else {
+            return Err(unsupported("the server does not offer chunked uploads"));
+        };
+        if upload_id.is_empty()
+            || !upload_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(unsupported(
+                "an upload folder's name is letters, digits and '-'",
+            ));
+        }
+        let mut folder = chunking.uploads.clone();
+        folder.set_path(&format!("{}{upload_id}/", chunking.uploads.path()));
+        Ok(folder)
+    }
+
+    /// The chunks already in an upload folder, by number, with their sizes.
+    async fn chunks_present(&self, folder: &Url, label: &str) -> Result<BTreeMap<u32, u64>, Error> {
+        let propfind = Method::from_bytes(b"PROPFIND").expect("PROPFIND is a valid method");
+        let answer = self
+            .send_url(&propfind, folder, label, |r| {
+                r.header("Depth", "1")
+                    .header(CONTENT_TYPE, "application/xml; charset=utf-8")
+                    .body(CHUNK_PROPFIND)
+            })
+            .await;
+        let response = match answer {
+            Ok(response) => response,
+            Err(error) if error.is_not_found() => return Ok(BTreeMap::new()),
+            Err(error) => return Err(error),
+        };
+        let body = IdleStream::new(response.bytes_stream(), self.inner.options.idle_timeout);
+        let reader = tokio::io::BufReader::new(StreamReader::new(body));
+        let listing = Listing::read(folder, reader)
+            .await
+            .map_err(|source| Error::Listing {
+                path: label.to_owned(),
+                source,
+            })?;
+        Ok(listing
+            .entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::File)
+            .filter_map(|e| Some((e.path.as_str().parse::<u32>().ok()?, e.size)))
+            .collect())
+    }
+}
+
+const CHUNK_PROPFIND: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:"><d:prop><d:resourcetype/><d:getcontentlength/></d:prop></d:propfind>"#;
+
+/// Opens `local` at the piece's start, for one attempt of its PUT.
+async fn read_piece(
+    local: std::path::PathBuf,
+    piece: Piece,
+) -> Result<
+    (
+        ReaderStream<tokio::io::Take<tokio::fs::File>>,
+        u64,
+        Option<String>,
+    ),
+    std::io::Error,
+> {
+    let mut file = tokio::fs::File::open(&local).await?;
+    file.seek(std::io::SeekFrom::Start(piece.start)).await?;
+    Ok((
+        ReaderStream::with_capacity(file.take(piece.len), 256 * 1024),
+        piece.len,
+        None,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_cut_into_numbered_pieces_of_the_chunk_size_but_the_last() {
+        let cut = pieces(25, 10);
+        assert_eq!(
+            cut,
+            [
+                Piece {
+                    number: 1,
+                    start: 0,
+                    len: 10
+                },
+                Piece {
+                    number: 2,
+                    start: 10,
+                    len: 10
+                },
+                Piece {
+                    number: 3,
+                    start: 20,
+                    len: 5
+                },
+            ]
+        );
+        assert_eq!(pieces(20, 10).len(), 2);
+        assert_eq!(
+            pieces(0, 10),
+            [Piece {
+                number: 1,
+                start: 0,
+                len: 0
+            }]
+        );
+    }
+}

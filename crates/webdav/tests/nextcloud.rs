@@ -1,0 +1,387 @@
+//! The client against the test kit's Nextcloud emulation (written from Nextcloud's developer
+//! documentation; no Nextcloud runs here): what it learns from `status.php`, the capabilities
+//! and a precondition probe; atomic single `PUT`s; chunked upload v2 with resume, quota and
+//! expiry; the `Depth: infinity` that Sabre silently answers as `Depth: 1`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tidesync_testkit::NextcloudServer;
+use tidesync_testkit::nextcloud::{Logged, USER};
+use tidesync_webdav::{
+    Client, Credentials, Depth, EntryKind, MIN_CHUNK_SIZE, Options, Precondition, RemotePath,
+    ServerKind,
+};
+
+fn path(p: &str) -> RemotePath {
+    RemotePath::parse(p).unwrap()
+}
+
+fn client(server: &NextcloudServer, password: &str) -> Client {
+    Client::new(
+        &server.dav_url(),
+        Some(Credentials::new(USER, password)),
+        Options::default(),
+    )
+    .unwrap()
+}
+
+fn count(log: &[Logged], method: &str, under: &str) -> usize {
+    log.iter()
+        .filter(|l| l.method == method && l.path.starts_with(under))
+        .count()
+}
+
+const PROBE: &str = ".tidesync-up-probe";
+
+#[tokio::test]
+async fn abilities_are_learnt_once_from_status_capabilities_and_a_probe() {
+    let server = NextcloudServer::start().await.unwrap();
+    let client = client(&server, &server.issue_app_password());
+    let abilities = client.abilities(&path(PROBE)).await.unwrap();
+    assert!(abilities.atomic_put, "the emulation honours preconditions");
+    let chunking = abilities.chunking.expect("dav.chunking is announced");
+    assert_eq!(
+        chunking.uploads.as_str(),
+        format!("{}remote.php/dav/uploads/{USER}/", server.url())
+    );
+    assert_eq!(chunking.max_chunk_size, Some(100 * 1024 * 1024));
+    assert_eq!(
+        abilities.bulk_upload.unwrap().as_str(),
+        format!("{}remote.php/dav/bulk", server.url())
+    );
+    assert_eq!(client.quirks().server, Some(ServerKind::Nextcloud));
+    assert!(server.files().is_empty(), "the probe is deleted");
+
+    let log = server.requests();
+    assert_eq!(count(&log, "GET", "/status.php"), 1);
+    assert_eq!(count(&log, "GET", "/ocs/v2.php/cloud/capabilities"), 1);
+    assert_eq!(count(&log, "PUT", "/remote.php/dav/files/"), 3);
+    server.clear_requests();
+    client.abilities(&path(PROBE)).await.unwrap();
+    assert!(server.requests().is_empty(), "learnt once per client");
+}
+
+#[tokio::test]
+async fn generic_servers_are_not_asked_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = tidesync_testkit::DavServer::serve(dir.path())
+        .await
+        .unwrap();
+    let client = Client::new(&server.url(), None, Options::default()).unwrap();
+    let abilities = client.abilities(&path(PROBE)).await.unwrap();
+    assert_eq!(abilities, Default::default());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn a_server_in_maintenance_is_asked_again_later() {
+    let server = NextcloudServer::start().await.unwrap();
+    let client = client(&server, &server.issue_app_password());
+    server.set_maintenance(true);
+    assert_eq!(
+        client.abilities(&path(PROBE)).await.unwrap(),
+        Default::default()
+    );
+    assert_eq!(client.quirks().abilities, None);
+    server.set_maintenance(false);
+    assert!(client.abilities(&path(PROBE)).await.unwrap().atomic_put);
+}
+
+#[tokio::test]
+async fn depth_infinity_answered_as_depth_one_is_noticed_and_walked() {
+    let server = NextcloudServer::start().await.unwrap();
+    server.write("a/b/deep.txt", b"deep");
+    server.write("a/top.txt", b"top");
+    server.write("c/empty-sibling/x", b"x");
+    server.write("root.txt", b"root");
+    let client = client(&server, &server.issue_app_password());
+    let listing = client
+        .list(&RemotePath::root(), Depth::Infinity)
+        .await
+        .unwrap();
+    let mut names: Vec<_> = listing
+        .entries
+        .iter()
+        .map(|e| e.path.as_str().to_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "",
+            "a",
+            "a/b",
+            "a/b/deep.txt",
+            "a/top.txt",
+            "c",
+            "c/empty-sibling",
+            "c/empty-sibling/x",
+            "root.txt"
+        ]
+    );
+    assert_eq!(client.quirks().depth_infinity, Some(false));
+}
+
+#[tokio::test]
+async fn a_single_put_honours_preconditions_and_says_what_it_made() {
+    let server = NextcloudServer::start().await.unwrap();
+    let client = client(&server, &server.issue_app_password());
+    let file = path("note.txt");
+    let made = client
+        .put_bytes(
+            &file,
+            Bytes::from_static(b"one"),
+            &Precondition::Absent,
+            Some(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000)),
+        )
+        .await
+        .unwrap();
+    let listed = client.stat(&file, EntryKind::File).await.unwrap().unwrap();
+    assert_eq!(made.etag, listed.etag, "OC-ETag is the listed ETag");
+    assert_eq!(
+        made.file_id, listed.file_id,
+        "OC-FileId names the listed oc:fileid"
+    );
+    assert!(made.mtime_accepted);
+    assert_eq!(
+        listed.modified.unwrap(),
+        std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+    );
+
+    let again = client
+        .put_bytes(
+            &file,
+            Bytes::from_static(b"two"),
+            &Precondition::Absent,
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(again.is_precondition_failed(), "{again}");
+    server.write("note.txt", b"changed on the server");
+    let stale = client
+        .put_bytes(
+            &file,
+            Bytes::from_static(b"two"),
+            &Precondition::Matches(made.etag.unwrap()),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(stale.is_precondition_failed(), "{stale}");
+    assert_eq!(&server.files()["note.txt"][..], b"changed on the server");
+}
+
+fn big_file(dir: &std::path::Path, len: usize) -> (std::path::PathBuf, Vec<u8>) {
+    let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+    let local = dir.join("big.bin");
+    std::fs::write(&local, &data).unwrap();
+    (local, data)
+}
+
+/// What an earlier, interrupted run left: the upload folder `id` for `target` with `chunks`.
+async fn leave_chunks(
+    server: &NextcloudServer,
+    password: &str,
+    id: &str,
+    target: &str,
+    chunks: &[(u32, &[u8])],
+) {
+    let http = reqwest::Client::new();
+    let folder = format!("{}remote.php/dav/uploads/{USER}/{id}", server.url());
+    let destination = format!("{}{target}", server.dav_url());
+    let made = http
+        .request(reqwest::Method::from_bytes(b"MKCOL").unwrap(), &folder)
+        .basic_auth(USER, Some(password))
+        .header("Destination", &destination)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status().as_u16(), 201);
+    for (number, data) in chunks {
+        let put = http
+            .put(format!("{folder}/{number:05}"))
+            .basic_auth(USER, Some(password))
+            .header("Destination", &destination)
+            .body(data.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.status().as_u16(), 201);
+    }
+}
+
+#[tokio::test]
+async fn a_chunked_upload_resumes_with_only_the_missing_chunks() {
+    let server = NextcloudServer::start().await.unwrap();
+    let password = server.issue_app_password();
+    let client = client(&server, &password);
+    client.abilities(&path(PROBE)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let chunk = MIN_CHUNK_SIZE as usize;
+    let (local, data) = big_file(dir.path(), 3 * chunk + 1234);
+    let target = path("big.bin");
+
+    // An earlier run sent chunk 1 whole and chunk 3 cut short, then stopped.
+    leave_chunks(
+        &server,
+        &password,
+        "t-1",
+        "big.bin",
+        &[(1, &data[..chunk]), (3, &data[2 * chunk..2 * chunk + 10])],
+    )
+    .await;
+    assert!(
+        server.files().is_empty(),
+        "nothing is visible before assembly"
+    );
+
+    server.clear_requests();
+    let total = Arc::new(AtomicU64::new(0));
+    let counted = total.clone();
+    let uploaded = client
+        .put_chunked(
+            &target,
+            &local,
+            "t-1",
+            MIN_CHUNK_SIZE,
+            &Precondition::Absent,
+            None,
+            Arc::new(move |n| {
+                counted.store(n, Ordering::Relaxed);
+            }),
+        )
+        .await
+        .unwrap();
+    let log = server.requests();
+    let chunk_puts: Vec<_> = log
+        .iter()
+        .filter(|l| l.method == "PUT")
+        .map(|l| l.path.clone())
+        .collect();
+    let folder = format!("/remote.php/dav/uploads/{USER}/t-1");
+    assert_eq!(
+        chunk_puts,
+        [2, 3, 4].map(|n| format!("{folder}/{n:05}")),
+        "chunk 1 is not sent again; the short chunk 3 is"
+    );
+    assert_eq!(count(&log, "MOVE", "/remote.php/dav/uploads/"), 1);
+    assert_eq!(
+        total.load(Ordering::Relaxed),
+        data.len() as u64,
+        "progress counts the chunk kept"
+    );
+    assert_eq!(&server.files()["big.bin"][..], &data[..]);
+    assert!(
+        server.pending_uploads().is_empty(),
+        "assembly removes the upload folder"
+    );
+    let listed = client
+        .stat(&target, EntryKind::File)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(uploaded.etag, listed.etag);
+    assert_eq!(uploaded.file_id, listed.file_id);
+}
+
+#[tokio::test]
+async fn a_full_quota_refuses_the_first_chunk_and_an_expired_upload_starts_over() {
+    let server = NextcloudServer::start().await.unwrap();
+    let password = server.issue_app_password();
+    let client = client(&server, &password);
+    client.abilities(&path(PROBE)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (local, data) = big_file(dir.path(), MIN_CHUNK_SIZE as usize + 10);
+    let target = path("big.bin");
+    let quiet: tidesync_webdav::SentBytes = Arc::new(|_| {});
+
+    server.set_quota(Some(MIN_CHUNK_SIZE));
+    server.clear_requests();
+    let full = client
+        .put_chunked(
+            &target,
+            &local,
+            "q-1",
+            MIN_CHUNK_SIZE,
+            &Precondition::Absent,
+            None,
+            quiet.clone(),
+        )
+        .await
+        .unwrap_err();
+    assert!(full.is_insufficient_storage(), "{full}");
+    assert_eq!(
+        count(&server.requests(), "PUT", "/remote.php/dav/uploads/"),
+        1,
+        "refused at the first chunk"
+    );
+    client.abort_chunked("q-1").await.unwrap();
+    assert!(server.pending_uploads().is_empty());
+    server.set_quota(None);
+
+    // A chunk went up, then the upload was left for more than a day: the server expired it.
+    leave_chunks(
+        &server,
+        &password,
+        "e-1",
+        "big.bin",
+        &[(1, &data[..MIN_CHUNK_SIZE as usize])],
+    )
+    .await;
+    server.advance_clock(Duration::from_secs(25 * 60 * 60));
+    server.clear_requests();
+    client
+        .put_chunked(
+            &target,
+            &local,
+            "e-1",
+            MIN_CHUNK_SIZE,
+            &Precondition::Absent,
+            None,
+            quiet,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&server.requests(), "PUT", "/remote.php/dav/uploads/"),
+        2,
+        "every chunk again"
+    );
+    assert_eq!(&server.files()["big.bin"][..], &data[..]);
+}
+
+#[tokio::test]
+async fn assembly_honours_if_match_and_a_revoked_app_password_is_an_auth_failure() {
+    let server = NextcloudServer::start().await.unwrap();
+    let password = server.issue_app_password();
+    let client = client(&server, &password);
+    client.abilities(&path(PROBE)).await.unwrap();
+    server.write("big.bin", b"old");
+    let dir = tempfile::tempdir().unwrap();
+    let (local, _) = big_file(dir.path(), 100);
+    let stale = client
+        .put_chunked(
+            &path("big.bin"),
+            &local,
+            "m-1",
+            MIN_CHUNK_SIZE,
+            &Precondition::Matches("\"not-the-etag\"".into()),
+            None,
+            Arc::new(|_| {}),
+        )
+        .await
+        .unwrap_err();
+    assert!(stale.is_precondition_failed(), "{stale}");
+    assert_eq!(&server.files()["big.bin"][..], b"old");
+
+    server.revoke_app_passwords();
+    let revoked = client
+        .list(&RemotePath::root(), Depth::One)
+        .await
+        .unwrap_err();
+    assert!(revoked.is_auth(), "{revoked}");
+}
