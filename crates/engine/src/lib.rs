@@ -43,3 +43,4 @@ pub use model::{
 };
 pub use progress::{AttachId, FileAction, InFlight, JobEvent, JobSnapshot, Phase, Sink};
 pub use tidesync_webdav::Credentials;
+pub use transfer::UploadSizes;

@@ -9,8 +9,8 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use tidesync_webdav::{
-    Client, Depth, Download, Entry, EntryKind, Error, Listing, Mkcol, Overwrite, Precondition,
-    RemotePath, SentBytes, Uploaded,
+    Abilities, Client, Depth, Download, Entry, EntryKind, Error, Listing, Mkcol, Overwrite,
+    Precondition, RemotePath, SentBytes, Uploaded,
 };
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -57,6 +57,38 @@ pub trait Remote: Send + Sync + 'static {
         mtime: Option<SystemTime>,
         sent: SentBytes,
     ) -> BoxFuture<'a, Result<Uploaded, Error>>;
+    /// Uploads `data`, read beforehand, in one request.
+    fn put_bytes<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        data: Bytes,
+        precondition: &'a Precondition,
+        mtime: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Uploaded, Error>>;
+    /// What the server offers beyond WebDAV, learnt once; `probe` is a hidden name the sync
+    /// ignores, written and deleted to test preconditions.
+    fn abilities<'a>(&'a self, probe: &'a RemotePath) -> BoxFuture<'a, Result<Abilities, Error>>;
+    /// Sends the chunks of `local` missing from the upload folder `upload_id`; returns the
+    /// file's length. Only where [`Abilities::chunking`] says so.
+    fn put_chunks<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        local: &'a Path,
+        upload_id: &'a str,
+        chunk_size: u64,
+        sent: SentBytes,
+    ) -> BoxFuture<'a, Result<u64, Error>>;
+    /// Assembles the upload folder `upload_id` into `path`.
+    fn assemble_chunks<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        upload_id: &'a str,
+        total: u64,
+        precondition: &'a Precondition,
+        mtime: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Uploaded, Error>>;
+    /// Deletes the upload folder `upload_id` and its chunks.
+    fn abort_chunked<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<(), Error>>;
     fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>>;
     fn delete<'a>(
         &'a self,
@@ -133,6 +165,55 @@ impl Remote for Client {
             mtime,
             sent,
         ))
+    }
+
+    fn put_bytes<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        data: Bytes,
+        precondition: &'a Precondition,
+        mtime: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Uploaded, Error>> {
+        Box::pin(Client::put_bytes(self, path, data, precondition, mtime))
+    }
+
+    fn abilities<'a>(&'a self, probe: &'a RemotePath) -> BoxFuture<'a, Result<Abilities, Error>> {
+        Box::pin(Client::abilities(self, probe))
+    }
+
+    fn put_chunks<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        local: &'a Path,
+        upload_id: &'a str,
+        chunk_size: u64,
+        sent: SentBytes,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        Box::pin(Client::put_chunks(
+            self, path, local, upload_id, chunk_size, sent,
+        ))
+    }
+
+    fn assemble_chunks<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        upload_id: &'a str,
+        total: u64,
+        precondition: &'a Precondition,
+        mtime: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Uploaded, Error>> {
+        Box::pin(Client::assemble_chunks(
+            self,
+            path,
+            upload_id,
+            total,
+            precondition,
+            mtime,
+        ))
+    }
+
+    fn abort_chunked<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(Client::abort_chunked(self, upload_id))
     }
 
     fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>> {

@@ -91,6 +91,10 @@ pub enum Error {
     /// The TLS settings (extra CA certificates, pinned fingerprint) are unusable.
     #[error("TLS set-up failed: {0}")]
     Tls(String),
+    /// The server does not offer what was asked of it (chunked upload to a server that did
+    /// not announce it): a caller's mistake, never a server's answer.
+    #[error("the server does not offer {what}")]
+    Unsupported { what: &'static str },
     /// A local file to upload could not be read.
     #[error("{method} {path}: reading the local file failed: {source}")]
     LocalRead {

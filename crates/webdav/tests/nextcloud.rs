@@ -175,6 +175,22 @@ async fn a_single_put_honours_preconditions_and_says_what_it_made() {
     assert_eq!(&server.files()["note.txt"][..], b"changed on the server");
 }
 
+/// Sends the chunks and assembles them, as the engine does (it checks the files in between).
+async fn chunked(
+    client: &Client,
+    target: &RemotePath,
+    local: &std::path::Path,
+    id: &str,
+    size: u64,
+    precondition: &Precondition,
+    sent: tidesync_webdav::SentBytes,
+) -> Result<tidesync_webdav::Uploaded, tidesync_webdav::Error> {
+    let total = client.put_chunks(target, local, id, size, sent).await?;
+    client
+        .assemble_chunks(target, id, total, precondition, None)
+        .await
+}
+
 fn big_file(dir: &std::path::Path, len: usize) -> (std::path::PathBuf, Vec<u8>) {
     let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
     let local = dir.join("big.bin");
@@ -242,20 +258,19 @@ async fn a_chunked_upload_resumes_with_only_the_missing_chunks() {
     server.clear_requests();
     let total = Arc::new(AtomicU64::new(0));
     let counted = total.clone();
-    let uploaded = client
-        .put_chunked(
-            &target,
-            &local,
-            "t-1",
-            MIN_CHUNK_SIZE,
-            &Precondition::Absent,
-            None,
-            Arc::new(move |n| {
-                counted.store(n, Ordering::Relaxed);
-            }),
-        )
-        .await
-        .unwrap();
+    let uploaded = chunked(
+        &client,
+        &target,
+        &local,
+        "t-1",
+        MIN_CHUNK_SIZE,
+        &Precondition::Absent,
+        Arc::new(move |n| {
+            counted.store(n, Ordering::Relaxed);
+        }),
+    )
+    .await
+    .unwrap();
     let log = server.requests();
     let chunk_puts: Vec<_> = log
         .iter()
@@ -301,18 +316,17 @@ async fn a_full_quota_refuses_the_first_chunk_and_an_expired_upload_starts_over(
 
     server.set_quota(Some(MIN_CHUNK_SIZE));
     server.clear_requests();
-    let full = client
-        .put_chunked(
-            &target,
-            &local,
-            "q-1",
-            MIN_CHUNK_SIZE,
-            &Precondition::Absent,
-            None,
-            quiet.clone(),
-        )
-        .await
-        .unwrap_err();
+    let full = chunked(
+        &client,
+        &target,
+        &local,
+        "q-1",
+        MIN_CHUNK_SIZE,
+        &Precondition::Absent,
+        quiet.clone(),
+    )
+    .await
+    .unwrap_err();
     assert!(full.is_insufficient_storage(), "{full}");
     assert_eq!(
         count(&server.requests(), "PUT", "/remote.php/dav/uploads/"),
@@ -334,18 +348,17 @@ async fn a_full_quota_refuses_the_first_chunk_and_an_expired_upload_starts_over(
     .await;
     server.advance_clock(Duration::from_secs(25 * 60 * 60));
     server.clear_requests();
-    client
-        .put_chunked(
-            &target,
-            &local,
-            "e-1",
-            MIN_CHUNK_SIZE,
-            &Precondition::Absent,
-            None,
-            quiet,
-        )
-        .await
-        .unwrap();
+    chunked(
+        &client,
+        &target,
+        &local,
+        "e-1",
+        MIN_CHUNK_SIZE,
+        &Precondition::Absent,
+        quiet,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         count(&server.requests(), "PUT", "/remote.php/dav/uploads/"),
         2,
@@ -363,18 +376,17 @@ async fn assembly_honours_if_match_and_a_revoked_app_password_is_an_auth_failure
     server.write("big.bin", b"old");
     let dir = tempfile::tempdir().unwrap();
     let (local, _) = big_file(dir.path(), 100);
-    let stale = client
-        .put_chunked(
-            &path("big.bin"),
-            &local,
-            "m-1",
-            MIN_CHUNK_SIZE,
-            &Precondition::Matches("\"not-the-etag\"".into()),
-            None,
-            Arc::new(|_| {}),
-        )
-        .await
-        .unwrap_err();
+    let stale = chunked(
+        &client,
+        &path("big.bin"),
+        &local,
+        "m-1",
+        MIN_CHUNK_SIZE,
+        &Precondition::Matches("\"not-the-etag\"".into()),
+        Arc::new(|_| {}),
+    )
+    .await
+    .unwrap_err();
     assert!(stale.is_precondition_failed(), "{stale}");
     assert_eq!(&server.files()["big.bin"][..], b"old");
 

@@ -353,6 +353,8 @@ impl Engine {
                 range_size: options.range_size,
                 retry: options.webdav.retry.clone(),
                 mass_delete_guard: options.mass_delete_guard,
+                uploads: options.uploads,
+                chunked_used: Default::default(),
             },
             mode: pair.mode,
         })

@@ -63,6 +63,8 @@ pub struct EngineOptions {
     pub connector: Arc<dyn Connector>,
     /// Where passwords are kept between runs (see [`PasswordStore`]).
     pub passwords: Arc<dyn PasswordStore>,
+    /// Which uploads go by chunks, where the server offers chunked uploads.
+    pub uploads: crate::transfer::UploadSizes,
 }
 
 impl Default for EngineOptions {
@@ -76,6 +78,7 @@ impl Default for EngineOptions {
             mass_delete_guard: true,
             connector: Arc::new(WebDavConnector),
             passwords: Arc::new(ProcessPasswords::default()),
+            uploads: Default::default(),
         }
     }
 }

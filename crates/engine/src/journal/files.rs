@@ -1,5 +1,6 @@
 //! What the journal knows per file of a pair: the state both sides last agreed on, the
-//! checkpoints of downloads in flight, and the temp names of uploads in flight.
+//! checkpoints of downloads in flight, and the temp names and upload folders of uploads in
+//! flight.
 
 use rusqlite::params;
 
@@ -199,6 +200,38 @@ impl Journal {
     pub fn pending_uploads(&self, pair: PairId) -> Result<Vec<String>, JournalError> {
         self.with(|db| {
             let mut stmt = db.prepare("SELECT temp FROM uploads WHERE pair_id = ?1")?;
+            let rows = stmt.query_map([pair], |r| r.get(0))?;
+            rows.collect()
+        })
+    }
+
+    /// Records the upload folder of a chunked upload about to start (before its `MKCOL`).
+    pub fn begin_chunked(&self, pair: PairId, upload_id: &str) -> Result<(), JournalError> {
+        self.with(|db| {
+            db.execute(
+                "INSERT OR IGNORE INTO chunked_uploads (pair_id, upload_id) VALUES (?1, ?2)",
+                params![pair, upload_id],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Forgets a chunked upload: it was assembled, or its folder deleted.
+    pub fn end_chunked(&self, pair: PairId, upload_id: &str) -> Result<(), JournalError> {
+        self.with(|db| {
+            db.execute(
+                "DELETE FROM chunked_uploads WHERE pair_id = ?1 AND upload_id = ?2",
+                params![pair, upload_id],
+            )
+            .map(drop)
+        })
+    }
+
+    /// The upload folders of chunked uploads not yet assembled or deleted.
+    pub fn pending_chunked(&self, pair: PairId) -> Result<Vec<String>, JournalError> {
+        self.with(|db| {
+            let mut stmt =
+                db.prepare("SELECT upload_id FROM chunked_uploads WHERE pair_id = ?1")?;
             let rows = stmt.query_map([pair], |r| r.get(0))?;
             rows.collect()
         })

@@ -80,4 +80,14 @@ UPDATE remotes SET is_demo = 1
 -- SHA-256 fingerprint: exactly that certificate is accepted, and no other.
 ALTER TABLE remotes ADD COLUMN pin_sha256 TEXT;
 "#,
+    r#"
+-- Chunked uploads in flight (Nextcloud's chunked upload v2): the upload folder on the server,
+-- named from the file's identity so a later run resumes it, and deleted by the first run
+-- that no longer needs it.
+CREATE TABLE chunked_uploads (
+    pair_id   INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+    upload_id TEXT NOT NULL,
+    PRIMARY KEY (pair_id, upload_id)
+);
+"#,
 ];

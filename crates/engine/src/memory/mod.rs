@@ -113,11 +113,25 @@ pub struct MemoryRemote {
     served: Arc<AtomicU64>,
     /// Every GET's requested range (first byte, end), in order.
     ranges: Mutex<Vec<(u64, Option<u64>)>>,
+    /// What the server says it offers: nothing beyond WebDAV unless a test says otherwise.
+    /// Its writes are atomic and honour preconditions, so it may offer single `PUT`s.
+    pub(super) abilities: tidesync_webdav::Abilities,
 }
 
 impl MemoryRemote {
     pub fn new() -> MemoryRemote {
         MemoryRemote::default()
+    }
+
+    /// A server that offers `abilities` (chunking is never among them here).
+    pub fn offering(abilities: tidesync_webdav::Abilities) -> MemoryRemote {
+        MemoryRemote {
+            abilities: tidesync_webdav::Abilities {
+                chunking: None,
+                ..abilities
+            },
+            ..MemoryRemote::default()
+        }
     }
 
     /// Writes a file (and its folders) directly, as another client would.

@@ -7,8 +7,8 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use tidesync_webdav::{
-    Depth, Entry, EntryKind, Error, Listing, Method, Mkcol, Overwrite, Precondition, RemotePath,
-    SentBytes, StatusCode, Uploaded,
+    Abilities, Depth, Entry, EntryKind, Error, Listing, Method, Mkcol, Overwrite, Precondition,
+    RemotePath, SentBytes, StatusCode, Uploaded,
 };
 
 use super::{Item, MemoryRemote, etag, has_parent, sha1_of, status, webdav_method};
@@ -148,35 +148,62 @@ impl Remote for MemoryRemote {
                 tokio::task::yield_now().await;
             }
             sent(data.len() as u64);
-            let mut items = self.lock();
-            if !has_parent(&items, path) {
-                return Err(status(Method::PUT, path, StatusCode::CONFLICT));
-            }
-            let existing = items.get(path.as_str());
-            let allowed = match precondition {
-                Precondition::None => true,
-                Precondition::Absent => existing.is_none(),
-                Precondition::Matches(tag) => {
-                    matches!(existing, Some(Item::File { version, .. }) if etag(*version) == *tag)
-                }
-            };
-            if !allowed {
-                return Err(status(Method::PUT, path, StatusCode::PRECONDITION_FAILED));
-            }
-            let version = self.bump();
-            let checksum = sha1_of(&data);
-            items.insert(
-                path.as_str().to_owned(),
-                Item::File {
-                    data: Bytes::from(data),
-                    version,
-                    modified: mtime.unwrap_or_else(SystemTime::now),
-                    checksum,
-                },
-            );
-            Ok(Uploaded {
-                etag: Some(etag(version)),
-                mtime_accepted: mtime.is_some(),
+            self.store(path, Bytes::from(data), precondition, mtime)
+        })
+    }
+
+    fn put_bytes<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        data: Bytes,
+        precondition: &'a Precondition,
+        mtime: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Uploaded, Error>> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            self.store(path, data, precondition, mtime)
+        })
+    }
+
+    fn abilities<'a>(&'a self, _probe: &'a RemotePath) -> BoxFuture<'a, Result<Abilities, Error>> {
+        let abilities = self.abilities.clone();
+        Box::pin(async move { Ok(abilities) })
+    }
+
+    fn put_chunks<'a>(
+        &'a self,
+        _path: &'a RemotePath,
+        _local: &'a Path,
+        _upload_id: &'a str,
+        _chunk_size: u64,
+        _sent: SentBytes,
+    ) -> BoxFuture<'a, Result<u64, Error>> {
+        Box::pin(async {
+            Err(Error::Unsupported {
+                what: "chunked upload",
+            })
+        })
+    }
+
+    fn assemble_chunks<'a>(
+        &'a self,
+        _path: &'a RemotePath,
+        _upload_id: &'a str,
+        _total: u64,
+        _precondition: &'a Precondition,
+        _mtime: Option<SystemTime>,
+    ) -> BoxFuture<'a, Result<Uploaded, Error>> {
+        Box::pin(async {
+            Err(Error::Unsupported {
+                what: "chunked upload",
+            })
+        })
+    }
+
+    fn abort_chunked<'a>(&'a self, _upload_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(async {
+            Err(Error::Unsupported {
+                what: "chunked upload",
             })
         })
     }
@@ -255,6 +282,49 @@ impl Remote for MemoryRemote {
                 items.insert(new, item);
             }
             Ok(())
+        })
+    }
+}
+
+impl MemoryRemote {
+    /// Writes `data` at `path` if `precondition` holds, as one atomic step.
+    fn store(
+        &self,
+        path: &RemotePath,
+        data: Bytes,
+        precondition: &Precondition,
+        mtime: Option<SystemTime>,
+    ) -> Result<Uploaded, Error> {
+        let mut items = self.lock();
+        if !has_parent(&items, path) {
+            return Err(status(Method::PUT, path, StatusCode::CONFLICT));
+        }
+        let existing = items.get(path.as_str());
+        let allowed = match precondition {
+            Precondition::None => true,
+            Precondition::Absent => existing.is_none(),
+            Precondition::Matches(tag) => {
+                matches!(existing, Some(Item::File { version, .. }) if etag(*version) == *tag)
+            }
+        };
+        if !allowed {
+            return Err(status(Method::PUT, path, StatusCode::PRECONDITION_FAILED));
+        }
+        let version = self.bump();
+        let checksum = sha1_of(&data);
+        items.insert(
+            path.as_str().to_owned(),
+            Item::File {
+                data,
+                version,
+                modified: mtime.unwrap_or_else(SystemTime::now),
+                checksum,
+            },
+        );
+        Ok(Uploaded {
+            etag: Some(etag(version)),
+            file_id: None,
+            mtime_accepted: mtime.is_some(),
         })
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::model::{FailureKind, Mode, Summary};
 use crate::plan::{Action, PlanError};
 use crate::progress::Phase;
-use crate::transfer::{Context, TransferError, sweep_upload_temps};
+use crate::transfer::{Context, TransferError, sweep_chunked, sweep_upload_temps};
 
 /// Why a run did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +116,14 @@ pub async fn run(
         execute::execute(&ctx, plan, seen.clone(), transfers, summary).await?;
         if !again {
             survey::sweep_stale_parts(&ctx, &seen.remote).await?;
+            match sweep_chunked(&ctx).await {
+                Ok(()) => {}
+                Err(TransferError::Stopped) => return Err(RunError::Stopped),
+                Err(TransferError::Journal(e)) => return Err(RunError::Journal(e)),
+                Err(error) => {
+                    tracing::warn!(%error, "abandoned upload folders were not all deleted")
+                }
+            }
             break;
         }
     }

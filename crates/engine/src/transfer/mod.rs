@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use download::{Fetched, Landing, fetch, install, is_verifiable, part_path, resumable};
 pub use names::{conflict_name, same_bytes};
-pub use upload::{send, sweep_upload_temps};
+pub use upload::{WHOLE_PUT_MAX, send, sweep_chunked, sweep_upload_temps};
 
 use crate::journal::{Journal, JournalError};
 use crate::model::{LocalState, PairId};
@@ -87,9 +87,48 @@ pub struct Context {
     pub retry: RetryPolicy,
     /// Whether plans that delete most of the tree are refused.
     pub mass_delete_guard: bool,
+    /// When uploads go by chunks, where the server offers it.
+    pub uploads: UploadSizes,
+    /// The upload folders of chunked uploads this run used; [`sweep_chunked`] deletes the
+    /// others it finds recorded.
+    pub chunked_used: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// When an upload goes by chunks (where the server offers chunked uploads), and how large
+/// they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadSizes {
+    /// Files larger than this go by chunks.
+    pub chunked_above: u64,
+    /// The size of each chunk (capped by the server's maximum; the server's minimum is 5 MiB).
+    pub chunk_size: u64,
+}
+
+impl Default for UploadSizes {
+    fn default() -> Self {
+        UploadSizes {
+            chunked_above: 10 * 1024 * 1024,
+            chunk_size: 10 * 1024 * 1024,
+        }
+    }
 }
 
 impl Context {
+    /// Marks a chunked upload's folder as used by this run.
+    pub(crate) fn chunked_in_use(&self, id: &str) {
+        self.chunked_used
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.to_owned());
+    }
+
+    pub(crate) fn chunked_was_used(&self, id: &str) -> bool {
+        self.chunked_used
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(id)
+    }
+
     pub fn local_path(&self, path: &RemotePath) -> PathBuf {
         path.segments()
             .fold(self.local_root.clone(), |p, s| p.join(s))

@@ -170,6 +170,11 @@ pub struct MemoryPair {
 
 impl MemoryPair {
     pub async fn new(mode: Mode) -> MemoryPair {
+        Self::with_server(mode, MemoryRemote::new()).await
+    }
+
+    /// A pair on `server`, which may offer what a plain one does not.
+    pub async fn with_server(mode: Mode, server: MemoryRemote) -> MemoryPair {
         let (local, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let connector = MemoryConnector::new();
         let options = EngineOptions {
@@ -186,7 +191,7 @@ impl MemoryPair {
             )
             .await
             .unwrap();
-        let server = Arc::new(MemoryRemote::new());
+        let server = Arc::new(server);
         connector.serve(remote, server.clone());
         let pair = engine
             .ensure_pair(remote, "", local.path(), mode)

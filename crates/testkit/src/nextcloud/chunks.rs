@@ -27,6 +27,12 @@ pub(crate) struct Upload {
     touched: SystemTime,
 }
 
+impl Upload {
+    pub(crate) fn chunks(&self) -> usize {
+        self.chunks.len()
+    }
+}
+
 /// The upload a request under the uploads root names, and what below it.
 fn split(path: &str) -> (&str, Option<&str>) {
     match path.split_once('/') {
@@ -42,7 +48,7 @@ pub(super) fn refuse_early(state: &State, asked: &Asked) -> Option<Answer> {
         return None;
     }
     let total: u64 = asked.header("oc-total-length")?.trim().parse().ok()?;
-    let replaced = destination_path(state, asked)
+    let replaced = destination_path(asked)
         .and_then(|d| state.files.get(&d).map(Node::size))
         .unwrap_or(0);
     state
@@ -60,7 +66,7 @@ pub(super) fn handle(state: &mut State, asked: &Asked, path: &str, body: Bytes) 
     match (asked.method.as_str(), rest) {
         ("PROPFIND", None) => list(state, asked, id),
         ("MKCOL", None) if !id.is_empty() => {
-            let Some(destination) = destination_path(state, asked) else {
+            let Some(destination) = destination_path(asked) else {
                 return reply(400, &[], "Destination header is missing");
             };
             if state.uploads.contains_key(id) {
@@ -95,7 +101,7 @@ fn put_chunk(
     body: Bytes,
     now: SystemTime,
 ) -> Answer {
-    let destination = destination_path(state, asked);
+    let destination = destination_path(asked);
     let Some(upload) = state.uploads.get_mut(id) else {
         return reply(404, &[], "No such upload");
     };
@@ -115,7 +121,7 @@ fn put_chunk(
 }
 
 fn assemble(state: &mut State, asked: &Asked, id: &str) -> Answer {
-    let destination = destination_path(state, asked);
+    let destination = destination_path(asked);
     let Some(upload) = state.uploads.get(id) else {
         return reply(404, &[], "No such upload");
     };
@@ -140,6 +146,9 @@ fn assemble(state: &mut State, asked: &Asked, id: &str) -> Answer {
     let target = upload.destination.clone();
     if let Some(failed) = check_preconditions(&state.files, asked, &target) {
         return failed;
+    }
+    if asked.header("overwrite") == Some("F") && state.files.get(&target).is_some() {
+        return reply(412, &[], "Overwrite: F and the destination exists");
     }
     let replaced = state.files.get(&target).map_or(0, Node::size);
     if state.free().is_some_and(|free| total > free + replaced) {

@@ -37,7 +37,7 @@ pub(super) fn handle(state: &mut State, asked: &Asked, path: &str, body: Bytes) 
             }
         }
         "MOVE" => {
-            let Some(to) = destination_path(state, asked) else {
+            let Some(to) = destination_path(asked) else {
                 return reply(400, &[], "Destination is not in this account's files");
             };
             if let Some(failed) = check_if_match(&state.files, asked, path) {

@@ -241,6 +241,15 @@ impl NextcloudServer {
         lock(&self.state).uploads.keys().cloned().collect()
     }
 
+    /// How many chunks the upload folders hold, all together.
+    pub fn chunks_stored(&self) -> usize {
+        lock(&self.state)
+            .uploads
+            .values()
+            .map(chunks::Upload::chunks)
+            .sum()
+    }
+
     /// Every request so far.
     pub fn requests(&self) -> Vec<Logged> {
         lock(&self.state).log.clone()
@@ -412,9 +421,13 @@ fn authenticate(state: &State, headers: &HeaderMap) -> Option<Authenticated> {
 }
 
 /// The item path a `Destination` header names below the account's root, if it does.
-pub(crate) fn destination_path(state: &State, asked: &Asked) -> Option<String> {
+pub(crate) fn destination_path(asked: &Asked) -> Option<String> {
     let raw = asked.header("destination")?;
-    let path = raw.strip_prefix(&state.base).unwrap_or(raw);
+    // Any scheme and host: behind a reverse proxy the client names the proxy's.
+    let path = match raw.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+        None => raw,
+    };
     let path = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
     below(&path, &format!("/remote.php/dav/files/{USER}")).map(str::to_owned)
 }

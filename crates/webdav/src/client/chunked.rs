@@ -56,29 +56,29 @@ fn pieces(total: u64, size: u64) -> Vec<Piece> {
 }
 
 impl Client {
-    /// Uploads `local` to `path` by chunked upload v2 in the upload folder `upload_id` (safe
-    /// characters only), `chunk_size` bytes at a time (capped by the server's maximum), then
-    /// assembles it with `precondition` and `mtime`. Chunks already in the folder with the
-    /// right size are not sent again; `sent` counts them as gone out.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn put_chunked(
+    /// Sends `local`, meant for `path`, by chunked upload v2 into the upload folder
+    /// `upload_id` (letters, digits and '-'), `chunk_size` bytes at a time (capped by the
+    /// server's maximum). Chunks already in the folder with the right size are not sent again;
+    /// `sent` counts them as gone out. Returns the file's length, for
+    /// [`assemble_chunks`](Client::assemble_chunks).
+    pub async fn put_chunks(
         &self,
         path: &RemotePath,
         local: &Path,
         upload_id: &str,
         chunk_size: u64,
-        precondition: &Precondition,
-        mtime: Option<SystemTime>,
         sent: SentBytes,
-    ) -> Result<Uploaded, Error> {
+    ) -> Result<u64, Error> {
         let folder = self.upload_folder(upload_id)?;
         let destination = path.url(&self.inner.base, false);
-        let local_error = |source| Error::LocalRead {
-            method: Method::PUT,
-            path: path.to_string(),
-            source,
-        };
-        let total = tokio::fs::metadata(local).await.map_err(local_error)?.len();
+        let total = tokio::fs::metadata(local)
+            .await
+            .map_err(|source| Error::LocalRead {
+                method: Method::PUT,
+                path: path.to_string(),
+                source,
+            })?
+            .len();
         let max = self
             .quirks()
             .abilities
@@ -118,12 +118,36 @@ impl Client {
             .map_err(|e| e.into_error(path))?;
             done += piece.len;
         }
+        Ok(total)
+    }
+
+    /// Assembles the chunks of `upload_id` into `path` (`total` bytes in all), only if
+    /// `precondition` holds there, with `mtime`. The upload folder is gone afterwards.
+    pub async fn assemble_chunks(
+        &self,
+        path: &RemotePath,
+        upload_id: &str,
+        total: u64,
+        precondition: &Precondition,
+        mtime: Option<SystemTime>,
+    ) -> Result<Uploaded, Error> {
+        let folder = self.upload_folder(upload_id)?;
+        let destination = path.url(&self.inner.base, false);
         let mut assemble = folder.clone();
         assemble.set_path(&format!("{}.file", folder.path()));
+        let label = format!("{path} (upload {upload_id})");
         let moved = Method::from_bytes(b"MOVE").expect("MOVE is a valid method");
         let answer = self
             .send_url(&moved, &assemble, &label, |r| {
-                with_conditions(with_destination(r), precondition, mtime)
+                let r = r
+                    .header("Destination", destination.as_str())
+                    .header("OC-Total-Length", total);
+                // A new file never replaces one that appeared meanwhile.
+                let r = match precondition {
+                    Precondition::Absent => r.header("Overwrite", "F"),
+                    _ => r,
+                };
+                with_conditions(r, precondition, mtime)
             })
             .await;
         match answer {

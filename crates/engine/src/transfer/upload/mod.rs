@@ -1,0 +1,189 @@
+//! Uploads, three ways, chosen per file by what the server proved it offers (see
+//! `Client::abilities`), never by its name:
+//!
+//! - [`whole`]: one `PUT` with `If-Match` / `If-None-Match: *`, for small files, where `PUT` is
+//!   atomic and honours preconditions (Nextcloud, ownCloud). The new ETag and file id come
+//!   back in the answer's headers: one request per file.
+//! - [`chunked`]: Nextcloud's chunked upload v2 for large files, resumable across runs.
+//! - [`temp`]: any other case: a hidden temp name, then a `MOVE` into place.
+//!
+//! Whichever way, the real name never shows a partial file and never replaces a version the
+//! plan did not see.
+
+mod chunked;
+mod temp;
+mod whole;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tidesync_webdav::{Abilities, EntryKind, Precondition, RemotePath, Uploaded, validator};
+
+pub use chunked::sweep_chunked;
+pub use temp::sweep_upload_temps;
+
+use super::{Context, TransferError, stat_async};
+use crate::journal::Agreed;
+use crate::model::{LocalState, RemoteState, UPLOAD_PREFIX};
+use crate::scan::nanos;
+
+/// Files up to this size go up in one `PUT` where the server allows it. They are read into
+/// memory first, so the server gets one consistent version even if the file is being
+/// written; a handful of them in flight stays within a phone's memory.
+pub const WHOLE_PUT_MAX: u64 = 1024 * 1024;
+
+/// Uploads the local file at `path`. `remote_before` is the remote version the plan saw
+/// (`None`: there was none), the only one it may replace.
+pub async fn send(
+    ctx: &Context,
+    path: &RemotePath,
+    remote_before: Option<&RemoteState>,
+) -> Result<Agreed, TransferError> {
+    let before =
+        stat_async(&ctx.local_path(path))
+            .await?
+            .ok_or_else(|| TransferError::Changed {
+                path: path.to_string(),
+                what: "the local file is gone".into(),
+            })?;
+    let abilities = abilities(ctx, path).await?;
+    // A weak tag cannot be sent as `If-Match`: such a replacement goes the checked way.
+    let strong_or_new =
+        remote_before.is_none_or(|r| r.etag.as_deref().and_then(validator::strong).is_some());
+    if abilities.chunking.is_some() && before.size > ctx.uploads.chunked_above {
+        chunked::send(ctx, path, remote_before, before).await
+    } else if abilities.atomic_put && strong_or_new && before.size <= WHOLE_PUT_MAX {
+        whole::send(ctx, path, remote_before, before).await
+    } else {
+        temp::send(ctx, path, remote_before, before).await
+    }
+}
+
+/// What the server offers, asked once per client (the first upload of its first run).
+async fn abilities(ctx: &Context, path: &RemotePath) -> Result<Abilities, TransferError> {
+    let probe =
+        hidden_name(
+            &RemotePath::root()
+                .join("probe")
+                .map_err(|e| TransferError::Changed {
+                    path: path.to_string(),
+                    what: format!("no probe name could be made: {e}"),
+                })?,
+        )?;
+    Ok(ctx.or_stop(ctx.client.abilities(&probe)).await??)
+}
+
+/// A hidden name next to `path`, which the sync ignores and no one else uses.
+fn hidden_name(path: &RemotePath) -> Result<RemotePath, TransferError> {
+    let name = path.name().unwrap_or_default();
+    let hidden = format!("{UPLOAD_PREFIX}{:016x}-{name}", fastrand::u64(..));
+    match path.parent() {
+        Some(parent) => parent.join(&hidden),
+        None => RemotePath::root().join(&hidden),
+    }
+    .map_err(|e| TransferError::Changed {
+        path: path.to_string(),
+        what: format!("no temporary name could be made: {e}"),
+    })
+}
+
+fn mtime_of(state: &LocalState) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_nanos(state.mtime.max(0) as u64)
+}
+
+/// The precondition that lets a write replace exactly `remote_before` (or create a file where
+/// there was none).
+fn precondition_for(remote_before: Option<&RemoteState>) -> Precondition {
+    match remote_before
+        .and_then(|r| r.etag.as_deref())
+        .and_then(validator::strong)
+    {
+        Some(tag) => Precondition::Matches(tag.to_owned()),
+        None if remote_before.is_none() => Precondition::Absent,
+        None => Precondition::None,
+    }
+}
+
+/// Checks that the remote file is still the version the plan saw, just before it is
+/// replaced by a request that cannot check it itself.
+async fn remote_unchanged(
+    ctx: &Context,
+    path: &RemotePath,
+    remote_before: Option<&RemoteState>,
+) -> Result<(), TransferError> {
+    let Some(before) = remote_before else {
+        return Ok(());
+    };
+    let now = ctx
+        .or_stop(ctx.client.stat(path, EntryKind::File))
+        .await??;
+    let same = now.is_some_and(|e| match (&e.etag, &before.etag) {
+        (Some(now), Some(then)) => validator::same_version(now, then),
+        _ => e.size == before.size,
+    });
+    if same {
+        Ok(())
+    } else {
+        Err(changed_remotely(path))
+    }
+}
+
+fn changed_remotely(path: &RemotePath) -> TransferError {
+    TransferError::Changed {
+        path: path.to_string(),
+        what: "the remote file changed during the upload".into(),
+    }
+}
+
+/// What both sides agree on after `before` went up to `path`. The answer's headers say it
+/// where the server sends them (ETag, file id, the modification time applied); otherwise one
+/// `PROPFIND` asks.
+async fn agreed(
+    ctx: &Context,
+    path: &RemotePath,
+    before: &LocalState,
+    uploaded: Option<Uploaded>,
+) -> Result<Agreed, TransferError> {
+    let (etag, file_id, remote_mtime) = match uploaded {
+        Some(Uploaded {
+            etag: Some(etag),
+            file_id: Some(file_id),
+            mtime_accepted: true,
+        }) => (
+            Some(etag),
+            Some(file_id),
+            Some(before.mtime.div_euclid(1_000_000_000) as i64),
+        ),
+        _ => {
+            let entry = ctx.client.stat(path, EntryKind::File).await?;
+            (
+                entry.as_ref().and_then(|e| e.etag.clone()),
+                entry.as_ref().and_then(|e| e.file_id.clone()),
+                entry
+                    .and_then(|e| e.modified)
+                    .map(|t| (nanos(t) / 1_000_000_000) as i64),
+            )
+        }
+    };
+    Ok(Agreed {
+        path: path.as_str().to_owned(),
+        is_dir: false,
+        size: before.size,
+        local_mtime: Some(before.mtime),
+        local_inode: before.inode,
+        file_id,
+        etag,
+        remote_mtime,
+    })
+}
+
+/// Reports an upload's bytes as they go out. A retried attempt starts again from 0; the job's
+/// total only grows by what goes beyond the furthest point reached, so nothing counts twice.
+fn upload_progress(ctx: &Context, path: &RemotePath, size: u64) -> tidesync_webdav::SentBytes {
+    let (hub, key) = (ctx.hub.clone(), path.as_str().to_owned());
+    let furthest = std::sync::atomic::AtomicU64::new(0);
+    Arc::new(move |sent| {
+        let before = furthest.fetch_max(sent, std::sync::atomic::Ordering::Relaxed);
+        hub.file_progress(&key, sent, size, sent.saturating_sub(before));
+    })
+}

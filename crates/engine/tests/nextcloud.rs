@@ -1,0 +1,417 @@
+//! The whole engine against the test kit's Nextcloud emulation (written from Nextcloud's
+//! developer documentation; no Nextcloud runs here): every mode converges, a small upload is
+//! one request, a large one goes by chunks and resumes with only the missing chunks after a
+//! stop, an abandoned upload folder is deleted, and a full quota, a revoked app password and
+//! maintenance mode each end as a Nextcloud user needs.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::{MemoryPair, visible, write};
+use tidesync_engine::memory::MemoryRemote;
+use tidesync_engine::{
+    Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId, PlainHttp, UploadSizes,
+};
+use tidesync_testkit::nextcloud::{Logged, USER};
+use tidesync_testkit::{Fault, FaultProxy, NextcloudServer};
+use tidesync_webdav::{Abilities, Credentials, MIN_CHUNK_SIZE, Options, RetryPolicy};
+
+/// An engine paired with the emulated account's root, through a proxy that can slow it down.
+struct Cloud {
+    server: NextcloudServer,
+    proxy: FaultProxy,
+    engine: Engine,
+    pair: PairId,
+    local: tempfile::TempDir,
+    _data: tempfile::TempDir,
+}
+
+/// Chunks of the smallest size the server takes, for files above one chunk.
+fn chunky() -> EngineOptions {
+    EngineOptions {
+        uploads: UploadSizes {
+            chunked_above: MIN_CHUNK_SIZE,
+            chunk_size: MIN_CHUNK_SIZE,
+        },
+        ..EngineOptions::default()
+    }
+}
+
+impl Cloud {
+    async fn new(mode: Mode, options: EngineOptions) -> Cloud {
+        let server = NextcloudServer::start().await.unwrap();
+        let proxy = FaultProxy::start(server.addr()).await.unwrap();
+        let (local, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let engine = Engine::open(data.path(), options).await.unwrap();
+        let url = format!("{}remote.php/dav/files/{USER}/", proxy.url());
+        let remote = engine
+            .add_remote("cloud", &url, Some(USER), PlainHttp::LoopbackOnly)
+            .await
+            .unwrap();
+        engine.set_credentials(remote, Credentials::new(USER, server.issue_app_password()));
+        let pair = engine
+            .ensure_pair(remote, "", local.path(), mode)
+            .await
+            .unwrap();
+        Cloud {
+            server,
+            proxy,
+            engine,
+            pair,
+            local,
+            _data: data,
+        }
+    }
+
+    async fn sync(&self) -> Outcome {
+        let job = self.engine.start(self.pair).await.unwrap();
+        self.engine.wait(job).await.unwrap()
+    }
+
+    fn server_files(&self) -> BTreeMap<String, Vec<u8>> {
+        self.server
+            .files()
+            .into_iter()
+            .map(|(p, d)| (p, d.to_vec()))
+            .collect()
+    }
+
+    /// Requests that named `path` in the account's files.
+    /// The local files (not folders), without Tidesync's hidden ones.
+    fn local_files(&self) -> BTreeMap<String, Vec<u8>> {
+        visible(self.local.path())
+            .into_iter()
+            .filter(|(p, _)| !p.ends_with('/'))
+            .collect()
+    }
+
+    /// Waits (on the real clock: the server is real) until the upload folders hold `n` chunks.
+    async fn wait_for_chunks(&self, n: usize) {
+        for _ in 0..2_000 {
+            if self.server.chunks_stored() >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("{n} chunks never reached the server");
+    }
+
+    fn requests_for(&self, path: &str) -> Vec<Logged> {
+        let full = format!("/remote.php/dav/files/{USER}/{path}");
+        self.server
+            .requests()
+            .into_iter()
+            .filter(|l| l.path == full)
+            .collect()
+    }
+}
+
+/// Both sides hold the same files; a failure names the paths, not the bytes.
+fn same_files(local: &BTreeMap<String, Vec<u8>>, server: &BTreeMap<String, Vec<u8>>, what: &str) {
+    let differ: Vec<&String> = local
+        .keys()
+        .chain(server.keys())
+        .filter(|p| local.get(*p) != server.get(*p))
+        .collect();
+    assert!(differ.is_empty(), "{what}: these differ: {differ:?}");
+}
+
+fn completed(outcome: &Outcome) {
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert!(outcome.summary.errors.is_empty(), "{outcome:?}");
+}
+
+/// Seeded bytes of `len`.
+fn bytes(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_mode_converges_and_a_small_upload_is_one_request() {
+    for mode in [Mode::Download, Mode::Upload, Mode::TwoWay] {
+        let cloud = Cloud::new(mode, EngineOptions::default()).await;
+        if mode != Mode::Upload {
+            cloud
+                .server
+                .write("photos/2024/beach.jpg", &bytes(40_000, 1));
+            cloud.server.write("notes.txt", b"from the server\n");
+        }
+        let small = ["docs/a.txt", "docs/deep/b.txt", "c.md"];
+        if mode != Mode::Download {
+            for (i, path) in small.iter().enumerate() {
+                write(cloud.local.path(), path, &bytes(3_000 + i, 2));
+            }
+            write(cloud.local.path(), "medium.bin", &bytes(1_500_000, 3));
+        }
+        completed(&cloud.sync().await);
+        same_files(
+            &cloud.local_files(),
+            &cloud.server_files(),
+            &format!("{mode:?}"),
+        );
+        if mode != Mode::Download {
+            for path in small {
+                let asked = cloud.requests_for(path);
+                assert_eq!(asked.len(), 1, "{mode:?} {path}: {asked:?}");
+                assert_eq!(asked[0].method, "PUT");
+            }
+            let moves = cloud
+                .server
+                .requests()
+                .into_iter()
+                .filter(|l| l.method == "MOVE")
+                .count();
+            assert_eq!(
+                moves, 1,
+                "only the file above one MiB takes a temp name and a MOVE"
+            );
+        }
+        cloud.server.clear_requests();
+        let again = cloud.sync().await;
+        completed(&again);
+        assert_eq!(
+            again.summary.files_uploaded + again.summary.files_downloaded,
+            0
+        );
+        assert!(
+            cloud
+                .server
+                .requests()
+                .iter()
+                .all(|l| l.method == "PROPFIND")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stopped_chunked_upload_resumes_with_only_the_missing_chunks() {
+    let cloud = Cloud::new(Mode::Upload, chunky()).await;
+    let data = bytes(4 * MIN_CHUNK_SIZE as usize + 100, 4);
+    write(cloud.local.path(), "video.mp4", &data);
+    cloud.proxy.always(Some(Fault::Throttle(16 * 1024 * 1024)));
+    let job = cloud.engine.start(cloud.pair).await.unwrap();
+    cloud.wait_for_chunks(2).await;
+    cloud.engine.cancel(job).unwrap();
+    let stopped = cloud.engine.wait(job).await.unwrap();
+    assert_eq!(stopped.state, JobState::Cancelled, "{stopped:?}");
+    let kept = cloud.server.chunks_stored();
+    assert!(
+        cloud.server.files().is_empty(),
+        "nothing under a real name before assembly"
+    );
+    assert_eq!(cloud.server.pending_uploads().len(), 1);
+
+    cloud.proxy.always(None);
+    cloud.server.clear_requests();
+    completed(&cloud.sync().await);
+    let chunk_puts = cloud
+        .server
+        .requests()
+        .into_iter()
+        .filter(|l| l.method == "PUT" && l.path.starts_with("/remote.php/dav/uploads/"))
+        .count();
+    // A chunk in flight at the stop may still have landed: never more than the rest is sent.
+    assert!(
+        chunk_puts <= 5 - kept,
+        "{chunk_puts} chunks sent, {kept} were kept"
+    );
+    assert_eq!(cloud.server_files()["video.mp4"], data);
+    assert!(cloud.server.pending_uploads().is_empty());
+    let pair = cloud.pair;
+    let journal = cloud.engine.journal().clone();
+    assert!(
+        journal
+            .call(move |j| j.pending_chunked(pair))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Seeded connection faults (resets, refusals, stalls, cut answers) through the proxy while
+/// large files go up by chunks: the runs that break resume, and no chunk is sent more often
+/// than once plus once per fault.
+#[tokio::test]
+async fn chunked_uploads_survive_a_seeded_schedule_of_connection_faults() {
+    let options = EngineOptions {
+        webdav: Options {
+            connect_timeout: Duration::from_secs(3),
+            idle_timeout: Duration::from_secs(3),
+            retry: RetryPolicy {
+                attempts: 4,
+                base_delay: Duration::from_millis(20),
+                max_delay: Duration::from_millis(200),
+            },
+            ..Options::default()
+        },
+        ..chunky()
+    };
+    let cloud = Cloud::new(Mode::Upload, options).await;
+    let mut expected = BTreeMap::new();
+    for (i, len) in [
+        3 * MIN_CHUNK_SIZE as usize + 5,
+        2 * MIN_CHUNK_SIZE as usize + 1,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = format!("big-{i}.bin");
+        let data = bytes(len, i as u8);
+        write(cloud.local.path(), &path, &data);
+        expected.insert(path, data);
+    }
+    write(cloud.local.path(), "small.txt", b"small");
+    expected.insert("small.txt".into(), b"small".to_vec());
+    let faults = 6;
+    cloud.proxy.schedule(0x7e57, faults);
+    let mut outcome = cloud.sync().await;
+    for _ in 0..4 {
+        if outcome.state == JobState::Completed && outcome.summary.errors.is_empty() {
+            break;
+        }
+        outcome = cloud.sync().await;
+    }
+    assert!(cloud.proxy.faults_dealt() > 0, "the schedule dealt faults");
+    cloud.proxy.always(None);
+    completed(&cloud.sync().await);
+    same_files(
+        &cloud.local_files(),
+        &cloud.server_files(),
+        "after the faults",
+    );
+    same_files(&expected, &cloud.server_files(), "what was written");
+    assert!(cloud.server.pending_uploads().is_empty());
+    let chunk_puts = cloud
+        .server
+        .requests()
+        .into_iter()
+        .filter(|l| l.method == "PUT" && l.path.starts_with("/remote.php/dav/uploads/"))
+        .count();
+    assert!(
+        chunk_puts as u64 <= 7 + cloud.proxy.faults_dealt(),
+        "{chunk_puts} chunk PUTs for 7 chunks and {} faults",
+        cloud.proxy.faults_dealt()
+    );
+}
+
+#[tokio::test]
+async fn an_upload_folder_no_run_needs_is_deleted() {
+    let cloud = Cloud::new(Mode::Upload, chunky()).await;
+    write(
+        cloud.local.path(),
+        "video.mp4",
+        &bytes(3 * MIN_CHUNK_SIZE as usize, 5),
+    );
+    cloud.proxy.always(Some(Fault::Throttle(16 * 1024 * 1024)));
+    let job = cloud.engine.start(cloud.pair).await.unwrap();
+    cloud.wait_for_chunks(1).await;
+    cloud.engine.cancel(job).unwrap();
+    cloud.engine.wait(job).await.unwrap();
+    let abandoned = cloud.server.pending_uploads();
+    assert_eq!(abandoned.len(), 1);
+
+    // The file changes: its upload starts over in a new folder, and the old one goes.
+    cloud.proxy.always(None);
+    let newer = bytes(2 * MIN_CHUNK_SIZE as usize + 7, 6);
+    write(cloud.local.path(), "video.mp4", &newer);
+    completed(&cloud.sync().await);
+    assert_eq!(cloud.server_files()["video.mp4"], newer);
+    assert!(
+        cloud.server.pending_uploads().is_empty(),
+        "{abandoned:?} is deleted"
+    );
+}
+
+#[tokio::test]
+async fn a_full_quota_fails_the_run_as_storage_and_loses_nothing() {
+    let cloud = Cloud::new(Mode::Upload, chunky()).await;
+    cloud.server.set_quota(Some(MIN_CHUNK_SIZE));
+    let big = bytes(2 * MIN_CHUNK_SIZE as usize, 7);
+    write(cloud.local.path(), "big.bin", &big);
+    let outcome = cloud.sync().await;
+    assert_eq!(outcome.state, JobState::Failed, "{outcome:?}");
+    assert_eq!(outcome.failure, Some(FailureKind::Storage), "{outcome:?}");
+    assert_eq!(
+        std::fs::read(cloud.local.path().join("big.bin")).unwrap(),
+        big
+    );
+    assert!(cloud.server.files().is_empty());
+    assert_eq!(
+        cloud.server.chunks_stored(),
+        0,
+        "refused before any chunk was kept"
+    );
+
+    cloud.server.set_quota(None);
+    completed(&cloud.sync().await);
+    assert_eq!(cloud.server_files()["big.bin"], big);
+}
+
+#[tokio::test]
+async fn a_revoked_app_password_asks_to_sign_in_again() {
+    let cloud = Cloud::new(Mode::TwoWay, EngineOptions::default()).await;
+    write(cloud.local.path(), "a.txt", b"a");
+    completed(&cloud.sync().await);
+    cloud.server.revoke_app_passwords();
+    write(cloud.local.path(), "a.txt", b"changed");
+    let outcome = cloud.sync().await;
+    assert_eq!(outcome.state, JobState::Failed, "{outcome:?}");
+    assert_eq!(outcome.failure, Some(FailureKind::Auth), "{outcome:?}");
+    assert_eq!(
+        std::fs::read(cloud.local.path().join("a.txt")).unwrap(),
+        b"changed"
+    );
+}
+
+#[tokio::test]
+async fn maintenance_mode_is_waited_out() {
+    let cloud = Cloud::new(Mode::TwoWay, EngineOptions::default()).await;
+    cloud.server.write("a.txt", b"a");
+    cloud.server.set_maintenance(true);
+    let sync = cloud.sync();
+    let end_maintenance = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        cloud.server.set_maintenance(false);
+    };
+    let (outcome, ()) = tokio::join!(sync, end_maintenance);
+    completed(&outcome);
+    same_files(
+        &cloud.local_files(),
+        &cloud.server_files(),
+        "after maintenance",
+    );
+}
+
+/// A remote file that changes between the listing and its single `PUT` is not replaced: the
+/// `If-Match` fails, the file waits, and the next run keeps both versions.
+#[tokio::test]
+async fn a_single_put_never_replaces_a_version_the_plan_did_not_see() {
+    let pair = MemoryPair::with_server(
+        Mode::TwoWay,
+        MemoryRemote::offering(Abilities {
+            atomic_put: true,
+            ..Abilities::default()
+        }),
+    )
+    .await;
+    pair.server.write("doc.txt", b"v1");
+    completed(&pair.sync().await);
+    write(pair.local.path(), "doc.txt", b"local edit");
+    let server = pair.server.clone();
+    pair.server
+        .after_next_listing(move || server.write("doc.txt", b"server edit"));
+    let outcome = pair.sync().await;
+    assert_eq!(pair.server.files()["doc.txt"], b"server edit");
+    assert!(
+        outcome.summary.errors.iter().any(|e| e.path == "doc.txt"),
+        "{outcome:?}"
+    );
+    completed(&pair.sync().await);
+    let local = visible(pair.local.path());
+    assert!(local.values().any(|v| v == b"local edit"), "{local:?}");
+    assert!(local.values().any(|v| v == b"server edit"), "{local:?}");
+}
