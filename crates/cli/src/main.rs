@@ -1,13 +1,17 @@
 //! `tidesync`: the same engine as the app, without a window.
 //!
 //! - [`sync`]: `tidesync sync`, one sync of a WebDAV folder with a local folder.
+//! - [`login`]: `tidesync login` / `logout`, a Nextcloud account by Login Flow v2.
+//! - [`connection`]: the flags that say how to reach a server, and password files.
 //! - [`exit`]: the exit codes, each with a one-line message that says what to do.
 //! - [`demo`]: `tidesync demo` and `tidesync serve`, the embedded demo remote.
 //! - [`bar`]: the progress bar shown on a terminal.
 
 mod bar;
+mod connection;
 mod demo;
 mod exit;
+mod login;
 mod sync;
 
 use std::path::PathBuf;
@@ -29,6 +33,11 @@ struct Cli {
 enum Command {
     /// Sync the WebDAV folder at --url with the local folder --local.
     Sync(sync::Args),
+    /// Sign in to a Nextcloud server in a browser (Login Flow v2); the app password it makes
+    /// for this device goes to --password-file.
+    Login(login::LoginArgs),
+    /// Revoke the app password `login` got, and delete its file.
+    Logout(login::LogoutArgs),
     /// Start the embedded demo remote and sync it into --dir.
     Demo(demo::DemoArgs),
     /// Serve a folder over WebDAV until Ctrl-C (for testers and emulators).
@@ -63,6 +72,8 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Sync(args) => sync::run(args).await,
+            Command::Login(args) => login::login(args).await,
+            Command::Logout(args) => login::logout(args).await,
             Command::Demo(args) => demo::demo(args).await,
             Command::Serve(args) => demo::serve(args).await,
         }

@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tidesync_engine::{
     Credentials, Engine, EngineOptions, FailureKind, FileError, JobId, JobState, Mode, Outcome,
-    PlainHttp,
 };
-use tidesync_webdav::{Options, TlsOptions, parse_fingerprint, presented_certificate};
+use tidesync_webdav::presented_certificate;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::bar::Bar;
+use crate::connection::{Connection, read_password};
 use crate::exit::Exit;
 
 #[derive(clap::Args, Clone)]
@@ -45,16 +45,11 @@ pub struct Args {
     /// Print exactly one JSON summary on stdout at the end.
     #[arg(long)]
     json: bool,
-    /// Allow unencrypted http to a server that is not this machine.
-    #[arg(long)]
-    allow_http: bool,
-    /// Also trust the CA certificates in this PEM file (a company's or a home CA).
-    #[arg(long, value_name = "FILE")]
-    ca_cert: Option<PathBuf>,
-    /// Trust exactly the server certificate with this SHA-256 fingerprint (hex, colons
-    /// optional), and no other: for a self-signed server. A refused certificate's is shown.
-    #[arg(long, value_name = "HEX")]
-    pin_sha256: Option<String>,
+    /// A file whose first line is the password, as `tidesync login` writes it.
+    #[arg(long, value_name = "FILE", conflicts_with = "password_env")]
+    password_file: Option<PathBuf>,
+    #[command(flatten)]
+    connection: Connection,
     /// The embedded demo remote, named this: found by its demo mark instead of its URL (it
     /// moves ports).
     #[arg(skip)]
@@ -62,15 +57,6 @@ pub struct Args {
 }
 
 impl Args {
-    /// What `--allow-http` says.
-    fn plain_http(&self) -> PlainHttp {
-        if self.allow_http {
-            PlainHttp::Allowed
-        } else {
-            PlainHttp::LoopbackOnly
-        }
-    }
-
     /// A download of `url` into `local` with the journal in `state`, as `tidesync demo` runs.
     pub fn download(name: &str, url: String, local: PathBuf, state: Option<PathBuf>) -> Args {
         Args {
@@ -83,9 +69,8 @@ impl Args {
             state,
             transfers: 8,
             json: false,
-            allow_http: false,
-            ca_cert: None,
-            pin_sha256: None,
+            password_file: None,
+            connection: Connection::default(),
         }
     }
 }
@@ -127,21 +112,18 @@ pub async fn run(args: Args) -> Result<Exit, Failure> {
 pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
     let started = Instant::now();
     let usage = |message: String| (Exit::Usage, message);
-    let password = match &args.password_env {
-        Some(var) => Some(
+    let password = match (&args.password_env, &args.password_file) {
+        (Some(var), _) => Some(
             std::env::var(var)
                 .map_err(|_| usage(format!("the environment variable {var} is not set")))?,
         ),
-        None => None,
+        (None, Some(file)) => Some(read_password(file).map_err(usage)?),
+        (None, None) => None,
     };
     if password.is_some() && args.user.is_none() {
-        return Err(usage("--password-env needs --user".into()));
+        return Err(usage("a password needs --user".into()));
     }
-    let webdav = Options {
-        allow_http: args.allow_http,
-        tls: tls_options(&args).map_err(usage)?,
-        ..Options::default()
-    };
+    let webdav = args.connection.webdav_options().map_err(usage)?;
     // Refuse a bad or insecure URL before touching any state.
     tidesync_webdav::Client::new(&args.url, None, webdav.clone())
         .map_err(|e| usage(e.to_string()))?;
@@ -174,12 +156,16 @@ pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
     let remote = match &args.demo_name {
         Some(name) => {
             engine
-                .ensure_demo_remote(name, &args.url, args.plain_http())
+                .ensure_demo_remote(name, &args.url, args.connection.plain_http())
                 .await
         }
         None => {
             engine
-                .ensure_remote(&args.url, args.user.as_deref(), args.plain_http())
+                .ensure_remote(
+                    &args.url,
+                    args.user.as_deref(),
+                    args.connection.plain_http(),
+                )
                 .await
         }
     }
@@ -279,23 +265,6 @@ impl Signals {
 }
 
 /// The extra trust `--ca-cert` and `--pin-sha256` ask for.
-fn tls_options(args: &Args) -> Result<TlsOptions, String> {
-    let extra_ca_pem = match &args.ca_cert {
-        Some(path) => {
-            std::fs::read(path).map_err(|e| format!("--ca-cert {}: {e}", path.display()))?
-        }
-        None => Vec::new(),
-    };
-    let pinned_sha256 = match &args.pin_sha256 {
-        Some(pin) => Some(parse_fingerprint(pin).map_err(|e| format!("--pin-sha256: {e}"))?),
-        None => None,
-    };
-    Ok(TlsOptions {
-        extra_ca_pem,
-        pinned_sha256,
-    })
-}
-
 /// Prints what the refused certificate says, for the user to judge (never to trust it).
 async fn show_certificate(url: &str) {
     let Ok(url) = url::Url::parse(url) else {

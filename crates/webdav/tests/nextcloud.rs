@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tidesync_testkit::NextcloudServer;
-use tidesync_testkit::nextcloud::{Logged, USER};
+use tidesync_testkit::nextcloud::{ACCOUNT_PASSWORD, Logged, USER, grant_form};
 use tidesync_webdav::{
-    Client, Credentials, Depth, EntryKind, MIN_CHUNK_SIZE, Options, Precondition, RemotePath,
-    ServerKind,
+    Client, Credentials, Depth, EntryKind, LoginError, LoginFlow, MIN_CHUNK_SIZE, Options,
+    Precondition, RemotePath, ServerKind,
 };
+use tokio_util::sync::CancellationToken;
 
 fn path(p: &str) -> RemotePath {
     RemotePath::parse(p).unwrap()
@@ -396,4 +397,87 @@ async fn assembly_honours_if_match_and_a_revoked_app_password_is_an_auth_failure
         .await
         .unwrap_err();
     assert!(revoked.is_auth(), "{revoked}");
+}
+
+/// Plays the browser's part of a Login Flow: opens the page, then posts its form with the
+/// account's credentials, as the person would on the server's own page.
+async fn grant_in_browser(server: &NextcloudServer, login_url: &str) {
+    let http = reqwest::Client::new();
+    let page = http.get(login_url).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("<form"));
+    let granted = http
+        .post(format!("{}index.php/login/v2/grant", server.url()))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(grant_form(login_url, USER, ACCOUNT_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(granted.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn login_flow_v2_yields_an_app_password_that_removal_revokes() {
+    let server = NextcloudServer::start().await.unwrap();
+    let flow = LoginFlow::start(&server.url(), Options::default())
+        .await
+        .unwrap();
+    assert!(
+        flow.login_url
+            .as_str()
+            .starts_with(&format!("{}index.php/login/v2/flow/", server.url())),
+        "{}",
+        flow.login_url
+    );
+    assert!(flow.poll().await.unwrap().is_none(), "not granted yet");
+    grant_in_browser(&server, flow.login_url.as_str()).await;
+    let signed_in = flow
+        .wait(Duration::from_millis(20), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(signed_in.dav_url.as_str(), server.dav_url());
+    assert_eq!(signed_in.credentials.user, USER);
+    assert_eq!(server.app_passwords(), 1);
+    assert!(
+        flow.poll().await.unwrap().is_none(),
+        "the credentials come once"
+    );
+
+    let account = Client::new(
+        signed_in.dav_url.as_str(),
+        Some(signed_in.credentials.clone()),
+        Options::default(),
+    )
+    .unwrap();
+    account.list(&RemotePath::root(), Depth::One).await.unwrap();
+    account.revoke_app_password().await.unwrap();
+    assert_eq!(server.app_passwords(), 0);
+    let refused = account
+        .list(&RemotePath::root(), Depth::One)
+        .await
+        .unwrap_err();
+    assert!(refused.is_auth(), "{refused}");
+    account.revoke_app_password().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_login_can_be_cancelled_and_a_plain_server_has_no_login_flow() {
+    let server = NextcloudServer::start().await.unwrap();
+    let flow = LoginFlow::start(&server.dav_url(), Options::default())
+        .await
+        .unwrap();
+    let cancel = CancellationToken::new();
+    cancel.cancel();
+    let stopped = flow.wait(Duration::from_millis(20), &cancel).await;
+    assert!(matches!(stopped, Err(LoginError::Cancelled)), "{stopped:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let plain = tidesync_testkit::DavServer::serve(dir.path())
+        .await
+        .unwrap();
+    let refused = LoginFlow::start(&plain.url(), Options::default()).await;
+    assert!(
+        matches!(refused, Err(LoginError::NotOffered(_))),
+        "{refused:?}"
+    );
 }

@@ -105,6 +105,11 @@ pub(super) fn ocs(state: &mut State, asked: &Asked, authenticated: Authenticated
         ("DELETE", "/ocs/v2.php/core/apppassword", Authenticated::AccountPassword) => {
             reply(403, &[], "not signed in with an app password")
         }
+        ("GET", "/ocs/v1.php/cloud/user" | "/ocs/v2.php/cloud/user", _) => ocs_reply(
+            asked,
+            200,
+            json!({ "id": USER, "display-name": "Alice Example", "enabled": true }),
+        ),
         _ => reply(404, &[], ""),
     }
 }

@@ -7,6 +7,7 @@ mod address;
 mod chunked;
 mod download;
 mod listing;
+mod login;
 mod nextcloud;
 mod options;
 mod upload;
@@ -22,6 +23,7 @@ use url::Url;
 
 pub use chunked::MIN_CHUNK_SIZE;
 pub use download::Download;
+pub use login::{LOGIN_PATIENCE, LoginError, LoginFlow, SignedIn};
 pub use options::{
     Credentials, Depth, Mkcol, Options, Overwrite, Precondition, SentBytes, Uploaded,
 };

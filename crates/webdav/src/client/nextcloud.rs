@@ -161,7 +161,7 @@ impl Client {
 const JSON_LIMIT: usize = 1024 * 1024;
 
 /// A small JSON answer, or `Null` when it is not JSON or larger than [`JSON_LIMIT`].
-async fn small_json(mut answer: reqwest::Response) -> Value {
+pub(super) async fn small_json(mut answer: reqwest::Response) -> Value {
     let mut body = Vec::new();
     while let Ok(Some(chunk)) = answer.chunk().await {
         body.extend_from_slice(&chunk);

@@ -23,6 +23,12 @@ impl Credentials {
             password: password.into(),
         }
     }
+
+    /// The password itself, to hand to a password store (an app password from a login, say);
+    /// never for a log or a message.
+    pub fn password(&self) -> &str {
+        &self.password
+    }
 }
 
 impl fmt::Debug for Credentials {
