@@ -12,7 +12,8 @@ use std::time::Duration;
 use common::{MemoryPair, visible, write};
 use tidesync_engine::memory::MemoryRemote;
 use tidesync_engine::{
-    Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId, PlainHttp, UploadSizes,
+    Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId, PlainHttp, ServerForm,
+    UploadSizes,
 };
 use tidesync_testkit::nextcloud::{Logged, USER};
 use tidesync_testkit::{Fault, FaultProxy, NextcloudServer};
@@ -414,4 +415,28 @@ async fn a_single_put_never_replaces_a_version_the_plan_did_not_see() {
     let local = visible(pair.local.path());
     assert!(local.values().any(|v| v == b"local edit"), "{local:?}");
     assert!(local.values().any(|v| v == b"server edit"), "{local:?}");
+}
+
+#[tokio::test]
+async fn removing_a_nextcloud_server_revokes_its_app_password() {
+    let server = NextcloudServer::start().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::open(data.path(), EngineOptions::default())
+        .await
+        .unwrap();
+    let remote = engine
+        .add_server(ServerForm {
+            name: "cloud".into(),
+            url: server.dav_url(),
+            user: Some(USER.into()),
+            password: Some(server.issue_app_password()),
+            pin_sha256: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(remote.server_kind.as_deref(), Some("Nextcloud"));
+    assert_eq!(server.app_passwords(), 1);
+    engine.remove_remote(remote.id).await.unwrap();
+    assert_eq!(server.app_passwords(), 0, "revoked on the server");
+    assert!(engine.remotes().await.unwrap().is_empty());
 }

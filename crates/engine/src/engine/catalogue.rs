@@ -216,7 +216,8 @@ impl Engine {
     }
 
     /// Forgets a remote, its pairs and its password (in memory and in the password store).
-    /// Refused while one of its pairs syncs.
+    /// Refused while one of its pairs syncs. On Nextcloud and ownCloud the app password is
+    /// revoked on the server first, so the removed server keeps no way in from this device.
     pub async fn remove_remote(&self, id: RemoteId) -> Result<(), EngineError> {
         let pairs: Vec<PairId> = self
             .pairs()
@@ -228,6 +229,7 @@ impl Engine {
         if pairs.iter().any(|&p| self.is_syncing(p)) {
             return Err(EngineError::Busy("remote"));
         }
+        self.revoke_app_password(id).await;
         let found = self
             .inner
             .journal
@@ -236,6 +238,36 @@ impl Engine {
         self.inner.clients.forget(id);
         self.passwords(move |s| s.forget(id)).await?;
         found.then_some(()).ok_or(EngineError::NoRemote(id))
+    }
+
+    /// Deletes the app password of `remote` on a Nextcloud or ownCloud server. Nextcloud's
+    /// documentation says to remove the account whatever the answer, so a failure (the server
+    /// is gone, the password was an account password) is logged, not returned.
+    async fn revoke_app_password(&self, id: RemoteId) {
+        let Ok(remote) = self.remote(id).await else {
+            return;
+        };
+        let is_nextcloud = matches!(
+            remote.server_kind.as_deref(),
+            Some("Nextcloud" | "ownCloud")
+        );
+        let Some(credentials) = self.inner.clients.credentials(id).filter(|_| is_nextcloud) else {
+            return;
+        };
+        let revoked = async {
+            let options = self
+                .inner
+                .clients
+                .options_for(remote.allow_http, remote.pin_sha256.as_deref())?;
+            let timeout = options.connect_timeout;
+            let client = Client::new(&remote.url, Some(credentials), options)?;
+            tokio::time::timeout(timeout, client.revoke_app_password())
+                .await
+                .unwrap_or(Ok(()))
+        };
+        if let Err(error) = revoked.await {
+            tracing::warn!(remote = %id, %error, "the app password could not be revoked");
+        }
     }
 
     /// Forgets a pair and its sync state; its files stay where they are. Refused while it syncs.
