@@ -15,7 +15,7 @@ use tidesync_engine::{
     Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId, PlainHttp, ServerForm,
     UploadSizes,
 };
-use tidesync_testkit::nextcloud::{Logged, USER};
+use tidesync_testkit::nextcloud::{ACCOUNT_PASSWORD, Logged, USER, grant_form};
 use tidesync_testkit::{Fault, FaultProxy, NextcloudServer};
 use tidesync_webdav::{Abilities, Credentials, MIN_CHUNK_SIZE, Options, RetryPolicy};
 
@@ -439,4 +439,71 @@ async fn removing_a_nextcloud_server_revokes_its_app_password() {
     engine.remove_remote(remote.id).await.unwrap();
     assert_eq!(server.app_passwords(), 0, "revoked on the server");
     assert!(engine.remotes().await.unwrap().is_empty());
+}
+
+/// Plays the browser: posts the server's own sign-in form with the account's credentials.
+async fn grant_in_browser(server: &NextcloudServer, login_url: &str) {
+    let granted = reqwest::Client::new()
+        .post(format!("{}index.php/login/v2/grant", server.url()))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(grant_form(login_url, USER, ACCOUNT_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(granted.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn signing_in_by_login_flow_adds_the_server_with_an_app_password() {
+    let server = NextcloudServer::start().await.unwrap();
+    server.write("Photos/a.jpg", b"a");
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::open(data.path(), EngineOptions::default())
+        .await
+        .unwrap();
+    let (id, login_url) = engine.begin_login(&server.url(), None).await.unwrap();
+    let completing = engine.complete_login(id, "My cloud");
+    let browser = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        grant_in_browser(&server, &login_url).await;
+    };
+    let (remote, ()) = tokio::join!(completing, browser);
+    let remote = remote.unwrap();
+    assert_eq!(remote.name, "My cloud");
+    assert_eq!(remote.url, server.dav_url());
+    assert_eq!(remote.user.as_deref(), Some(USER));
+    assert_eq!(remote.server_kind.as_deref(), Some("Nextcloud"));
+    assert_eq!(server.app_passwords(), 1);
+
+    let local = tempfile::tempdir().unwrap();
+    let pair = engine
+        .ensure_pair(remote.id, "", local.path(), Mode::Download)
+        .await
+        .unwrap();
+    let job = engine.start(pair).await.unwrap();
+    completed(&engine.wait(job).await.unwrap());
+    assert_eq!(
+        std::fs::read(local.path().join("Photos/a.jpg")).unwrap(),
+        b"a"
+    );
+
+    // A second sign-in, cancelled while it waits, adds nothing.
+    let (id, _) = engine.begin_login(&server.url(), None).await.unwrap();
+    let waiting = engine.complete_login(id, "Other");
+    let cancel = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        engine.cancel_login(id).unwrap();
+    };
+    let (cancelled, ()) = tokio::join!(waiting, cancel);
+    assert!(
+        matches!(
+            cancelled,
+            Err(tidesync_engine::EngineError::Login(
+                tidesync_webdav::LoginError::Cancelled
+            ))
+        ),
+        "{cancelled:?}"
+    );
+    assert!(engine.cancel_login(id).is_err(), "forgotten");
+    assert_eq!(engine.remotes().await.unwrap().len(), 1);
 }

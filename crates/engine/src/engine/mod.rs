@@ -21,6 +21,7 @@ pub mod connect;
 mod driver;
 mod jobs;
 mod lifecycle;
+mod login;
 mod servers;
 
 use std::collections::HashMap;
@@ -29,7 +30,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tidesync_webdav::Options;
+use tidesync_webdav::{LoginError, Options};
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -120,6 +121,11 @@ pub enum EngineError {
     Passwords(#[from] PasswordStoreError),
     #[error("a background task failed: {0}")]
     Worker(String),
+    /// A sign-in by Login Flow v2 did not end with credentials.
+    #[error(transparent)]
+    Login(#[from] tidesync_webdav::LoginError),
+    #[error("there is no sign-in {0} under way")]
+    NoLogin(u64),
 }
 
 impl EngineError {
@@ -138,6 +144,12 @@ impl EngineError {
             | EngineError::NotAFolder(_)
             | EngineError::PasswordWithoutUser => FailureKind::InvalidInput,
             EngineError::Worker(_) => FailureKind::Other,
+            EngineError::Login(LoginError::Server(e)) => FailureKind::of_remote(e),
+            EngineError::Login(LoginError::NotOffered(_)) => FailureKind::InvalidInput,
+            EngineError::Login(LoginError::Cancelled | LoginError::TimedOut(_)) => {
+                FailureKind::Other
+            }
+            EngineError::NoLogin(_) => FailureKind::NotFound,
         }
     }
 }
@@ -183,6 +195,8 @@ struct Inner {
     resumed: Notify,
     /// Every job state change, for views of all jobs (the app's job list).
     changes: broadcast::Sender<JobChange>,
+    /// Sign-ins by Login Flow v2 under way.
+    logins: login::Logins,
 }
 
 impl Engine {
@@ -205,6 +219,7 @@ impl Engine {
                 suspended: AtomicBool::new(false),
                 resumed: Notify::new(),
                 changes: broadcast::Sender::new(256),
+                logins: login::Logins::default(),
             }),
         })
     }
