@@ -446,6 +446,16 @@ impl From<JobChange> for JobChangedDto {
     }
 }
 
+/// A sign-in begun: the page to open in a browser, and the id `complete_login` waits on.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct LoginStartedDto {
+    #[ts(type = "number")]
+    pub login_id: u64,
+    pub login_url: String,
+}
+
 /// The embedded demo remote, added with a pair ready to sync.
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]

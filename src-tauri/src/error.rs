@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use tidesync_engine::{EngineError, FailureKind};
 use tidesync_webdav::Error as WebDavError;
+use tidesync_webdav::LoginError;
 use ts_rs::TS;
 
 use crate::dto::CertificateDto;
@@ -100,7 +101,8 @@ impl Error {
     /// What a person reads: for server errors, what happened and what to do about it.
     pub fn message(&self) -> String {
         match self {
-            Error::Engine(EngineError::Remote(error)) => remote_message(error),
+            Error::Engine(EngineError::Remote(error))
+            | Error::Engine(EngineError::Login(LoginError::Server(error))) => remote_message(error),
             Error::Engine(EngineError::UntrustedCertificate {
                 reason,
                 certificate,
@@ -140,7 +142,7 @@ impl From<FailureKind> for ErrorKind {
             FailureKind::NotFound => ErrorKind::NotFound,
             FailureKind::InvalidInput => ErrorKind::InvalidInput,
             FailureKind::Busy => ErrorKind::Conflict,
-            FailureKind::ShuttingDown => ErrorKind::Cancelled,
+            FailureKind::ShuttingDown | FailureKind::Cancelled => ErrorKind::Cancelled,
             FailureKind::Other => ErrorKind::Internal,
         }
     }

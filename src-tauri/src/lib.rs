@@ -50,6 +50,9 @@ macro_rules! app_commands {
             commands::remotes::update_remote,
             commands::remotes::remove_remote,
             commands::remotes::add_demo_remote,
+            commands::login::begin_login,
+            commands::login::complete_login,
+            commands::login::cancel_login,
             commands::pairs::list_pairs,
             commands::pairs::add_pair,
             commands::pairs::remove_pair,
@@ -82,6 +85,8 @@ pub fn builder_at<R: Runtime>(builder: Builder<R>, root: PathBuf) -> Builder<R> 
 fn wire<R: Runtime>(builder: Builder<R>, root: Option<PathBuf>) -> Builder<R> {
     #[cfg(desktop)]
     let builder = builder.plugin(tauri_plugin_dialog::init());
+    // Sign-ins open the server's page in the system browser, on phones too.
+    let builder = builder.plugin(tauri_plugin_opener::init());
     #[cfg(mobile)]
     let builder = builder.on_window_event(|window, event| {
         if let (Some(hint), Some(state)) =

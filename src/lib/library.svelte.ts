@@ -3,7 +3,10 @@ import {
   addDemoRemote,
   addPair,
   addRemote,
+  beginLogin,
+  cancelLogin,
   CommandError,
+  completeLogin,
   listPairs,
   listRemotes,
   removePair,
@@ -71,6 +74,26 @@ export class Library {
     const remote = await addRemote(remoteArgs(form));
     await this.load();
     return remote;
+  }
+
+  /**
+   * Signs in to Nextcloud in the browser: `started` hears the page to open (and the id to
+   * cancel with) as soon as the server made it; resolves once access was granted and the
+   * server saved with its app password.
+   */
+  async signIn(
+    form: { url: string; name: string; pinSha256?: string },
+    started: (loginUrl: string, loginId: number) => void,
+  ): Promise<RemoteDto> {
+    const flow = await beginLogin({ url: form.url, pinSha256: form.pinSha256 ?? null });
+    started(flow.loginUrl, flow.loginId);
+    const remote = await completeLogin({ loginId: flow.loginId, name: form.name });
+    await this.load();
+    return remote;
+  }
+
+  cancelSignIn(loginId: number): Promise<void> {
+    return cancelLogin(loginId);
   }
 
   /** Tests and saves new settings; an empty password keeps the stored one. */

@@ -1,6 +1,7 @@
 // The whole app in a real WebKit view: the demo remote synced, suspended and resumed, the page
-// reloaded mid-sync, a sync cancelled, a wrong password against a real rclone server, and a
-// self-signed rclone server trusted by its fingerprint and synced.
+// reloaded mid-sync, a sync cancelled, a wrong password against a real rclone server, a
+// self-signed rclone server trusted by its fingerprint and synced, and a sign-in to the test
+// kit's Nextcloud emulation by Login Flow v2, the browser's part played by the test.
 // The demo server is slowed to TIDESYNC_DEMO_RATE so that "mid-sync" lasts long enough to act.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -206,6 +207,95 @@ async function rclone(root, user, pass, tls = null) {
   const scheme = tls ? "https" : "http";
   return { url: `${scheme}://127.0.0.1:${port}/`, stop: () => child.kill("SIGKILL") };
 }
+
+/** The account of the test kit's Nextcloud emulation (crates/testkit/src/nextcloud). */
+const NC_USER = "alice";
+const NC_ACCOUNT_PASSWORD = "alice-account-password";
+
+/** The test kit's Nextcloud emulation as a process; `url` is the server's address. */
+async function nextcloud() {
+  const built = spawnSync("cargo", ["build", "--locked", "-p", "tidesync-testkit", "--bin", "nextcloud-emulation"], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
+  if (built.status !== 0) throw new Error("the Nextcloud emulation did not build");
+  const child = spawn(path.join(ROOT, "target", "debug", "nextcloud-emulation"), [], { stdio: ["pipe", "pipe", "inherit"] });
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      if (out.includes("\n")) resolve(out.split("\n")[0].trim());
+    });
+    child.on("exit", () => reject(new Error("the Nextcloud emulation exited")));
+  });
+  return { url, stop: () => child.kill("SIGKILL") };
+}
+
+/** Every file below `dir` whose bytes contain `secret`. */
+async function filesContaining(dir, secret) {
+  const found = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const full = path.join(entry.parentPath ?? entry.path, entry.name);
+    const bytes = await readFile(full).catch(() => Buffer.alloc(0));
+    if (bytes.includes(secret)) found.push(full);
+  }
+  return found;
+}
+
+describe("signing in to Nextcloud", () => {
+  let app;
+  let server;
+  after(async () => {
+    await app?.close();
+    server?.stop();
+  });
+
+  test("Login Flow v2 in the browser saves an app password, never the account password, and syncs", async () => {
+    server = await nextcloud();
+    const basic = "Basic " + Buffer.from(`${NC_USER}:${NC_ACCOUNT_PASSWORD}`).toString("base64");
+    const put = await fetch(`${server.url}remote.php/dav/files/${NC_USER}/Welcome.txt`, {
+      method: "PUT",
+      headers: { Authorization: basic },
+      body: "signed in with an app password",
+    });
+    assert.equal(put.status, 201);
+    app = await App.launch(binary);
+    const s = app.session;
+    await waitFor("the first-run screen", () => s.textOf('[data-testid="add-server"]'));
+    await s.click('[data-testid="add-server"]');
+    await s.type('[data-testid="remote-url"]', server.url);
+    await s.type('[data-testid="remote-name"]', "Cloud");
+    await s.click('[data-testid="sign-in-nextcloud"]');
+    const loginUrl = await waitFor("the sign-in link", () => s.textOf('[data-testid="login-url"]'));
+    assert.ok(loginUrl.startsWith(`${server.url}index.php/login/v2/flow/`), loginUrl);
+    await app.screenshots("nextcloud-sign-in-waiting");
+
+    // The browser's part: the server's own page, where the person types the account password.
+    const page = await fetch(loginUrl);
+    assert.match(await page.text(), /<form/);
+    const form = new URLSearchParams({ flow: loginUrl.split("/").pop(), user: NC_USER, password: NC_ACCOUNT_PASSWORD });
+    const granted = await fetch(`${server.url}index.php/login/v2/grant`, { method: "POST", body: form });
+    assert.equal(granted.status, 200);
+
+    assert.match(await waitFor("the saved server", () => s.textOf('[data-testid="form-ok"]'), 30_000), /Signed in/);
+    const [remote] = (await s.invoke("list_remotes")).ok;
+    assert.equal(remote.url, `${server.url}remote.php/dav/files/${NC_USER}/`);
+    assert.equal(remote.user, NC_USER);
+    assert.equal(remote.serverKind, "Nextcloud");
+    assert.deepEqual(await filesContaining(app.home, NC_ACCOUNT_PASSWORD), [], "the account password is stored nowhere");
+
+    await s.type('[data-testid="pair-folder-name"]', "Cloud");
+    await s.click('[data-testid="pair-mode-download"]');
+    await s.click('[data-testid="pair-submit"]');
+    await s.click('[data-testid="tab-sync"]');
+    const local = await waitFor("the pair", () => s.textOf('[data-testid="pair-local"]'));
+    await s.click('[data-testid="sync-pair"]');
+    await waitFor("the completed sync", async () => (await jobState(app)) === "completed", 60_000);
+    assert.equal(await readFile(path.join(local, "Welcome.txt"), "utf8"), "signed in with an app password");
+    await app.screenshots("nextcloud-signed-in-synced");
+  });
+});
 
 describe("adding a server", () => {
   let app;

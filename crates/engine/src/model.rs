@@ -295,6 +295,8 @@ pub enum FailureKind {
     Busy,
     /// The engine is shutting down.
     ShuttingDown,
+    /// The user stopped it (a sign-in they cancelled).
+    Cancelled,
     Other,
 }
 

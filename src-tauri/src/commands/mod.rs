@@ -8,5 +8,6 @@ pub mod app;
 #[cfg(feature = "debug-lifecycle")]
 pub mod debug;
 pub mod jobs;
+pub mod login;
 pub mod pairs;
 pub mod remotes;

@@ -84,7 +84,7 @@ fn form(
     })
 }
 
-fn required(what: &str, value: &str) -> Result<String, Error> {
+pub(super) fn required(what: &str, value: &str) -> Result<String, Error> {
     let value = value.trim();
     if value.is_empty() {
         return Err(Error::InvalidInput(format!("The {what} is empty.")));

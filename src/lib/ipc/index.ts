@@ -14,6 +14,7 @@ import type { JobRecordDto } from "$gen/ipc/JobRecordDto";
 import type { JobSnapshotDto } from "$gen/ipc/JobSnapshotDto";
 import type { LifecycleDto } from "$gen/ipc/LifecycleDto";
 import type { LocalFolderDto } from "$gen/ipc/LocalFolderDto";
+import type { LoginStartedDto } from "$gen/ipc/LoginStartedDto";
 import type { ModeDto } from "$gen/ipc/ModeDto";
 import type { PairDto } from "$gen/ipc/PairDto";
 import type { PairId } from "$gen/ipc/PairId";
@@ -33,6 +34,7 @@ export type { JobRecordDto } from "$gen/ipc/JobRecordDto";
 export type { JobSnapshotDto } from "$gen/ipc/JobSnapshotDto";
 export type { JobStateDto } from "$gen/ipc/JobStateDto";
 export type { LocalFolderDto } from "$gen/ipc/LocalFolderDto";
+export type { LoginStartedDto } from "$gen/ipc/LoginStartedDto";
 export type { ModeDto } from "$gen/ipc/ModeDto";
 export type { PairDto } from "$gen/ipc/PairDto";
 export type { PairId } from "$gen/ipc/PairId";
@@ -93,6 +95,24 @@ export function updateRemote(remote: {
 
 export function removeRemote(id: RemoteId): Promise<void> {
   return call("remove_remote", { id });
+}
+
+/**
+ * Starts signing in to Nextcloud (Login Flow v2) at the server's address and opens its page
+ * in the system browser; `loginUrl` is that page, for when no browser opened.
+ */
+export function beginLogin(login: { url: string; pinSha256?: string | null }): Promise<LoginStartedDto> {
+  return call("begin_login", { ...login });
+}
+
+/** Waits until the user granted access in the browser, then saves the server as `name`. */
+export function completeLogin(login: { loginId: number; name: string }): Promise<RemoteDto> {
+  return call("complete_login", { ...login });
+}
+
+/** Stops waiting for a sign-in; its `completeLogin` rejects with `cancelled`. */
+export function cancelLogin(loginId: number): Promise<void> {
+  return call("cancel_login", { loginId });
 }
 
 /** Starts the embedded demo remote and adds it with a download pair. */

@@ -146,9 +146,8 @@ impl EngineError {
             EngineError::Worker(_) => FailureKind::Other,
             EngineError::Login(LoginError::Server(e)) => FailureKind::of_remote(e),
             EngineError::Login(LoginError::NotOffered(_)) => FailureKind::InvalidInput,
-            EngineError::Login(LoginError::Cancelled | LoginError::TimedOut(_)) => {
-                FailureKind::Other
-            }
+            EngineError::Login(LoginError::Cancelled) => FailureKind::Cancelled,
+            EngineError::Login(LoginError::TimedOut(_)) => FailureKind::Other,
             EngineError::NoLogin(_) => FailureKind::NotFound,
         }
     }

@@ -31,7 +31,7 @@ enum Opened {
 }
 
 /// `SHA1:<hex>`, the form `OC-Checksum` takes.
-fn sha1_header(digest: ring::digest::Digest) -> String {
+pub(super) fn sha1_header(digest: ring::digest::Digest) -> String {
     let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
     format!("SHA1:{hex}")
 }
