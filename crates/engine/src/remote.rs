@@ -9,8 +9,8 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use tidesync_webdav::{
-    Abilities, Client, Depth, Download, Entry, EntryKind, Error, Listing, Mkcol, Overwrite,
-    Precondition, RemotePath, SentBytes, Uploaded,
+    Abilities, BulkFile, BulkResult, Client, Depth, Download, Entry, EntryKind, Error, Listing,
+    Mkcol, Overwrite, Precondition, RemotePath, SentBytes, Uploaded,
 };
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -89,6 +89,12 @@ pub trait Remote: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Uploaded, Error>>;
     /// Deletes the upload folder `upload_id` and its chunks.
     fn abort_chunked<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+    /// Uploads `files` in one request (no precondition is checked); one result per file.
+    /// Only where [`Abilities::bulk_upload`] says so.
+    fn put_bulk<'a>(
+        &'a self,
+        files: &'a [BulkFile],
+    ) -> BoxFuture<'a, Result<Vec<BulkResult>, Error>>;
     fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>>;
     fn delete<'a>(
         &'a self,
@@ -214,6 +220,13 @@ impl Remote for Client {
 
     fn abort_chunked<'a>(&'a self, upload_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(Client::abort_chunked(self, upload_id))
+    }
+
+    fn put_bulk<'a>(
+        &'a self,
+        files: &'a [BulkFile],
+    ) -> BoxFuture<'a, Result<Vec<BulkResult>, Error>> {
+        Box::pin(Client::put_bulk(self, files))
     }
 
     fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>> {

@@ -15,7 +15,7 @@ use tidesync_engine::{
     Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId, PlainHttp, ServerForm,
     UploadSizes,
 };
-use tidesync_testkit::nextcloud::{ACCOUNT_PASSWORD, Logged, USER, grant_form};
+use tidesync_testkit::nextcloud::{ACCOUNT_PASSWORD, Features, Logged, USER, grant_form};
 use tidesync_testkit::{Fault, FaultProxy, NextcloudServer};
 use tidesync_webdav::{Abilities, Credentials, MIN_CHUNK_SIZE, Options, RetryPolicy};
 
@@ -42,7 +42,11 @@ fn chunky() -> EngineOptions {
 
 impl Cloud {
     async fn new(mode: Mode, options: EngineOptions) -> Cloud {
-        let server = NextcloudServer::start().await.unwrap();
+        Self::with_features(mode, options, Features::default()).await
+    }
+
+    async fn with_features(mode: Mode, options: EngineOptions, features: Features) -> Cloud {
+        let server = NextcloudServer::with_features(features).await.unwrap();
         let proxy = FaultProxy::start(server.addr()).await.unwrap();
         let (local, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let engine = Engine::open(data.path(), options).await.unwrap();
@@ -131,8 +135,14 @@ fn bytes(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
+fn count(log: &[Logged], method: &str, path: &str) -> usize {
+    log.iter()
+        .filter(|l| l.method == method && l.path == path)
+        .count()
+}
+
 #[tokio::test]
-async fn every_mode_converges_and_a_small_upload_is_one_request() {
+async fn every_mode_converges_and_small_new_files_go_up_in_one_bulk_request() {
     for mode in [Mode::Download, Mode::Upload, Mode::TwoWay] {
         let cloud = Cloud::new(mode, EngineOptions::default()).await;
         if mode != Mode::Upload {
@@ -154,18 +164,16 @@ async fn every_mode_converges_and_a_small_upload_is_one_request() {
             &cloud.server_files(),
             &format!("{mode:?}"),
         );
+        let log = cloud.server.requests();
         if mode != Mode::Download {
             for path in small {
-                let asked = cloud.requests_for(path);
-                assert_eq!(asked.len(), 1, "{mode:?} {path}: {asked:?}");
-                assert_eq!(asked[0].method, "PUT");
+                assert!(
+                    cloud.requests_for(path).is_empty(),
+                    "{mode:?} {path} went in the batch"
+                );
             }
-            let moves = cloud
-                .server
-                .requests()
-                .into_iter()
-                .filter(|l| l.method == "MOVE")
-                .count();
+            assert_eq!(count(&log, "POST", "/remote.php/dav/bulk"), 1, "{mode:?}");
+            let moves = log.iter().filter(|l| l.method == "MOVE").count();
             assert_eq!(
                 moves, 1,
                 "only the file above one MiB takes a temp name and a MOVE"
@@ -189,6 +197,63 @@ async fn every_mode_converges_and_a_small_upload_is_one_request() {
 }
 
 #[tokio::test]
+async fn without_bulk_upload_a_small_upload_is_one_put() {
+    let features = Features {
+        bulk_upload: false,
+        ..Features::default()
+    };
+    let cloud = Cloud::with_features(Mode::Upload, EngineOptions::default(), features).await;
+    let small = ["docs/a.txt", "docs/deep/b.txt", "c.md"];
+    for (i, path) in small.iter().enumerate() {
+        write(cloud.local.path(), path, &bytes(3_000 + i, 2));
+    }
+    completed(&cloud.sync().await);
+    same_files(&cloud.local_files(), &cloud.server_files(), "without bulk");
+    for path in small {
+        let asked = cloud.requests_for(path);
+        assert_eq!(asked.len(), 1, "{path}: {asked:?}");
+        assert_eq!(asked[0].method, "PUT");
+    }
+}
+
+#[tokio::test]
+async fn files_a_bulk_upload_refuses_end_as_single_uploads_would() {
+    let cloud = Cloud::new(Mode::Upload, EngineOptions::default()).await;
+    for name in ["a", "b", "c"] {
+        write(
+            cloud.local.path(),
+            &format!("{name}.bin"),
+            &bytes(100_000, 9),
+        );
+    }
+    cloud.server.set_quota(Some(250_000));
+    let outcome = cloud.sync().await;
+    assert_eq!(outcome.state, JobState::Failed, "{outcome:?}");
+    assert_eq!(outcome.failure, Some(FailureKind::Storage), "{outcome:?}");
+    assert_eq!(
+        cloud.server.files().len(),
+        2,
+        "two fitted; the third was refused"
+    );
+    let log = cloud.server.requests();
+    assert_eq!(count(&log, "POST", "/remote.php/dav/bulk"), 1);
+
+    cloud.server.set_quota(None);
+    cloud.server.clear_requests();
+    let rest = cloud.sync().await;
+    completed(&rest);
+    assert_eq!(
+        rest.summary.files_uploaded, 1,
+        "only the refused file goes again"
+    );
+    same_files(
+        &cloud.local_files(),
+        &cloud.server_files(),
+        "after the quota",
+    );
+}
+
+#[tokio::test]
 async fn a_stopped_chunked_upload_resumes_with_only_the_missing_chunks() {
     let cloud = Cloud::new(Mode::Upload, chunky()).await;
     let data = bytes(4 * MIN_CHUNK_SIZE as usize + 100, 4);
@@ -209,16 +274,18 @@ async fn a_stopped_chunked_upload_resumes_with_only_the_missing_chunks() {
     cloud.proxy.always(None);
     cloud.server.clear_requests();
     completed(&cloud.sync().await);
-    let chunk_puts = cloud
+    // Which chunks went up (a retried attempt of one is the same chunk). A chunk in flight at
+    // the stop may still have landed: never more than the rest is sent.
+    let chunks_sent: std::collections::BTreeSet<String> = cloud
         .server
         .requests()
         .into_iter()
         .filter(|l| l.method == "PUT" && l.path.starts_with("/remote.php/dav/uploads/"))
-        .count();
-    // A chunk in flight at the stop may still have landed: never more than the rest is sent.
+        .map(|l| l.path)
+        .collect();
     assert!(
-        chunk_puts <= 5 - kept,
-        "{chunk_puts} chunks sent, {kept} were kept"
+        chunks_sent.len() <= 5 - kept,
+        "{chunks_sent:?} sent, {kept} were kept"
     );
     assert_eq!(cloud.server_files()["video.mp4"], data);
     assert!(cloud.server.pending_uploads().is_empty());

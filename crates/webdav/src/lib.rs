@@ -37,8 +37,9 @@ pub mod validator;
 
 pub use certificate::{CertificateInfo, presented_certificate};
 pub use client::{
-    Client, Credentials, Depth, Download, LOGIN_PATIENCE, LoginError, LoginFlow, MIN_CHUNK_SIZE,
-    Mkcol, Options, Overwrite, Precondition, SentBytes, SignedIn, Uploaded,
+    BulkFile, BulkResult, Client, Credentials, Depth, Download, LOGIN_PATIENCE, LoginError,
+    LoginFlow, MIN_CHUNK_SIZE, Mkcol, Options, Overwrite, Precondition, SentBytes, SignedIn,
+    Uploaded,
 };
 pub use entry::{Entry, EntryError, EntryKind, Listing, Rejected};
 pub use error::Error;

@@ -481,3 +481,60 @@ async fn a_login_can_be_cancelled_and_a_plain_server_has_no_login_flow() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn a_bulk_upload_reports_each_file_and_its_failures() {
+    let server = NextcloudServer::start().await.unwrap();
+    server.write("Photos/.keep", b"");
+    let client = Client::new(
+        &format!("{}Photos/", server.dav_url()),
+        Some(Credentials::new(USER, server.issue_app_password())),
+        Options::default(),
+    )
+    .unwrap();
+    client.abilities(&path(PROBE)).await.unwrap();
+    let file = |p: &str, data: &'static [u8]| tidesync_webdav::BulkFile {
+        path: path(p),
+        data: Bytes::from_static(data),
+        mtime: Some(std::time::UNIX_EPOCH + Duration::from_secs(1_600_000_000)),
+    };
+    server.clear_requests();
+    let results = client
+        .put_bulk(&[
+            file("a.txt", b"a"),
+            file("no-such-folder/b.txt", b"b"),
+            file("c d.txt", b"c\r\n--not-a-boundary"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(server.requests().len(), 1, "one request for three files");
+    let stored = |i: usize| match &results[i] {
+        tidesync_webdav::BulkResult::Stored(uploaded) => uploaded.clone(),
+        refused => panic!("{i}: {refused:?}"),
+    };
+    let listed = client
+        .stat(&path("a.txt"), EntryKind::File)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored(0).etag,
+        listed.etag,
+        "the answer's ETag is the listed one"
+    );
+    assert_eq!(stored(0).file_id, listed.file_id);
+    assert_eq!(
+        listed.modified.unwrap(),
+        std::time::UNIX_EPOCH + Duration::from_secs(1_600_000_000)
+    );
+    assert!(
+        matches!(&results[1], tidesync_webdav::BulkResult::Refused(_)),
+        "a 200 can carry a failure: {:?}",
+        results[1]
+    );
+    stored(2);
+    let files = server.files();
+    assert_eq!(&files["Photos/a.txt"][..], b"a");
+    assert_eq!(&files["Photos/c d.txt"][..], b"c\r\n--not-a-boundary");
+    assert!(!files.contains_key("Photos/no-such-folder/b.txt"));
+}

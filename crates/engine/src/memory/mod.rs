@@ -123,11 +123,12 @@ impl MemoryRemote {
         MemoryRemote::default()
     }
 
-    /// A server that offers `abilities` (chunking is never among them here).
+    /// A server that offers `abilities` (chunked and bulk uploads are never among them here).
     pub fn offering(abilities: tidesync_webdav::Abilities) -> MemoryRemote {
         MemoryRemote {
             abilities: tidesync_webdav::Abilities {
                 chunking: None,
+                bulk_upload: None,
                 ..abilities
             },
             ..MemoryRemote::default()

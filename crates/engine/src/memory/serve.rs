@@ -7,8 +7,8 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use tidesync_webdav::{
-    Abilities, Depth, Entry, EntryKind, Error, Listing, Method, Mkcol, Overwrite, Precondition,
-    RemotePath, SentBytes, StatusCode, Uploaded,
+    Abilities, BulkFile, BulkResult, Depth, Entry, EntryKind, Error, Listing, Method, Mkcol,
+    Overwrite, Precondition, RemotePath, SentBytes, StatusCode, Uploaded,
 };
 
 use super::{Item, MemoryRemote, etag, has_parent, sha1_of, status, webdav_method};
@@ -204,6 +204,17 @@ impl Remote for MemoryRemote {
         Box::pin(async {
             Err(Error::Unsupported {
                 what: "chunked upload",
+            })
+        })
+    }
+
+    fn put_bulk<'a>(
+        &'a self,
+        _files: &'a [BulkFile],
+    ) -> BoxFuture<'a, Result<Vec<BulkResult>, Error>> {
+        Box::pin(async {
+            Err(Error::Unsupported {
+                what: "bulk upload",
             })
         })
     }

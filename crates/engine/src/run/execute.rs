@@ -1,23 +1,74 @@
 //! Carrying a plan out: folders first, up to `transfers` files at once, deletes last; each
 //! finished action counted once, and an error that concerns the whole run (credentials, a full
-//! disk, the journal) ends it.
+//! disk, the journal) ends it. Where the server offers bulk upload, small new files go up in
+//! batches, each batch one of the transfers at once.
 
 use std::sync::Arc;
 
-use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
+use tidesync_webdav::RemotePath;
 
 use super::RunError;
 use super::actions::perform;
-use super::shared::{Effect, record_error};
+use super::shared::{Effect, record, record_error};
 use super::survey::Survey;
 use crate::model::Summary;
 use crate::plan::{Action, Plan};
 use crate::progress::{FileAction, JobEvent};
-use crate::transfer::{Context, TransferError};
+use crate::transfer::{
+    BATCH_BYTES, BATCH_FILE_MAX, BATCH_FILES, Context, TransferError, offers_bulk, send_batch,
+};
 
 /// An action's path and how it ended.
 type Finished = (String, Result<Effect, TransferError>);
+
+/// Small new files waiting to go up together.
+#[derive(Default)]
+struct Batch {
+    paths: Vec<RemotePath>,
+    bytes: u64,
+}
+
+impl Batch {
+    fn is_full(&self) -> bool {
+        self.paths.len() >= BATCH_FILES || self.bytes >= BATCH_BYTES
+    }
+}
+
+/// The size of the file an upload action would send, if it may go in a batch: new on the
+/// server when surveyed, and small.
+fn batchable(seen: &Survey, action: &Action) -> Option<(RemotePath, u64)> {
+    let Action::Upload { path } = action else {
+        return None;
+    };
+    if seen.remote.contains_key(path.as_str()) {
+        return None;
+    }
+    let size = seen.local.get(path.as_str())?.size;
+    let path = RemotePath::parse(path).ok()?;
+    (size <= BATCH_FILE_MAX).then_some((path, size))
+}
+
+/// Sends a batch; one result per file, as the single uploads would give.
+async fn send_batch_of(ctx: Arc<Context>, batch: Batch) -> Vec<Finished> {
+    send_batch(&ctx, &batch.paths)
+        .await
+        .into_iter()
+        .map(|(path, result)| {
+            let result = result.and_then(|agreed| {
+                let bytes = agreed.size;
+                record(&ctx, agreed)?;
+                Ok(Effect {
+                    action: Some(FileAction::Uploaded),
+                    bytes,
+                    verified: false,
+                })
+            });
+            (path.as_str().to_owned(), result)
+        })
+        .collect()
+}
 
 /// Carries the plan out: folders, then up to `transfers` files at once, then deletes.
 pub(super) async fn execute(
@@ -30,39 +81,63 @@ pub(super) async fn execute(
     let mut running = FuturesUnordered::new();
     let mut fatal: Option<RunError> = None;
     let mut stopped = false;
+    let bulk = plan
+        .actions
+        .iter()
+        .filter(|a| batchable(&seen, a).is_some())
+        .nth(1)
+        .is_some()
+        && offers_bulk(ctx).await.unwrap_or(false);
+    let mut batch = Batch::default();
     for action in plan.actions {
         if stopped || fatal.is_some() || ctx.run.is_cancelled() {
             stopped |= ctx.run.is_cancelled();
             break;
         }
-        let is_transfer = matches!(
-            action,
-            Action::Download { .. } | Action::Upload { .. } | Action::Conflict { .. }
-        );
-        if !is_transfer {
-            // Deletes wait for every transfer: a folder is removed only once emptied.
-            while let Some(result) = running.next().await {
-                account_for(ctx, summary, result, &mut stopped, &mut fatal);
+        if bulk && let Some((path, size)) = batchable(&seen, &action) {
+            batch.paths.push(path);
+            batch.bytes += size;
+            if batch.is_full() {
+                running.push(send_batch_of(ctx.clone(), std::mem::take(&mut batch)).boxed());
             }
-            if stopped || fatal.is_some() {
-                break;
+        } else {
+            let is_transfer = matches!(
+                action,
+                Action::Download { .. } | Action::Upload { .. } | Action::Conflict { .. }
+            );
+            if !is_transfer {
+                // Deletes wait for every transfer: a folder is removed only once emptied.
+                if !batch.paths.is_empty() {
+                    running.push(send_batch_of(ctx.clone(), std::mem::take(&mut batch)).boxed());
+                }
+                while let Some(results) = running.next().await {
+                    account_for_all(ctx, summary, results, &mut stopped, &mut fatal);
+                }
+                if stopped || fatal.is_some() {
+                    break;
+                }
+                let path = action.path().to_owned();
+                let result = perform(ctx.clone(), seen.clone(), action).await;
+                account_for(ctx, summary, (path, result), &mut stopped, &mut fatal);
+                continue;
             }
             let path = action.path().to_owned();
-            let result = perform(ctx.clone(), seen.clone(), action).await;
-            account_for(ctx, summary, (path, result), &mut stopped, &mut fatal);
-            continue;
+            let (task_ctx, task_seen) = (ctx.clone(), seen.clone());
+            running.push(
+                async move { vec![(path, perform(task_ctx, task_seen, action).await)] }.boxed(),
+            );
         }
-        let path = action.path().to_owned();
-        let (task_ctx, task_seen) = (ctx.clone(), seen.clone());
-        running.push(async move { (path, perform(task_ctx, task_seen, action).await) });
         if running.len() >= transfers.max(1)
-            && let Some(result) = running.next().await
+            && let Some(results) = running.next().await
         {
-            account_for(ctx, summary, result, &mut stopped, &mut fatal);
+            account_for_all(ctx, summary, results, &mut stopped, &mut fatal);
         }
     }
-    while let Some(result) = running.next().await {
-        account_for(ctx, summary, result, &mut stopped, &mut fatal);
+    if !batch.paths.is_empty() && !stopped && fatal.is_none() {
+        running.push(send_batch_of(ctx.clone(), batch).boxed());
+    }
+    while let Some(results) = running.next().await {
+        account_for_all(ctx, summary, results, &mut stopped, &mut fatal);
     }
     // However the run ends, what it completed is in the journal before it says so.
     let flushed = ctx.recorder.flush().await;
@@ -81,6 +156,18 @@ pub(super) async fn execute(
 
 /// Counts one finished action in the summary and the progress, or keeps the error that ends
 /// the run.
+fn account_for_all(
+    ctx: &Context,
+    summary: &mut Summary,
+    results: Vec<Finished>,
+    stopped: &mut bool,
+    fatal: &mut Option<RunError>,
+) {
+    for result in results {
+        account_for(ctx, summary, result, stopped, fatal);
+    }
+}
+
 fn account_for(
     ctx: &Context,
     summary: &mut Summary,

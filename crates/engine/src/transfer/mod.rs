@@ -20,7 +20,10 @@ use tokio_util::sync::CancellationToken;
 
 pub use download::{Fetched, Landing, fetch, install, is_verifiable, part_path, resumable};
 pub use names::{conflict_name, same_bytes};
-pub use upload::{WHOLE_PUT_MAX, send, sweep_chunked, sweep_upload_temps};
+pub use upload::{
+    BATCH_BYTES, BATCH_FILE_MAX, BATCH_FILES, WHOLE_PUT_MAX, offers_bulk, send, send_batch,
+    sweep_chunked, sweep_upload_temps,
+};
 
 use crate::journal::{Journal, JournalError};
 use crate::model::{LocalState, PairId};

@@ -4,6 +4,7 @@
 //! requests without a body of note (MKCOL, DELETE, MOVE) and the one way every request is sent.
 
 mod address;
+mod bulk;
 mod chunked;
 mod download;
 mod listing;
@@ -21,6 +22,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use tracing::Instrument;
 use url::Url;
 
+pub use bulk::{BulkFile, BulkResult};
 pub use chunked::MIN_CHUNK_SIZE;
 pub use download::Download;
 pub use login::{LOGIN_PATIENCE, LoginError, LoginFlow, SignedIn};

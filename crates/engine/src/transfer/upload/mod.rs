@@ -6,10 +6,13 @@
 //!   back in the answer's headers: one request per file.
 //! - [`chunked`]: Nextcloud's chunked upload v2 for large files, resumable across runs.
 //! - [`temp`]: any other case: a hidden temp name, then a `MOVE` into place.
+//! - [`bulk`]: small new files many to a request, where the server offers bulk upload; the
+//!   run batches them (`run/execute.rs`).
 //!
 //! Whichever way, the real name never shows a partial file and never replaces a version the
 //! plan did not see.
 
+mod bulk;
 mod chunked;
 mod temp;
 mod whole;
@@ -19,6 +22,7 @@ use std::time::{Duration, SystemTime};
 
 use tidesync_webdav::{Abilities, EntryKind, Precondition, RemotePath, Uploaded, validator};
 
+pub use bulk::{BATCH_BYTES, BATCH_FILE_MAX, BATCH_FILES, send_batch};
 pub use chunked::sweep_chunked;
 pub use temp::sweep_upload_temps;
 
@@ -57,6 +61,14 @@ pub async fn send(
     } else {
         temp::send(ctx, path, remote_before, before).await
     }
+}
+
+/// Whether small new files may go up in batches: the server announced bulk upload.
+pub async fn offers_bulk(ctx: &Context) -> Result<bool, TransferError> {
+    Ok(abilities(ctx, &RemotePath::root())
+        .await?
+        .bulk_upload
+        .is_some())
 }
 
 /// What the server offers, asked once per client (the first upload of its first run).

@@ -1,0 +1,159 @@
+//! Small new files to a server that offers bulk upload (Nextcloud's `dav.bulkupload`): many
+//! in one `POST`. The server checks no precondition there, so a batch first lists the folders
+//! its files go into, and a file that appeared on the server since the survey is left out: it
+//! goes up alone with `If-None-Match: *`, as does every file the server's answer refuses, so
+//! each ends exactly as a single upload would (a full quota, a lock, a conflict). The window
+//! left is the batch's own round trip, as for a replacement by temp name and `MOVE`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bytes::Bytes;
+use tidesync_webdav::{BulkFile, BulkResult, Depth, RemotePath};
+
+use super::{Context, TransferError, agreed, mtime_of, send};
+use crate::journal::Agreed;
+use crate::model::LocalState;
+use crate::scan::stat;
+
+/// The most files one request carries...
+pub const BATCH_FILES: usize = 100;
+/// ...and the most bytes.
+pub const BATCH_BYTES: u64 = 8 * 1024 * 1024;
+/// Files up to this size are sent in batches.
+pub const BATCH_FILE_MAX: u64 = 256 * 1024;
+
+/// Uploads `paths` (files new on the server when surveyed), in one request where it can;
+/// one result per path, in order.
+pub async fn send_batch(
+    ctx: &Context,
+    paths: &[RemotePath],
+) -> Vec<(RemotePath, Result<Agreed, TransferError>)> {
+    let read = snapshots(ctx, paths).await;
+    let taken = taken_names(ctx, paths).await;
+    let mut results: BTreeMap<RemotePath, Result<Agreed, TransferError>> = BTreeMap::new();
+    let mut batch = Vec::new();
+    let mut states = Vec::new();
+    let mut alone = Vec::new();
+    for (path, snapshot) in paths.iter().zip(read) {
+        match snapshot {
+            Err(error) => {
+                results.insert(path.clone(), Err(error));
+            }
+            Ok(_) if taken.as_ref().is_none_or(|t| t.contains(path)) => alone.push(path.clone()),
+            Ok((state, data)) => {
+                batch.push(BulkFile {
+                    path: path.clone(),
+                    data,
+                    mtime: Some(mtime_of(&state)),
+                });
+                states.push(state);
+            }
+        }
+    }
+    if !batch.is_empty() {
+        match ctx.or_stop(ctx.client.put_bulk(&batch)).await {
+            Ok(Ok(answers)) => {
+                for ((file, state), answer) in batch.iter().zip(&states).zip(answers) {
+                    match answer {
+                        BulkResult::Stored(uploaded) => {
+                            let made = agreed(ctx, &file.path, state, Some(uploaded)).await;
+                            upload_done(ctx, &file.path, state.size);
+                            results.insert(file.path.clone(), made);
+                        }
+                        BulkResult::Refused(message) => {
+                            tracing::debug!(path = %file.path, message, "refused in a batch; alone now");
+                            alone.push(file.path.clone());
+                        }
+                    }
+                }
+            }
+            Ok(Err(error)) => {
+                tracing::debug!(%error, "a bulk upload failed; its files go up alone");
+                alone.extend(batch.iter().map(|f| f.path.clone()));
+            }
+            Err(stopped) => {
+                for file in &batch {
+                    results.insert(file.path.clone(), Err(TransferError::Stopped));
+                }
+                let _ = stopped;
+            }
+        }
+    }
+    for path in alone {
+        let sent = send(ctx, &path, None).await;
+        results.insert(path, sent);
+    }
+    paths
+        .iter()
+        .map(|p| {
+            let result = results.remove(p).unwrap_or(Err(TransferError::Stopped));
+            (p.clone(), result)
+        })
+        .collect()
+}
+
+/// Each file's bytes, read in one blocking call, with the state they were read at.
+async fn snapshots(
+    ctx: &Context,
+    paths: &[RemotePath],
+) -> Vec<Result<(LocalState, Bytes), TransferError>> {
+    let locals: Vec<_> = paths.iter().map(|p| ctx.local_path(p)).collect();
+    let names: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
+    let read = tokio::task::spawn_blocking(move || {
+        locals
+            .iter()
+            .zip(names)
+            .map(|(local, name)| {
+                let before = stat(local).map_err(|e| TransferError::local(local, e))?;
+                let data = std::fs::read(local).map_err(|e| TransferError::local(local, e))?;
+                let after = stat(local).map_err(|e| TransferError::local(local, e))?;
+                match (before, after) {
+                    (Some(before), Some(after)) if before == after && !before.is_dir => {
+                        Ok((before, Bytes::from(data)))
+                    }
+                    _ => Err(TransferError::Changed {
+                        path: name,
+                        what: "the local file changed while it was read".into(),
+                    }),
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+    .await;
+    match read {
+        Ok(read) => read,
+        Err(error) => paths
+            .iter()
+            .map(|p| {
+                Err(TransferError::local(
+                    &ctx.local_path(p),
+                    std::io::Error::other(error.to_string()),
+                ))
+            })
+            .collect(),
+    }
+}
+
+/// What is at the batch's paths on the server now: the folders they go into, listed. `None`
+/// when a listing failed, so that nothing goes in the batch unchecked.
+async fn taken_names(ctx: &Context, paths: &[RemotePath]) -> Option<BTreeSet<RemotePath>> {
+    let folders: BTreeSet<RemotePath> = paths
+        .iter()
+        .map(|p| p.parent().unwrap_or_else(RemotePath::root))
+        .collect();
+    let mut taken = BTreeSet::new();
+    for folder in folders {
+        let listing = ctx
+            .or_stop(ctx.client.list(&folder, Depth::One))
+            .await
+            .ok()?
+            .ok()?;
+        taken.extend(listing.entries.into_iter().map(|e| e.path));
+    }
+    Some(taken)
+}
+
+/// The job's progress hears a batched file as sent whole.
+fn upload_done(ctx: &Context, path: &RemotePath, size: u64) {
+    ctx.hub.file_progress(path.as_str(), size, size, size);
+}
