@@ -21,7 +21,6 @@ use tidesync_engine::{
 };
 use tidesync_testkit::tree::write_tree;
 use tidesync_testkit::{Fault, FaultProxy, FaultyDav, HttpFault};
-use tidesync_webdav::{Options, RetryPolicy};
 
 struct Rig {
     root: tempfile::TempDir,
@@ -33,20 +32,10 @@ struct Rig {
     server: FaultyDav,
 }
 
-/// Shorter timeouts and quicker retries than the defaults, so a fault costs seconds, not
-/// minutes; long enough that a busy CI machine never trips them on a healthy connection.
+/// Impatient clients (see `common::impatient`), and ranges to break.
 fn options() -> EngineOptions {
     EngineOptions {
-        webdav: Options {
-            connect_timeout: Duration::from_secs(3),
-            idle_timeout: Duration::from_secs(3),
-            retry: RetryPolicy {
-                attempts: 4,
-                base_delay: Duration::from_millis(20),
-                max_delay: Duration::from_millis(200),
-            },
-            ..Options::default()
-        },
+        webdav: common::impatient(),
         // Files over 64 KiB come in ranges, so range faults have ranges to break.
         range_size: 64 * 1024,
         ..EngineOptions::default()

@@ -15,9 +15,9 @@ use tidesync_engine::{
     Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId, PlainHttp, ServerForm,
     UploadSizes,
 };
-use tidesync_testkit::nextcloud::{ACCOUNT_PASSWORD, Features, Logged, USER, grant_form};
+use tidesync_testkit::nextcloud::{Features, Logged, USER};
 use tidesync_testkit::{Fault, FaultProxy, NextcloudServer};
-use tidesync_webdav::{Abilities, Credentials, MIN_CHUNK_SIZE, Options, RetryPolicy};
+use tidesync_webdav::{Abilities, Credentials, MIN_CHUNK_SIZE};
 
 /// An engine paired with the emulated account's root, through a proxy that can slow it down.
 struct Cloud {
@@ -306,16 +306,7 @@ async fn a_stopped_chunked_upload_resumes_with_only_the_missing_chunks() {
 #[tokio::test]
 async fn chunked_uploads_survive_a_seeded_schedule_of_connection_faults() {
     let options = EngineOptions {
-        webdav: Options {
-            connect_timeout: Duration::from_secs(3),
-            idle_timeout: Duration::from_secs(3),
-            retry: RetryPolicy {
-                attempts: 4,
-                base_delay: Duration::from_millis(20),
-                max_delay: Duration::from_millis(200),
-            },
-            ..Options::default()
-        },
+        webdav: common::impatient(),
         ..chunky()
     };
     let cloud = Cloud::new(Mode::Upload, options).await;
@@ -508,18 +499,6 @@ async fn removing_a_nextcloud_server_revokes_its_app_password() {
     assert!(engine.remotes().await.unwrap().is_empty());
 }
 
-/// Plays the browser: posts the server's own sign-in form with the account's credentials.
-async fn grant_in_browser(server: &NextcloudServer, login_url: &str) {
-    let granted = reqwest::Client::new()
-        .post(format!("{}index.php/login/v2/grant", server.url()))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(grant_form(login_url, USER, ACCOUNT_PASSWORD))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(granted.status().as_u16(), 200);
-}
-
 #[tokio::test]
 async fn signing_in_by_login_flow_adds_the_server_with_an_app_password() {
     let server = NextcloudServer::start().await.unwrap();
@@ -532,7 +511,10 @@ async fn signing_in_by_login_flow_adds_the_server_with_an_app_password() {
     let completing = engine.complete_login(id, "My cloud");
     let browser = async {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        grant_in_browser(&server, &login_url).await;
+        assert!(
+            server.grant_login(&login_url),
+            "the person grants access in the browser"
+        );
     };
     let (remote, ()) = tokio::join!(completing, browser);
     let remote = remote.unwrap();

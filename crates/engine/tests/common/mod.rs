@@ -12,6 +12,21 @@ use tidesync_engine::{
 };
 use tidesync_testkit::tree::snapshot;
 
+/// Shorter timeouts and quicker retries than the defaults, so a fault costs seconds, not
+/// minutes; long enough that a busy CI machine never trips them on a healthy connection.
+pub fn impatient() -> tidesync_webdav::Options {
+    tidesync_webdav::Options {
+        connect_timeout: std::time::Duration::from_secs(3),
+        idle_timeout: std::time::Duration::from_secs(3),
+        retry: tidesync_webdav::RetryPolicy {
+            attempts: 4,
+            base_delay: std::time::Duration::from_millis(20),
+            max_delay: std::time::Duration::from_millis(200),
+        },
+        ..tidesync_webdav::Options::default()
+    }
+}
+
 /// A test's world: the served folder, the local folder, the engine.
 pub struct World {
     pub remote_dir: tempfile::TempDir,

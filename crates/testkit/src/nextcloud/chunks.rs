@@ -115,8 +115,10 @@ fn put_chunk(
     else {
         return reply(400, &[], "Chunks are numbered from 1 to 10000");
     };
+    let received = body.len() as u64;
     upload.chunks.insert(number, body);
     upload.touched = now;
+    state.chunk_bytes += received;
     reply(201, &[], "")
 }
 

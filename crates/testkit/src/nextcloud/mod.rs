@@ -94,6 +94,8 @@ pub(crate) struct State {
     maintenance: bool,
     clock_offset: Duration,
     log: Vec<Logged>,
+    /// Bytes of chunk bodies stored, a chunk sent again counted again.
+    chunk_bytes: u64,
     features: Features,
 }
 
@@ -140,6 +142,7 @@ impl NextcloudServer {
             maintenance: false,
             clock_offset: Duration::ZERO,
             log: Vec::new(),
+            chunk_bytes: 0,
             features,
         }));
         let served = state.clone();
@@ -180,6 +183,13 @@ impl NextcloudServer {
         let password = login::new_token(48);
         lock(&self.state).app_passwords.insert(password.clone());
         password
+    }
+
+    /// Grants the flow whose page is `login_url`, as the account's owner does on that page
+    /// (`grant_form` posted with the account password); returns whether the flow was known.
+    pub fn grant_login(&self, login_url: &str) -> bool {
+        let body = Bytes::from(grant_form(login_url, USER, ACCOUNT_PASSWORD));
+        login::grant(&mut lock(&self.state), &body).status() == StatusCode::OK
     }
 
     /// Revokes every app password, as the user does in the web interface's security settings.
@@ -250,6 +260,11 @@ impl NextcloudServer {
             .sum()
     }
 
+    /// What clients sent so far, counted (see [`Stats`]).
+    pub fn stats(&self) -> Stats {
+        stats_of(&lock(&self.state))
+    }
+
     /// Every request so far.
     pub fn requests(&self) -> Vec<Logged> {
         lock(&self.state).log.clone()
@@ -258,6 +273,40 @@ impl NextcloudServer {
     /// Forgets the requests logged so far.
     pub fn clear_requests(&self) {
         lock(&self.state).log.clear();
+    }
+}
+
+/// Counts of what clients sent, from the server's side: for benchmarks and the emulation's
+/// process, which answers them at `GET /emulation/stats` (an endpoint of the emulation, not
+/// of Nextcloud; it is neither logged nor counted).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Requests by method.
+    pub requests: BTreeMap<String, usize>,
+    /// Bytes of chunk bodies stored, a chunk sent again counted again.
+    pub chunk_bytes: u64,
+    /// Chunk `PUT`s begun (a chunk cut off mid-body counts, though it is not stored).
+    pub chunk_puts: usize,
+    /// Chunks in upload folders now.
+    pub chunks_stored: usize,
+}
+
+fn stats_of(state: &State) -> Stats {
+    let mut requests = BTreeMap::new();
+    for logged in &state.log {
+        *requests.entry(logged.method.clone()).or_insert(0) += 1;
+    }
+    let chunk_puts = state
+        .log
+        .iter()
+        .filter(|l| l.method == "PUT" && l.path.starts_with("/remote.php/dav/uploads/"))
+        .count();
+    Stats {
+        requests,
+        chunk_bytes: state.chunk_bytes,
+        chunk_puts,
+        chunks_stored: state.uploads.values().map(chunks::Upload::chunks).sum(),
     }
 }
 
@@ -308,6 +357,14 @@ async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Answer {
         query: parts.uri.query().unwrap_or_default().to_owned(),
         headers: parts.headers,
     };
+    if asked.method == Method::GET && asked.path == "/emulation/stats" {
+        let stats = stats_of(&lock(state));
+        return reply(
+            200,
+            &[("Content-Type", "application/json".into())],
+            serde_json::to_string(&stats).unwrap_or_default(),
+        );
+    }
     lock(state).log.push(Logged {
         method: asked.method.to_string(),
         path: asked.path.clone(),
