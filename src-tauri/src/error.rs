@@ -150,9 +150,10 @@ impl From<FailureKind> for ErrorKind {
 
 fn remote_message(error: &WebDavError) -> String {
     match error {
-        e if e.is_auth() => {
-            "The server refused the user name or password. Check both and try again.".to_owned()
-        }
+        e if e.is_auth() => "The server refused the user name or password. Check both and \
+             try again; if you signed in with Nextcloud, its app password may have been revoked: \
+             sign in again."
+            .to_owned(),
         e if e.is_forbidden() => "The server accepted the login but does not allow this \
              account to use this folder. Check the folder's sharing or permissions on the server."
             .to_owned(),

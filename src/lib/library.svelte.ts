@@ -79,15 +79,15 @@ export class Library {
   /**
    * Signs in to Nextcloud in the browser: `started` hears the page to open (and the id to
    * cancel with) as soon as the server made it; resolves once access was granted and the
-   * server saved with its app password.
+   * server saved with its app password (with `remoteId`: that server, signed in again).
    */
   async signIn(
-    form: { url: string; name: string; pinSha256?: string },
+    form: { url: string; name: string; pinSha256?: string; remoteId?: RemoteId },
     started: (loginUrl: string, loginId: number) => void,
   ): Promise<RemoteDto> {
     const flow = await beginLogin({ url: form.url, pinSha256: form.pinSha256 ?? null });
     started(flow.loginUrl, flow.loginId);
-    const remote = await completeLogin({ loginId: flow.loginId, name: form.name });
+    const remote = await completeLogin({ loginId: flow.loginId, name: form.name, remoteId: form.remoteId ?? null });
     await this.load();
     return remote;
   }

@@ -508,7 +508,7 @@ async fn signing_in_by_login_flow_adds_the_server_with_an_app_password() {
         .await
         .unwrap();
     let (id, login_url) = engine.begin_login(&server.url(), None).await.unwrap();
-    let completing = engine.complete_login(id, "My cloud");
+    let completing = engine.complete_login(id, "My cloud", None);
     let browser = async {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(
@@ -538,7 +538,7 @@ async fn signing_in_by_login_flow_adds_the_server_with_an_app_password() {
 
     // A second sign-in, cancelled while it waits, adds nothing.
     let (id, _) = engine.begin_login(&server.url(), None).await.unwrap();
-    let waiting = engine.complete_login(id, "Other");
+    let waiting = engine.complete_login(id, "Other", None);
     let cancel = async {
         tokio::time::sleep(Duration::from_millis(50)).await;
         engine.cancel_login(id).unwrap();
@@ -554,5 +554,27 @@ async fn signing_in_by_login_flow_adds_the_server_with_an_app_password() {
         "{cancelled:?}"
     );
     assert!(engine.cancel_login(id).is_err(), "forgotten");
+
+    // The app password is revoked in the web interface: syncs fail until the user signs in
+    // again, which replaces the login of the same server and keeps its pair.
+    server.revoke_app_passwords();
+    let job = engine.start(pair).await.unwrap();
+    let refused = engine.wait(job).await.unwrap();
+    assert_eq!(refused.failure, Some(FailureKind::Auth), "{refused:?}");
+    let (id, login_url) = engine.begin_login(&remote.url, None).await.unwrap();
+    assert!(server.grant_login(&login_url));
+    let again = engine
+        .complete_login(id, "My cloud", Some(remote.id))
+        .await
+        .unwrap();
+    assert_eq!(again.id, remote.id);
+    assert_eq!(engine.remotes().await.unwrap().len(), 1);
+    server.write("Photos/b.jpg", b"b");
+    let job = engine.start(pair).await.unwrap();
+    completed(&engine.wait(job).await.unwrap());
+    assert_eq!(
+        std::fs::read(local.path().join("Photos/b.jpg")).unwrap(),
+        b"b"
+    );
     assert_eq!(engine.remotes().await.unwrap().len(), 1);
 }

@@ -7,6 +7,7 @@
 
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_opener::OpenerExt;
+use tidesync_engine::RemoteId;
 
 use crate::commands::remotes::required;
 use crate::dto::{LoginStartedDto, RemoteDto};
@@ -34,15 +35,21 @@ pub async fn begin_login<R: Runtime>(
     })
 }
 
-/// Waits until the user granted access in the browser, then saves the server as `name`.
+/// Waits until the user granted access in the browser, then saves the server as `name`: a
+/// new one, or with `remote_id` that server signed in again (its app password was revoked).
 #[tauri::command]
 pub async fn complete_login(
     state: State<'_, AppState>,
     login_id: u64,
     name: String,
+    remote_id: Option<RemoteId>,
 ) -> Result<RemoteDto, Error> {
     let name = required("name", &name)?;
-    Ok(state.engine.complete_login(login_id, &name).await?.into())
+    Ok(state
+        .engine
+        .complete_login(login_id, &name, remote_id)
+        .await?
+        .into())
 }
 
 /// Stops waiting for a sign-in; its `complete_login` ends with an error.

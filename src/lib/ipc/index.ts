@@ -105,8 +105,11 @@ export function beginLogin(login: { url: string; pinSha256?: string | null }): P
   return call("begin_login", { ...login });
 }
 
-/** Waits until the user granted access in the browser, then saves the server as `name`. */
-export function completeLogin(login: { loginId: number; name: string }): Promise<RemoteDto> {
+/**
+ * Waits until the user granted access in the browser, then saves the server as `name`; with
+ * `remoteId`, that server signs in again (its app password was revoked), keeping its pairs.
+ */
+export function completeLogin(login: { loginId: number; name: string; remoteId?: RemoteId | null }): Promise<RemoteDto> {
   return call("complete_login", { ...login });
 }
 

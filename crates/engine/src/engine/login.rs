@@ -13,7 +13,7 @@ use tidesync_webdav::{LoginFlow, TlsOptions, parse_fingerprint};
 use tokio_util::sync::CancellationToken;
 
 use super::{Engine, EngineError, ServerForm, lock};
-use crate::model::Remote as RemoteRecord;
+use crate::model::{Remote as RemoteRecord, RemoteId};
 
 /// How often a waiting flow asks the server whether access was granted.
 const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -69,8 +69,15 @@ impl Engine {
     }
 
     /// Waits until the person granted access to flow `id` in the browser (or the flow is
-    /// cancelled, or 20 minutes pass), then adds the server as `name` with the app password.
-    pub async fn complete_login(&self, id: u64, name: &str) -> Result<RemoteRecord, EngineError> {
+    /// cancelled, or 20 minutes pass), then saves the server as `name` with the app password:
+    /// as a new server, or in place of the login of `replacing` (signing in again after the
+    /// app password was revoked), keeping its pairs and what their journals know.
+    pub async fn complete_login(
+        &self,
+        id: u64,
+        name: &str,
+        replacing: Option<RemoteId>,
+    ) -> Result<RemoteRecord, EngineError> {
         let Pending { flow, token, pin } = lock(&self.inner.logins.flows)
             .get(&id)
             .cloned()
@@ -78,14 +85,17 @@ impl Engine {
         let waited = flow.wait(POLL_EVERY, &token).await;
         lock(&self.inner.logins.flows).remove(&id);
         let signed_in = waited?;
-        self.add_server(ServerForm {
+        let form = ServerForm {
             name: name.to_owned(),
             url: signed_in.dav_url.to_string(),
             user: Some(signed_in.credentials.user.clone()),
             password: Some(signed_in.credentials.password().to_owned()),
             pin_sha256: pin,
-        })
-        .await
+        };
+        match replacing {
+            Some(remote) => self.change_server(remote, form).await,
+            None => self.add_server(form).await,
+        }
     }
 
     /// Forgets flow `id`; a `complete_login` waiting for it returns `Cancelled`.
