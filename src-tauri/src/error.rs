@@ -170,6 +170,9 @@ fn remote_message(error: &WebDavError) -> String {
              ownCloud use https://host/remote.php/dav/files/USER/."
                 .to_owned()
         }
+        WebDavError::Maintenance { .. } => "The server is in maintenance mode (an update, \
+             probably). Sync again once it is back; nothing was lost."
+            .to_owned(),
         WebDavError::Transport { .. } | WebDavError::Stalled { .. } => format!(
             "The server could not be reached ({error}). Check the address and the connection."
         ),

@@ -22,6 +22,14 @@ pub enum Error {
         /// The server's `Retry-After`, when it sent one with a 423, 429 or 503.
         retry_after: Option<Duration>,
     },
+    /// Nextcloud or ownCloud is in maintenance mode (an update, usually): 503 with
+    /// `X-Nextcloud-Maintenance-Mode`. Retried like any 503; worth saying as such.
+    #[error("{method} {path}: the server is in maintenance mode; it will be tried again")]
+    Maintenance {
+        method: Method,
+        path: String,
+        retry_after: Option<Duration>,
+    },
     /// The request never got an answer: refused connection, reset, DNS, TLS handshake.
     #[error("{method} {path}: {source}")]
     Transport {
@@ -141,6 +149,7 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Status { status, .. } => Some(*status),
+            Error::Maintenance { .. } => Some(StatusCode::SERVICE_UNAVAILABLE),
             _ => None,
         }
     }
@@ -162,7 +171,7 @@ impl Error {
                     || source.is_body()
                     || source.is_decode()
             }
-            Error::Stalled { .. } | Error::ShortBody { .. } => true,
+            Error::Stalled { .. } | Error::ShortBody { .. } | Error::Maintenance { .. } => true,
             _ => false,
         }
     }
@@ -205,7 +214,9 @@ impl Error {
     /// How long the server asked us to wait, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Error::Status { retry_after, .. } => *retry_after,
+            Error::Status { retry_after, .. } | Error::Maintenance { retry_after, .. } => {
+                *retry_after
+            }
             _ => None,
         }
     }

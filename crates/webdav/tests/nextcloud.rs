@@ -87,6 +87,28 @@ async fn a_server_in_maintenance_is_asked_again_later() {
         Default::default()
     );
     assert_eq!(client.quirks().abilities, None);
+    let once = Options {
+        retry: tidesync_webdav::RetryPolicy {
+            attempts: 1,
+            ..Default::default()
+        },
+        ..Options::default()
+    };
+    let impatient = Client::new(
+        &server.dav_url(),
+        Some(Credentials::new(USER, server.issue_app_password())),
+        once,
+    )
+    .unwrap();
+    let busy = impatient
+        .list(&RemotePath::root(), Depth::One)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(busy, tidesync_webdav::Error::Maintenance { .. }) && busy.is_retryable(),
+        "{busy}"
+    );
+    assert!(busy.to_string().contains("maintenance mode"), "{busy}");
     server.set_maintenance(false);
     assert!(client.abilities(&path(PROBE)).await.unwrap().atomic_put);
 }

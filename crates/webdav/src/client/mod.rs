@@ -237,6 +237,16 @@ impl Client {
         });
         if status.is_success() {
             Ok(response)
+        } else if status == StatusCode::SERVICE_UNAVAILABLE
+            && response
+                .headers()
+                .contains_key("x-nextcloud-maintenance-mode")
+        {
+            Err(Error::Maintenance {
+                method: method.clone(),
+                path: path.to_string(),
+                retry_after: retry_after(response.headers()),
+            })
         } else {
             Err(Error::Status {
                 method: method.clone(),
