@@ -34,12 +34,13 @@ pub mod scan;
 pub mod transfer;
 
 pub use engine::{
-    Connector, Engine, EngineError, EngineOptions, JobChange, Outcome, PasswordStore,
-    PasswordStoreError, ProcessPasswords, ServerForm, WebDavConnector,
+    AutoStatus, Connector, Engine, EngineError, EngineOptions, JobChange, LocalChange, NotifyWatch,
+    Outcome, PasswordStore, PasswordStoreError, ProcessPasswords, ServerCheck, ServerForm,
+    WatchError, WatchSource, WebDavConnector,
 };
 pub use model::{
-    FailureKind, FileError, JobId, JobState, Mode, Pair, PairId, PlainHttp, Remote, RemoteId,
-    StopReason, Summary,
+    FailureKind, FileError, InvalidSetting, JobId, JobState, Mode, Pair, PairId, PairSettings,
+    PlainHttp, Remote, RemoteId, StopReason, Summary,
 };
 pub use progress::{AttachId, FileAction, InFlight, JobEvent, JobSnapshot, Phase, Sink};
 pub use tidesync_webdav::Credentials;

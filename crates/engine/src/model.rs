@@ -2,8 +2,10 @@
 //! what each side holds of a path, why a job failed, and the names of Tidesync's own files.
 
 use std::fmt;
+use std::num::NonZeroU64;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -124,6 +126,72 @@ pub struct Pair {
     pub remote_path: String,
     pub local_dir: PathBuf,
     pub mode: Mode,
+    pub settings: PairSettings,
+}
+
+/// How a pair syncs besides its mode, set in its settings sheet. Changing them never
+/// touches what the journal knows of the pair's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PairSettings {
+    /// Sync by itself: on local changes, when the server changed, on start and resume.
+    pub auto_sync: bool,
+    /// How often the server is checked for changes while `auto_sync` is on (backing off
+    /// from there while nothing changes).
+    pub check_every: Duration,
+    /// Files transferred at once; `None` takes the engine's default.
+    pub transfers: Option<u16>,
+    /// Upload bytes a second; `None` for no limit.
+    pub upload_limit: Option<NonZeroU64>,
+    /// Download bytes a second; `None` for no limit.
+    pub download_limit: Option<NonZeroU64>,
+}
+
+impl PairSettings {
+    /// The shortest time between two checks of the server.
+    pub const MIN_CHECK: Duration = Duration::from_secs(1);
+    /// The longest time between two checks of the server the user may choose.
+    pub const MAX_CHECK: Duration = Duration::from_secs(24 * 60 * 60);
+    /// The most files a pair may transfer at once.
+    pub const MAX_TRANSFERS: u16 = 32;
+
+    /// Why these settings cannot be saved, if they cannot.
+    pub fn invalid(&self) -> Option<InvalidSetting> {
+        if !(Self::MIN_CHECK..=Self::MAX_CHECK).contains(&self.check_every) {
+            return Some(InvalidSetting::CheckEvery(self.check_every));
+        }
+        match self.transfers {
+            Some(n) if n == 0 || n > Self::MAX_TRANSFERS => Some(InvalidSetting::Transfers(n)),
+            _ => None,
+        }
+    }
+}
+
+impl Default for PairSettings {
+    fn default() -> Self {
+        PairSettings {
+            auto_sync: false,
+            check_every: Duration::from_secs(5 * 60),
+            transfers: None,
+            upload_limit: None,
+            download_limit: None,
+        }
+    }
+}
+
+/// A pair setting out of its range, said so the user knows what to choose instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidSetting {
+    #[error(
+        "the server is checked every {min}s to every {max}s; {0:?} is out of range",
+        min = PairSettings::MIN_CHECK.as_secs(),
+        max = PairSettings::MAX_CHECK.as_secs()
+    )]
+    CheckEvery(Duration),
+    #[error(
+        "a pair transfers 1 to {max} files at once; {0} is out of range",
+        max = PairSettings::MAX_TRANSFERS
+    )]
+    Transfers(u16),
 }
 
 /// Where a job is in its life.

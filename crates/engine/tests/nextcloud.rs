@@ -578,3 +578,78 @@ async fn signing_in_by_login_flow_adds_the_server_with_an_app_password() {
     );
     assert_eq!(engine.remotes().await.unwrap().len(), 1);
 }
+
+/// Turns automatic sync on, checking every second, and waits for its first sync to end.
+async fn auto_sync_on(engine: &Engine, pair: PairId) {
+    let current = engine.pair(pair).await.unwrap();
+    let settings = tidesync_engine::PairSettings {
+        auto_sync: true,
+        check_every: Duration::from_secs(1),
+        ..current.settings
+    };
+    engine
+        .update_pair(pair, current.mode, settings)
+        .await
+        .unwrap();
+    until("the first automatic sync ends", || async {
+        engine.unfinished_job(pair).is_none() && !engine.history().await.unwrap().is_empty()
+    })
+    .await;
+}
+
+/// Waits (real time, at most a minute) until `done` holds.
+async fn until<F: std::future::Future<Output = bool>>(what: &str, done: impl Fn() -> F) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !done().await {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn automatic_sync_learns_that_folder_etags_propagate_and_checks_the_root_only() {
+    let cloud = Cloud::new(Mode::TwoWay, EngineOptions::default()).await;
+    cloud.server.write("docs/old.txt", b"old");
+    auto_sync_on(&cloud.engine, cloud.pair).await;
+    let check = || cloud.engine.auto_status(cloud.pair).unwrap().server_check;
+    assert_eq!(
+        check(),
+        tidesync_engine::ServerCheck::Listing,
+        "not assumed"
+    );
+
+    // Our own upload two levels down changes the root's ETag: the server has shown it.
+    write(cloud.local.path(), "docs/new.txt", b"new");
+    until("the upload is seen to change the root", || async {
+        check() == tidesync_engine::ServerCheck::RootOnly
+    })
+    .await;
+    assert_eq!(cloud.server_files()["docs/new.txt"], b"new");
+
+    // From now on a check is one Depth-0 PROPFIND of the root, and still finds changes.
+    until("no run under way", || async {
+        cloud.engine.unfinished_job(cloud.pair).is_none()
+    })
+    .await;
+    cloud.server.clear_requests();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let requests = cloud.server.requests();
+    assert!(!requests.is_empty());
+    assert!(
+        requests.iter().all(|r| r.method == "PROPFIND"
+            && r.path.trim_end_matches('/') == format!("/remote.php/dav/files/{USER}")),
+        "{requests:?}"
+    );
+    cloud
+        .server
+        .write("docs/deeper/from-the-web.txt", b"uploaded in the browser");
+    until("the change is downloaded", || async {
+        cloud
+            .local
+            .path()
+            .join("docs/deeper/from-the-web.txt")
+            .exists()
+    })
+    .await;
+    cloud.engine.shutdown().await;
+}

@@ -10,7 +10,7 @@ use tidesync_webdav::{
 use super::connect::join_url;
 use super::{Engine, EngineError};
 use crate::model::Remote as RemoteRecord;
-use crate::model::{Mode, Pair, PairId, PlainHttp, RemoteId};
+use crate::model::{Mode, Pair, PairId, PairSettings, PlainHttp, RemoteId};
 
 impl Engine {
     /// Keeps `credentials` for `remote` in memory for the jobs that need them.
@@ -270,11 +270,37 @@ impl Engine {
         }
     }
 
+    /// Sets a pair's mode and settings. What the journal knows of its files is kept, so the
+    /// next run goes on from the last one; a run under way keeps the settings it started
+    /// with. Automatic sync starts or stops at once.
+    pub async fn update_pair(
+        &self,
+        id: PairId,
+        mode: Mode,
+        settings: PairSettings,
+    ) -> Result<Pair, EngineError> {
+        if let Some(invalid) = settings.invalid() {
+            return Err(invalid.into());
+        }
+        let found = self
+            .inner
+            .journal
+            .call(move |j| j.update_pair(id, mode, &settings))
+            .await?;
+        if !found {
+            return Err(EngineError::NoPair(id));
+        }
+        let pair = self.pair(id).await?;
+        self.reconfigure_auto(&pair);
+        Ok(pair)
+    }
+
     /// Forgets a pair and its sync state; its files stay where they are. Refused while it syncs.
     pub async fn remove_pair(&self, id: PairId) -> Result<(), EngineError> {
         if self.is_syncing(id) {
             return Err(EngineError::Busy("pair"));
         }
+        self.stop_auto(id);
         let found = self.inner.journal.call(move |j| j.remove_pair(id)).await?;
         found.then_some(()).ok_or(EngineError::NoPair(id))
     }

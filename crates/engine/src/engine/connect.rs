@@ -4,10 +4,11 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::num::NonZeroU64;
 use std::sync::{Arc, Mutex};
 
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-use tidesync_webdav::{Client, Credentials, Options, parse_fingerprint};
+use tidesync_webdav::{Client, Credentials, Options, RateLimit, parse_fingerprint};
 
 use super::lock;
 use crate::model::{Remote as RemoteRecord, RemoteId};
@@ -49,8 +50,25 @@ pub(super) struct Clients {
     options: Options,
     /// Passwords, held in memory only; the journal never sees them.
     credentials: Mutex<HashMap<RemoteId, Credentials>>,
-    /// One client (and so one connection pool) per remote folder.
-    open: Mutex<HashMap<String, Arc<dyn Remote>>>,
+    /// One client (and so one connection pool) per remote folder and rate limits: a pair
+    /// whose limits change gets a client with its new limits.
+    open: Mutex<HashMap<(String, Limits), Arc<dyn Remote>>>,
+}
+
+/// A pair's rate limits, which its client applies to all its transfers together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub(super) struct Limits {
+    pub(super) upload: Option<NonZeroU64>,
+    pub(super) download: Option<NonZeroU64>,
+}
+
+impl Limits {
+    pub(super) fn of(pair: &crate::model::Pair) -> Limits {
+        Limits {
+            upload: pair.settings.upload_limit,
+            download: pair.settings.download_limit,
+        }
+    }
 }
 
 impl Clients {
@@ -101,18 +119,19 @@ impl Clients {
         Ok(options)
     }
 
-    /// The open client for `folder` on `remote`, opened if there is none.
+    /// The open client for `folder` on `remote` with `limits`, opened if there is none.
     pub(super) fn client(
         &self,
         remote: &RemoteRecord,
         folder: &str,
+        limits: Limits,
     ) -> Result<Arc<dyn Remote>, tidesync_webdav::Error> {
-        let url = join_url(&remote.url, folder);
-        if let Some(client) = lock(&self.open).get(&url).cloned() {
+        let key = (join_url(&remote.url, folder), limits);
+        if let Some(client) = lock(&self.open).get(&key).cloned() {
             return Ok(client);
         }
-        let client = self.connect(remote, &url)?;
-        lock(&self.open).insert(url, client.clone());
+        let client = self.open_client(remote, &key.0, limits)?;
+        lock(&self.open).insert(key, client.clone());
         Ok(client)
     }
 
@@ -122,7 +141,18 @@ impl Clients {
         remote: &RemoteRecord,
         folder_url: &str,
     ) -> Result<Arc<dyn Remote>, tidesync_webdav::Error> {
-        let options = self.options_for(remote.allow_http, remote.pin_sha256.as_deref())?;
+        self.open_client(remote, folder_url, Limits::default())
+    }
+
+    fn open_client(
+        &self,
+        remote: &RemoteRecord,
+        folder_url: &str,
+        limits: Limits,
+    ) -> Result<Arc<dyn Remote>, tidesync_webdav::Error> {
+        let mut options = self.options_for(remote.allow_http, remote.pin_sha256.as_deref())?;
+        options.upload_limit = limits.upload.map(RateLimit::new);
+        options.download_limit = limits.download.map(RateLimit::new);
         self.connector
             .connect(remote, folder_url, self.credentials(remote.id), options)
     }

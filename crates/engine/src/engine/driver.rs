@@ -21,6 +21,7 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::connect::Limits;
 use super::{Engine, EngineError, JobChange, Outcome, lock};
 use crate::journal::JournalError;
 use crate::model::{FailureKind, JobId, JobState, Mode, PairId, StopReason, Summary};
@@ -77,6 +78,8 @@ struct Progress {
 struct Setup {
     ctx: Context,
     mode: Mode,
+    /// Files at once: the pair's setting, else the engine's default.
+    transfers: usize,
 }
 
 impl Engine {
@@ -187,8 +190,11 @@ impl Engine {
             Err(error) => Err(error.into()),
         };
         let stage = match setup {
-            Ok(Setup { ctx, mode }) => {
-                let transfers = self.inner.options.transfers;
+            Ok(Setup {
+                ctx,
+                mode,
+                transfers,
+            }) => {
                 let result = run(Arc::new(ctx), mode, transfers, &mut progress.summary).await;
                 self.after_run(job, progress, result).await
             }
@@ -339,7 +345,10 @@ impl Engine {
     async fn setup(&self, job: &Job, run: CancellationToken) -> Result<Setup, EngineError> {
         let pair = self.pair(job.pair).await?;
         let remote = self.remote(pair.remote_id).await?;
-        let client = self.inner.clients.client(&remote, &pair.remote_path)?;
+        let client = self
+            .inner
+            .clients
+            .client(&remote, &pair.remote_path, Limits::of(&pair))?;
         let options = &self.inner.options;
         Ok(Setup {
             ctx: Context {
@@ -357,6 +366,10 @@ impl Engine {
                 chunked_used: Default::default(),
             },
             mode: pair.mode,
+            transfers: pair
+                .settings
+                .transfers
+                .map_or(options.transfers, usize::from),
         })
     }
 }

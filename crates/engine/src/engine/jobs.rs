@@ -57,9 +57,15 @@ impl Engine {
 
     /// Whether a job of `pair` has yet to end.
     pub(super) fn is_syncing(&self, pair: PairId) -> bool {
+        self.unfinished_job(pair).is_some()
+    }
+
+    /// The job of `pair` that has yet to end, if any.
+    pub fn unfinished_job(&self, pair: PairId) -> Option<JobId> {
         lock(&self.inner.jobs)
             .values()
-            .any(|j| j.pair == pair && j.ended.borrow().is_none())
+            .find(|j| j.pair == pair && j.ended.borrow().is_none())
+            .map(|j| j.id)
     }
 
     /// Keeps the [`FINISHED_KEPT`] most recent finished jobs in memory (a late subscriber still

@@ -86,6 +86,7 @@ impl Engine {
         for job in lock(&self.inner.jobs).values() {
             job.wake.notify_one();
         }
+        self.nudge_auto();
     }
 
     /// Whether the engine is suspended.

@@ -16,6 +16,7 @@
 //! Whoever cancels a token first writes down why (a [`StopReason`]), so a stopped run knows
 //! whether to wait for a resume, end as Cancelled, or keep its checkpoint for the next start.
 
+pub mod auto;
 mod catalogue;
 pub mod connect;
 mod driver;
@@ -35,12 +36,14 @@ use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use auto::local::{LocalChange, NotifyWatch, WatchError, WatchSource};
+pub use auto::{AutoStatus, ServerCheck};
 pub use connect::{Connector, WebDavConnector};
 pub use jobs::FINISHED_KEPT;
 pub use servers::{PasswordStore, PasswordStoreError, ProcessPasswords, ServerForm};
 
 use crate::journal::{Journal, JournalError};
-use crate::model::{FailureKind, JobId, JobState, PairId, RemoteId, Summary};
+use crate::model::{FailureKind, InvalidSetting, JobId, JobState, PairId, RemoteId, Summary};
 use driver::Job;
 
 /// How the engine behaves; the defaults suit a phone.
@@ -66,6 +69,9 @@ pub struct EngineOptions {
     pub passwords: Arc<dyn PasswordStore>,
     /// Which uploads go by chunks, where the server offers chunked uploads.
     pub uploads: crate::transfer::UploadSizes,
+    /// Watches pairs' folders for automatic sync: the platform's watcher, or one a test
+    /// drives by hand.
+    pub watcher: Arc<dyn WatchSource>,
 }
 
 impl Default for EngineOptions {
@@ -80,6 +86,7 @@ impl Default for EngineOptions {
             connector: Arc::new(WebDavConnector),
             passwords: Arc::new(ProcessPasswords::default()),
             uploads: Default::default(),
+            watcher: Arc::new(NotifyWatch),
         }
     }
 }
@@ -126,6 +133,8 @@ pub enum EngineError {
     Login(#[from] tidesync_webdav::LoginError),
     #[error("there is no sign-in {0} under way")]
     NoLogin(u64),
+    #[error(transparent)]
+    InvalidSetting(#[from] InvalidSetting),
 }
 
 impl EngineError {
@@ -142,7 +151,8 @@ impl EngineError {
             EngineError::ShuttingDown => FailureKind::ShuttingDown,
             EngineError::RemotePath(..)
             | EngineError::NotAFolder(_)
-            | EngineError::PasswordWithoutUser => FailureKind::InvalidInput,
+            | EngineError::PasswordWithoutUser
+            | EngineError::InvalidSetting(_) => FailureKind::InvalidInput,
             EngineError::Worker(_) => FailureKind::Other,
             EngineError::Login(LoginError::Server(e)) => FailureKind::of_remote(e),
             EngineError::Login(LoginError::NotOffered(_)) => FailureKind::InvalidInput,
@@ -196,6 +206,8 @@ struct Inner {
     changes: broadcast::Sender<JobChange>,
     /// Sign-ins by Login Flow v2 under way.
     logins: login::Logins,
+    /// Automatic sync, per pair that has it on.
+    auto: auto::Supervisors,
 }
 
 impl Engine {
@@ -219,6 +231,7 @@ impl Engine {
                 resumed: Notify::new(),
                 changes: broadcast::Sender::new(256),
                 logins: login::Logins::default(),
+                auto: Default::default(),
             }),
         })
     }

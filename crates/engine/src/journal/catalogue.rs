@@ -1,11 +1,13 @@
 //! Remotes and pairs as the journal keeps them (no secrets).
 
+use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use rusqlite::{OptionalExtension, params};
 
 use super::{Journal, JournalError};
-use crate::model::{Mode, Pair, PairId, Remote, RemoteId};
+use crate::model::{Mode, Pair, PairId, PairSettings, Remote, RemoteId};
 
 impl Journal {
     pub fn add_remote(
@@ -129,19 +131,57 @@ impl Journal {
         rows.into_iter().map(|row| self.pair_from(row)).collect()
     }
 
-    fn pair_from(
-        &self,
-        (id, remote_id, remote_path, local_dir, mode): PairRow,
-    ) -> Result<Pair, JournalError> {
+    fn pair_from(&self, row: PairRow) -> Result<Pair, JournalError> {
+        let corrupt = |message: String| JournalError::Corrupt {
+            path: self.path.clone(),
+            message,
+        };
+        let transfers = row
+            .transfers
+            .map(|n| u16::try_from(n).map_err(|_| corrupt(format!("{n} transfers"))))
+            .transpose()?;
+        let limit = |bytes: Option<i64>| bytes.and_then(|b| NonZeroU64::new(b.max(0) as u64));
         Ok(Pair {
-            id,
-            remote_id,
-            remote_path,
-            local_dir: PathBuf::from(local_dir),
-            mode: mode.parse().map_err(|message| JournalError::Corrupt {
-                path: self.path.clone(),
-                message,
-            })?,
+            id: row.id,
+            remote_id: row.remote_id,
+            remote_path: row.remote_path,
+            local_dir: PathBuf::from(row.local_dir),
+            mode: row.mode.parse().map_err(corrupt)?,
+            settings: PairSettings {
+                auto_sync: row.auto_sync,
+                check_every: Duration::from_secs(row.check_every.max(0) as u64),
+                transfers,
+                upload_limit: limit(row.upload_limit),
+                download_limit: limit(row.download_limit),
+            },
+        })
+    }
+
+    /// Sets a pair's mode and settings; its agreed state is kept. False when there is no
+    /// such pair.
+    pub fn update_pair(
+        &self,
+        id: PairId,
+        mode: Mode,
+        settings: &PairSettings,
+    ) -> Result<bool, JournalError> {
+        let limit = |l: Option<NonZeroU64>| l.map(|b| b.get().min(i64::MAX as u64) as i64);
+        self.with(|db| {
+            db.execute(
+                "UPDATE pairs SET mode = ?2, auto_sync = ?3, check_every = ?4, transfers = ?5,
+                        upload_limit = ?6, download_limit = ?7
+                 WHERE id = ?1",
+                params![
+                    id,
+                    mode.as_str(),
+                    settings.auto_sync,
+                    settings.check_every.as_secs() as i64,
+                    settings.transfers,
+                    limit(settings.upload_limit),
+                    limit(settings.download_limit),
+                ],
+            )
+            .map(|n| n > 0)
         })
     }
 
@@ -181,13 +221,36 @@ impl Journal {
 }
 
 /// The columns [`pair_row`] reads, in its order.
-const PAIR_COLUMNS: &str = "SELECT id, remote_id, remote_path, local_dir, mode FROM pairs";
+const PAIR_COLUMNS: &str = "SELECT id, remote_id, remote_path, local_dir, mode, auto_sync, \
+     check_every, transfers, upload_limit, download_limit FROM pairs";
 
-/// A pair's columns before its mode is parsed.
-type PairRow = (PairId, RemoteId, String, String, String);
+/// A pair's columns before they are checked.
+struct PairRow {
+    id: PairId,
+    remote_id: RemoteId,
+    remote_path: String,
+    local_dir: String,
+    mode: String,
+    auto_sync: bool,
+    check_every: i64,
+    transfers: Option<i64>,
+    upload_limit: Option<i64>,
+    download_limit: Option<i64>,
+}
 
 fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    Ok(PairRow {
+        id: r.get(0)?,
+        remote_id: r.get(1)?,
+        remote_path: r.get(2)?,
+        local_dir: r.get(3)?,
+        mode: r.get(4)?,
+        auto_sync: r.get(5)?,
+        check_every: r.get(6)?,
+        transfers: r.get(7)?,
+        upload_limit: r.get(8)?,
+        download_limit: r.get(9)?,
+    })
 }
 
 const REMOTE_COLUMNS: &str =

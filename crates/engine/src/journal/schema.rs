@@ -90,4 +90,14 @@ CREATE TABLE chunked_uploads (
     PRIMARY KEY (pair_id, upload_id)
 );
 "#,
+    r#"
+-- Each pair's settings beside its mode: automatic sync, how often the server is checked
+-- (seconds), files at once (NULL: the engine's default), rate limits (bytes a second, NULL:
+-- none).
+ALTER TABLE pairs ADD COLUMN auto_sync INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE pairs ADD COLUMN check_every INTEGER NOT NULL DEFAULT 300;
+ALTER TABLE pairs ADD COLUMN transfers INTEGER;
+ALTER TABLE pairs ADD COLUMN upload_limit INTEGER;
+ALTER TABLE pairs ADD COLUMN download_limit INTEGER;
+"#,
 ];

@@ -3,8 +3,10 @@
 //! feature): the product links none of it. How it answers each request is in [`serve`].
 
 mod serve;
+mod watch;
 
 pub use serve::MEMORY_CHUNK;
+pub use watch::ManualWatch;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -113,6 +115,10 @@ pub struct MemoryRemote {
     served: Arc<AtomicU64>,
     /// Every GET's requested range (first byte, end), in order.
     ranges: Mutex<Vec<(u64, Option<u64>)>>,
+    /// Listings answered, by depth: `[0, 1, infinity]`.
+    listings: Mutex<[u64; 3]>,
+    /// While set, every listing fails as an unreachable server's would.
+    offline: std::sync::atomic::AtomicBool,
     /// What the server says it offers: nothing beyond WebDAV unless a test says otherwise.
     /// Its writes are atomic and honour preconditions, so it may offer single `PUT`s.
     pub(super) abilities: tidesync_webdav::Abilities,
@@ -199,6 +205,16 @@ impl MemoryRemote {
             .clone()
     }
 
+    /// Makes listings fail as if the network were down (`true`) or back (`false`).
+    pub fn set_offline(&self, offline: bool) {
+        self.offline.store(offline, Ordering::SeqCst);
+    }
+
+    /// How many listings were answered at each depth: `[Depth 0, Depth 1, Depth infinity]`.
+    pub fn listings(&self) -> [u64; 3] {
+        *self.listings.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Deletes a path and everything below it directly.
     pub fn remove(&self, path: &str) {
         let below = format!("{path}/");
@@ -218,6 +234,19 @@ impl MemoryRemote {
     }
 
     fn listing(&self, path: &RemotePath, depth: Depth) -> Result<Listing, Error> {
+        let counted = match depth {
+            Depth::Zero => 0,
+            Depth::One => 1,
+            Depth::Infinity => 2,
+        };
+        self.listings.lock().unwrap_or_else(PoisonError::into_inner)[counted] += 1;
+        if self.offline.load(Ordering::SeqCst) {
+            return Err(Error::Stalled {
+                method: Method::from_bytes(b"PROPFIND").expect("a valid method"),
+                path: path.to_string(),
+                waited: std::time::Duration::from_secs(30),
+            });
+        }
         let items = self.lock();
         let root = path.as_str();
         let mut listing = Listing::default();

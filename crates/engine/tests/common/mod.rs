@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use tidesync_engine::memory::{MemoryConnector, MemoryRemote};
+use tidesync_engine::memory::{ManualWatch, MemoryConnector, MemoryRemote};
 use tidesync_engine::{
     Engine, EngineOptions, JobEvent, JobId, Mode, Outcome, PairId, PlainHttp, Sink,
 };
@@ -181,6 +181,8 @@ pub struct MemoryPair {
     pub server: Arc<MemoryRemote>,
     pub local: tempfile::TempDir,
     pub _data: tempfile::TempDir,
+    /// The folder watcher automatic sync uses: events come from the test.
+    pub watch: Arc<ManualWatch>,
 }
 
 impl MemoryPair {
@@ -192,8 +194,10 @@ impl MemoryPair {
     pub async fn with_server(mode: Mode, server: MemoryRemote) -> MemoryPair {
         let (local, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let connector = MemoryConnector::new();
+        let watch = ManualWatch::new();
         let options = EngineOptions {
             connector: connector.clone(),
+            watcher: watch.clone(),
             ..EngineOptions::default()
         };
         let engine = Engine::open(data.path(), options).await.unwrap();
@@ -218,6 +222,7 @@ impl MemoryPair {
             server,
             local,
             _data: data,
+            watch,
         }
     }
 

@@ -13,6 +13,7 @@ use crate::entry::EntryKind;
 use crate::error::Error;
 use crate::idle::IdleStream;
 use crate::path::RemotePath;
+use crate::rate::RateLimit;
 use crate::validator;
 
 /// A download in progress: the answer's metadata, then the body chunk by chunk.
@@ -28,6 +29,8 @@ pub struct Download {
     pub modified: Option<SystemTime>,
     received: u64,
     body: IdleStream,
+    /// The client's download limit, charged for every chunk.
+    limit: Option<RateLimit>,
 }
 
 impl fmt::Debug for Download {
@@ -53,9 +56,15 @@ impl Download {
     /// nothing that was not yet returned. Fails with [`Error::Stalled`] when the server sends
     /// nothing for the idle timeout, and with [`Error::ShortBody`] when the body ends early.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, Error> {
+        if let Some(limit) = &self.limit {
+            limit.ready().await;
+        }
         match self.body.next_chunk().await {
             Some(Ok(bytes)) => {
                 self.received += bytes.len() as u64;
+                if let Some(limit) = &self.limit {
+                    limit.charge(bytes.len());
+                }
                 Ok(Some(bytes))
             }
             Some(Err(error)) => Err(error.into_error(Method::GET, &self.path)),
@@ -156,6 +165,7 @@ impl Client {
                 .and_then(|d| httpdate::parse_http_date(&d).ok()),
             received: 0,
             body: IdleStream::new(response.bytes_stream(), self.inner.options.idle_timeout),
+            limit: self.inner.options.download_limit.clone(),
         })
     }
 }

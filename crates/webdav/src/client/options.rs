@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::quirks::Quirks;
+use crate::rate::RateLimit;
 use crate::retry::RetryPolicy;
 use crate::tls::TlsOptions;
 
@@ -57,6 +58,10 @@ pub struct Options {
     pub walk_concurrency: usize,
     /// Quirks the user set by hand, overriding detection.
     pub quirks: Quirks,
+    /// Upload bytes a second, shared by every upload of this client; `None` for no limit.
+    pub upload_limit: Option<RateLimit>,
+    /// Download bytes a second, shared by every download of this client.
+    pub download_limit: Option<RateLimit>,
 }
 
 impl Default for Options {
@@ -70,6 +75,8 @@ impl Default for Options {
             retry: RetryPolicy::default(),
             walk_concurrency: 8,
             quirks: Quirks::default(),
+            upload_limit: None,
+            download_limit: None,
         }
     }
 }

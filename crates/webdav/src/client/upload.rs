@@ -219,7 +219,18 @@ impl Client {
                 report(so_far);
             }
         });
-        let data = reqwest::Body::wrap_stream(activity.watch(counted));
+        let limit = self.inner.options.upload_limit.clone();
+        let limited = counted.then(move |chunk| {
+            let limit = limit.clone();
+            async move {
+                if let (Some(limit), Ok(bytes)) = (&limit, &chunk) {
+                    limit.charge(bytes.len());
+                    limit.ready().await;
+                }
+                chunk
+            }
+        });
+        let data = reqwest::Body::wrap_stream(activity.watch(limited));
         let request = |r: RequestBuilder| {
             let mut r = extra(r.header(CONTENT_LENGTH, length).body(data));
             if let Some(checksum) = checksum {

@@ -1,0 +1,144 @@
+//! Server changes: the cheapest check the server allows, learnt from what it shows.
+//!
+//! Where a folder's ETag changes whenever anything below it changes (Nextcloud and ownCloud
+//! do this, most servers do not), one `Depth: 0` PROPFIND of the pair's root says whether
+//! anything changed. Until the server has shown that, a check lists the whole tree and
+//! compares it with the listing before. Each such comparison is also the evidence: when only
+//! files two or more levels down changed, the root's ETag either changed with them (it
+//! propagates) or did not (it never will be trusted). A change one level down proves nothing,
+//! since a plain server's folder ETag follows its own modification time.
+
+use std::collections::BTreeMap;
+
+use tidesync_webdav::{Depth, EntryKind, Listing, RemotePath};
+
+use crate::remote::Remote;
+
+/// Whether the root's ETag follows every change below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Propagation {
+    #[default]
+    Unknown,
+    Yes,
+    No,
+}
+
+/// What the server looked like at the last check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Baseline {
+    /// The root's ETag (propagating servers).
+    Root(Option<String>),
+    /// Every path with its ETag and whether it is a folder, and the root's ETag.
+    Tree {
+        root: Option<String>,
+        paths: BTreeMap<String, (Option<String>, bool)>,
+    },
+}
+
+/// A pair's server, as its checks see it.
+#[derive(Debug, Default)]
+pub struct ServerWatch {
+    propagation: Propagation,
+    baseline: Option<Baseline>,
+}
+
+impl ServerWatch {
+    pub fn propagation(&self) -> Propagation {
+        self.propagation
+    }
+
+    /// Looks at the server; true when it changed since the last look. The first look only
+    /// remembers what it saw.
+    pub async fn check(&mut self, client: &dyn Remote) -> Result<bool, tidesync_webdav::Error> {
+        let root = RemotePath::root();
+        let now = if self.propagation == Propagation::Yes {
+            let listing = client.list(&root, Depth::Zero).await?;
+            Baseline::Root(root_etag(&listing))
+        } else {
+            let listing = client.list(&root, Depth::Infinity).await?;
+            Baseline::Tree {
+                root: root_etag(&listing),
+                paths: listing
+                    .entries
+                    .into_iter()
+                    .filter(|e| !e.path.is_root())
+                    .map(|e| {
+                        let folder = e.kind == EntryKind::Folder;
+                        (e.path.as_str().to_owned(), (e.etag, folder))
+                    })
+                    .collect(),
+            }
+        };
+        let Some(before) = self.baseline.replace(now.clone()) else {
+            return Ok(false);
+        };
+        if let (
+            Baseline::Tree {
+                root: was,
+                paths: old,
+            },
+            Baseline::Tree { root, paths: new },
+        ) = (&before, &now)
+        {
+            self.learn(was, old, root, new);
+        }
+        Ok(match (&before, &now) {
+            (Baseline::Root(was), Baseline::Root(root)) => was != root || root.is_none(),
+            (Baseline::Tree { paths: old, .. }, Baseline::Tree { paths: new, .. }) => old != new,
+            // The way of checking changed since the last look: compare from the next one.
+            _ => false,
+        })
+    }
+
+    /// What the change from `old` to `new` shows of the root's ETag. A folder found in both
+    /// is left out: its ETag changing is the very thing in question.
+    fn learn(
+        &mut self,
+        was: &Option<String>,
+        old: &BTreeMap<String, (Option<String>, bool)>,
+        root: &Option<String>,
+        new: &BTreeMap<String, (Option<String>, bool)>,
+    ) {
+        if self.propagation != Propagation::Unknown || root.is_none() {
+            return;
+        }
+        let kept_folder = |path: &String| {
+            matches!(
+                (old.get(path), new.get(path)),
+                (Some((_, true)), Some((_, true)))
+            )
+        };
+        let mut changed = old
+            .iter()
+            .filter(|(path, seen)| new.get(*path) != Some(seen))
+            .map(|(path, _)| path)
+            .chain(new.keys().filter(|path| !old.contains_key(*path)))
+            .filter(|path| !kept_folder(path))
+            .peekable();
+        if changed.peek().is_none() {
+            return;
+        }
+        // A change right below the root changes a plain server's root too (its modification
+        // time): only changes further down tell.
+        if !changed.all(|path| path.contains('/')) {
+            return;
+        }
+        self.propagation = if was != root {
+            tracing::info!(
+                "the server's folder ETags follow changes below them; checking the root only"
+            );
+            Propagation::Yes
+        } else {
+            tracing::info!("the server's folder ETags do not follow changes below them");
+            Propagation::No
+        };
+    }
+}
+
+fn root_etag(listing: &Listing) -> Option<String> {
+    listing
+        .entries
+        .iter()
+        .find(|e| e.path.is_root())
+        .and_then(|e| e.etag.clone())
+}

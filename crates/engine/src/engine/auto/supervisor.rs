@@ -1,0 +1,327 @@
+//! One pair's automatic sync: a task that watches the folder, checks the server, and starts
+//! runs, one at a time.
+//!
+//! ```text
+//!  local events ──debounce──▶ changed per the journal? ─┐
+//!  server check (interval, backing off) ── changed? ────┼─▶ queued ──▶ a run, when none is under way
+//!  start · resume · network back · "Sync all now" ──────┘
+//! ```
+//!
+//! A change while a run is under way waits for its end: its paths are looked at then (the
+//! run's own writes are in the journal by then and count as no change), and at most one more
+//! run follows. While the app is suspended nothing is checked or started; the resume nudges.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::local::{LocalChange, Verdict, check_paths, check_tree};
+use super::server::{Propagation, ServerWatch};
+use super::{AutoStatus, ServerCheck};
+use crate::engine::{Engine, Outcome};
+use crate::model::{FailureKind, JobId, JobState, Pair, Summary};
+
+/// Quiet time after the last local event before its paths are looked at.
+pub const DEBOUNCE: Duration = Duration::from_millis(500);
+/// The longest local events are held while more keep coming (a long copy).
+pub const MAX_DEBOUNCE: Duration = Duration::from_secs(5);
+/// While nothing changes, checks back off up to this many times the pair's interval.
+pub const MAX_BACKOFF: u32 = 4;
+/// After a failed check the next comes this soon (or at the interval, if sooner), then
+/// backs off like an idle one: the network may be back any moment.
+pub const RETRY_FIRST: Duration = Duration::from_secs(30);
+/// Past this many pending paths, a scan of the folder is cheaper than looking at each.
+const MAX_PENDING: usize = 10_000;
+
+pub(super) struct Supervisor {
+    pub(super) engine: Engine,
+    pub(super) pair: Pair,
+    pub(super) token: CancellationToken,
+    pub(super) nudge: Arc<Notify>,
+    pub(super) status: watch::Sender<AutoStatus>,
+}
+
+/// Local events not yet looked at.
+#[derive(Default)]
+struct Pending {
+    paths: BTreeSet<PathBuf>,
+    overflowed: bool,
+    first: Option<Instant>,
+    last: Option<Instant>,
+}
+
+impl Pending {
+    fn add(&mut self, change: LocalChange) {
+        let now = Instant::now();
+        self.first.get_or_insert(now);
+        self.last = Some(now);
+        match change {
+            LocalChange::Paths(paths) => self.paths.extend(paths),
+            LocalChange::Overflow => self.overflowed = true,
+        }
+        if self.paths.len() > MAX_PENDING {
+            self.paths.clear();
+            self.overflowed = true;
+        }
+    }
+
+    /// When the events are due to be looked at.
+    fn due(&self) -> Option<Instant> {
+        Some((self.last? + DEBOUNCE).min(self.first? + MAX_DEBOUNCE))
+    }
+}
+
+/// Where the supervisor is between events.
+struct State {
+    server: ServerWatch,
+    pending: Pending,
+    /// The job under way (ours, or one the user started), if any.
+    running: Option<JobId>,
+    /// One more run is wanted once none is under way.
+    queued: bool,
+    next_check: Instant,
+    /// The wait before the next check: the interval, longer while idle or failing.
+    delay: Duration,
+    /// The last check or run failed to reach the server: the next success syncs.
+    failing: bool,
+    watching: bool,
+    error: Option<String>,
+}
+
+impl Supervisor {
+    pub(super) async fn run(self) {
+        let every = self.pair.settings.check_every;
+        let (sender, mut changes) = mpsc::unbounded_channel();
+        let mut guard = self.watch(&sender);
+        let mut state = State {
+            server: ServerWatch::default(),
+            pending: Pending::default(),
+            running: None,
+            // A sync when automatic sync starts: on app start, and when the user turns it on.
+            queued: true,
+            next_check: Instant::now() + every,
+            delay: every,
+            failing: false,
+            watching: guard.is_some(),
+            error: None,
+        };
+        // What the server looks like before the first run, so a change during it is seen.
+        if !self.engine.is_suspended() {
+            self.check(&mut state, News::Maybe).await;
+        }
+        loop {
+            self.start_if_wanted(&mut state).await;
+            self.publish(&state);
+            let suspended = self.engine.is_suspended();
+            let idle = state.running.is_none() && !suspended;
+            let due = state.pending.due().filter(|_| idle);
+            let running = state.running;
+            tokio::select! {
+                () = self.token.cancelled() => break,
+                () = self.nudge.notified() => {
+                    if state.running.is_none() {
+                        state.queued = true;
+                    }
+                }
+                Some(change) = changes.recv() => state.pending.add(change),
+                () = sleep_until(due) => self.look_local(&mut state).await,
+                () = tokio::time::sleep_until(state.next_check), if idle => {
+                    self.check(&mut state, News::Maybe).await;
+                }
+                outcome = wait(&self.engine, running) => {
+                    state.running = None;
+                    self.ended(&mut state, outcome).await;
+                    if guard.is_none() {
+                        guard = self.watch(&sender);
+                        state.watching = guard.is_some();
+                    }
+                }
+            }
+        }
+        drop(guard);
+        tracing::debug!(pair = %self.pair.id, "automatic sync stopped");
+    }
+
+    /// Starts the folder watcher; `None` while the folder cannot be watched (it does not
+    /// exist before the first run, say): retried after every run.
+    fn watch(&self, sender: &mpsc::UnboundedSender<LocalChange>) -> Option<Box<dyn Send>> {
+        match self
+            .engine
+            .inner
+            .options
+            .watcher
+            .watch(&self.pair.local_dir, sender.clone())
+        {
+            Ok(guard) => Some(guard),
+            Err(error) => {
+                tracing::info!(%error, "not watching the folder yet");
+                None
+            }
+        }
+    }
+
+    /// Starts the queued run, unless one is under way (a run the user started counts).
+    async fn start_if_wanted(&self, state: &mut State) {
+        if state.running.is_some() {
+            return;
+        }
+        if let Some(job) = self.engine.unfinished_job(self.pair.id) {
+            state.running = Some(job);
+            return;
+        }
+        if !state.queued || self.engine.is_suspended() {
+            return;
+        }
+        state.queued = false;
+        match self.engine.start(self.pair.id).await {
+            Ok(job) => state.running = Some(job),
+            Err(error) => tracing::warn!(%error, "could not start an automatic sync"),
+        }
+    }
+
+    /// Looks at the local paths that changed: a run if any differs from the journal.
+    async fn look_local(&self, state: &mut State) {
+        let pending = std::mem::take(&mut state.pending);
+        let journal = self.engine.inner.journal.clone();
+        let (pair, root) = (self.pair.id, self.pair.local_dir.clone());
+        let verdict = tokio::task::spawn_blocking(move || {
+            let verdict = match pending.overflowed {
+                true => Verdict::Unsure,
+                false => check_paths(&journal, pair, &root, &pending.paths)?,
+            };
+            match verdict {
+                Verdict::Unsure => check_tree(&journal, pair, &root),
+                known => Ok(known),
+            }
+        })
+        .await;
+        match verdict {
+            Ok(Ok(Verdict::Unchanged)) => {}
+            Ok(Ok(_)) => state.queued = true,
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "could not compare with the journal; syncing");
+                state.queued = true;
+            }
+            Err(error) => tracing::warn!(%error, "the local check failed"),
+        }
+    }
+
+    /// Checks the server and schedules the next check.
+    async fn check(&self, state: &mut State, news: News) {
+        let every = self.pair.settings.check_every;
+        let checked = match self.engine.pair_client(&self.pair).await {
+            Ok(client) => {
+                let look = state.server.check(client.as_ref());
+                match self.token.run_until_cancelled(look).await {
+                    Some(result) => result.map_err(|e| e.to_string()),
+                    None => return,
+                }
+            }
+            Err(error) => Err(error.to_string()),
+        };
+        state.delay = match checked {
+            Ok(changed) => {
+                state.error = None;
+                let changed = changed && news == News::Maybe;
+                if changed || std::mem::take(&mut state.failing) {
+                    state.queued = true;
+                    every
+                } else {
+                    (state.delay * 2).min(every * MAX_BACKOFF)
+                }
+            }
+            Err(error) => {
+                tracing::info!(%error, "the server could not be checked");
+                state.error = Some(error);
+                let delay = match state.failing {
+                    true => state.delay * 2,
+                    false => RETRY_FIRST.min(every),
+                };
+                state.failing = true;
+                delay.min(every * MAX_BACKOFF)
+            }
+        };
+        state.next_check = Instant::now() + state.delay;
+    }
+
+    /// A run ended: what it means for the next check.
+    async fn ended(&self, state: &mut State, outcome: Option<Outcome>) {
+        let every = self.pair.settings.check_every;
+        match outcome {
+            Some(outcome) if outcome.state == JobState::Completed => {
+                state.failing = false;
+                state.delay = every;
+                if changed_server(&outcome.summary) {
+                    // Our own changes are no news: look again now, to compare from there
+                    // (and to learn from them how the server's folder ETags behave).
+                    self.check(state, News::Ours).await;
+                }
+            }
+            Some(outcome) if outcome.failure == Some(FailureKind::Network) => {
+                state.failing = true;
+                state.delay = RETRY_FIRST.min(every);
+            }
+            _ => {}
+        }
+        state.next_check = Instant::now() + state.delay;
+    }
+
+    fn publish(&self, state: &State) {
+        let checks_at = (state.running.is_none() && !self.engine.is_suspended()).then(|| {
+            SystemTime::now() + state.next_check.saturating_duration_since(Instant::now())
+        });
+        let status = AutoStatus {
+            watching: state.watching,
+            next_check: checks_at,
+            server_check: match state.server.propagation() {
+                Propagation::Yes => ServerCheck::RootOnly,
+                Propagation::Unknown | Propagation::No => ServerCheck::Listing,
+            },
+            error: state.error.clone(),
+        };
+        self.status.send_if_modified(|old| {
+            let changed = *old != status;
+            *old = status;
+            changed
+        });
+    }
+}
+
+/// What a change a check finds means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum News {
+    /// Somebody else's change, if any: sync it.
+    Maybe,
+    /// The run that just ended changed the server: what the check finds is its own doing.
+    Ours,
+}
+
+/// Whether a run changed the server (so its own changes must not look like someone else's).
+fn changed_server(summary: &Summary) -> bool {
+    summary.files_uploaded > 0
+        || summary.deleted_remote > 0
+        || summary.moved > 0
+        || summary.conflicts > 0
+        || summary.created_remote_root
+}
+
+/// Sleeps until `at`, or forever without one.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// How `job` ended, or never without one. `None` when the engine no longer knows it.
+async fn wait(engine: &Engine, job: Option<JobId>) -> Option<Outcome> {
+    match job {
+        Some(job) => engine.wait(job).await.ok(),
+        None => std::future::pending().await,
+    }
+}
