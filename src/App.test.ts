@@ -50,7 +50,7 @@ test("the about screen shows what app_info returns", async () => {
   expect(screen.getByTestId("platform")).toHaveTextContent("android (aarch64)");
 });
 
-test("a refused login shows its message, its kind and what to fix", async () => {
+test("a refused login shows its message once, with its kind", async () => {
   backend({
     add_remote: () => {
       throw { kind: "auth", message: "The server refused the user name or password. Check both and try again." };
@@ -65,7 +65,7 @@ test("a refused login shows its message, its kind and what to fix", async () => 
   const alert = await screen.findByTestId("form-error");
   expect(alert).toHaveAttribute("data-kind", "auth");
   expect(alert).toHaveTextContent("refused the user name or password");
-  expect(alert).toHaveTextContent("Check the user name and password.");
+  expect(alert.textContent?.match(/check/gi)?.length).toBe(1);
 });
 
 test("a refused certificate is shown and, once trusted, sent back by its fingerprint", async () => {
@@ -193,4 +193,85 @@ test("editing a server sends its id and keeps the password when none is typed", 
   expect(updates).toEqual([
     { id: 3, name: "Work", url: "https://cloud.example/dav/", user: "alice", password: null },
   ]);
+});
+
+const REMOTE = { id: 1, name: "Demo", url: "http://127.0.0.1:9/", user: null, serverKind: null, isDemo: true, pinnedSha256: null };
+const SETTINGS = { autoSync: false, checkEverySecs: 300, transfers: null, uploadLimit: 0, downloadLimit: 0 };
+const PAIR = {
+  id: 7,
+  remoteId: 1,
+  remotePath: "",
+  localDir: "/data/Demo",
+  mode: "download",
+  settings: SETTINGS,
+  auto: null,
+  lastSyncedAt: null,
+};
+
+test("the settings sheet saves a pair's mode and automatic sync, warning before a mode that deletes", async () => {
+  const saved: Record<string, unknown>[] = [];
+  let pair: Record<string, unknown> = PAIR;
+  backend({
+    list_remotes: () => [REMOTE],
+    list_pairs: () => [pair],
+    list_conflicts: () => [],
+    update_pair: (args) => {
+      saved.push(args);
+      if ((args.settings as { transfers: number | null }).transfers === 0) {
+        throw { kind: "invalidInput", message: "a pair transfers 1 to 32 files at once; 0 is out of range" };
+      }
+      pair = { ...PAIR, mode: args.mode, settings: args.settings };
+      return pair;
+    },
+  });
+  render(App);
+  await fireEvent.click(await screen.findByTestId("pair-settings-open"));
+  await fireEvent.click(screen.getByTestId("settings-mode-twoWay"));
+  expect(screen.getByTestId("mode-warning")).toHaveTextContent("delete it on the server too");
+  await fireEvent.click(screen.getByTestId("settings-auto"));
+  await fireEvent.change(screen.getByTestId("settings-interval"), { target: { value: "900" } });
+  await fireEvent.input(screen.getByTestId("settings-transfers"), { target: { value: "0" } });
+  await fireEvent.input(screen.getByTestId("settings-download"), { target: { value: "250" } });
+  await fireEvent.click(screen.getByTestId("settings-save"));
+  expect(await screen.findByTestId("settings-error")).toHaveTextContent("1 to 32 files");
+
+  await fireEvent.input(screen.getByTestId("settings-transfers"), { target: { value: "" } });
+  await fireEvent.click(screen.getByTestId("settings-save"));
+  await screen.findByTestId("pair-auto");
+  expect(saved.at(-1)).toEqual({
+    id: 7,
+    mode: "twoWay",
+    settings: { autoSync: true, checkEverySecs: 900, transfers: null, uploadLimit: 0, downloadLimit: 250_000 },
+  });
+  expect(screen.queryByTestId("pair-settings")).toBeNull();
+});
+
+test("a pair says when it last synced and when the server is checked next", async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const auto = { watching: true, nextCheckAt: now + 12 * 60 + 20, serverCheck: "listing", error: null };
+  backend({
+    list_remotes: () => [REMOTE],
+    list_pairs: () => [{ ...PAIR, settings: { ...SETTINGS, autoSync: true }, auto, lastSyncedAt: now - 185 }],
+    list_conflicts: () => [],
+  });
+  render(App);
+  expect(await screen.findByTestId("pair-status")).toHaveTextContent(
+    "Last synced 3 min ago · watching for changes · next check in 12 min",
+  );
+});
+
+test("conflict copies are listed with what they are copies of", async () => {
+  backend({
+    list_remotes: () => [REMOTE],
+    list_pairs: () => [PAIR],
+    list_conflicts: () => [
+      { pairId: 7, path: "notes/plan (conflict 2026-12-01 093000).txt", original: "notes/plan.txt", foundAt: 1_796_117_400 },
+    ],
+  });
+  render(App);
+  const conflict = await screen.findByTestId("conflict");
+  expect(conflict).toHaveTextContent("plan (conflict 2026-12-01 093000).txt");
+  expect(conflict).toHaveTextContent("This device's version of notes/plan.txt in Demo");
+  // A phone has no file manager to show it in.
+  expect(screen.queryByTestId("conflict-reveal")).toBeNull();
 });

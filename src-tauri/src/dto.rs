@@ -1,17 +1,18 @@
 //! The types the webview receives. Each derives `ts_rs::TS`; `cargo test` writes their
 //! TypeScript mirror into `gen/ipc/`, and CI fails when that mirror is out of date.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::num::NonZeroU64;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use tidesync_engine::journal::JobRecord;
 use tidesync_engine::{
-    FileAction, JobChange, JobEvent, JobId, JobSnapshot, JobState, Mode, Pair, PairId, Phase,
-    RemoteId, Summary,
+    AutoStatus, ConflictCopy, FileAction, JobChange, JobEvent, JobId, JobSnapshot, JobState, Mode,
+    Pair, PairId, PairSettings, Phase, RemoteId, ServerCheck, Summary,
 };
 use ts_rs::TS;
 
-use crate::error::{ErrorKind, IpcError};
+use crate::error::{Error, ErrorKind, IpcError};
 
 /// What the app tells the UI about itself.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -135,16 +136,170 @@ pub struct PairDto {
     /// Where the files land, for display only: commands never take paths from the webview.
     pub local_dir: String,
     pub mode: ModeDto,
+    pub settings: PairSettingsDto,
+    /// What automatic sync is doing; `null` while it is off.
+    pub auto: Option<AutoStatusDto>,
+    /// When a sync of the pair last completed (seconds since the Unix epoch).
+    #[ts(type = "number | null")]
+    pub last_synced_at: Option<u64>,
+}
+
+impl PairDto {
+    /// The pair with what automatic sync is doing and when it last synced.
+    pub fn new(pair: Pair, auto: Option<AutoStatus>, last_synced_at: Option<SystemTime>) -> Self {
+        PairDto {
+            id: pair.id,
+            remote_id: pair.remote_id,
+            remote_path: pair.remote_path,
+            local_dir: pair.local_dir.display().to_string(),
+            mode: pair.mode.into(),
+            settings: pair.settings.into(),
+            auto: auto.map(Into::into),
+            last_synced_at: last_synced_at.map(unix_secs),
+        }
+    }
 }
 
 impl From<Pair> for PairDto {
-    fn from(p: Pair) -> Self {
-        PairDto {
-            id: p.id,
-            remote_id: p.remote_id,
-            remote_path: p.remote_path,
-            local_dir: p.local_dir.display().to_string(),
-            mode: p.mode.into(),
+    fn from(pair: Pair) -> Self {
+        PairDto::new(pair, None, None)
+    }
+}
+
+fn unix_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// A pair's settings, as the settings sheet shows them and sends them back. Numbers are
+/// signed so that a negative one gets a message that says what to choose, not a parse error.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct PairSettingsDto {
+    pub auto_sync: bool,
+    /// Seconds between checks of the server while automatic sync is on.
+    #[ts(type = "number")]
+    pub check_every_secs: i64,
+    /// Files transferred at once; `null` for the app's default.
+    #[ts(type = "number | null")]
+    pub transfers: Option<i64>,
+    /// Upload bytes a second; 0 for no limit.
+    #[ts(type = "number")]
+    pub upload_limit: i64,
+    /// Download bytes a second; 0 for no limit.
+    #[ts(type = "number")]
+    pub download_limit: i64,
+}
+
+impl From<PairSettings> for PairSettingsDto {
+    fn from(s: PairSettings) -> Self {
+        let limit =
+            |l: Option<NonZeroU64>| l.map_or(0, |b| i64::try_from(b.get()).unwrap_or(i64::MAX));
+        PairSettingsDto {
+            auto_sync: s.auto_sync,
+            check_every_secs: s.check_every.as_secs() as i64,
+            transfers: s.transfers.map(i64::from),
+            upload_limit: limit(s.upload_limit),
+            download_limit: limit(s.download_limit),
+        }
+    }
+}
+
+impl TryFrom<PairSettingsDto> for PairSettings {
+    type Error = Error;
+
+    /// Signs and units here; the ranges are the engine's to check.
+    fn try_from(s: PairSettingsDto) -> Result<Self, Error> {
+        let invalid = |what: &str, value: i64| {
+            Error::InvalidInput(format!("{what} cannot be negative ({value})"))
+        };
+        let limit = |what: &str, value: i64| match u64::try_from(value) {
+            Ok(bytes) => Ok(NonZeroU64::new(bytes)),
+            Err(_) => Err(invalid(what, value)),
+        };
+        let check_every = u64::try_from(s.check_every_secs)
+            .map_err(|_| invalid("the time between checks", s.check_every_secs))?;
+        let transfers = match s.transfers {
+            None => None,
+            Some(n) => Some(u16::try_from(n).map_err(|_| {
+                Error::InvalidInput(format!(
+                    "a pair transfers 1 to {} files at once; {n} is out of range",
+                    PairSettings::MAX_TRANSFERS
+                ))
+            })?),
+        };
+        Ok(PairSettings {
+            auto_sync: s.auto_sync,
+            check_every: Duration::from_secs(check_every),
+            transfers,
+            upload_limit: limit("the upload limit", s.upload_limit)?,
+            download_limit: limit("the download limit", s.download_limit)?,
+        })
+    }
+}
+
+/// What automatic sync of a pair is doing.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct AutoStatusDto {
+    /// The folder is watched for changes.
+    pub watching: bool,
+    /// When the server is checked next (seconds since the Unix epoch); `null` while a sync
+    /// runs or the app is in the background.
+    #[ts(type = "number | null")]
+    pub next_check_at: Option<u64>,
+    /// `rootOnly`: one small request per check (the server showed its folder versions follow
+    /// every change); `listing`: the whole listing.
+    pub server_check: ServerCheckDto,
+    /// Why the last check of the server failed, if it did.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum ServerCheckDto {
+    RootOnly,
+    Listing,
+}
+
+impl From<AutoStatus> for AutoStatusDto {
+    fn from(a: AutoStatus) -> Self {
+        AutoStatusDto {
+            watching: a.watching,
+            next_check_at: a.next_check.map(unix_secs),
+            server_check: match a.server_check {
+                ServerCheck::RootOnly => ServerCheckDto::RootOnly,
+                ServerCheck::Listing => ServerCheckDto::Listing,
+            },
+            error: a.error,
+        }
+    }
+}
+
+/// A conflict copy in a pair's folder.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ConflictDto {
+    pub pair_id: PairId,
+    /// The copy's path in the pair: this device's version of `original`.
+    pub path: String,
+    /// The file it is a conflict of; the server's version kept this name.
+    pub original: String,
+    /// When the conflict was found (seconds since the Unix epoch).
+    #[ts(type = "number")]
+    pub found_at: u64,
+}
+
+impl ConflictDto {
+    pub fn new(pair_id: PairId, copy: ConflictCopy) -> Self {
+        ConflictDto {
+            pair_id,
+            path: copy.path,
+            original: copy.original,
+            found_at: unix_secs(copy.found_at),
         }
     }
 }
@@ -413,13 +568,12 @@ pub struct JobRecordDto {
 
 impl From<JobRecord> for JobRecordDto {
     fn from(r: JobRecord) -> Self {
-        let secs = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         JobRecordDto {
             id: r.id,
             pair_id: r.pair_id,
             state: r.state.into(),
-            started_at: secs(r.started_at),
-            ended_at: r.ended_at.map(secs),
+            started_at: unix_secs(r.started_at),
+            ended_at: r.ended_at.map(unix_secs),
             summary: r.summary.map(Into::into),
             error: r.error,
         }

@@ -40,6 +40,9 @@ pub enum Error {
     Demo(#[source] std::io::Error),
     #[error("a background task failed: {0}")]
     Task(String),
+    /// The desktop could not show a file or folder.
+    #[error("could not open it: {0}")]
+    Open(String),
 }
 
 /// What the UI can branch on.
@@ -94,7 +97,7 @@ impl Error {
             Error::Engine(error) => ErrorKind::from(error.failure_kind()),
             Error::InvalidInput(_) => ErrorKind::InvalidInput,
             Error::NoFolderChosen => ErrorKind::Cancelled,
-            Error::Demo(_) | Error::Task(_) => ErrorKind::Internal,
+            Error::Demo(_) | Error::Task(_) | Error::Open(_) => ErrorKind::Internal,
         }
     }
 

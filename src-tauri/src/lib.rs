@@ -11,6 +11,7 @@
 //! - [`secrets`]: passwords in the OS credential store, or a private file where there is none.
 //! - [`error`]: the one error type commands return, crossing IPC as `{ kind, message }`.
 //! - [`logging`]: the `tracing` subscriber for the platform the app runs on.
+//! - [`notices`]: notifications of syncs that changed files or need the user.
 
 pub mod commands;
 mod demo;
@@ -18,6 +19,7 @@ pub mod dto;
 pub mod error;
 pub mod lifecycle;
 mod logging;
+pub mod notices;
 pub mod secrets;
 pub mod sink;
 pub mod state;
@@ -39,12 +41,16 @@ use crate::state::{AppState, Places};
 pub const JOBS_CHANGED: &str = "jobs-changed";
 /// The event every window gets after the app was suspended or resumed: views re-attach.
 pub const LIFECYCLE: &str = "lifecycle";
+/// The event every window gets when a pair's automatic sync changed what it shows (the next
+/// check, the watcher, an error): views re-read the pair list.
+pub const PAIRS_CHANGED: &str = "pairs-changed";
 
 /// Every command the webview may call, plus any given (the debug-only one).
 macro_rules! app_commands {
     ($($extra:path),*) => {
         tauri::generate_handler![
             commands::app::app_info,
+            commands::app::open_logs_folder,
             commands::remotes::list_remotes,
             commands::remotes::add_remote,
             commands::remotes::update_remote,
@@ -56,7 +62,11 @@ macro_rules! app_commands {
             commands::pairs::list_pairs,
             commands::pairs::add_pair,
             commands::pairs::remove_pair,
+            commands::pairs::update_pair,
+            commands::pairs::list_conflicts,
+            commands::pairs::reveal_conflict,
             commands::jobs::start_sync,
+            commands::jobs::sync_all,
             commands::jobs::attach_job,
             commands::jobs::pause_job,
             commands::jobs::resume_job,
@@ -87,6 +97,7 @@ fn wire<R: Runtime>(builder: Builder<R>, root: Option<PathBuf>) -> Builder<R> {
     let builder = builder.plugin(tauri_plugin_dialog::init());
     // Sign-ins open the server's page in the system browser, on phones too.
     let builder = builder.plugin(tauri_plugin_opener::init());
+    let builder = builder.plugin(tauri_plugin_notification::init());
     #[cfg(mobile)]
     let builder = builder.on_window_event(|window, event| {
         if let (Some(hint), Some(state)) =
@@ -124,6 +135,8 @@ fn setup<R: Runtime>(app: &mut App<R>, root: Option<&std::path::Path>) -> Result
         Ok::<_, Error>(engine)
     })?;
     forward_job_changes(app.handle().clone(), &engine);
+    forward_pair_changes(app.handle().clone(), &engine);
+    notices::forward(app.handle().clone(), &engine);
     let handle = app.handle().clone();
     let lifecycle = Lifecycle::start(engine.clone(), move |hint| {
         let _ = handle.emit(LIFECYCLE, hint);
@@ -144,6 +157,10 @@ fn setup<R: Runtime>(app: &mut App<R>, root: Option<&std::path::Path>) -> Result
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "could not resume unfinished jobs"),
         }
+        // After the interrupted jobs: an automatic pair with one under way adopts it.
+        if let Err(error) = state.engine.start_auto_sync().await {
+            tracing::warn!(%error, "could not start automatic sync");
+        }
     });
     Ok(())
 }
@@ -159,6 +176,22 @@ fn forward_job_changes<R: Runtime>(app: tauri::AppHandle<R>, engine: &Engine) {
                 }
                 // Views re-read the job list on every event, so a missed one costs nothing.
                 Err(RecvError::Lagged(missed)) => tracing::debug!(missed, "job changes skipped"),
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
+/// Emits `pairs-changed` to every window when a pair's automatic-sync status changes.
+fn forward_pair_changes<R: Runtime>(app: tauri::AppHandle<R>, engine: &Engine) {
+    let mut changes = engine.subscribe_auto();
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match changes.recv().await {
+                Ok(pair) => {
+                    let _ = app.emit(PAIRS_CHANGED, pair);
+                }
+                Err(RecvError::Lagged(missed)) => tracing::debug!(missed, "pair changes skipped"),
                 Err(RecvError::Closed) => break,
             }
         }

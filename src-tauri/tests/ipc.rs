@@ -345,3 +345,137 @@ fn the_demo_remote_comes_with_a_pair_and_pairs_and_remotes_can_be_removed() {
     app.ok("remove_remote", json!({ "id": demo["remote"]["id"] }));
     assert_eq!(app.ok("list_remotes", json!({})), json!([]));
 }
+
+/// Settings as the sheet sends them.
+fn settings(auto: bool, every: i64, transfers: Value, up: i64, down: i64) -> Value {
+    json!({
+        "autoSync": auto,
+        "checkEverySecs": every,
+        "transfers": transfers,
+        "uploadLimit": up,
+        "downloadLimit": down,
+    })
+}
+
+#[test]
+fn update_pair_saves_settings_and_says_what_is_wrong_with_bad_ones() {
+    let app = TestApp::new();
+    let served = tempfile::tempdir().unwrap();
+    let server = serve(served.path());
+    let pair = app.pair(&server.url(), "Settings");
+    let listed = &app.ok("list_pairs", json!({}))[0];
+    assert_eq!(listed["settings"]["autoSync"], false);
+    assert_eq!(listed["auto"], Value::Null);
+
+    let saved = app.ok(
+        "update_pair",
+        json!({ "id": pair, "mode": "twoWay", "settings": settings(false, 600, json!(3), 0, 50_000) }),
+    );
+    assert_eq!(saved["mode"], "twoWay");
+    assert_eq!(saved["settings"], settings(false, 600, json!(3), 0, 50_000));
+    let listed = &app.ok("list_pairs", json!({}))[0];
+    assert_eq!(listed["settings"]["uploadLimit"], 0, "0 means no limit");
+    assert_eq!(listed["settings"]["downloadLimit"], 50_000);
+
+    let refused = |settings: Value, says: &str| {
+        let error = app
+            .invoke(
+                "update_pair",
+                json!({ "id": pair, "mode": "twoWay", "settings": settings }),
+            )
+            .unwrap_err();
+        assert_eq!(error["kind"], "invalidInput", "{error}");
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+    };
+    refused(settings(false, 600, json!(0), 0, 0), "1 to 32 files");
+    refused(settings(false, 600, json!(-2), 0, 0), "1 to 32 files");
+    refused(settings(false, -5, Value::Null, 0, 0), "cannot be negative");
+    refused(
+        settings(false, 0, Value::Null, 0, 0),
+        "every 1s to every 86400s",
+    );
+    refused(
+        settings(false, 600, Value::Null, -1, 0),
+        "the upload limit cannot be negative",
+    );
+    let unchanged = &app.ok("list_pairs", json!({}))[0];
+    assert_eq!(
+        unchanged["settings"]["transfers"], 3,
+        "a refused change changes nothing"
+    );
+
+    let missing = app
+        .invoke(
+            "update_pair",
+            json!({ "id": 999, "mode": "twoWay", "settings": settings(false, 600, Value::Null, 0, 0) }),
+        )
+        .unwrap_err();
+    assert_eq!(missing["kind"], "notFound", "{missing}");
+}
+
+#[test]
+fn automatic_sync_uploads_a_local_edit_and_conflicts_are_listed() {
+    let app = TestApp::new();
+    let served = tempfile::tempdir().unwrap();
+    std::fs::write(served.path().join("plan.txt"), b"first").unwrap();
+    let server = serve(served.path());
+    let pair = app.pair(&server.url(), "Auto");
+    let saved = app.ok(
+        "update_pair",
+        json!({ "id": pair, "mode": "twoWay", "settings": settings(true, 3600, Value::Null, 0, 0) }),
+    );
+    assert_eq!(saved["settings"]["autoSync"], true);
+    assert!(saved["auto"].is_object(), "{saved}");
+
+    let folder = app.folder("Auto");
+    wait_until("the first automatic sync and the watcher", || {
+        let pair = &app.ok("list_pairs", json!({}))[0];
+        (folder.join("plan.txt").exists()
+            && pair["auto"]["watching"] == true
+            && pair["lastSyncedAt"].is_u64()
+            && pair["auto"]["nextCheckAt"].is_u64())
+        .then_some(())
+    });
+    assert_eq!(
+        app.ok("sync_all", json!({})),
+        json!([]),
+        "an automatic pair is asked, not started"
+    );
+
+    std::fs::write(folder.join("from-the-app.txt"), b"written here").unwrap();
+    wait_until("the local edit on the server", || {
+        served
+            .path()
+            .join("from-the-app.txt")
+            .exists()
+            .then_some(())
+    });
+
+    // Both sides change the same file while nobody looks; the next sync keeps both.
+    wait_until("no sync under way", || {
+        app.state()
+            .engine
+            .unfinished_job(tidesync_engine::PairId(pair))
+            .is_none()
+            .then_some(())
+    });
+    std::fs::write(served.path().join("plan.txt"), b"edited on the server").unwrap();
+    std::fs::write(folder.join("plan.txt"), b"edited here").unwrap();
+    let conflicts = wait_until("the conflict copy", || {
+        let listed = app.ok("list_conflicts", json!({ "pairId": pair }));
+        (!listed.as_array().unwrap().is_empty()).then_some(listed)
+    });
+    assert_eq!(conflicts[0]["original"], "plan.txt");
+    assert_eq!(conflicts[0]["pairId"], pair);
+    let copy = conflicts[0]["path"].as_str().unwrap();
+    assert_eq!(std::fs::read(folder.join(copy)).unwrap(), b"edited here");
+
+    let refused = app
+        .invoke(
+            "reveal_conflict",
+            json!({ "pairId": pair, "path": "../../etc/passwd" }),
+        )
+        .unwrap_err();
+    assert_eq!(refused["kind"], "invalidInput", "{refused}");
+}

@@ -100,3 +100,22 @@ fn a_pair_cannot_be_given_a_path_from_the_page() {
         "nothing was written outside the app's folders"
     );
 }
+
+/// iOS: the synced folders (in the app's Documents) show in the Files app, and plain HTTP
+/// stays limited to this device.
+#[test]
+fn the_ios_plist_shares_documents_and_keeps_transport_security() {
+    let plist =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Info.ios.plist")).unwrap();
+    let value_of = |key: &str| {
+        let after = plist
+            .split(&format!("<key>{key}</key>"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("{key} is missing"));
+        after.trim_start().split('>').next().unwrap().to_owned() + ">"
+    };
+    assert_eq!(value_of("UIFileSharingEnabled"), "<true/>");
+    assert_eq!(value_of("LSSupportsOpeningDocumentsInPlace"), "<true/>");
+    assert_eq!(value_of("NSAllowsArbitraryLoads"), "<false/>");
+    assert_eq!(value_of("NSAllowsLocalNetworking"), "<true/>");
+}

@@ -7,15 +7,22 @@ import {
   cancelLogin,
   CommandError,
   completeLogin,
+  listConflicts,
   listPairs,
   listRemotes,
+  onPairsChanged,
   removePair,
   removeRemote,
+  revealConflict,
+  syncAll,
+  updatePair,
   updateRemote,
+  type ConflictDto,
   type LocalFolderDto,
   type ModeDto,
   type PairDto,
   type PairId,
+  type PairSettingsDto,
   type RemoteDto,
   type RemoteId,
 } from "./ipc";
@@ -38,6 +45,8 @@ function remoteArgs(form: RemoteForm) {
 export class Library {
   remotes = $state<RemoteDto[]>([]);
   pairs = $state<PairDto[]>([]);
+  /** The conflict copies in every pair's folder, newest first. */
+  conflicts = $state<ConflictDto[]>([]);
   loaded = $state(false);
   error = $state<CommandError | null>(null);
   empty = $derived(this.loaded && this.remotes.length === 0);
@@ -55,6 +64,39 @@ export class Library {
     } finally {
       this.loaded = true;
     }
+  }
+
+  /** Re-reads the pairs whenever automatic sync changes what one shows; returns the unsubscribe. */
+  async follow(): Promise<() => void> {
+    return onPairsChanged(() => this.load());
+  }
+
+  /** Looks for conflict copies in every pair's folder (after a sync ends, not on every event). */
+  async loadConflicts(): Promise<void> {
+    try {
+      const found = await Promise.all(this.pairs.map((p) => listConflicts(p.id)));
+      this.conflicts = found.flat().sort((a, b) => b.foundAt - a.foundAt);
+    } catch (reason) {
+      this.error = reason as CommandError;
+    }
+  }
+
+  async revealConflict(conflict: ConflictDto): Promise<void> {
+    await this.#guard(() => revealConflict(conflict.pairId, conflict.path));
+  }
+
+  /** Saves a pair's mode and settings; rejects with a CommandError that says what to fix. */
+  async updatePair(id: PairId, mode: ModeDto, settings: PairSettingsDto): Promise<PairDto> {
+    const pair = await updatePair({ id, mode, settings });
+    await this.load();
+    return pair;
+  }
+
+  /** Syncs every pair now; the job list shows what started. */
+  async syncAll(): Promise<void> {
+    await this.#guard(async () => {
+      await syncAll();
+    });
   }
 
   /** Starts the demo remote; resolves with its pair's id, ready to sync. */

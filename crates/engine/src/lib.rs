@@ -34,9 +34,9 @@ pub mod scan;
 pub mod transfer;
 
 pub use engine::{
-    AutoStatus, Connector, Engine, EngineError, EngineOptions, JobChange, LocalChange, NotifyWatch,
-    Outcome, PasswordStore, PasswordStoreError, ProcessPasswords, ServerCheck, ServerForm,
-    WatchError, WatchSource, WebDavConnector,
+    AutoStatus, ConflictCopy, Connector, Engine, EngineError, EngineOptions, JobChange,
+    LocalChange, NotifyWatch, Outcome, PasswordStore, PasswordStoreError, ProcessPasswords,
+    ServerCheck, ServerForm, WatchError, WatchSource, WebDavConnector,
 };
 pub use model::{
     FailureKind, FileError, InvalidSetting, JobId, JobState, Mode, Pair, PairId, PairSettings,

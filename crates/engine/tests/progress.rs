@@ -124,3 +124,20 @@ async fn an_upload_reports_its_bytes_as_they_go_out() {
     );
     assert_eq!(world.engine.snapshot(job).unwrap().bytes_done, SIZE as u64);
 }
+
+#[tokio::test]
+async fn the_file_count_counts_what_the_summary_counts() {
+    let memory = common::MemoryPair::new(tidesync_engine::Mode::Download).await;
+    for path in ["a/b/c.txt", "a/d.txt", "e.txt"] {
+        memory.server.write(path, b"x");
+    }
+    let job = memory.engine.start(memory.pair).await.unwrap();
+    let outcome = memory.engine.wait(job).await.unwrap();
+    let snapshot = memory.engine.snapshot(job).unwrap();
+    assert_eq!(outcome.summary.files_downloaded, 3);
+    assert_eq!(
+        (snapshot.files_done, snapshot.files_total),
+        (3, 3),
+        "folders are not files"
+    );
+}

@@ -160,3 +160,42 @@ async fn a_mass_delete_is_refused_and_nothing_is_deleted() {
         "the server lost nothing"
     );
 }
+
+#[tokio::test]
+async fn the_conflict_copies_are_listed_with_what_they_are_copies_of() {
+    let memory = common::MemoryPair::new(Mode::TwoWay).await;
+    memory.server.write("notes/plan.txt", b"first");
+    assert_eq!(memory.sync().await.state, JobState::Completed);
+    assert!(
+        memory
+            .engine
+            .conflicts(memory.pair)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    std::fs::write(
+        memory.local.path().join("notes/plan.txt"),
+        b"edited on the phone",
+    )
+    .unwrap();
+    memory.server.write("notes/plan.txt", b"edited on the web");
+    let outcome = memory.sync().await;
+    assert_eq!(outcome.summary.conflicts, 1, "{outcome:?}");
+
+    let conflicts = memory.engine.conflicts(memory.pair).await.unwrap();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    let copy = &conflicts[0];
+    assert_eq!(copy.original, "notes/plan.txt");
+    assert!(copy.path.starts_with("notes/plan (conflict "), "{copy:?}");
+    assert_eq!(
+        std::fs::read(memory.local.path().join(&copy.path)).unwrap(),
+        b"edited on the phone",
+        "the copy holds this device's version"
+    );
+    let age = std::time::SystemTime::now()
+        .duration_since(copy.found_at)
+        .unwrap();
+    assert!(age < std::time::Duration::from_secs(60), "{age:?}");
+}

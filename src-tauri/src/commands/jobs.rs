@@ -43,6 +43,13 @@ pub async fn attach_job<R: Runtime>(
     Ok(())
 }
 
+/// Syncs every pair now ("Sync all now"): automatic pairs are asked to, others start; a pair
+/// already syncing is left to finish. Returns the jobs started; the job list shows them all.
+#[tauri::command]
+pub async fn sync_all(state: State<'_, AppState>) -> Result<Vec<JobId>, Error> {
+    Ok(state.engine.sync_all_now().await?)
+}
+
 #[tauri::command]
 pub async fn pause_job(state: State<'_, AppState>, job_id: JobId) -> Result<(), Error> {
     Ok(state.engine.pause(job_id)?)

@@ -2,24 +2,92 @@
 //! webview as a path: the user picks it in the native dialog (desktop), or names a folder the
 //! app creates in its documents folder (phones, tests).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use tauri::{AppHandle, Runtime, State};
-use tidesync_engine::{PairId, RemoteId};
+use tidesync_engine::{JobState, PairId, PairSettings, RemoteId};
 
-use crate::dto::{LocalFolderDto, ModeDto, PairDto};
+use crate::dto::{ConflictDto, LocalFolderDto, ModeDto, PairDto, PairSettingsDto};
 use crate::error::Error;
 use crate::state::AppState;
 
+/// Every pair, with what automatic sync is doing and when each last synced.
 #[tauri::command]
 pub async fn list_pairs(state: State<'_, AppState>) -> Result<Vec<PairDto>, Error> {
-    Ok(state
-        .engine
+    let engine = &state.engine;
+    let mut last_synced: HashMap<PairId, SystemTime> = HashMap::new();
+    for job in engine.history().await? {
+        if let (JobState::Completed, Some(ended)) = (job.state, job.ended_at) {
+            let latest = last_synced.entry(job.pair_id).or_insert(ended);
+            *latest = (*latest).max(ended);
+        }
+    }
+    Ok(engine
         .pairs()
         .await?
         .into_iter()
-        .map(PairDto::from)
+        .map(|pair| {
+            let (auto, synced) = (engine.auto_status(pair.id), last_synced.get(&pair.id));
+            PairDto::new(pair, auto, synced.copied())
+        })
         .collect())
+}
+
+/// Sets a pair's mode and settings (the sheet's "Save"). What the journal knows is kept, so
+/// the next sync goes on from the last one. Turning automatic sync on asks, once, for
+/// permission to notify.
+#[tauri::command]
+pub async fn update_pair<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    id: PairId,
+    mode: ModeDto,
+    settings: PairSettingsDto,
+) -> Result<PairDto, Error> {
+    let settings = PairSettings::try_from(settings)?;
+    let was_auto = state.engine.pair(id).await?.settings.auto_sync;
+    let pair = state.engine.update_pair(id, mode.into(), settings).await?;
+    if settings.auto_sync && !was_auto {
+        crate::notices::ask_permission(&app).await;
+    }
+    let auto = state.engine.auto_status(id);
+    Ok(PairDto::new(pair, auto, None))
+}
+
+/// The conflict copies in a pair's folder, newest first.
+#[tauri::command]
+pub async fn list_conflicts(
+    state: State<'_, AppState>,
+    pair_id: PairId,
+) -> Result<Vec<ConflictDto>, Error> {
+    Ok(state
+        .engine
+        .conflicts(pair_id)
+        .await?
+        .into_iter()
+        .map(|copy| ConflictDto::new(pair_id, copy))
+        .collect())
+}
+
+/// Shows a conflict copy in the desktop's file manager. It takes the pair and the copy's
+/// path in it, and reveals only a copy the engine lists: never a path of the webview's.
+#[tauri::command]
+pub async fn reveal_conflict<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    pair_id: PairId,
+    path: String,
+) -> Result<(), Error> {
+    let listed = state.engine.conflicts(pair_id).await?;
+    if !listed.iter().any(|c| c.path == path) {
+        return Err(Error::InvalidInput(format!(
+            "'{path}' is not a conflict copy of this folder"
+        )));
+    }
+    let file = state.engine.pair(pair_id).await?.local_dir.join(&path);
+    crate::commands::app::reveal(&app, file).await
 }
 
 /// Pairs `remote_path` on the remote with a local folder, after checking the remote folder

@@ -5,6 +5,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type EventCallback, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppInfo } from "$gen/ipc/AppInfo";
+import type { ConflictDto } from "$gen/ipc/ConflictDto";
 import type { Command } from "$gen/ipc/contract";
 import type { DemoDto } from "$gen/ipc/DemoDto";
 import type { Hint } from "$gen/ipc/Hint";
@@ -18,13 +19,16 @@ import type { LoginStartedDto } from "$gen/ipc/LoginStartedDto";
 import type { ModeDto } from "$gen/ipc/ModeDto";
 import type { PairDto } from "$gen/ipc/PairDto";
 import type { PairId } from "$gen/ipc/PairId";
+import type { PairSettingsDto } from "$gen/ipc/PairSettingsDto";
 import type { RemoteDto } from "$gen/ipc/RemoteDto";
 import type { RemoteId } from "$gen/ipc/RemoteId";
 import type { SyncEvent } from "$gen/ipc/SyncEvent";
 import { toCommandError } from "./errors";
 
 export type { AppInfo } from "$gen/ipc/AppInfo";
+export type { AutoStatusDto } from "$gen/ipc/AutoStatusDto";
 export type { CertificateDto } from "$gen/ipc/CertificateDto";
+export type { ConflictDto } from "$gen/ipc/ConflictDto";
 export type { DemoDto } from "$gen/ipc/DemoDto";
 export type { ErrorKind } from "$gen/ipc/ErrorKind";
 export type { Hint } from "$gen/ipc/Hint";
@@ -38,6 +42,7 @@ export type { LoginStartedDto } from "$gen/ipc/LoginStartedDto";
 export type { ModeDto } from "$gen/ipc/ModeDto";
 export type { PairDto } from "$gen/ipc/PairDto";
 export type { PairId } from "$gen/ipc/PairId";
+export type { PairSettingsDto } from "$gen/ipc/PairSettingsDto";
 export type { RemoteDto } from "$gen/ipc/RemoteDto";
 export type { RemoteId } from "$gen/ipc/RemoteId";
 export type { SummaryDto } from "$gen/ipc/SummaryDto";
@@ -48,6 +53,8 @@ export { CommandError } from "./errors";
 const JOBS_CHANGED = "jobs-changed";
 /** The event every window gets after the app was suspended or resumed. */
 const LIFECYCLE = "lifecycle";
+/** The event every window gets when a pair's automatic sync changed what it shows. */
+const PAIRS_CHANGED = "pairs-changed";
 
 /** Every call goes through here; `Command` is generated from the commands the app registers. */
 async function call<T>(command: Command, args?: Record<string, unknown>): Promise<T> {
@@ -61,6 +68,11 @@ async function call<T>(command: Command, args?: Record<string, unknown>): Promis
 /** The app's version, platform and data directory. */
 export function appInfo(): Promise<AppInfo> {
   return call<AppInfo>("app_info");
+}
+
+/** Opens the folder of the app's logs in the file manager (desktop). */
+export function openLogsFolder(): Promise<void> {
+  return call("open_logs_folder");
 }
 
 export function listRemotes(): Promise<RemoteDto[]> {
@@ -140,6 +152,21 @@ export function removePair(id: PairId): Promise<void> {
   return call("remove_pair", { id });
 }
 
+/** Saves a pair's mode and settings; what the journal knows of its files is kept. */
+export function updatePair(pair: { id: PairId; mode: ModeDto; settings: PairSettingsDto }): Promise<PairDto> {
+  return call("update_pair", { ...pair });
+}
+
+/** The conflict copies in a pair's folder, newest first. */
+export function listConflicts(pairId: PairId): Promise<ConflictDto[]> {
+  return call("list_conflicts", { pairId });
+}
+
+/** Shows a conflict copy in the file manager (desktop). */
+export function revealConflict(pairId: PairId, path: string): Promise<void> {
+  return call("reveal_conflict", { pairId, path });
+}
+
 /** A fresh channel per attach: the backend replaces this window's previous one. */
 function channel(onEvent: (event: SyncEvent) => void): Channel<SyncEvent> {
   const events = new Channel<SyncEvent>();
@@ -150,6 +177,11 @@ function channel(onEvent: (event: SyncEvent) => void): Channel<SyncEvent> {
 /** Starts a sync in the background; its events arrive on `onEvent`, a snapshot first. */
 export function startSync(pairId: PairId, onEvent: (event: SyncEvent) => void): Promise<JobId> {
   return call("start_sync", { pairId, onEvent: channel(onEvent) });
+}
+
+/** Syncs every pair now; resolves with the jobs it started (the job list shows them all). */
+export function syncAll(): Promise<JobId[]> {
+  return call("sync_all");
 }
 
 /** Follows a running job from now on: a snapshot first, then live events. */
@@ -194,6 +226,10 @@ async function subscribe<T>(event: string, handler: EventCallback<T>): Promise<U
 
 export function onJobsChanged(handler: (change: JobChangedDto) => void): Promise<UnlistenFn> {
   return subscribe<JobChangedDto>(JOBS_CHANGED, (event) => handler(event.payload));
+}
+
+export function onPairsChanged(handler: (pairId: PairId) => void): Promise<UnlistenFn> {
+  return subscribe<PairId>(PAIRS_CHANGED, (event) => handler(event.payload));
 }
 
 export function onLifecycle(handler: (hint: Hint) => void): Promise<UnlistenFn> {

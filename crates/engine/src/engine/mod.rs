@@ -18,6 +18,7 @@
 
 pub mod auto;
 mod catalogue;
+mod conflicts;
 pub mod connect;
 mod driver;
 mod jobs;
@@ -38,6 +39,7 @@ use tokio_util::task::TaskTracker;
 
 pub use auto::local::{LocalChange, NotifyWatch, WatchError, WatchSource};
 pub use auto::{AutoStatus, ServerCheck};
+pub use conflicts::ConflictCopy;
 pub use connect::{Connector, WebDavConnector};
 pub use jobs::FINISHED_KEPT;
 pub use servers::{PasswordStore, PasswordStoreError, ProcessPasswords, ServerForm};
@@ -208,6 +210,8 @@ struct Inner {
     logins: login::Logins,
     /// Automatic sync, per pair that has it on.
     auto: auto::Supervisors,
+    /// The pairs whose automatic-sync status changed, for views of the pair list.
+    auto_changes: broadcast::Sender<PairId>,
 }
 
 impl Engine {
@@ -232,6 +236,7 @@ impl Engine {
                 changes: broadcast::Sender::new(256),
                 logins: login::Logins::default(),
                 auto: Default::default(),
+                auto_changes: broadcast::Sender::new(64),
             }),
         })
     }

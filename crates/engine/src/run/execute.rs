@@ -200,7 +200,9 @@ fn account_for(
                 FileAction::CreatedFolder => {}
                 FileAction::Moved => summary.moved += 1,
             }
-            ctx.hub.update(|s| s.files_done += 1);
+            if action != FileAction::CreatedFolder {
+                ctx.hub.update(|s| s.files_done += 1);
+            }
             ctx.hub.emit(JobEvent::FileDone { path, action });
         }
         Err(TransferError::Stopped) => *stopped = true,

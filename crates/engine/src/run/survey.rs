@@ -180,7 +180,11 @@ impl Survey {
                 _ => 0,
             })
             .sum();
-        let files_left = plan.changes().count() as u64;
+        // Files, as the summary counts them: a folder made on either side is no file.
+        let files_left = plan
+            .changes()
+            .filter(|a| !matches!(a, Action::MkdirLocal { .. } | Action::MkdirRemote { .. }))
+            .count() as u64;
         // Totals are what is done plus what is left, so a resumed job's bar does not jump back.
         ctx.hub.update(|s| {
             s.phase = Phase::Transferring;

@@ -19,7 +19,7 @@ use tidesync_webdav::{RemotePath, RetryPolicy};
 use tokio_util::sync::CancellationToken;
 
 pub use download::{Fetched, Landing, fetch, install, is_verifiable, part_path, resumable};
-pub use names::{conflict_name, same_bytes};
+pub use names::{conflict_name, parse_conflict_name, same_bytes};
 pub use upload::{
     BATCH_BYTES, BATCH_FILE_MAX, BATCH_FILES, WHOLE_PUT_MAX, offers_bulk, send, send_batch,
     sweep_chunked, sweep_upload_temps,

@@ -104,7 +104,14 @@ impl Engine {
     pub(super) fn stop_auto(&self, pair: PairId) {
         if let Some(handle) = lock(&self.inner.auto).remove(&pair) {
             handle.token.cancel();
+            let _ = self.inner.auto_changes.send(pair);
         }
+    }
+
+    /// The pairs whose [`AutoStatus`] changes from now on (a check scheduled, a watcher
+    /// started, a check failed); a receiver that lags is told how many it missed.
+    pub fn subscribe_auto(&self) -> tokio::sync::broadcast::Receiver<PairId> {
+        self.inner.auto_changes.subscribe()
     }
 
     /// What `pair`'s automatic sync is doing; `None` when it is off.

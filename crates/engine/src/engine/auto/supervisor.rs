@@ -85,12 +85,22 @@ struct State {
     /// One more run is wanted once none is under way.
     queued: bool,
     next_check: Instant,
+    /// `next_check` on the wall clock, for the UI (set with it, so it does not drift).
+    next_check_wall: SystemTime,
     /// The wait before the next check: the interval, longer while idle or failing.
     delay: Duration,
     /// The last check or run failed to reach the server: the next success syncs.
     failing: bool,
     watching: bool,
     error: Option<String>,
+}
+
+impl State {
+    /// The next check, `delay` from now.
+    fn schedule(&mut self) {
+        self.next_check = Instant::now() + self.delay;
+        self.next_check_wall = SystemTime::now() + self.delay;
+    }
 }
 
 impl Supervisor {
@@ -105,6 +115,7 @@ impl Supervisor {
             // A sync when automatic sync starts: on app start, and when the user turns it on.
             queued: true,
             next_check: Instant::now() + every,
+            next_check_wall: SystemTime::now() + every,
             delay: every,
             failing: false,
             watching: guard.is_some(),
@@ -246,7 +257,7 @@ impl Supervisor {
                 delay.min(every * MAX_BACKOFF)
             }
         };
-        state.next_check = Instant::now() + state.delay;
+        state.schedule();
     }
 
     /// A run ended: what it means for the next check.
@@ -268,13 +279,12 @@ impl Supervisor {
             }
             _ => {}
         }
-        state.next_check = Instant::now() + state.delay;
+        state.schedule();
     }
 
     fn publish(&self, state: &State) {
-        let checks_at = (state.running.is_none() && !self.engine.is_suspended()).then(|| {
-            SystemTime::now() + state.next_check.saturating_duration_since(Instant::now())
-        });
+        let checks_at = (state.running.is_none() && !self.engine.is_suspended())
+            .then_some(state.next_check_wall);
         let status = AutoStatus {
             watching: state.watching,
             next_check: checks_at,
@@ -284,11 +294,15 @@ impl Supervisor {
             },
             error: state.error.clone(),
         };
-        self.status.send_if_modified(|old| {
+        let changed = self.status.send_if_modified(|old| {
             let changed = *old != status;
             *old = status;
             changed
         });
+        if changed {
+            // Nobody listening (no window open) is fine.
+            let _ = self.engine.inner.auto_changes.send(self.pair.id);
+        }
     }
 }
 
