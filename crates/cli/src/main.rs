@@ -13,6 +13,7 @@ mod demo;
 mod exit;
 mod login;
 mod sync;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tidesync_engine::{
     Credentials, Engine, EngineOptions, FailureKind, FileError, JobId, JobState, Mode, Outcome,
+    PairId,
 };
 use tidesync_webdav::presented_certificate;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -24,13 +25,13 @@ use crate::exit::Exit;
 pub struct Args {
     /// The WebDAV folder to pair with --local.
     #[arg(long)]
-    url: String,
+    pub(crate) url: String,
     /// The local folder (created if missing).
     #[arg(long)]
-    local: PathBuf,
+    pub(crate) local: PathBuf,
     /// download (mirror the server here), upload (back this folder up), or two-way.
     #[arg(long, default_value = "download")]
-    mode: Mode,
+    pub(crate) mode: Mode,
     #[arg(long)]
     user: Option<String>,
     /// The environment variable holding the password (never pass a password as an argument).
@@ -44,10 +45,18 @@ pub struct Args {
     transfers: usize,
     /// Print exactly one JSON summary on stdout at the end.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     /// A file whose first line is the password, as `tidesync login` writes it.
     #[arg(long, value_name = "FILE", conflicts_with = "password_env")]
     password_file: Option<PathBuf>,
+    /// Keep running: sync on every local change and whenever a check finds the server
+    /// changed, until Ctrl-C. With --json, one line per sync.
+    #[arg(long)]
+    pub(crate) watch: bool,
+    /// With --watch: seconds between checks of the server (backing off while nothing
+    /// changes).
+    #[arg(long, value_name = "SECS", default_value_t = 300, requires = "watch")]
+    pub(crate) interval: u64,
     #[command(flatten)]
     connection: Connection,
     /// The embedded demo remote, named this: found by its demo mark instead of its URL (it
@@ -70,6 +79,8 @@ impl Args {
             transfers: 8,
             json: false,
             password_file: None,
+            watch: false,
+            interval: 300,
             connection: Connection::default(),
         }
     }
@@ -78,7 +89,7 @@ impl Args {
 /// The JSON summary; its field names are a public interface.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Report<'a> {
+pub(crate) struct Report<'a> {
     mode: Mode,
     files_downloaded: u64,
     files_uploaded: u64,
@@ -102,15 +113,50 @@ struct Report<'a> {
     duration_ms: u128,
 }
 
-type Failure = (Exit, String);
+impl<'a> Report<'a> {
+    pub(crate) fn of(mode: Mode, outcome: &'a Outcome, took: Duration) -> Report<'a> {
+        Report {
+            mode,
+            files_downloaded: outcome.summary.files_downloaded,
+            files_uploaded: outcome.summary.files_uploaded,
+            bytes_downloaded: outcome.summary.bytes_downloaded,
+            bytes_uploaded: outcome.summary.bytes_uploaded,
+            conflicts: outcome.summary.conflicts,
+            deleted_local: outcome.summary.deleted_local,
+            deleted_remote: outcome.summary.deleted_remote,
+            moved: outcome.summary.moved,
+            files_verified: outcome.summary.files_verified,
+            errors: &outcome.summary.errors,
+            created_remote_root: outcome.summary.created_remote_root,
+            failure: outcome.failure,
+            error: outcome.error.as_deref(),
+            duration_ms: took.as_millis(),
+        }
+    }
+
+    /// One line of JSON on stdout.
+    pub(crate) fn print(&self) {
+        println!("{}", serde_json::to_string(self).unwrap_or_default());
+    }
+}
+
+pub(crate) type Failure = (Exit, String);
 
 pub async fn run(args: Args) -> Result<Exit, Failure> {
+    if args.watch {
+        return crate::watch::watch(args).await;
+    }
     sync(args).await.map(|(exit, _)| exit)
 }
 
-/// Runs the sync and returns the exit with the job's outcome.
-pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
-    let started = Instant::now();
+/// An engine on the journal, with the pair of `--url` and `--local`.
+pub(crate) struct Opened {
+    pub(crate) engine: Engine,
+    pub(crate) pair: PairId,
+}
+
+/// Checks the arguments, opens the engine and finds (or adds) the remote and the pair.
+pub(crate) async fn open(args: &Args) -> Result<Opened, Failure> {
     let usage = |message: String| (Exit::Usage, message);
     let password = match (&args.password_env, &args.password_file) {
         (Some(var), _) => Some(
@@ -177,6 +223,15 @@ pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
         .ensure_pair(remote, "", &local, args.mode)
         .await
         .map_err(setup)?;
+    Ok(Opened { engine, pair })
+}
+
+/// Runs the sync and returns the exit with the job's outcome.
+pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
+    let started = Instant::now();
+    let usage = |message: String| (Exit::Usage, message);
+    let setup = |e: tidesync_engine::EngineError| usage(e.to_string());
+    let Opened { engine, pair } = open(&args).await?;
     // Handlers go in before the job starts: an early SIGUSR1 must suspend, not kill.
     let signals = Signals::install().map_err(|e| usage(format!("cannot handle signals: {e}")))?;
     let job = engine.start(pair).await.map_err(setup)?;
@@ -194,37 +249,20 @@ pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
         eprintln!("tidesync: {}: {}", error.path, error.message);
     }
     if args.json {
-        let report = Report {
-            mode: args.mode,
-            files_downloaded: outcome.summary.files_downloaded,
-            files_uploaded: outcome.summary.files_uploaded,
-            bytes_downloaded: outcome.summary.bytes_downloaded,
-            bytes_uploaded: outcome.summary.bytes_uploaded,
-            conflicts: outcome.summary.conflicts,
-            deleted_local: outcome.summary.deleted_local,
-            deleted_remote: outcome.summary.deleted_remote,
-            moved: outcome.summary.moved,
-            files_verified: outcome.summary.files_verified,
-            errors: &outcome.summary.errors,
-            created_remote_root: outcome.summary.created_remote_root,
-            failure: outcome.failure,
-            error: outcome.error.as_deref(),
-            duration_ms: started.elapsed().as_millis(),
-        };
-        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+        Report::of(args.mode, &outcome, started.elapsed()).print();
     }
     verdict(&outcome).map(|exit| (exit, outcome))
 }
 
 /// The signals the CLI turns into engine calls.
-struct Signals {
-    interrupt: Signal,
+pub(crate) struct Signals {
+    pub(crate) interrupt: Signal,
     suspend: Signal,
     resume: Signal,
 }
 
 impl Signals {
-    fn install() -> std::io::Result<Signals> {
+    pub(crate) fn install() -> std::io::Result<Signals> {
         Ok(Signals {
             interrupt: signal(SignalKind::interrupt())?,
             suspend: signal(SignalKind::user_defined1())?,
@@ -289,7 +327,7 @@ async fn show_certificate(url: &str) {
     }
 }
 
-fn verdict(outcome: &Outcome) -> Result<Exit, Failure> {
+pub(crate) fn verdict(outcome: &Outcome) -> Result<Exit, Failure> {
     match outcome.state {
         JobState::Completed if outcome.summary.errors.is_empty() => Ok(Exit::Done),
         JobState::Completed => Err((

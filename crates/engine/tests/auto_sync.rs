@@ -516,3 +516,37 @@ async fn a_server_whose_folder_etags_do_not_propagate_is_listed() {
     );
     world.engine.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_server_change_during_our_own_upload_is_not_taken_for_ours() {
+    let memory = MemoryPair::new(Mode::TwoWay).await;
+    let mut changes = auto_on_and_settled(&memory).await;
+
+    // Another client writes just after the run listed the server: the run cannot see it,
+    // and the look after the run must not take it for the run's own upload.
+    let elsewhere = memory.server.clone();
+    memory
+        .server
+        .after_next_listing(move || elsewhere.write("late.txt", b"from another client"));
+    edit(&memory, "mine.txt", b"uploaded by the run");
+    let upload = next_job(&mut changes).await;
+    let outcome = memory.engine.wait(upload).await.unwrap();
+    assert_eq!(outcome.summary.files_uploaded, 1, "{outcome:?}");
+    assert_eq!(outcome.summary.files_downloaded, 0, "{outcome:?}");
+
+    let next = next_job(&mut changes).await;
+    assert_eq!(
+        memory
+            .engine
+            .wait(next)
+            .await
+            .unwrap()
+            .summary
+            .files_downloaded,
+        1
+    );
+    assert_eq!(
+        std::fs::read(memory.local.path().join("late.txt")).unwrap(),
+        b"from another client"
+    );
+}

@@ -7,10 +7,18 @@
 //! files two or more levels down changed, the root's ETag either changed with them (it
 //! propagates) or did not (it never will be trusted). A change one level down proves nothing,
 //! since a plain server's folder ETag follows its own modification time.
+//!
+//! After a run that changed the server, its own changes must not look like news, and news
+//! that arrived meanwhile must not be taken for its own: [`ServerWatch::rebaseline`] lists
+//! the tree and compares it with what the journal agreed at the run's end. Whatever differs
+//! is somebody else's.
 
 use std::collections::BTreeMap;
 
+use tidesync_webdav::validator::same_version;
 use tidesync_webdav::{Depth, EntryKind, Listing, RemotePath};
+
+use crate::model::is_internal;
 
 use crate::remote::Remote;
 
@@ -50,27 +58,52 @@ impl ServerWatch {
     /// Looks at the server; true when it changed since the last look. The first look only
     /// remembers what it saw.
     pub async fn check(&mut self, client: &dyn Remote) -> Result<bool, tidesync_webdav::Error> {
-        let root = RemotePath::root();
         let now = if self.propagation == Propagation::Yes {
-            let listing = client.list(&root, Depth::Zero).await?;
+            let listing = client.list(&RemotePath::root(), Depth::Zero).await?;
             Baseline::Root(root_etag(&listing))
         } else {
-            let listing = client.list(&root, Depth::Infinity).await?;
-            Baseline::Tree {
-                root: root_etag(&listing),
-                paths: listing
-                    .entries
-                    .into_iter()
-                    .filter(|e| !e.path.is_root())
-                    .map(|e| {
-                        let folder = e.kind == EntryKind::Folder;
-                        (e.path.as_str().to_owned(), (e.etag, folder))
-                    })
-                    .collect(),
-            }
+            tree(client.list(&RemotePath::root(), Depth::Infinity).await?)
         };
+        Ok(self.compare(now))
+    }
+
+    /// After a run of ours changed the server: lists the tree, takes it as the new baseline,
+    /// and says whether it holds anything besides what the journal agreed (`agreed`: every
+    /// path with its ETag, folders' ETags left out).
+    pub async fn rebaseline(
+        &mut self,
+        client: &dyn Remote,
+        agreed: &BTreeMap<String, Option<String>>,
+    ) -> Result<bool, tidesync_webdav::Error> {
+        let now = tree(client.list(&RemotePath::root(), Depth::Infinity).await?);
+        let Baseline::Tree { paths, root } = &now else {
+            unreachable!("a listing makes a tree")
+        };
+        let theirs = paths.len() != agreed.len()
+            || paths
+                .iter()
+                .any(|(path, (etag, folder))| match agreed.get(path) {
+                    None => true,
+                    Some(_) if *folder => false,
+                    Some(known) => !same(etag, known),
+                });
+        let root = root.clone();
+        self.compare(now.clone());
+        if self.propagation == Propagation::Yes {
+            self.baseline = Some(Baseline::Root(root));
+        }
+        Ok(theirs)
+    }
+
+    /// Forgets the baseline: the next check only looks.
+    pub fn forget(&mut self) {
+        self.baseline = None;
+    }
+
+    /// Takes `now` as the baseline; true when it differs from the one before.
+    fn compare(&mut self, now: Baseline) -> bool {
         let Some(before) = self.baseline.replace(now.clone()) else {
-            return Ok(false);
+            return false;
         };
         if let (
             Baseline::Tree {
@@ -82,12 +115,12 @@ impl ServerWatch {
         {
             self.learn(was, old, root, new);
         }
-        Ok(match (&before, &now) {
+        match (&before, &now) {
             (Baseline::Root(was), Baseline::Root(root)) => was != root || root.is_none(),
             (Baseline::Tree { paths: old, .. }, Baseline::Tree { paths: new, .. }) => old != new,
             // The way of checking changed since the last look: compare from the next one.
             _ => false,
-        })
+        }
     }
 
     /// What the change from `old` to `new` shows of the root's ETag. A folder found in both
@@ -132,6 +165,31 @@ impl ServerWatch {
             tracing::info!("the server's folder ETags do not follow changes below them");
             Propagation::No
         };
+    }
+}
+
+/// A listing as a baseline: every path but the root and Tidesync's own hidden files.
+fn tree(listing: Listing) -> Baseline {
+    Baseline::Tree {
+        root: root_etag(&listing),
+        paths: listing
+            .entries
+            .into_iter()
+            .filter(|e| !e.path.is_root() && !e.path.name().is_some_and(is_internal))
+            .map(|e| {
+                let folder = e.kind == EntryKind::Folder;
+                (e.path.as_str().to_owned(), (e.etag, folder))
+            })
+            .collect(),
+    }
+}
+
+/// The same version, whether or not one side marked its tag weak.
+fn same(a: &Option<String>, b: &Option<String>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => same_version(a, b),
+        (None, None) => true,
+        _ => false,
     }
 }
 

@@ -11,7 +11,7 @@
 //! run's own writes are in the journal by then and count as no change), and at most one more
 //! run follows. While the app is suspended nothing is checked or started; the resume nudges.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -123,7 +123,7 @@ impl Supervisor {
         };
         // What the server looks like before the first run, so a change during it is seen.
         if !self.engine.is_suspended() {
-            self.check(&mut state, News::Maybe).await;
+            self.check(&mut state).await;
         }
         loop {
             self.start_if_wanted(&mut state).await;
@@ -142,7 +142,7 @@ impl Supervisor {
                 Some(change) = changes.recv() => state.pending.add(change),
                 () = sleep_until(due) => self.look_local(&mut state).await,
                 () = tokio::time::sleep_until(state.next_check), if idle => {
-                    self.check(&mut state, News::Maybe).await;
+                    self.check(&mut state).await;
                 }
                 outcome = wait(&self.engine, running) => {
                     state.running = None;
@@ -223,7 +223,7 @@ impl Supervisor {
     }
 
     /// Checks the server and schedules the next check.
-    async fn check(&self, state: &mut State, news: News) {
+    async fn check(&self, state: &mut State) {
         let every = self.pair.settings.check_every;
         let checked = match self.engine.pair_client(&self.pair).await {
             Ok(client) => {
@@ -238,7 +238,6 @@ impl Supervisor {
         state.delay = match checked {
             Ok(changed) => {
                 state.error = None;
-                let changed = changed && news == News::Maybe;
                 if changed || std::mem::take(&mut state.failing) {
                     state.queued = true;
                     every
@@ -260,6 +259,44 @@ impl Supervisor {
         state.schedule();
     }
 
+    /// After a run of ours changed the server: its changes are no news, but anything else
+    /// on the server that the journal does not know is (see `ServerWatch::rebaseline`).
+    async fn rebaseline(&self, state: &mut State) {
+        let pair = self.pair.id;
+        let agreed = self
+            .engine
+            .inner
+            .journal
+            .call(move |j| j.agreed(pair))
+            .await;
+        let agreed: BTreeMap<String, Option<String>> = match agreed {
+            Ok(agreed) => agreed.into_iter().map(|a| (a.path, a.etag)).collect(),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the journal; syncing again");
+                state.queued = true;
+                return;
+            }
+        };
+        let looked = match self.engine.pair_client(&self.pair).await {
+            Ok(client) => {
+                let look = state.server.rebaseline(client.as_ref(), &agreed);
+                match self.token.run_until_cancelled(look).await {
+                    Some(result) => result.map_err(|e| e.to_string()),
+                    None => return,
+                }
+            }
+            Err(error) => Err(error.to_string()),
+        };
+        match looked {
+            Ok(theirs) => state.queued |= theirs,
+            Err(error) => {
+                // The next check only looks; what it finds then is taken as the baseline.
+                tracing::info!(%error, "the server could not be listed after the sync");
+                state.server.forget();
+            }
+        }
+    }
+
     /// A run ended: what it means for the next check.
     async fn ended(&self, state: &mut State, outcome: Option<Outcome>) {
         let every = self.pair.settings.check_every;
@@ -268,9 +305,7 @@ impl Supervisor {
                 state.failing = false;
                 state.delay = every;
                 if changed_server(&outcome.summary) {
-                    // Our own changes are no news: look again now, to compare from there
-                    // (and to learn from them how the server's folder ETags behave).
-                    self.check(state, News::Ours).await;
+                    self.rebaseline(state).await;
                 }
             }
             Some(outcome) if outcome.failure == Some(FailureKind::Network) => {
@@ -304,15 +339,6 @@ impl Supervisor {
             let _ = self.engine.inner.auto_changes.send(self.pair.id);
         }
     }
-}
-
-/// What a change a check finds means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum News {
-    /// Somebody else's change, if any: sync it.
-    Maybe,
-    /// The run that just ended changed the server: what the check finds is its own doing.
-    Ours,
 }
 
 /// Whether a run changed the server (so its own changes must not look like someone else's).
