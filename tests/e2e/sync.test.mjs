@@ -1,7 +1,9 @@
 // The whole app in a real WebKit view: the demo remote synced, suspended and resumed, the page
 // reloaded mid-sync, a sync cancelled, a wrong password against a real rclone server, a
 // self-signed rclone server trusted by its fingerprint and synced, and a sign-in to the test
-// kit's Nextcloud emulation by Login Flow v2, the browser's part played by the test.
+// kit's Nextcloud emulation by Login Flow v2, the browser's part played by the test, and
+// automatic sync: turned on in a pair's settings, a file the test writes reaches the server
+// without a click, and a conflict shows in the conflicts list.
 // The demo server is slowed to TIDESYNC_DEMO_RATE so that "mid-sync" lasts long enough to act.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -157,6 +159,50 @@ describe("a sync that lives through the app's life", () => {
       const hidden = path.basename(file).startsWith(".");
       if (!hidden) assert.equal(hash, want.get(file), `${file} is complete or absent`);
     }
+  });
+});
+
+describe("automatic sync", () => {
+  let app;
+  after(() => app?.close());
+
+  test("turned on in the settings, a file written into the folder reaches the server without a click", async () => {
+    app = await App.launch(binary);
+    const s = app.session;
+    const local = await startDemoSync(app);
+    await untilState(app, "completed");
+
+    await s.click('[data-testid="pair-settings-open"]');
+    await waitFor("the settings sheet", () => s.textOf('[data-testid="pair-settings"]'));
+    await s.click('[data-testid="settings-mode-twoWay"]');
+    assert.match(await s.textOf('[data-testid="mode-warning"]'), /delete it on the server too/);
+    await s.click('[data-testid="settings-auto"]');
+    await app.screenshots("pair-settings");
+    await s.click('[data-testid="settings-save"]');
+    await waitFor("the pair to show it is automatic", () => s.textOf('[data-testid="pair-auto"]'));
+    await waitFor("the watcher", async () => /watching for changes/.test((await s.textOf('[data-testid="pair-status"]')) ?? ""), 30_000);
+
+    const server = demoContent(app);
+    await writeFile(path.join(local, "from-the-test.txt"), "written while nobody clicked");
+    const arrived = await waitFor("the file on the demo server", () =>
+      readFile(path.join(server, "from-the-test.txt"), "utf8").catch(() => null), 30_000);
+    assert.equal(arrived, "written while nobody clicked");
+    await waitFor("the status to say when it synced", async () =>
+      /Last synced just now/.test((await s.textOf('[data-testid="pair-status"]')) ?? ""), 30_000);
+    await app.screenshots("automatic-sync");
+
+    // Both sides change the same file: the server first, then this device.
+    const [name] = [...(await tree(local)).keys()].filter((f) => !path.basename(f).startsWith(".")).sort();
+    await writeFile(path.join(server, name), "changed on the server");
+    await writeFile(path.join(local, name), "changed on this device");
+    const conflict = await waitFor("the conflict in the list", () => s.textOf('[data-testid="conflict"]'), 30_000);
+    assert.ok(conflict.includes(`This device's version of ${name}`), conflict);
+    assert.equal(await readFile(path.join(local, name), "utf8"), "changed on the server");
+    assert.equal((await s.invoke("list_jobs")).ok.filter((j) => j.state === "completed").length >= 3, true);
+    await waitFor("one card per pair once its syncs are over", async () =>
+      (await s.execute(`return document.querySelectorAll('${JOB}').length`)) === 1);
+    await s.execute("document.querySelector('[data-testid=\"conflicts\"]').scrollIntoView()");
+    await app.screenshots("conflict");
   });
 });
 
