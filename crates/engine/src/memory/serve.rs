@@ -178,11 +178,7 @@ impl Remote for MemoryRemote {
         _chunk_size: u64,
         _sent: SentBytes,
     ) -> BoxFuture<'a, Result<u64, Error>> {
-        Box::pin(async {
-            Err(Error::Unsupported {
-                what: "chunked upload",
-            })
-        })
+        unsupported("chunked upload")
     }
 
     fn assemble_chunks<'a>(
@@ -193,30 +189,18 @@ impl Remote for MemoryRemote {
         _precondition: &'a Precondition,
         _mtime: Option<SystemTime>,
     ) -> BoxFuture<'a, Result<Uploaded, Error>> {
-        Box::pin(async {
-            Err(Error::Unsupported {
-                what: "chunked upload",
-            })
-        })
+        unsupported("chunked upload")
     }
 
     fn abort_chunked<'a>(&'a self, _upload_id: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(async {
-            Err(Error::Unsupported {
-                what: "chunked upload",
-            })
-        })
+        unsupported("chunked upload")
     }
 
     fn put_bulk<'a>(
         &'a self,
         _files: &'a [BulkFile],
     ) -> BoxFuture<'a, Result<Vec<BulkResult>, Error>> {
-        Box::pin(async {
-            Err(Error::Unsupported {
-                what: "bulk upload",
-            })
-        })
+        unsupported("bulk upload")
     }
 
     fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>> {
@@ -338,4 +322,9 @@ impl MemoryRemote {
             mtime_accepted: mtime.is_some(),
         })
     }
+}
+
+/// What this server answers for what it does not offer (chunked and bulk uploads).
+fn unsupported<'a, T: Send + 'a>(what: &'static str) -> BoxFuture<'a, Result<T, Error>> {
+    Box::pin(async move { Err(Error::Unsupported { what }) })
 }

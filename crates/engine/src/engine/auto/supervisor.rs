@@ -224,6 +224,10 @@ impl Supervisor {
 
     /// Checks the server and schedules the next check.
     async fn check(&self, state: &mut State) {
+        // Suspended while this check was due: the resume nudges a sync, which looks anyway.
+        if self.engine.is_suspended() {
+            return;
+        }
         let every = self.pair.settings.check_every;
         let checked = match self.engine.pair_client(&self.pair).await {
             Ok(client) => {

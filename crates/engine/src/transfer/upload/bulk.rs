@@ -71,12 +71,9 @@ pub async fn send_batch(
                 tracing::debug!(%error, "a bulk upload failed; its files go up alone");
                 alone.extend(batch.iter().map(|f| f.path.clone()));
             }
-            Err(stopped) => {
-                for file in &batch {
-                    results.insert(file.path.clone(), Err(TransferError::Stopped));
-                }
-                let _ = stopped;
-            }
+            // `or_stop` fails only when the run is stopped: nothing more goes up, and every
+            // file without a result ends as stopped below.
+            Err(_stopped) => alone.clear(),
         }
     }
     for path in alone {
