@@ -60,6 +60,9 @@ const POLL_EVERY: Duration = Duration::from_secs(1);
 pub async fn login(args: LoginArgs) -> Result<Exit, Failure> {
     let usage = |message: String| (Exit::Usage, message);
     let options = args.connection.webdav_options().map_err(usage)?;
+    // Listening before the address is shown: a Ctrl-C right after it must cancel, not kill.
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(|e| usage(format!("cannot handle signals: {e}")))?;
     let flow = LoginFlow::start(&args.url, options)
         .await
         .map_err(failure)?;
@@ -70,7 +73,7 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Failure> {
     let cancel = CancellationToken::new();
     let on_interrupt = cancel.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
+        if interrupt.recv().await.is_some() {
             on_interrupt.cancel();
         }
     });
