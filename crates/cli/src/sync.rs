@@ -40,9 +40,10 @@ pub struct Args {
     /// Where the journal lives (default: the platform data dir, e.g. ~/.local/share/tidesync).
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
-    /// Files transferred at once.
-    #[arg(long, default_value_t = 8)]
-    transfers: usize,
+    /// The most files transferred at once (the number adapts to the server's answer times,
+    /// from 8 up to this; default 32).
+    #[arg(long)]
+    transfers: Option<usize>,
     /// Print exactly one JSON summary on stdout at the end.
     #[arg(long)]
     pub(crate) json: bool,
@@ -76,7 +77,7 @@ impl Args {
             user: None,
             password_env: None,
             state,
-            transfers: 8,
+            transfers: None,
             json: false,
             password_file: None,
             watch: false,
@@ -173,7 +174,7 @@ pub(crate) async fn open(args: &Args) -> Result<Opened, Failure> {
     // Refuse a bad or insecure URL before touching any state.
     tidesync_webdav::Client::new(&args.url, None, webdav.clone())
         .map_err(|e| usage(e.to_string()))?;
-    if args.transfers == 0 {
+    if args.transfers == Some(0) {
         return Err(usage("--transfers must be at least 1".into()));
     }
     std::fs::create_dir_all(&args.local)
@@ -191,7 +192,7 @@ pub(crate) async fn open(args: &Args) -> Result<Opened, Failure> {
     let engine = Engine::open(
         &state,
         EngineOptions {
-            transfers: args.transfers,
+            transfers: args.transfers.unwrap_or(EngineOptions::default().transfers),
             webdav,
             ..EngineOptions::default()
         },

@@ -176,6 +176,17 @@ impl Error {
         }
     }
 
+    /// The server showed it has more than it can take: 429, 503 (maintenance too), a stall
+    /// or a timeout. What the adaptive concurrency limit backs off from.
+    pub fn is_overload(&self) -> bool {
+        match self {
+            Error::Status { status, .. } => matches!(status.as_u16(), 429 | 503),
+            Error::Transport { source, .. } => source.is_timeout(),
+            Error::Stalled { .. } | Error::Maintenance { .. } => true,
+            _ => false,
+        }
+    }
+
     /// The server refused the credentials (401).
     pub fn is_auth(&self) -> bool {
         self.status() == Some(StatusCode::UNAUTHORIZED)

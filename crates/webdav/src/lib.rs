@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod adaptive;
 pub mod certificate;
 pub mod client;
 pub mod entry;
@@ -36,6 +37,7 @@ pub mod retry;
 pub mod tls;
 pub mod validator;
 
+pub use adaptive::{Answer, Concurrency};
 pub use certificate::{CertificateInfo, presented_certificate};
 pub use client::{
     BulkFile, BulkResult, Client, Credentials, Depth, Download, LOGIN_PATIENCE, LoginError,

@@ -29,6 +29,7 @@ use crate::progress::{Hub, JobEvent};
 use crate::record::Recorder;
 use crate::run::{RunError, run};
 use crate::transfer::Context;
+use tidesync_webdav::Concurrency;
 
 /// A job in the registry.
 pub(super) struct Job {
@@ -78,8 +79,8 @@ struct Progress {
 struct Setup {
     ctx: Context,
     mode: Mode,
-    /// Files at once: the pair's setting, else the engine's default.
-    transfers: usize,
+    /// Files at once: adaptive, up to the pair's setting (else the engine's default).
+    transfers: Concurrency,
 }
 
 impl Engine {
@@ -193,9 +194,9 @@ impl Engine {
             Ok(Setup {
                 ctx,
                 mode,
-                transfers,
+                mut transfers,
             }) => {
-                let result = run(Arc::new(ctx), mode, transfers, &mut progress.summary).await;
+                let result = run(Arc::new(ctx), mode, &mut transfers, &mut progress.summary).await;
                 self.after_run(job, progress, result).await
             }
             Err(error) => {
@@ -366,10 +367,13 @@ impl Engine {
                 chunked_used: Default::default(),
             },
             mode: pair.mode,
-            transfers: pair
-                .settings
-                .transfers
-                .map_or(options.transfers, usize::from),
+            transfers: {
+                let most = pair
+                    .settings
+                    .transfers
+                    .map_or(options.transfers, usize::from);
+                Concurrency::new(options.transfers_at_start.min(most), most)
+            },
         })
     }
 }

@@ -51,8 +51,11 @@ use driver::Job;
 /// How the engine behaves; the defaults suit a phone.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
-    /// Files transferred at once per job.
+    /// The most files a job transfers at once (a pair's own setting overrides it): the upper
+    /// bound of the adaptive limit (see `tidesync_webdav::adaptive`).
     pub transfers: usize,
+    /// Files transferred at once when a run starts, before the limit adapts.
+    pub transfers_at_start: usize,
     /// How the WebDAV clients connect (timeouts, retries, TLS).
     pub webdav: Options,
     /// The longest `suspend()` waits for jobs to checkpoint.
@@ -79,7 +82,8 @@ pub struct EngineOptions {
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
-            transfers: 8,
+            transfers: 32,
+            transfers_at_start: 8,
             webdav: Options::default(),
             suspend_wait: Duration::from_secs(2),
             shutdown_wait: Duration::from_secs(5),

@@ -1,13 +1,16 @@
-//! Carrying a plan out: folders first, up to `transfers` files at once, deletes last; each
-//! finished action counted once, and an error that concerns the whole run (credentials, a full
-//! disk, the journal) ends it. Where the server offers bulk upload, small new files go up in
+//! Carrying a plan out: folders first, files as many at once as the adaptive limit allows,
+//! deletes last; each finished action counted once, and an error that concerns the whole run
+//! (credentials, a full disk, the journal) ends it. Where the server offers bulk upload, small new files go up in
 //! batches, each batch one of the transfers at once.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
-use tidesync_webdav::RemotePath;
+use tidesync_webdav::{Answer, Concurrency, RemotePath};
+use tokio::time::Instant;
 
 use super::RunError;
 use super::actions::perform;
@@ -22,6 +25,13 @@ use crate::transfer::{
 
 /// An action's path and how it ended.
 type Finished = (String, Result<Effect, TransferError>);
+
+/// What the adaptive limit learns from one transfer: how long it took, and how it ended.
+type Sample = Option<(Duration, Answer)>;
+
+/// Transfers up to this size tell the adaptive limit about the server's answer time: their
+/// time is round trips, where a larger file's is bandwidth.
+const SAMPLE_MAX: u64 = 256 * 1024;
 
 /// Small new files waiting to go up together.
 #[derive(Default)]
@@ -70,12 +80,13 @@ async fn send_batch_of(ctx: Arc<Context>, batch: Batch) -> Vec<Finished> {
         .collect()
 }
 
-/// Carries the plan out: folders, then up to `transfers` files at once, then deletes.
+/// Carries the plan out: folders, then files as many at once as `transfers` allows (it
+/// adapts to the server's answer times, see `tidesync_webdav::adaptive`), then deletes.
 pub(super) async fn execute(
     ctx: &Arc<Context>,
     plan: Plan,
     seen: Arc<Survey>,
-    transfers: usize,
+    transfers: &mut Concurrency,
     summary: &mut Summary,
 ) -> Result<(), RunError> {
     let mut running = FuturesUnordered::new();
@@ -98,7 +109,10 @@ pub(super) async fn execute(
             batch.paths.push(path);
             batch.bytes += size;
             if batch.is_full() {
-                running.push(send_batch_of(ctx.clone(), std::mem::take(&mut batch)).boxed());
+                running.push(unsampled(send_batch_of(
+                    ctx.clone(),
+                    std::mem::take(&mut batch),
+                )));
             }
         } else {
             let is_transfer = matches!(
@@ -108,9 +122,12 @@ pub(super) async fn execute(
             if !is_transfer {
                 // Deletes wait for every transfer: a folder is removed only once emptied.
                 if !batch.paths.is_empty() {
-                    running.push(send_batch_of(ctx.clone(), std::mem::take(&mut batch)).boxed());
+                    running.push(unsampled(send_batch_of(
+                        ctx.clone(),
+                        std::mem::take(&mut batch),
+                    )));
                 }
-                while let Some(results) = running.next().await {
+                while let Some((results, _)) = running.next().await {
                     account_for_all(ctx, summary, results, &mut stopped, &mut fatal);
                 }
                 if stopped || fatal.is_some() {
@@ -122,21 +139,31 @@ pub(super) async fn execute(
                 continue;
             }
             let path = action.path().to_owned();
+            let sampled = transfer_size(&seen, &action).is_some_and(|size| size <= SAMPLE_MAX);
             let (task_ctx, task_seen) = (ctx.clone(), seen.clone());
             running.push(
-                async move { vec![(path, perform(task_ctx, task_seen, action).await)] }.boxed(),
+                async move {
+                    let started = Instant::now();
+                    let result = perform(task_ctx, task_seen, action).await;
+                    let sample = sampled.then(|| (started.elapsed(), answer_of(&result)));
+                    (vec![(path, result)], sample)
+                }
+                .boxed(),
             );
         }
-        if running.len() >= transfers.max(1)
-            && let Some(results) = running.next().await
+        while running.len() >= transfers.limit()
+            && let Some((results, sample)) = running.next().await
         {
+            if let Some((took, answer)) = sample {
+                transfers.record(took, answer, running.len() + 1);
+            }
             account_for_all(ctx, summary, results, &mut stopped, &mut fatal);
         }
     }
     if !batch.paths.is_empty() && !stopped && fatal.is_none() {
-        running.push(send_batch_of(ctx.clone(), batch).boxed());
+        running.push(unsampled(send_batch_of(ctx.clone(), batch)));
     }
-    while let Some(results) = running.next().await {
+    while let Some((results, _)) = running.next().await {
         account_for_all(ctx, summary, results, &mut stopped, &mut fatal);
     }
     // However the run ends, what it completed is in the journal before it says so.
@@ -151,6 +178,32 @@ pub(super) async fn execute(
                 Ok(())
             }
         }
+    }
+}
+
+/// A batch's results: a batch says nothing of one request's answer time.
+fn unsampled(
+    batch: impl Future<Output = Vec<Finished>> + Send + 'static,
+) -> BoxFuture<'static, (Vec<Finished>, Sample)> {
+    batch.map(|results| (results, None)).boxed()
+}
+
+/// The bytes a transfer moves, as the survey saw them.
+fn transfer_size(seen: &Survey, action: &Action) -> Option<u64> {
+    match action {
+        Action::Download { path } | Action::Conflict { path } => {
+            seen.remote.get(path.as_str()).map(|r| r.size)
+        }
+        Action::Upload { path } => seen.local.get(path.as_str()).map(|l| l.size),
+        _ => None,
+    }
+}
+
+/// How a transfer ended, for the adaptive limit.
+fn answer_of(result: &Result<Effect, TransferError>) -> Answer {
+    match result {
+        Err(TransferError::Remote(error)) if error.is_overload() => Answer::Overloaded,
+        _ => Answer::Answered,
     }
 }
 

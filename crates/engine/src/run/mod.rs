@@ -15,6 +15,8 @@ mod survey;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use tidesync_webdav::Concurrency;
+
 use crate::model::{FailureKind, Mode, Summary};
 use crate::plan::{Action, PlanError};
 use crate::progress::Phase;
@@ -83,7 +85,7 @@ const PASSES: usize = 4;
 pub async fn run(
     ctx: Arc<Context>,
     mode: Mode,
-    transfers: usize,
+    transfers: &mut Concurrency,
     summary: &mut Summary,
 ) -> Result<(), RunError> {
     match sweep_upload_temps(&ctx).await {

@@ -6,9 +6,11 @@ use std::collections::VecDeque;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
+use tokio::time::Instant;
 use tokio_util::io::StreamReader;
 
 use super::{Client, Depth};
+use crate::adaptive::Answer;
 use crate::entry::{Entry, EntryKind, Listing};
 use crate::error::Error;
 use crate::idle::IdleStream;
@@ -108,8 +110,9 @@ impl Client {
         Ok(complete)
     }
 
-    /// Lists the folders in `queue` and every folder found below them, `limit` at a time,
-    /// adding what they hold to `listing` (and `root` itself, when it is in the queue).
+    /// Lists the folders in `queue` and every folder found below them, as many at a time as
+    /// the adaptive limit allows (see [`crate::adaptive`]), adding what they hold to `listing`
+    /// (and `root` itself, when it is in the queue).
     async fn walk_queue(
         &self,
         root: &RemotePath,
@@ -117,20 +120,26 @@ impl Client {
         listing: &mut Listing,
     ) -> Result<(), Error> {
         let mut running = FuturesUnordered::new();
-        let limit = self.inner.options.walk_concurrency.max(1);
         loop {
+            let limit = self.walk_limit().limit();
             while running.len() < limit {
                 let Some(folder) = queue.pop_front() else {
                     break;
                 };
                 running.push(async move {
+                    let started = Instant::now();
                     let listed = self.propfind(&folder, Depth::One, EntryKind::Folder).await;
-                    (folder, listed)
+                    (folder, listed, started.elapsed())
                 });
             }
-            let Some((folder, listed)) = running.next().await else {
+            let Some((folder, listed, took)) = running.next().await else {
                 break;
             };
+            let answer = match &listed {
+                Err(error) if error.is_overload() => Answer::Overloaded,
+                _ => Answer::Answered,
+            };
+            self.walk_limit().record(took, answer, running.len() + 1);
             let listed = listed?;
             listing.rejected.extend(listed.rejected);
             for entry in listed.entries {

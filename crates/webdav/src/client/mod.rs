@@ -30,6 +30,7 @@ pub use options::{
     Credentials, Depth, Mkcol, Options, Overwrite, Precondition, SentBytes, Uploaded,
 };
 
+use crate::adaptive::Concurrency;
 use crate::entry::EntryKind;
 use crate::error::Error;
 use crate::idle::Activity;
@@ -56,6 +57,9 @@ struct Inner {
     http: reqwest::Client,
     /// What has been learnt about the server so far.
     quirks: Mutex<Quirks>,
+    /// How many folders a walk lists at once; kept with the client, so the next run's walk
+    /// starts where this one's settled.
+    walk: Mutex<Concurrency>,
 }
 
 impl fmt::Debug for Client {
@@ -78,6 +82,7 @@ impl Client {
         let base = address::base_url(base, options.allow_http)?;
         let http = address::build_http(&options)?;
         let quirks = options.quirks.clone();
+        let walk = Concurrency::new(options.walk_concurrency, options.walk_max);
         Ok(Client {
             inner: Arc::new(Inner {
                 base,
@@ -85,6 +90,7 @@ impl Client {
                 options,
                 http,
                 quirks: Mutex::new(quirks),
+                walk: Mutex::new(walk),
             }),
         })
     }
@@ -255,6 +261,14 @@ impl Client {
                 retry_after: retry_after(response.headers()),
             })
         }
+    }
+
+    /// The walk's adaptive limit, locked briefly (never across an await).
+    pub(super) fn walk_limit(&self) -> std::sync::MutexGuard<'_, Concurrency> {
+        self.inner
+            .walk
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(super) fn learn(&self, update: impl FnOnce(&mut Quirks)) {

@@ -54,8 +54,11 @@ pub struct Options {
     pub allow_http: bool,
     pub tls: TlsOptions,
     pub retry: RetryPolicy,
-    /// Folders listed at once when a server refuses `Depth: infinity`.
+    /// Folders listed at once when a server refuses `Depth: infinity`, at first: the limit
+    /// adapts to the server's answer times (see [`crate::adaptive`]) up to `walk_max`.
     pub walk_concurrency: usize,
+    /// The most folders listed at once.
+    pub walk_max: usize,
     /// Quirks the user set by hand, overriding detection.
     pub quirks: Quirks,
     /// Upload bytes a second, shared by every upload of this client; `None` for no limit.
@@ -74,6 +77,7 @@ impl Default for Options {
             tls: TlsOptions::default(),
             retry: RetryPolicy::default(),
             walk_concurrency: 8,
+            walk_max: 32,
             quirks: Quirks::default(),
             upload_limit: None,
             download_limit: None,

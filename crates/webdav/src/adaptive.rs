@@ -1,0 +1,128 @@
+//! How many requests go to a server at once: a limit that adapts to what the server shows.
+//!
+//! A phone's round trip to its server is 30–150 ms, so one request at a time leaves the link
+//! idle: throughput rises with requests in flight until the server's workers are all busy.
+//! From there on more requests only wait in the server's queue: answer times rise and nothing
+//! goes faster, and a small server (a few PHP workers) starts refusing (429, 503) or stalling.
+//!
+//! The controller watches windows of completed requests (as many as the limit, at least 4):
+//!
+//! - the lowest median answer time of any window is the **baseline**: the time with no
+//!   queue. A median, because requests differ (a big folder's listing takes longer than a
+//!   small one's, a connection may be slower than the others) and a queue at the server
+//!   slows most answers, where a few slow ones move a median little;
+//! - a window with a refusal (429/503), a timeout or a stall cuts the limit by a quarter;
+//! - a median answer time above 1.5× the baseline shrinks the limit toward where the baseline
+//!   would be (by at most a quarter): requests are queueing at the server;
+//! - a median under 1.2× the baseline, with the limit in use, grows it: doubling at first
+//!   (slow start, left at the first sign of a queue), then one at a time;
+//! - in between, it holds.
+//!
+//! With W workers that each take S per request and a round trip of L, the workers are all busy
+//! from W·(L+S)/S requests in flight on (Little's law); the limit settles just past that knee,
+//! where answer times start to rise, and stays there. A server whose knee is below the
+//! starting limit (two workers on a LAN) shows a queue from the first window on, so nothing
+//! says the limit is high: it holds near the start with every worker busy, which costs the
+//! server nothing, and refusals still bring it down. `crates/webdav/tests/adaptive.rs` drives
+//! a simulated server with fixed workers in paused time.
+
+use std::time::Duration;
+
+/// How a request ended, as the controller counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Answered (whatever the status): its time counts.
+    Answered,
+    /// Refused for load (429, 503), timed out or stalled: the server is overwhelmed.
+    Overloaded,
+}
+
+/// The adaptive limit.
+#[derive(Debug, Clone)]
+pub struct Concurrency {
+    limit: f64,
+    max: usize,
+    slow_start: bool,
+    baseline: Option<Duration>,
+    window: Window,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Window {
+    /// The answer times of this window.
+    times: Vec<Duration>,
+    overloaded: bool,
+    /// The limit was reached while this window filled: there was demand for more.
+    busy: bool,
+}
+
+/// A window's mean above this × the baseline: requests queue at the server.
+const QUEUEING: f64 = 1.5;
+/// A window's mean under this × the baseline: no queue yet, room to grow.
+const FLAT: f64 = 1.2;
+/// The most a window takes off the limit.
+const CUT: f64 = 0.75;
+/// Windows hold at least this many answers, so one slow request does not decide.
+const MIN_WINDOW: usize = 4;
+
+impl Concurrency {
+    /// Starts at `initial` requests at once, never more than `max` (the user's setting).
+    pub fn new(initial: usize, max: usize) -> Concurrency {
+        let max = max.max(1);
+        Concurrency {
+            limit: initial.clamp(1, max) as f64,
+            max,
+            slow_start: true,
+            baseline: None,
+            window: Window::default(),
+        }
+    }
+
+    /// Requests that may be in flight now.
+    pub fn limit(&self) -> usize {
+        self.limit as usize
+    }
+
+    /// A request ended after `took`; `in_flight` were under way when it did (itself included).
+    pub fn record(&mut self, took: Duration, answer: Answer, in_flight: usize) {
+        let limit = self.limit();
+        let window = &mut self.window;
+        window.busy |= in_flight >= limit;
+        match answer {
+            Answer::Answered => window.times.push(took),
+            Answer::Overloaded => window.overloaded = true,
+        }
+        if window.overloaded || window.times.len() >= limit.max(MIN_WINDOW) {
+            self.adapt();
+        }
+    }
+
+    fn adapt(&mut self) {
+        let window = std::mem::take(&mut self.window);
+        if window.overloaded {
+            self.slow_start = false;
+            self.limit = (self.limit * CUT).max(1.0);
+            return;
+        }
+        let mut times = window.times;
+        times.sort_unstable();
+        let typical = times[times.len() / 2];
+        let baseline = self.baseline.map_or(typical, |b| b.min(typical));
+        self.baseline = Some(baseline);
+        let ratio = typical.as_secs_f64() / baseline.as_secs_f64().max(1e-9);
+        if ratio > QUEUEING {
+            self.slow_start = false;
+            let toward = (FLAT / ratio).clamp(CUT, 1.0);
+            self.limit = (self.limit * toward).max(1.0);
+        } else if ratio < FLAT && window.busy {
+            self.limit = if self.slow_start {
+                self.limit * 2.0
+            } else {
+                self.limit + 1.0
+            }
+            .min(self.max as f64);
+        } else if ratio >= FLAT {
+            self.slow_start = false;
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The adaptive concurrency limit against a simulated server in paused time: a fixed number
+//! of workers, each taking a fixed time per request, behind a fixed round trip. The limit
+//! must settle near the knee (where every worker is busy) and stay there; a server that
+//! refuses past a load must bring it down to that load.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use tidesync_webdav::{Answer, Concurrency};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+/// A server with `workers` workers taking `service` each, `rtt` away; refuses (503) past
+/// `refuse_above` requests in flight, if set.
+#[derive(Clone)]
+struct Server {
+    workers: Arc<Semaphore>,
+    service: Duration,
+    rtt: Duration,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    refuse_above: Option<usize>,
+    /// Requests differ: each takes `service` times a factor from 0.4 to 1.6 (seeded).
+    uneven: Option<Arc<std::sync::Mutex<fastrand::Rng>>>,
+    /// One request in this many crosses a slow link: ten round trips instead of one.
+    slow_one_in: Option<usize>,
+    sent: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Server {
+    fn new(workers: usize, service_ms: u64, rtt_ms: u64) -> Server {
+        Server {
+            workers: Arc::new(Semaphore::new(workers)),
+            service: Duration::from_millis(service_ms),
+            rtt: Duration::from_millis(rtt_ms),
+            in_flight: Default::default(),
+            refuse_above: None,
+            uneven: None,
+            slow_one_in: None,
+            sent: Default::default(),
+        }
+    }
+
+    /// Requests in flight at which every worker is busy (Little's law).
+    fn knee(&self) -> f64 {
+        let workers = self.workers.available_permits() as f64;
+        workers * (self.rtt + self.service).as_secs_f64() / self.service.as_secs_f64()
+    }
+
+    async fn request(self) -> (Duration, Answer) {
+        use std::sync::atomic::Ordering;
+        let started = Instant::now();
+        let n = self.sent.fetch_add(1, Ordering::SeqCst);
+        let rtt = match self.slow_one_in {
+            Some(every) if n % every == 0 => self.rtt * 10,
+            _ => self.rtt,
+        };
+        tokio::time::sleep(rtt / 2).await;
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        let answer = if self.refuse_above.is_some_and(|limit| now > limit) {
+            Answer::Overloaded
+        } else {
+            let _worker = self.workers.acquire().await.unwrap();
+            let factor = match &self.uneven {
+                Some(rng) => 0.4 + 1.2 * rng.lock().unwrap().f64(),
+                None => 1.0,
+            };
+            tokio::time::sleep(self.service.mul_f64(factor)).await;
+            Answer::Answered
+        };
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        tokio::time::sleep(rtt / 2).await;
+        (started.elapsed(), answer)
+    }
+}
+
+/// Sends `requests` through the controller; returns its limit after each answer, and the
+/// requests answered per second.
+async fn drive(server: &Server, mut limit: Concurrency, requests: usize) -> (Vec<usize>, f64) {
+    let started = Instant::now();
+    let mut running = FuturesUnordered::new();
+    let (mut sent, mut limits) = (0, Vec::new());
+    while sent < requests || !running.is_empty() {
+        while running.len() < limit.limit() && sent < requests {
+            running.push(server.clone().request());
+            sent += 1;
+        }
+        let Some((took, answer)) = running.next().await else {
+            break;
+        };
+        limit.record(took, answer, running.len() + 1);
+        limits.push(limit.limit());
+    }
+    (limits, requests as f64 / started.elapsed().as_secs_f64())
+}
+
+/// The last `n` limits' lowest and highest.
+fn settled(limits: &[usize], n: usize) -> (usize, usize) {
+    let tail = &limits[limits.len().saturating_sub(n)..];
+    (*tail.iter().min().unwrap(), *tail.iter().max().unwrap())
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_limit_settles_near_the_knee_and_stays() {
+    // (workers, ms per request, round trip ms)
+    for (workers, service, rtt) in [(4, 20, 50), (8, 10, 150), (16, 5, 30), (3, 40, 60)] {
+        let server = Server::new(workers, service, rtt);
+        let knee = server.knee();
+        let (limits, rate) = drive(&server, Concurrency::new(8, 256), 20_000).await;
+        let (low, high) = settled(&limits, 2_000);
+        let case = format!(
+            "{workers} workers × {service} ms, {rtt} ms away: knee {knee:.0}, settled {low}–{high}"
+        );
+        assert!(
+            low as f64 >= 0.8 * knee && high as f64 <= 1.7 * knee + 2.0,
+            "{case}"
+        );
+        assert!(
+            high - low <= (knee * 0.35).ceil() as usize + 1,
+            "oscillates: {case}"
+        );
+        let best = workers as f64 / Duration::from_millis(service).as_secs_f64();
+        assert!(rate >= 0.8 * best, "{case}: {rate:.0}/s of {best:.0}/s");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn requests_that_differ_do_not_pull_the_limit_down() {
+    let mut server = Server::new(8, 25, 100);
+    server.uneven = Some(Arc::new(std::sync::Mutex::new(fastrand::Rng::with_seed(
+        20,
+    ))));
+    let knee = server.knee();
+    let (limits, rate) = drive(&server, Concurrency::new(8, 256), 20_000).await;
+    let (low, high) = settled(&limits, 2_000);
+    assert!(
+        low as f64 >= 0.7 * knee && high as f64 <= 1.8 * knee,
+        "knee {knee:.0}, settled {low}–{high}"
+    );
+    assert!(rate >= 0.8 * 320.0, "{rate:.0}/s of 320/s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_few_slow_connections_do_not_pull_the_limit_down() {
+    let mut server = Server::new(8, 10, 50);
+    server.slow_one_in = Some(5);
+    let knee = server.knee();
+    let (limits, _) = drive(&server, Concurrency::new(8, 256), 20_000).await;
+    let (low, high) = settled(&limits, 2_000);
+    assert!(
+        low as f64 >= 0.8 * knee,
+        "knee {knee:.0}, settled {low}–{high}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_knee_below_the_start_holds_near_the_start_with_every_worker_busy() {
+    let server = Server::new(2, 50, 5);
+    let (limits, rate) = drive(&server, Concurrency::new(8, 256), 5_000).await;
+    let (low, high) = settled(&limits, 1_000);
+    assert!(low >= 1 && high <= 12, "settled {low}–{high}");
+    assert!(rate >= 0.95 * 40.0, "{rate:.0}/s of 40/s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_users_setting_is_an_upper_bound() {
+    let server = Server::new(64, 10, 150);
+    let (limits, _) = drive(&server, Concurrency::new(8, 12), 2_000).await;
+    assert_eq!(*limits.iter().max().unwrap(), 12);
+}
+
+#[tokio::test(start_paused = true)]
+async fn refusals_bring_the_limit_down_to_what_the_server_takes() {
+    let mut server = Server::new(64, 10, 50);
+    server.refuse_above = Some(6);
+    let (limits, _) = drive(&server, Concurrency::new(32, 256), 5_000).await;
+    let (low, high) = settled(&limits, 500);
+    assert!(
+        high <= 12 && low >= 1,
+        "settled {low}–{high} against a server that takes 6"
+    );
+}
