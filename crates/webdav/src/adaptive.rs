@@ -16,7 +16,10 @@
 //!   would be (by at most a quarter): requests are queueing at the server;
 //! - a median under 1.2× the baseline, with the limit in use, grows it: doubling at first
 //!   (slow start, left at the first sign of a queue), then one at a time;
-//! - in between, it holds.
+//! - in between, it holds;
+//! - at one request at a time nothing of ours can queue, so that window's median becomes the
+//!   baseline, higher or lower: a network that turned slower is measured anew, and the limit
+//!   climbs again (slow start) instead of staying at one.
 //!
 //! With W workers that each take S per request and a round trip of L, the workers are all busy
 //! from W·(L+S)/S requests in flight on (Little's law); the limit settles just past that knee,
@@ -107,7 +110,18 @@ impl Concurrency {
         let mut times = window.times;
         times.sort_unstable();
         let typical = times[times.len() / 2];
-        let baseline = self.baseline.map_or(typical, |b| b.min(typical));
+        let baseline = if self.limit() <= 1 {
+            // One request at a time queues behind nothing of ours: its answer time is the
+            // no-queue time now, whatever it was before. A slower network (Wi-Fi to mobile)
+            // would otherwise read as a queue forever, and a limit cut to one by faults or by
+            // that misreading would stay there; measured anew, it climbs again from here.
+            if self.baseline.is_some_and(|b| typical > b) {
+                self.slow_start = true;
+            }
+            typical
+        } else {
+            self.baseline.map_or(typical, |b| b.min(typical))
+        };
         self.baseline = Some(baseline);
         let ratio = typical.as_secs_f64() / baseline.as_secs_f64().max(1e-9);
         if ratio > QUEUEING {

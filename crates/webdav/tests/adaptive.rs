@@ -77,7 +77,7 @@ impl Server {
 
 /// Sends `requests` through the controller; returns its limit after each answer, and the
 /// requests answered per second.
-async fn drive(server: &Server, mut limit: Concurrency, requests: usize) -> (Vec<usize>, f64) {
+async fn drive(server: &Server, limit: &mut Concurrency, requests: usize) -> (Vec<usize>, f64) {
     let started = Instant::now();
     let mut running = FuturesUnordered::new();
     let (mut sent, mut limits) = (0, Vec::new());
@@ -107,7 +107,7 @@ async fn the_limit_settles_near_the_knee_and_stays() {
     for (workers, service, rtt) in [(4, 20, 50), (8, 10, 150), (16, 5, 30), (3, 40, 60)] {
         let server = Server::new(workers, service, rtt);
         let knee = server.knee();
-        let (limits, rate) = drive(&server, Concurrency::new(8, 256), 20_000).await;
+        let (limits, rate) = drive(&server, &mut Concurrency::new(8, 256), 20_000).await;
         let (low, high) = settled(&limits, 2_000);
         let case = format!(
             "{workers} workers × {service} ms, {rtt} ms away: knee {knee:.0}, settled {low}–{high}"
@@ -132,7 +132,7 @@ async fn requests_that_differ_do_not_pull_the_limit_down() {
         20,
     ))));
     let knee = server.knee();
-    let (limits, rate) = drive(&server, Concurrency::new(8, 256), 20_000).await;
+    let (limits, rate) = drive(&server, &mut Concurrency::new(8, 256), 20_000).await;
     let (low, high) = settled(&limits, 2_000);
     assert!(
         low as f64 >= 0.7 * knee && high as f64 <= 1.8 * knee,
@@ -146,7 +146,7 @@ async fn a_few_slow_connections_do_not_pull_the_limit_down() {
     let mut server = Server::new(8, 10, 50);
     server.slow_one_in = Some(5);
     let knee = server.knee();
-    let (limits, _) = drive(&server, Concurrency::new(8, 256), 20_000).await;
+    let (limits, _) = drive(&server, &mut Concurrency::new(8, 256), 20_000).await;
     let (low, high) = settled(&limits, 2_000);
     assert!(
         low as f64 >= 0.8 * knee,
@@ -157,7 +157,7 @@ async fn a_few_slow_connections_do_not_pull_the_limit_down() {
 #[tokio::test(start_paused = true)]
 async fn a_knee_below_the_start_holds_near_the_start_with_every_worker_busy() {
     let server = Server::new(2, 50, 5);
-    let (limits, rate) = drive(&server, Concurrency::new(8, 256), 5_000).await;
+    let (limits, rate) = drive(&server, &mut Concurrency::new(8, 256), 5_000).await;
     let (low, high) = settled(&limits, 1_000);
     assert!(low >= 1 && high <= 12, "settled {low}–{high}");
     assert!(rate >= 0.95 * 40.0, "{rate:.0}/s of 40/s");
@@ -166,7 +166,7 @@ async fn a_knee_below_the_start_holds_near_the_start_with_every_worker_busy() {
 #[tokio::test(start_paused = true)]
 async fn the_users_setting_is_an_upper_bound() {
     let server = Server::new(64, 10, 150);
-    let (limits, _) = drive(&server, Concurrency::new(8, 12), 2_000).await;
+    let (limits, _) = drive(&server, &mut Concurrency::new(8, 12), 2_000).await;
     assert_eq!(*limits.iter().max().unwrap(), 12);
 }
 
@@ -174,10 +174,27 @@ async fn the_users_setting_is_an_upper_bound() {
 async fn refusals_bring_the_limit_down_to_what_the_server_takes() {
     let mut server = Server::new(64, 10, 50);
     server.refuse_above = Some(6);
-    let (limits, _) = drive(&server, Concurrency::new(32, 256), 5_000).await;
+    let (limits, _) = drive(&server, &mut Concurrency::new(32, 256), 5_000).await;
     let (low, high) = settled(&limits, 500);
     assert!(
         high <= 12 && low >= 1,
         "settled {low}–{high} against a server that takes 6"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_network_that_turns_slower_is_measured_anew() {
+    // Learnt on a LAN, then the phone moves to a mobile network 50 times farther away: the
+    // answer times rise without any queue. The limit may fall while that looks like one, but
+    // must climb back to the user's bound, where every request at once is still no queue.
+    let mut limit = Concurrency::new(8, 32);
+    drive(&Server::new(64, 5, 2), &mut limit, 2_000).await;
+    assert_eq!(limit.limit(), 32, "a LAN with 64 workers takes the bound");
+    let (limits, _) = drive(&Server::new(64, 5, 100), &mut limit, 5_000).await;
+    let (low, high) = settled(&limits, 1_000);
+    assert_eq!(
+        (low, high),
+        (32, 32),
+        "back at the bound on the slower network"
     );
 }
