@@ -7,6 +7,8 @@
 //! ```
 //! `URL` is a WebDAV folder of large files (the bench's `large` dataset), `SCRATCH` a folder for
 //! the journals and downloads (tmpfs, so the disk does not dominate). Prints one JSON object.
+//! Every completed download stays in `SCRATCH` (as `*/local`), so the caller can check each
+//! against the dataset before any figure counts; cancelled ones are removed.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -142,7 +144,6 @@ async fn main() {
     figures.cancels = cancel_ms.len();
     figures.cancel_ms_p50 = percentile(&mut cancel_ms, 50.0);
     figures.cancel_ms_max = percentile(&mut cancel_ms, 100.0);
-    let _ = std::fs::remove_dir_all(&place);
 
     println!(
         "{}",
@@ -186,7 +187,6 @@ async fn download(place: &Path, folder: &str, messages: Option<Arc<AtomicU64>>) 
     let secs = started.elapsed().as_secs_f64();
     let body = engine.snapshot(job).expect("the job is known").bytes_done;
     engine.shutdown().await;
-    let _ = std::fs::remove_dir_all(place);
     (secs, body)
 }
 

@@ -61,10 +61,13 @@ struct Plan {
     /// New connections are closed at once until this instant.
     refuse_until: Option<Instant>,
     dealt: u64,
+    /// Connections accepted so far, faulted or not.
+    accepted: u64,
 }
 
 impl Plan {
     fn draw(&mut self) -> Option<Fault> {
+        self.accepted += 1;
         if self
             .refuse_until
             .is_some_and(|until| Instant::now() < until)
@@ -159,6 +162,12 @@ impl FaultProxy {
     /// How many faults connections have received so far.
     pub fn faults_dealt(&self) -> u64 {
         lock(&self.plan).dealt
+    }
+
+    /// How many connections clients have opened through the proxy so far: what shows a
+    /// client reusing its connections (keep-alive, HTTP/2) rather than opening new ones.
+    pub fn connections(&self) -> u64 {
+        lock(&self.plan).accepted
     }
 }
 

@@ -1,0 +1,102 @@
+//! A pair's runs share their connections: a no-op sync right after a sync opens none, so on a
+//! phone's network it costs its round trips and no handshakes. Counted by the test kit's
+//! proxy in front of a real Apache mod_dav, over plain HTTP/1.1 (keep-alive) and over TLS,
+//! where Apache offers HTTP/2 and every request of a run shares one connection.
+
+use std::net::SocketAddr;
+
+use tidesync_engine::{Engine, EngineOptions, JobState, Mode, ServerForm};
+use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER, ApacheServer};
+use tidesync_testkit::{FaultProxy, TestCertificate};
+
+/// 48 small files in 12 folders, two levels deep: enough requests to fill several
+/// connections at once over HTTP/1.1.
+fn fill(apache: &ApacheServer) {
+    for folder in 0..4 {
+        for sub in 0..3 {
+            let dir = apache.root().join(format!("f{folder}/s{sub}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            for file in 0..4 {
+                std::fs::write(
+                    dir.join(format!("{file}.txt")),
+                    format!("{folder}{sub}{file}"),
+                )
+                .unwrap();
+            }
+        }
+    }
+    apache.adopt().unwrap();
+}
+
+fn addr_of(url: &str) -> SocketAddr {
+    let rest = url.split_once("://").unwrap().1;
+    rest.split('/').next().unwrap().parse().unwrap()
+}
+
+/// Syncs the proxied Apache twice in one engine; returns the connections the proxy saw during
+/// the first run and during the second.
+async fn connections_per_run(apache: &ApacheServer, pin_sha256: Option<String>) -> (u64, u64) {
+    fill(apache);
+    let proxy = FaultProxy::start(addr_of(&apache.url())).await.unwrap();
+    let scheme = apache.url().split_once("://").unwrap().0.to_owned();
+    let url = proxy.url().replacen("http", &scheme, 1) + "dav/";
+    let (data, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let engine = Engine::open(data.path(), EngineOptions::default())
+        .await
+        .unwrap();
+    let remote = engine
+        .add_server(ServerForm {
+            name: "apache".into(),
+            url,
+            user: Some(APACHE_USER.into()),
+            password: Some(APACHE_PASSWORD.into()),
+            pin_sha256,
+        })
+        .await
+        .unwrap();
+    let pair = engine
+        .ensure_pair(remote.id, "", local.path(), Mode::Download)
+        .await
+        .unwrap();
+
+    let before = proxy.connections();
+    let first = engine
+        .wait(engine.start(pair).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(first.state, JobState::Completed, "{first:?}");
+    assert_eq!(first.summary.files_downloaded, 48);
+    let after_first = proxy.connections();
+
+    let second = engine
+        .wait(engine.start(pair).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(second.state, JobState::Completed, "{second:?}");
+    assert_eq!(second.summary.files_downloaded, 0, "nothing changed");
+    (after_first - before, proxy.connections() - after_first)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_no_op_sync_after_a_sync_opens_no_connection() {
+    let apache = ApacheServer::start().await.unwrap();
+    let (first, second) = connections_per_run(&apache, None).await;
+    assert!(first >= 1, "the first run connected");
+    assert_eq!(
+        second, 0,
+        "the second run reused the first run's connections"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http2_a_run_shares_one_connection() {
+    let certificate = TestCertificate::self_signed();
+    let apache = ApacheServer::start_tls(&certificate).await.unwrap();
+    let pin = tidesync_webdav::certificate_fingerprint(&certificate.der);
+    let (first, second) = connections_per_run(&apache, Some(pin)).await;
+    assert_eq!(
+        first, 1,
+        "every request of the run multiplexed on one connection"
+    );
+    assert_eq!(second, 0, "and the next run used it again");
+}
