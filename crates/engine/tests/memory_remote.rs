@@ -113,6 +113,30 @@ async fn download_upload_and_two_way_on_the_memory_server() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn new_folders_go_up_many_at_once_each_after_its_parent() {
+    // At a phone's round trip one MKCOL after another costs a round trip per folder: 16 new
+    // folders, each three deep, are made many at once, and none before its parent (the
+    // memory server refuses that with 409, as WebDAV servers do).
+    let s = setup(Mode::Upload).await;
+    s.server.slow_mkcol(Duration::from_millis(50));
+    for top in 0..16 {
+        let deep = s.local.path().join(format!("t{top:02}/a/b"));
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("f.txt"), format!("{top}")).unwrap();
+    }
+    let outcome = s.sync().await;
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert!(outcome.summary.errors.is_empty(), "{outcome:?}");
+    assert_eq!(outcome.summary.files_uploaded, 16);
+    assert_eq!(s.local_files(), s.server.files());
+    assert!(
+        s.server.mkcols_at_once() >= 8,
+        "only {} MKCOLs at once",
+        s.server.mkcols_at_once()
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn names_differing_only_by_case_are_skipped_and_never_overwrite_each_other() {
     let s = setup(Mode::Download).await;
     s.server.write("notes.txt", b"synced first");

@@ -119,6 +119,11 @@ pub struct MemoryRemote {
     listings: Mutex<[u64; 3]>,
     /// While set, every listing fails as an unreachable server's would.
     offline: std::sync::atomic::AtomicBool,
+    /// How long each MKCOL takes (none: at once), so a paused-time test can see how many
+    /// a client sends at once.
+    pub(super) mkcol_takes: Mutex<Option<std::time::Duration>>,
+    /// MKCOLs under way now, and the most there ever were at once.
+    pub(super) mkcols: [AtomicU64; 2],
     /// What the server says it offers: nothing beyond WebDAV unless a test says otherwise.
     /// Its writes are atomic and honour preconditions, so it may offer single `PUT`s.
     pub(super) abilities: tidesync_webdav::Abilities,
@@ -216,6 +221,19 @@ impl MemoryRemote {
     }
 
     /// Deletes a path and everything below it directly.
+    /// Every MKCOL from now on takes `span` (in paused time, a round trip).
+    pub fn slow_mkcol(&self, span: std::time::Duration) {
+        *self
+            .mkcol_takes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(span);
+    }
+
+    /// The most MKCOLs that were ever under way at once.
+    pub fn mkcols_at_once(&self) -> u64 {
+        self.mkcols[1].load(Ordering::SeqCst)
+    }
+
     pub fn remove(&self, path: &str) {
         let below = format!("{path}/");
         self.lock()

@@ -205,6 +205,16 @@ impl Remote for MemoryRemote {
 
     fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>> {
         Box::pin(async move {
+            let takes = *self
+                .mkcol_takes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(span) = takes {
+                let now = self.mkcols[0].fetch_add(1, Ordering::SeqCst) + 1;
+                self.mkcols[1].fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(span).await;
+                self.mkcols[0].fetch_sub(1, Ordering::SeqCst);
+            }
             let mut items = self.lock();
             if items.contains_key(path.as_str()) {
                 return Ok(Mkcol::AlreadyExists);

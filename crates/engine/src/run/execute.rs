@@ -1,8 +1,10 @@
-//! Carrying a plan out: folders first, files as many at once as the adaptive limit allows,
+//! Carrying a plan out: folders first (many at once, each after those above it), files as
+//! many at once as the adaptive limit allows,
 //! deletes last; each finished action counted once, and an error that concerns the whole run
 //! (credentials, a full disk, the journal) ends it. Where the server offers bulk upload, small new files go up in
 //! batches, each batch one of the transfers at once.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,7 +91,8 @@ pub(super) async fn execute(
     transfers: &mut Concurrency,
     summary: &mut Summary,
 ) -> Result<(), RunError> {
-    let mut running = FuturesUnordered::new();
+    let mut running: FuturesUnordered<BoxFuture<'static, (Vec<Finished>, Sample)>> =
+        FuturesUnordered::new();
     let mut fatal: Option<RunError> = None;
     let mut stopped = false;
     let bulk = plan
@@ -100,10 +103,36 @@ pub(super) async fn execute(
         .is_some()
         && offers_bulk(ctx).await.unwrap_or(false);
     let mut batch = Batch::default();
-    for action in plan.actions {
+    // Folder actions under way: what below them waits for.
+    let mut folders: BTreeSet<String> = BTreeSet::new();
+    let mut actions = plan.actions;
+    // The plan puts folders first, parents before children; level by level instead, so each
+    // level's folders go at once rather than one branch at a time.
+    let folders_end = actions
+        .iter()
+        .position(|a| !is_folder_action(a))
+        .unwrap_or(actions.len());
+    actions[..folders_end].sort_by_key(|a| a.path().matches('/').count());
+    for action in actions {
         if stopped || fatal.is_some() || ctx.run.is_cancelled() {
             stopped |= ctx.run.is_cancelled();
             break;
+        }
+        let is_transfer = matches!(
+            action,
+            Action::Download { .. } | Action::Upload { .. } | Action::Conflict { .. }
+        );
+        let is_folder = is_folder_action(&action);
+        let path = action.path().to_owned();
+        // Folders are made many at once too, each once those above it exist, so a new tree
+        // costs its depth in round trips rather than one per folder; every folder is made
+        // before the first file goes in.
+        while (is_folder && folders.iter().any(|f| is_below(&path, f))
+            || is_transfer && !folders.is_empty())
+            && let Some((results, _)) = running.next().await
+        {
+            forget_folders(&mut folders, &results);
+            account_for_all(ctx, summary, results, &mut stopped, &mut fatal);
         }
         if bulk && let Some((path, size)) = batchable(&seen, &action) {
             batch.paths.push(path);
@@ -114,31 +143,32 @@ pub(super) async fn execute(
                     std::mem::take(&mut batch),
                 )));
             }
-        } else {
-            let is_transfer = matches!(
-                action,
-                Action::Download { .. } | Action::Upload { .. } | Action::Conflict { .. }
-            );
-            if !is_transfer {
-                // Deletes wait for every transfer: a folder is removed only once emptied.
-                if !batch.paths.is_empty() {
-                    running.push(unsampled(send_batch_of(
-                        ctx.clone(),
-                        std::mem::take(&mut batch),
-                    )));
-                }
-                while let Some((results, _)) = running.next().await {
-                    account_for_all(ctx, summary, results, &mut stopped, &mut fatal);
-                }
-                if stopped || fatal.is_some() {
-                    break;
-                }
-                let path = action.path().to_owned();
-                let result = perform(ctx.clone(), seen.clone(), action).await;
-                account_for(ctx, summary, (path, result), &mut stopped, &mut fatal);
-                continue;
+        } else if is_folder {
+            folders.insert(path.clone());
+            let (task_ctx, task_seen) = (ctx.clone(), seen.clone());
+            running.push(unsampled(async move {
+                let result = perform(task_ctx, task_seen, action).await;
+                vec![(path, result)]
+            }));
+        } else if !is_transfer {
+            // Deletes wait for every transfer: a folder is removed only once emptied.
+            if !batch.paths.is_empty() {
+                running.push(unsampled(send_batch_of(
+                    ctx.clone(),
+                    std::mem::take(&mut batch),
+                )));
             }
-            let path = action.path().to_owned();
+            while let Some((results, _)) = running.next().await {
+                forget_folders(&mut folders, &results);
+                account_for_all(ctx, summary, results, &mut stopped, &mut fatal);
+            }
+            if stopped || fatal.is_some() {
+                break;
+            }
+            let result = perform(ctx.clone(), seen.clone(), action).await;
+            account_for(ctx, summary, (path, result), &mut stopped, &mut fatal);
+            continue;
+        } else {
             let sampled = transfer_size(&seen, &action).is_some_and(|size| size <= SAMPLE_MAX);
             let (task_ctx, task_seen) = (ctx.clone(), seen.clone());
             running.push(
@@ -157,6 +187,7 @@ pub(super) async fn execute(
             if let Some((took, answer)) = sample {
                 transfers.record(took, answer, running.len() + 1);
             }
+            forget_folders(&mut folders, &results);
             account_for_all(ctx, summary, results, &mut stopped, &mut fatal);
         }
     }
@@ -178,6 +209,27 @@ pub(super) async fn execute(
                 Ok(())
             }
         }
+    }
+}
+
+/// The actions the plan puts first: folders made or agreed on.
+fn is_folder_action(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::MkdirLocal { .. } | Action::MkdirRemote { .. } | Action::Agree { .. }
+    )
+}
+
+/// Whether `path` lies below the folder `folder`.
+fn is_below(path: &str, folder: &str) -> bool {
+    path.strip_prefix(folder)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Folder actions that ended are no longer waited for.
+fn forget_folders(folders: &mut BTreeSet<String>, results: &[Finished]) {
+    for (path, _) in results {
+        folders.remove(path);
     }
 }
 
