@@ -218,7 +218,7 @@ test("the settings sheet saves a pair's mode and automatic sync, warning before 
     update_pair: (args) => {
       saved.push(args);
       if ((args.settings as { transfers: number | null }).transfers === 0) {
-        throw { kind: "invalidInput", message: "a pair transfers 1 to 32 files at once; 0 is out of range" };
+        throw { kind: "invalidInput", message: "a pair transfers 1 to 64 files at once; 0 is out of range" };
       }
       pair = { ...PAIR, mode: args.mode, settings: args.settings };
       return pair;
@@ -233,7 +233,7 @@ test("the settings sheet saves a pair's mode and automatic sync, warning before 
   await fireEvent.input(screen.getByTestId("settings-transfers"), { target: { value: "0" } });
   await fireEvent.input(screen.getByTestId("settings-download"), { target: { value: "250" } });
   await fireEvent.click(screen.getByTestId("settings-save"));
-  expect(await screen.findByTestId("settings-error")).toHaveTextContent("1 to 32 files");
+  expect(await screen.findByTestId("settings-error")).toHaveTextContent("1 to 64 files");
 
   await fireEvent.input(screen.getByTestId("settings-transfers"), { target: { value: "" } });
   await fireEvent.click(screen.getByTestId("settings-save"));

@@ -388,8 +388,9 @@ fn update_pair_saves_settings_and_says_what_is_wrong_with_bad_ones() {
         let message = error["message"].as_str().unwrap();
         assert!(message.contains(says), "{message}");
     };
-    refused(settings(false, 600, json!(0), 0, 0), "1 to 32 files");
-    refused(settings(false, 600, json!(-2), 0, 0), "1 to 32 files");
+    refused(settings(false, 600, json!(0), 0, 0), "1 to 64 files");
+    refused(settings(false, 600, json!(-2), 0, 0), "1 to 64 files");
+    refused(settings(false, 600, json!(65), 0, 0), "1 to 64 files");
     refused(settings(false, -5, Value::Null, 0, 0), "cannot be negative");
     refused(
         settings(false, 0, Value::Null, 0, 0),

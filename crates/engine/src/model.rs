@@ -152,7 +152,7 @@ impl PairSettings {
     /// The longest time between two checks of the server the user may choose.
     pub const MAX_CHECK: Duration = Duration::from_secs(24 * 60 * 60);
     /// The most files a pair may transfer at once.
-    pub const MAX_TRANSFERS: u16 = 32;
+    pub const MAX_TRANSFERS: u16 = 64;
 
     /// Why these settings cannot be saved, if they cannot.
     pub fn invalid(&self) -> Option<InvalidSetting> {

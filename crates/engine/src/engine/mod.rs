@@ -82,7 +82,7 @@ pub struct EngineOptions {
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
-            transfers: 32,
+            transfers: 64,
             transfers_at_start: 8,
             webdav: Options::default(),
             suspend_wait: Duration::from_secs(2),

@@ -77,7 +77,7 @@ impl Default for Options {
             tls: TlsOptions::default(),
             retry: RetryPolicy::default(),
             walk_concurrency: 8,
-            walk_max: 32,
+            walk_max: 64,
             quirks: Quirks::default(),
             upload_limit: None,
             download_limit: None,
