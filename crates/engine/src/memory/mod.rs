@@ -122,8 +122,10 @@ pub struct MemoryRemote {
     /// How long each MKCOL takes (none: at once), so a paused-time test can see how many
     /// a client sends at once.
     pub(super) mkcol_takes: Mutex<Option<std::time::Duration>>,
-    /// MKCOLs under way now, and the most there ever were at once.
-    pub(super) mkcols: [AtomicU64; 2],
+    /// MKCOLs under way now (while they are slowed).
+    pub(super) mkcols_now: AtomicU64,
+    /// The most MKCOLs that were ever under way at once.
+    pub(super) mkcols_most: AtomicU64,
     /// What the server says it offers: nothing beyond WebDAV unless a test says otherwise.
     /// Its writes are atomic and honour preconditions, so it may offer single `PUT`s.
     pub(super) abilities: tidesync_webdav::Abilities,
@@ -220,7 +222,6 @@ impl MemoryRemote {
         *self.listings.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Deletes a path and everything below it directly.
     /// Every MKCOL from now on takes `span` (in paused time, a round trip).
     pub fn slow_mkcol(&self, span: std::time::Duration) {
         *self
@@ -231,9 +232,10 @@ impl MemoryRemote {
 
     /// The most MKCOLs that were ever under way at once.
     pub fn mkcols_at_once(&self) -> u64 {
-        self.mkcols[1].load(Ordering::SeqCst)
+        self.mkcols_most.load(Ordering::SeqCst)
     }
 
+    /// Deletes a path and everything below it directly.
     pub fn remove(&self, path: &str) {
         let below = format!("{path}/");
         self.lock()

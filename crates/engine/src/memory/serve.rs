@@ -210,10 +210,10 @@ impl Remote for MemoryRemote {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             if let Some(span) = takes {
-                let now = self.mkcols[0].fetch_add(1, Ordering::SeqCst) + 1;
-                self.mkcols[1].fetch_max(now, Ordering::SeqCst);
+                let now = self.mkcols_now.fetch_add(1, Ordering::SeqCst) + 1;
+                self.mkcols_most.fetch_max(now, Ordering::SeqCst);
                 tokio::time::sleep(span).await;
-                self.mkcols[0].fetch_sub(1, Ordering::SeqCst);
+                self.mkcols_now.fetch_sub(1, Ordering::SeqCst);
             }
             let mut items = self.lock();
             if items.contains_key(path.as_str()) {
