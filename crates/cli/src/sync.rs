@@ -41,7 +41,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
     /// The most files transferred at once (the number adapts to the server's answer times,
-    /// from 8 up to this; default 32).
+    /// from 8 up to this; default 64).
     #[arg(long)]
     transfers: Option<usize>,
     /// Print exactly one JSON summary on stdout at the end.
