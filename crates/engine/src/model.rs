@@ -115,6 +115,44 @@ pub struct Remote {
     /// The one certificate trusted for this server, by SHA-256 (`AB:CD:…`), when the user
     /// chose to trust a certificate nobody vouches for (a self-signed server).
     pub pin_sha256: Option<String>,
+    /// What listings taught about the server, kept so the next process need not relearn it.
+    #[serde(skip)]
+    pub hints: ServerHints,
+}
+
+/// What listings taught about a server, kept in the journal: without them every new process
+/// (each CLI run, each app start) pays the round trips that taught them again, one or two on a
+/// phone's network before its first listing. Only what is safe to assume later is kept: a
+/// server that once answered `Depth: infinity` is still checked on every listing (see
+/// `Client::list`), while one that refused it is walked at once; a stale hint costs speed,
+/// never a wrong listing. Forgotten when the remote's address changes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerHints {
+    /// The server refused `PROPFIND Depth: infinity`, or answered it as `Depth: 1`.
+    pub refuses_depth_infinity: bool,
+    /// Whether its listings carry the ownCloud properties (`oc:fileid`, `oc:checksums`);
+    /// `None` until a listing told.
+    pub owncloud_properties: Option<bool>,
+}
+
+impl ServerHints {
+    /// The hints in what a client learnt (`quirks`).
+    pub fn of(quirks: &tidesync_webdav::Quirks) -> ServerHints {
+        ServerHints {
+            refuses_depth_infinity: quirks.depth_infinity == Some(false),
+            owncloud_properties: quirks.owncloud_properties,
+        }
+    }
+
+    /// Seeds a new client's `quirks` with these hints.
+    pub fn seed(self, quirks: &mut tidesync_webdav::Quirks) {
+        if self.refuses_depth_infinity {
+            quirks.depth_infinity = Some(false);
+        }
+        if quirks.owncloud_properties.is_none() {
+            quirks.owncloud_properties = self.owncloud_properties;
+        }
+    }
 }
 
 /// A remote folder paired with a local one.

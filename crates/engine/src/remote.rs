@@ -13,6 +13,8 @@ use tidesync_webdav::{
     Mkcol, Overwrite, Precondition, RemotePath, SentBytes, Uploaded,
 };
 
+use crate::model::ServerHints;
+
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A download's answer: whether it honoured the range, its version, then its body.
@@ -96,6 +98,11 @@ pub trait Remote: Send + Sync + 'static {
         files: &'a [BulkFile],
     ) -> BoxFuture<'a, Result<Vec<BulkResult>, Error>>;
     fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>>;
+    /// What the client learnt about the server that is worth keeping between processes. A
+    /// remote that learns nothing (the in-memory one) has no hints.
+    fn hints(&self) -> ServerHints {
+        ServerHints::default()
+    }
     fn delete<'a>(
         &'a self,
         path: &'a RemotePath,
@@ -227,6 +234,10 @@ impl Remote for Client {
         files: &'a [BulkFile],
     ) -> BoxFuture<'a, Result<Vec<BulkResult>, Error>> {
         Box::pin(Client::put_bulk(self, files))
+    }
+
+    fn hints(&self) -> ServerHints {
+        ServerHints::of(&self.quirks())
     }
 
     fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>> {

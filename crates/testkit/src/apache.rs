@@ -141,6 +141,13 @@ impl ApacheServer {
         self.dir.path().join("root")
     }
 
+    /// The requests answered so far, oldest first, as `METHOD DEPTH PATH STATUS` (`-` for a
+    /// request without a `Depth` header). Apache logs a request once it has answered it.
+    pub fn requests(&self) -> std::io::Result<Vec<String>> {
+        let log = std::fs::read_to_string(self.dir.path().join("access.log"))?;
+        Ok(log.lines().map(str::to_owned).collect())
+    }
+
     /// Hands everything below the served folder to the account Apache serves as, after a
     /// test wrote there directly (as root, its files would be read-only to Apache).
     pub fn adopt(&self) -> std::io::Result<()> {
@@ -205,6 +212,7 @@ fn config_text(dir: &Path, addr: SocketAddr, drop_root: bool) -> String {
          DefaultRuntimeDir {d}/run\n\
          ErrorLog {d}/error.log\n\
          LogLevel warn\n\
+         CustomLog {d}/access.log \"%m %{{Depth}}i %U %>s\"\n\
          {user}\
          {modules}\
          StartServers 1\n\

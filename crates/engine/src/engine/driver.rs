@@ -24,7 +24,9 @@ use tracing::Instrument;
 use super::connect::Limits;
 use super::{Engine, EngineError, JobChange, Outcome, lock};
 use crate::journal::JournalError;
-use crate::model::{FailureKind, JobId, JobState, Mode, PairId, StopReason, Summary};
+use crate::model::{
+    FailureKind, JobId, JobState, Mode, PairId, RemoteId, ServerHints, StopReason, Summary,
+};
 use crate::progress::{Hub, JobEvent};
 use crate::record::Recorder;
 use crate::run::{RunError, run};
@@ -78,6 +80,9 @@ struct Progress {
 /// What a run segment needs, gathered when it starts.
 struct Setup {
     ctx: Context,
+    /// The pair's remote and the hints its record held: what the run learns beyond them is
+    /// kept for the next process.
+    remote: (RemoteId, ServerHints),
     mode: Mode,
     /// Files at once: adaptive, up to the pair's setting (else the engine's default).
     transfers: Concurrency,
@@ -193,10 +198,13 @@ impl Engine {
         let stage = match setup {
             Ok(Setup {
                 ctx,
+                remote,
                 mode,
                 mut transfers,
             }) => {
-                let result = run(Arc::new(ctx), mode, &mut transfers, &mut progress.summary).await;
+                let ctx = Arc::new(ctx);
+                let result = run(ctx.clone(), mode, &mut transfers, &mut progress.summary).await;
+                self.keep_hints(remote, ctx.client.hints()).await;
                 self.after_run(job, progress, result).await
             }
             Err(error) => {
@@ -208,6 +216,23 @@ impl Engine {
         // The run counts as under way until its end state is recorded.
         job.running.send_replace(false);
         stage
+    }
+
+    /// Records what the run learnt about the server, if anything, before the job's end is
+    /// recorded (a CLI run's process ends then). The hints only save round trips, so a journal
+    /// that cannot take them fails nothing.
+    async fn keep_hints(&self, (remote, before): (RemoteId, ServerHints), learnt: ServerHints) {
+        if learnt == before {
+            return;
+        }
+        let kept = self
+            .inner
+            .journal
+            .call(move |j| j.set_server_hints(remote, learnt))
+            .await;
+        if let Err(error) = kept {
+            tracing::warn!(%error, "could not keep what was learnt about the server");
+        }
     }
 
     /// What a segment's end means: the job is over, or it waits for a resume.
@@ -366,6 +391,7 @@ impl Engine {
                 uploads: options.uploads,
                 chunked_used: Default::default(),
             },
+            remote: (remote.id, remote.hints),
             mode: pair.mode,
             transfers: {
                 let most = pair

@@ -7,7 +7,7 @@ use std::time::Duration;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Journal, JournalError};
-use crate::model::{Mode, Pair, PairId, PairSettings, Remote, RemoteId};
+use crate::model::{Mode, Pair, PairId, PairSettings, Remote, RemoteId, ServerHints};
 
 impl Journal {
     pub fn add_remote(
@@ -39,11 +39,15 @@ impl Journal {
         })
     }
 
-    /// Points a remote at a new address (the demo remote gets a new port every start).
+    /// Points a remote at a new address (the demo remote gets a new port every start); what
+    /// was learnt about the old one is forgotten.
     pub fn set_remote_url(&self, id: RemoteId, url: &str) -> Result<(), JournalError> {
         self.with(|db| {
             db.execute(
-                "UPDATE remotes SET url = ?2 WHERE id = ?1",
+                &format!(
+                    "UPDATE remotes SET {}, url = ?2 WHERE id = ?1",
+                    forget_hints("?2")
+                ),
                 params![id, url],
             )
             .map(drop)
@@ -185,7 +189,20 @@ impl Journal {
         })
     }
 
-    /// Renames a remote or points it elsewhere; false when there is no such remote.
+    /// Records what listings taught about the remote's server.
+    pub fn set_server_hints(&self, id: RemoteId, hints: ServerHints) -> Result<(), JournalError> {
+        self.with(|db| {
+            db.execute(
+                "UPDATE remotes SET refuses_depth_infinity = ?2, owncloud_properties = ?3 \
+                 WHERE id = ?1",
+                params![id, hints.refuses_depth_infinity, hints.owncloud_properties],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Renames a remote or points it elsewhere (forgetting what was learnt about the old
+    /// address); false when there is no such remote.
     pub fn update_remote(
         &self,
         id: RemoteId,
@@ -195,7 +212,10 @@ impl Journal {
     ) -> Result<bool, JournalError> {
         self.with(|db| {
             db.execute(
-                "UPDATE remotes SET name = ?2, url = ?3, username = ?4 WHERE id = ?1",
+                &format!(
+                    "UPDATE remotes SET name = ?2, username = ?4, {}, url = ?3 WHERE id = ?1",
+                    forget_hints("?3")
+                ),
                 params![id, name, url, user],
             )
             .map(|n| n > 0)
@@ -253,8 +273,17 @@ fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
     })
 }
 
-const REMOTE_COLUMNS: &str =
-    "SELECT id, name, url, username, allow_http, server_kind, is_demo, pin_sha256 FROM remotes";
+/// A `SET` clause that clears the server hints of a remote whose address changes to the
+/// parameter `new_url` (SQLite reads the row's values from before the update).
+fn forget_hints(new_url: &str) -> String {
+    format!(
+        "refuses_depth_infinity = CASE WHEN url = {new_url} THEN refuses_depth_infinity ELSE 0 END, \
+         owncloud_properties = CASE WHEN url = {new_url} THEN owncloud_properties END"
+    )
+}
+
+const REMOTE_COLUMNS: &str = "SELECT id, name, url, username, allow_http, server_kind, is_demo, \
+     pin_sha256, refuses_depth_infinity, owncloud_properties FROM remotes";
 
 fn remote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Remote> {
     Ok(Remote {
@@ -266,5 +295,9 @@ fn remote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Remote> {
         server_kind: r.get(5)?,
         is_demo: r.get(6)?,
         pin_sha256: r.get(7)?,
+        hints: ServerHints {
+            refuses_depth_infinity: r.get(8)?,
+            owncloud_properties: r.get(9)?,
+        },
     })
 }

@@ -150,7 +150,42 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{JobState, Mode};
+    use crate::model::{JobState, Mode, ServerHints};
+
+    #[test]
+    fn server_hints_are_kept_until_the_address_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("journal.sqlite")).unwrap();
+        let url = "https://dav.example/files/";
+        let remote = journal.add_remote("home", url, None, false).unwrap();
+        let hints = |j: &Journal| j.remote(remote).unwrap().unwrap().hints;
+        assert_eq!(
+            hints(&journal),
+            ServerHints::default(),
+            "nothing learnt yet"
+        );
+        let learnt = ServerHints {
+            refuses_depth_infinity: true,
+            owncloud_properties: Some(false),
+        };
+        journal.set_server_hints(remote, learnt).unwrap();
+        assert_eq!(hints(&journal), learnt);
+        journal
+            .update_remote(remote, "renamed", url, Some("ann"))
+            .unwrap();
+        assert_eq!(hints(&journal), learnt, "the same server, renamed");
+        journal.set_remote_url(remote, url).unwrap();
+        assert_eq!(hints(&journal), learnt, "the same address again");
+        journal
+            .update_remote(remote, "renamed", "https://other.example/", None)
+            .unwrap();
+        assert_eq!(hints(&journal), ServerHints::default(), "another server");
+        journal.set_server_hints(remote, learnt).unwrap();
+        journal
+            .set_remote_url(remote, "https://third.example/")
+            .unwrap();
+        assert_eq!(hints(&journal), ServerHints::default(), "and another");
+    }
 
     #[test]
     fn migrations_apply_once_and_state_survives_reopening() {

@@ -100,4 +100,9 @@ ALTER TABLE pairs ADD COLUMN transfers INTEGER;
 ALTER TABLE pairs ADD COLUMN upload_limit INTEGER;
 ALTER TABLE pairs ADD COLUMN download_limit INTEGER;
 "#,
+    r#"
+-- What listings taught about the server (see `model::ServerHints`): NULL until learnt.
+ALTER TABLE remotes ADD COLUMN refuses_depth_infinity INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE remotes ADD COLUMN owncloud_properties INTEGER;
+"#,
 ];

@@ -1,0 +1,106 @@
+//! What a run learns about a server outlives the process: the next one (each CLI run, each
+//! app start) walks a server that refused `PROPFIND Depth: infinity` at once, without asking
+//! again or probing its properties, which saves it two round trips before its first listing.
+//! Shown on a real Apache mod_dav, whose access log lists every request it answered.
+
+use tidesync_engine::{Engine, EngineOptions, JobState, Mode, ServerForm};
+use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER, ApacheServer};
+use tidesync_webdav::Credentials;
+
+/// The PROPFINDs in `requests`, as `(depth, path)`.
+fn propfinds(requests: &[String]) -> Vec<(String, String)> {
+    requests
+        .iter()
+        .filter_map(|line| {
+            let mut fields = line.split(' ');
+            (fields.next()? == "PROPFIND")
+                .then(|| Some((fields.next()?.to_owned(), fields.next()?.to_owned())))?
+        })
+        .collect()
+}
+
+/// The PROPFINDs Apache answered after its first `from` requests, once it logged at least
+/// `expected` (it logs a request just after answering it, so the last may lag the answer).
+async fn propfinds_after(
+    apache: &ApacheServer,
+    from: usize,
+    expected: usize,
+) -> Vec<(String, String)> {
+    for _ in 0..100 {
+        let found = propfinds(&apache.requests().unwrap()[from..]);
+        if found.len() >= expected {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    propfinds(&apache.requests().unwrap()[from..])
+}
+
+fn write(apache: &ApacheServer, path: &str, text: &str) {
+    let file = apache.root().join(path);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(file, text).unwrap();
+    apache.adopt().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_process_walks_a_server_that_refused_depth_infinity_at_once() {
+    let apache = ApacheServer::start().await.unwrap();
+    write(&apache, "a/one.txt", "one");
+    write(&apache, "a/b/two.txt", "two");
+    let (data, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+
+    let engine = Engine::open(data.path(), EngineOptions::default())
+        .await
+        .unwrap();
+    let remote = engine
+        .add_server(ServerForm {
+            name: "apache".into(),
+            url: apache.url(),
+            user: Some(APACHE_USER.into()),
+            password: Some(APACHE_PASSWORD.into()),
+            pin_sha256: None,
+        })
+        .await
+        .unwrap();
+    let pair = engine
+        .ensure_pair(remote.id, "", local.path(), Mode::Download)
+        .await
+        .unwrap();
+    let first = engine
+        .wait(engine.start(pair).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(first.state, JobState::Completed, "{first:?}");
+    let learnt = propfinds(&apache.requests().unwrap());
+    assert!(
+        learnt.iter().any(|(depth, _)| depth == "infinity"),
+        "the first process asked for Depth: infinity and learnt it is refused: {learnt:?}"
+    );
+    engine.shutdown().await;
+    drop(engine);
+
+    write(&apache, "a/b/c/three.txt", "three");
+    let before = apache.requests().unwrap().len();
+    let engine = Engine::open(data.path(), EngineOptions::default())
+        .await
+        .unwrap();
+    engine.set_credentials(remote.id, Credentials::new(APACHE_USER, APACHE_PASSWORD));
+    let second = engine
+        .wait(engine.start(pair).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(second.state, JobState::Completed, "{second:?}");
+    assert_eq!(second.summary.files_downloaded, 1, "the new file came down");
+    assert_eq!(
+        std::fs::read_to_string(local.path().join("a/b/c/three.txt")).unwrap(),
+        "three"
+    );
+    let walked = propfinds_after(&apache, before, 4).await;
+    assert!(
+        walked.iter().all(|(depth, _)| depth == "1"),
+        "the second process only walked, Depth: 1: {walked:?}"
+    );
+    assert_eq!(walked.len(), 4, "one listing per folder: {walked:?}");
+    engine.shutdown().await;
+}
