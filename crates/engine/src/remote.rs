@@ -103,6 +103,13 @@ pub trait Remote: Send + Sync + 'static {
     fn hints(&self) -> ServerHints {
         ServerHints::default()
     }
+    /// Whether a moved file keeps the ETag its upload answered, once an upload compared them
+    /// (see `tidesync_webdav::Quirks::move_keeps_etag`). `None` here: always ask.
+    fn move_keeps_etag(&self) -> Option<bool> {
+        None
+    }
+    /// Records what an upload saw: whether the moved file kept its `PUT`'s ETag.
+    fn saw_move_keep_etag(&self, _kept: bool) {}
     fn delete<'a>(
         &'a self,
         path: &'a RemotePath,
@@ -238,6 +245,14 @@ impl Remote for Client {
 
     fn hints(&self) -> ServerHints {
         ServerHints::of(&self.quirks())
+    }
+
+    fn move_keeps_etag(&self) -> Option<bool> {
+        self.quirks().move_keeps_etag
+    }
+
+    fn saw_move_keep_etag(&self, kept: bool) {
+        Client::saw_move_keep_etag(self, kept);
     }
 
     fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>> {

@@ -90,6 +90,7 @@ pub struct FaultyDav {
     addr: SocketAddr,
     armed: Arc<Mutex<Vec<Armed>>>,
     dealt: Arc<AtomicU64>,
+    seen: Arc<Mutex<Vec<(String, String)>>>,
     _stop: DropGuard,
 }
 
@@ -102,11 +103,13 @@ impl FaultyDav {
             .build_handler();
         let armed: Arc<Mutex<Vec<Armed>>> = Arc::default();
         let dealt = Arc::new(AtomicU64::new(0));
+        let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
         let layer = Layer {
             handler,
             root: root.to_owned(),
             armed: armed.clone(),
             dealt: dealt.clone(),
+            seen: seen.clone(),
         };
         let (addr, stop) =
             serve_connections(SocketAddr::from(([127, 0, 0, 1], 0)), move |stream| {
@@ -122,6 +125,7 @@ impl FaultyDav {
             addr,
             armed,
             dealt,
+            seen,
             _stop: stop,
         })
     }
@@ -150,6 +154,11 @@ impl FaultyDav {
         lock(&self.armed).clear();
     }
 
+    /// Every request so far, oldest first, as `(method, path)`.
+    pub fn requests(&self) -> Vec<(String, String)> {
+        lock(&self.seen).clone()
+    }
+
     /// How many requests got a fault so far.
     pub fn dealt(&self) -> u64 {
         self.dealt.load(Ordering::SeqCst)
@@ -162,6 +171,7 @@ struct Layer {
     root: PathBuf,
     armed: Arc<Mutex<Vec<Armed>>>,
     dealt: Arc<AtomicU64>,
+    seen: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl Layer {
@@ -176,6 +186,10 @@ impl Layer {
     }
 
     async fn answer(&self, mut request: Request<Incoming>) -> Response<Body> {
+        lock(&self.seen).push((
+            request.method().to_string(),
+            request.uri().path().to_owned(),
+        ));
         let fault = self.draw(request.method());
         let file = self.local_file(request.uri().path());
         match fault {

@@ -52,6 +52,12 @@ pub struct Quirks {
     /// Whether the server answered over HTTP/2 (agreed in the TLS handshake by ALPN), so many
     /// requests share one connection. `None` until it answered.
     pub http2: Option<bool>,
+    /// Whether a file keeps its ETag when it is moved, as where the ETag is made from the
+    /// file's inode, size and time or its content rather than its path (Apache, rclone serve,
+    /// dav-server). Then the ETag a `PUT` to a temporary name answered is the moved file's, and
+    /// no `PROPFIND` need ask for it. `None` until an upload compared the two; one that did
+    /// not match settles it as `false` for good.
+    pub move_keeps_etag: Option<bool>,
     /// What the server offers beyond WebDAV, once asked (see [`Client::abilities`]); `None`
     /// until then.
     ///

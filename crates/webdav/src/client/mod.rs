@@ -271,6 +271,12 @@ impl Client {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Records whether a file moved after its upload kept the ETag its `PUT` answered (see
+    /// [`Quirks::move_keeps_etag`]); a single mismatch outweighs any number of matches.
+    pub fn saw_move_keep_etag(&self, kept: bool) {
+        self.learn(|q| q.move_keeps_etag = Some(q.move_keeps_etag.unwrap_or(true) && kept));
+    }
+
     pub(super) fn learn(&self, update: impl FnOnce(&mut Quirks)) {
         update(
             &mut self
@@ -291,4 +297,20 @@ pub(super) fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
 
 pub(super) fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
     header_string(headers, name).and_then(|v| v.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_move_that_lost_its_etag_settles_it_for_good() {
+        let client = Client::new("http://127.0.0.1:1/", None, Options::default()).unwrap();
+        assert_eq!(client.quirks().move_keeps_etag, None, "not known yet");
+        client.saw_move_keep_etag(true);
+        assert_eq!(client.quirks().move_keeps_etag, Some(true));
+        client.saw_move_keep_etag(false);
+        client.saw_move_keep_etag(true);
+        assert_eq!(client.quirks().move_keeps_etag, Some(false));
+    }
 }

@@ -156,28 +156,45 @@ async fn agreed(
     before: &LocalState,
     uploaded: Option<Uploaded>,
 ) -> Result<Agreed, TransferError> {
-    let (etag, file_id, remote_mtime) = match uploaded {
-        Some(Uploaded {
-            etag: Some(etag),
-            file_id: Some(file_id),
+    if let Some(
+        uploaded @ Uploaded {
+            etag: Some(_),
+            file_id: Some(_),
             mtime_accepted: true,
-        }) => (
-            Some(etag),
-            Some(file_id),
-            Some(before.mtime.div_euclid(1_000_000_000) as i64),
-        ),
-        _ => {
-            let entry = ctx.client.stat(path, EntryKind::File).await?;
-            (
-                entry.as_ref().and_then(|e| e.etag.clone()),
-                entry.as_ref().and_then(|e| e.file_id.clone()),
-                entry
-                    .and_then(|e| e.modified)
-                    .map(|t| (nanos(t) / 1_000_000_000) as i64),
-            )
-        }
-    };
-    Ok(Agreed {
+        },
+    ) = uploaded
+    {
+        return Ok(agreed_as_answered(path, before, uploaded));
+    }
+    let entry = ctx.client.stat(path, EntryKind::File).await?;
+    Ok(agreed_with(
+        path,
+        before,
+        entry.as_ref().and_then(|e| e.etag.clone()),
+        entry.as_ref().and_then(|e| e.file_id.clone()),
+        entry
+            .and_then(|e| e.modified)
+            .map(|t| (nanos(t) / 1_000_000_000) as i64),
+    ))
+}
+
+/// The agreement an upload's answer states: its ETag and file id, and the modification time
+/// sent if the server applied it.
+fn agreed_as_answered(path: &RemotePath, before: &LocalState, uploaded: Uploaded) -> Agreed {
+    let remote_mtime = uploaded
+        .mtime_accepted
+        .then(|| before.mtime.div_euclid(1_000_000_000) as i64);
+    agreed_with(path, before, uploaded.etag, uploaded.file_id, remote_mtime)
+}
+
+fn agreed_with(
+    path: &RemotePath,
+    before: &LocalState,
+    etag: Option<String>,
+    file_id: Option<String>,
+    remote_mtime: Option<i64>,
+) -> Agreed {
+    Agreed {
         path: path.as_str().to_owned(),
         is_dir: false,
         size: before.size,
@@ -186,7 +203,7 @@ async fn agreed(
         file_id,
         etag,
         remote_mtime,
-    })
+    }
 }
 
 /// Reports an upload's bytes as they go out. A retried attempt starts again from 0; the job's

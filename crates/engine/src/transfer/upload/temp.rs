@@ -1,12 +1,13 @@
 //! The generic upload, for any WebDAV server: to a hidden temp name (recorded in the journal
 //! first), moved into place with a precondition, so the real name never shows a partial file
-//! and never replaces a version the plan did not see. Three requests per file.
+//! and never replaces a version the plan did not see. Three requests per file, or two where
+//! a moved file keeps the ETag its `PUT` answered.
 
-use tidesync_webdav::{EntryKind, Overwrite, Precondition, RemotePath};
+use tidesync_webdav::{EntryKind, Overwrite, Precondition, RemotePath, Uploaded, validator};
 
 use super::{
-    Context, TransferError, agreed, hidden_name, mtime_of, remote_unchanged, stat_async,
-    upload_progress,
+    Context, TransferError, agreed, agreed_as_answered, hidden_name, mtime_of, remote_unchanged,
+    stat_async, upload_progress,
 };
 use crate::journal::Agreed;
 use crate::model::{LocalState, RemoteState};
@@ -37,17 +38,21 @@ pub(super) async fn send(
             upload_progress(ctx, path, before.size),
         ))
         .await;
-    match uploaded {
+    let uploaded = match uploaded {
+        Ok(Ok(uploaded)) => uploaded,
         Err(TransferError::Stopped) => {
             discard_temp(ctx, temp).await;
             return Err(TransferError::Stopped);
+        }
+        Err(e) => {
+            discard_temp(ctx, temp).await;
+            return Err(e);
         }
         Ok(Err(e)) => {
             discard_temp(ctx, temp).await;
             return Err(e.into());
         }
-        _ => {}
-    }
+    };
     if stat_async(&local).await?.as_ref() != Some(&before) {
         discard_temp(ctx, temp).await;
         return Err(TransferError::Changed {
@@ -91,7 +96,32 @@ pub(super) async fn send(
     ctx.journal
         .call(move |j| j.end_upload(pair, &moved))
         .await?;
-    agreed(ctx, path, &before, None).await
+    agreed_after_move(ctx, path, &before, uploaded).await
+}
+
+/// What both sides agree on once the upload is in place. Where moves keep ETags, the one the
+/// `PUT` answered is the file's and nothing is asked; until an upload showed that, the
+/// `PROPFIND` that asks also tells. The ETag answered is also the safer one to record: a
+/// version someone else writes right after the move is then seen as a change by the next
+/// sync, where a `PROPFIND` would have taken it for ours.
+async fn agreed_after_move(
+    ctx: &Context,
+    path: &RemotePath,
+    before: &LocalState,
+    uploaded: Uploaded,
+) -> Result<Agreed, TransferError> {
+    let Some(answered) = uploaded.etag.clone() else {
+        return agreed(ctx, path, before, None).await;
+    };
+    if ctx.client.move_keeps_etag() == Some(true) {
+        return Ok(agreed_as_answered(path, before, uploaded));
+    }
+    let listed = agreed(ctx, path, before, None).await?;
+    if let Some(now) = &listed.etag {
+        ctx.client
+            .saw_move_keep_etag(validator::same_version(now, &answered));
+    }
+    Ok(listed)
 }
 
 /// Deletes an upload's temp name from the server, and forgets it once it is gone. One that
