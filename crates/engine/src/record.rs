@@ -14,6 +14,12 @@
 //! A download's rename is durable only once its folder is fsync'd. The writer syncs each folder
 //! named in a batch once, before the transaction: a file is never recorded as synced while its
 //! rename could still be lost, and ten files renamed into one folder cost one folder sync.
+//!
+//! An upload's temp name must be durable before its `PUT` (a killed run's successor deletes
+//! what is recorded), so [`Recorder::begin_upload`] waits for its commit; the writer commits
+//! such a batch at once, with every other that queued meanwhile: many uploads starting
+//! together share one transaction. Its end needs no hurry ([`Recorder::end_upload`]): if a
+//! crash loses it, the next run's delete of a temp name already moved finds nothing.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -22,7 +28,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use crate::journal::{Agreed, Journal, JournalError};
+use crate::journal::{Agreed, Batch, Journal, JournalError};
 use crate::model::PairId;
 
 /// The most agreements one transaction takes.
@@ -37,6 +43,13 @@ enum Message {
         /// The local folder a file was just renamed into, to sync before the commit.
         renamed_in: Option<PathBuf>,
     },
+    /// An upload's temp name, to commit at once; answered once it is durable.
+    BeginUpload {
+        temp: String,
+        committed: oneshot::Sender<Option<String>>,
+    },
+    /// An upload's temp name no longer in use, to forget with the next batch.
+    EndUpload(String),
     /// Commit what is pending, then answer with the first failure since the last flush.
     Flush(oneshot::Sender<Option<String>>),
 }
@@ -63,6 +76,25 @@ impl Recorder {
             .map_err(|_| stopped())
     }
 
+    /// Records the temp name an upload is about to use; returns once that is durable.
+    pub async fn begin_upload(&self, temp: String) -> Result<(), JournalError> {
+        let (committed, answer) = oneshot::channel();
+        self.queue
+            .send(Message::BeginUpload { temp, committed })
+            .map_err(|_| stopped())?;
+        match answer.await.map_err(|_| stopped())? {
+            None => Ok(()),
+            Some(failure) => Err(JournalError::Batch(failure)),
+        }
+    }
+
+    /// Forgets, soon, the temp name of an upload that was moved into place.
+    pub fn end_upload(&self, temp: String) -> Result<(), JournalError> {
+        self.queue
+            .send(Message::EndUpload(temp))
+            .map_err(|_| stopped())
+    }
+
     /// Returns once everything handed over so far is committed, or why it could not be.
     pub async fn flush(&self) -> Result<(), JournalError> {
         let (reply, answer) = oneshot::channel();
@@ -85,6 +117,9 @@ struct Writer {
     pair: PairId,
     entries: Vec<Agreed>,
     folders: BTreeSet<PathBuf>,
+    /// Temp names to record, with who waits for them to be durable.
+    begun: Vec<(String, oneshot::Sender<Option<String>>)>,
+    ended: Vec<String>,
     failure: Option<String>,
 }
 
@@ -95,6 +130,8 @@ impl Writer {
             pair,
             entries: Vec::new(),
             folders: BTreeSet::new(),
+            begun: Vec::new(),
+            ended: Vec::new(),
             failure: None,
         }
     }
@@ -123,6 +160,16 @@ impl Writer {
                         due = None;
                     }
                 }
+                Some(Message::BeginUpload { temp, committed }) => {
+                    // Due now: messages already queued still join (a timeout polls its
+                    // future before its deadline).
+                    due = Some(Instant::now());
+                    self.begun.push((temp, committed));
+                }
+                Some(Message::EndUpload(temp)) => {
+                    due.get_or_insert_with(|| Instant::now() + LINGER);
+                    self.ended.push(temp);
+                }
                 Some(Message::Flush(reply)) => {
                     self.commit().await;
                     due = None;
@@ -136,13 +183,17 @@ impl Writer {
         }
     }
 
-    /// Syncs the folders renamed into, then records the batch in one transaction.
+    /// Syncs the folders renamed into, then records the batch in one transaction, and tells
+    /// the uploads waiting for their temp names how it went.
     async fn commit(&mut self) {
-        if self.entries.is_empty() {
+        if self.entries.is_empty() && self.begun.is_empty() && self.ended.is_empty() {
             return;
         }
         let entries = std::mem::take(&mut self.entries);
         let folders = std::mem::take(&mut self.folders);
+        let ended = std::mem::take(&mut self.ended);
+        let (begun, waiting): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.begun).into_iter().unzip();
         let pair = self.pair;
         let committed = self
             .journal
@@ -151,12 +202,23 @@ impl Writer {
                     sync_folder(folder)
                         .map_err(|e| JournalError::Batch(format!("{}: {e}", folder.display())))?;
                 }
-                j.agree_all(pair, &entries)
+                j.record_batch(
+                    pair,
+                    &Batch {
+                        begun: &begun,
+                        entries: &entries,
+                        ended: &ended,
+                    },
+                )
             })
             .await;
-        if let Err(error) = committed {
-            tracing::warn!(%error, "synced files could not be recorded");
-            self.failure.get_or_insert(error.to_string());
+        let failure = committed.err().map(|error| error.to_string());
+        for upload in waiting {
+            let _ = upload.send(failure.clone());
+        }
+        if let Some(failure) = failure {
+            tracing::warn!(error = %failure, "a batch could not be recorded");
+            self.failure.get_or_insert(failure);
         }
     }
 }
@@ -164,4 +226,46 @@ impl Writer {
 /// Makes the renames into `folder` durable.
 fn sync_folder(folder: &std::path::Path) -> std::io::Result<()> {
     std::fs::File::open(folder)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::model::Mode;
+
+    #[tokio::test]
+    async fn upload_temps_are_durable_when_begun_and_forgotten_after_their_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("journal.sqlite")).unwrap();
+        let remote = journal
+            .add_remote("demo", "http://127.0.0.1:1/", None, false)
+            .unwrap();
+        let pair = journal
+            .ensure_pair(remote, "", Path::new("/tmp/x"), Mode::Upload)
+            .unwrap();
+        let recorder = Recorder::start(journal.clone(), pair);
+        let begun = futures_util::future::join_all(
+            (0..10).map(|i| recorder.begin_upload(format!(".tidesync-up-{i}"))),
+        )
+        .await;
+        assert!(begun.iter().all(Result::is_ok), "{begun:?}");
+        assert_eq!(
+            journal.pending_uploads(pair).unwrap().len(),
+            10,
+            "every temp committed before begin returned"
+        );
+
+        recorder.end_upload(".tidesync-up-3".into()).unwrap();
+        assert_eq!(
+            journal.pending_uploads(pair).unwrap().len(),
+            10,
+            "an end waits for the next batch"
+        );
+        recorder.flush().await.unwrap();
+        let left = journal.pending_uploads(pair).unwrap();
+        assert_eq!(left.len(), 9);
+        assert!(!left.contains(&".tidesync-up-3".to_owned()));
+    }
 }

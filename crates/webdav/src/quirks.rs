@@ -53,8 +53,9 @@ pub struct Quirks {
     /// requests share one connection. `None` until it answered.
     pub http2: Option<bool>,
     /// Whether a file keeps its ETag when it is moved, as where the ETag is made from the
-    /// file's inode, size and time or its content rather than its path (Apache, rclone serve,
-    /// dav-server). Then the ETag a `PUT` to a temporary name answered is the moved file's, and
+    /// file's inode, size and time or its content rather than its path (dav-server; rclone
+    /// serve's `PUT` answers the ETag from before it applies `X-OC-Mtime`, and Apache's answers
+    /// none). Then the ETag a `PUT` to a temporary name answered is the moved file's, and
     /// no `PROPFIND` need ask for it. `None` until an upload compared the two; one that did
     /// not match settles it as `false` for good.
     pub move_keeps_etag: Option<bool>,

@@ -32,6 +32,18 @@ pub struct PartialDownload {
     pub offset: u64,
 }
 
+/// What a run's recorder writes in one transaction (see `record`).
+#[derive(Debug, Default)]
+pub struct Batch<'a> {
+    /// Temp names of uploads about to start, so a later run deletes any left behind
+    /// ([`Journal::pending_uploads`]).
+    pub begun: &'a [String],
+    /// Agreements, as [`Journal::agree_all`] records them.
+    pub entries: &'a [Agreed],
+    /// Temp names no longer in use: moved into place (see [`Journal::end_upload`]).
+    pub ended: &'a [String],
+}
+
 impl Journal {
     /// Every agreed path of a pair.
     pub fn agreed(&self, pair: PairId) -> Result<Vec<Agreed>, JournalError> {
@@ -59,9 +71,36 @@ impl Journal {
     /// Records that both sides agree on every entry of `entries`, and forgets any partial
     /// download of them, in one transaction.
     pub fn agree_all(&self, pair: PairId, entries: &[Agreed]) -> Result<(), JournalError> {
+        self.record_batch(
+            pair,
+            &Batch {
+                entries,
+                ..Batch::default()
+            },
+        )
+    }
+
+    /// Records a batch of a run's bookkeeping in one transaction (see [`Batch`]).
+    pub fn record_batch(&self, pair: PairId, batch: &Batch<'_>) -> Result<(), JournalError> {
+        let Batch {
+            begun,
+            entries,
+            ended,
+        } = batch;
         self.with(|db| {
             let tx = db.transaction()?;
             {
+                let mut begin = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO uploads (pair_id, temp) VALUES (?1, ?2)",
+                )?;
+                for temp in *begun {
+                    begin.execute(params![pair, temp])?;
+                }
+                let mut end =
+                    tx.prepare_cached("DELETE FROM uploads WHERE pair_id = ?1 AND temp = ?2")?;
+                for temp in *ended {
+                    end.execute(params![pair, temp])?;
+                }
                 let mut insert = tx.prepare_cached(
                     "INSERT OR REPLACE INTO entries
                      (pair_id, path, is_dir, size, local_mtime, etag, remote_mtime, local_inode, file_id)
@@ -69,7 +108,7 @@ impl Journal {
                 )?;
                 let mut done = tx
                     .prepare_cached("DELETE FROM downloads WHERE pair_id = ?1 AND path = ?2")?;
-                for entry in entries {
+                for entry in *entries {
                     insert.execute(params![
                         pair,
                         entry.path,
@@ -169,17 +208,6 @@ impl Journal {
             db.execute(
                 "DELETE FROM downloads WHERE pair_id = ?1 AND path = ?2",
                 params![pair, path],
-            )
-            .map(drop)
-        })
-    }
-
-    /// Records the temp name an upload is about to be sent to (before its `PUT`).
-    pub fn begin_upload(&self, pair: PairId, temp: &str) -> Result<(), JournalError> {
-        self.with(|db| {
-            db.execute(
-                "INSERT OR IGNORE INTO uploads (pair_id, temp) VALUES (?1, ?2)",
-                params![pair, temp],
             )
             .map(drop)
         })

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-pub use files::{Agreed, PartialDownload};
+pub use files::{Agreed, Batch, PartialDownload};
 pub use jobs::JobRecord;
 
 use schema::MIGRATIONS;

@@ -25,10 +25,7 @@ pub(super) async fn send(
     let local = ctx.local_path(path);
     let temp = hidden_name(path)?;
     let mtime = mtime_of(&before);
-    let (pair, recorded) = (ctx.pair, temp.as_str().to_owned());
-    ctx.journal
-        .call(move |j| j.begin_upload(pair, &recorded))
-        .await?;
+    ctx.recorder.begin_upload(temp.as_str().to_owned()).await?;
     let uploaded = ctx
         .or_stop(ctx.client.put_file(
             &temp,
@@ -92,10 +89,7 @@ pub(super) async fn send(
             return Err(stopped);
         }
     }
-    let (pair, moved) = (ctx.pair, temp.as_str().to_owned());
-    ctx.journal
-        .call(move |j| j.end_upload(pair, &moved))
-        .await?;
+    ctx.recorder.end_upload(temp.as_str().to_owned())?;
     agreed_after_move(ctx, path, &before, uploaded).await
 }
 
