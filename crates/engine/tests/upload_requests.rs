@@ -1,12 +1,14 @@
-//! Requests per uploaded file on a generic WebDAV server: a `PUT` to a hidden name and a
+//! Requests per uploaded file. On a generic WebDAV server: a `PUT` to a hidden name and a
 //! `MOVE` into place, plus a `PROPFIND` for the new ETag only until an upload showed that the
 //! server's moved files keep the ETag their `PUT` answered. Shown on the in-process
 //! `dav-server` (whose ETags come from inode, size and time, so a move keeps them), with the
 //! requests it answered counted; the ETags recorded without asking are proven right by the
-//! next two-way sync, which finds nothing to do.
+//! next two-way sync, which finds nothing to do. On Apache's mod_dav_fs, whose `PUT` is
+//! atomic: one `PUT` and the `PROPFIND` its answer makes necessary, counted in its access log.
 
-use tidesync_engine::{Engine, EngineOptions, JobState, Mode, PlainHttp, Summary};
+use tidesync_engine::{Engine, EngineOptions, JobState, Mode, PlainHttp, ServerForm, Summary};
 use tidesync_testkit::FaultyDav;
+use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER, ApacheServer};
 
 const FILES: usize = 12;
 
@@ -70,5 +72,71 @@ async fn uploads_stop_asking_for_etags_once_a_move_kept_one() {
         Summary::default(),
         "the ETags recorded are the server's: nothing to do"
     );
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_apache_a_small_file_goes_up_in_one_put() {
+    let apache = ApacheServer::start().await.unwrap();
+    let (local, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for i in 0..FILES {
+        std::fs::write(local.path().join(format!("{i}.txt")), format!("file {i}")).unwrap();
+    }
+    let engine = Engine::open(data.path(), EngineOptions::default())
+        .await
+        .unwrap();
+    let remote = engine
+        .add_server(ServerForm {
+            name: "apache".into(),
+            url: apache.url(),
+            user: Some(APACHE_USER.into()),
+            password: Some(APACHE_PASSWORD.into()),
+            pin_sha256: None,
+        })
+        .await
+        .unwrap();
+    let pair = engine
+        .ensure_pair(remote.id, "", local.path(), Mode::TwoWay)
+        .await
+        .unwrap();
+    let up = engine
+        .wait(engine.start(pair).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(up.state, JobState::Completed, "{up:?}");
+    assert_eq!(up.summary.files_uploaded, FILES as u64);
+    for i in 0..FILES {
+        let served = std::fs::read_to_string(apache.root().join(format!("{i}.txt"))).unwrap();
+        assert_eq!(served, format!("file {i}"));
+    }
+    // Apache logs a request just after answering it: the last may lag the job's end.
+    let mut requests = apache.requests().unwrap();
+    for _ in 0..100 {
+        if requests
+            .iter()
+            .filter(|r| r.starts_with("PROPFIND"))
+            .count()
+            > FILES
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        requests = apache.requests().unwrap();
+    }
+    let of_files = |method: &str| {
+        requests
+            .iter()
+            .filter(|r| r.starts_with(method) && r.contains(".txt "))
+            .count()
+    };
+    assert_eq!(of_files("PUT"), FILES, "one PUT a file: {requests:#?}");
+    assert_eq!(of_files("MOVE"), 0, "nothing to move: {requests:#?}");
+    assert_eq!(of_files("PROPFIND"), FILES, "its ETag: {requests:#?}");
+
+    let again = engine
+        .wait(engine.start(pair).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(again.summary, Summary::default(), "{again:?}");
     engine.shutdown().await;
 }

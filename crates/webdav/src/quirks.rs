@@ -72,8 +72,9 @@ pub struct Quirks {
 pub struct Abilities {
     /// A `PUT` never shows a partial file under its name and honours `If-Match` and
     /// `If-None-Match: *`, so a file goes up in one request. Atomicity is what Nextcloud and
-    /// ownCloud document (they write a part file and rename it); the preconditions are proven
-    /// by a probe on the server itself.
+    /// ownCloud document (they write a part file and rename it) and what Apache's mod_dav_fs
+    /// does (a temporary file, renamed); the preconditions are proven by a probe on the server
+    /// itself.
     pub atomic_put: bool,
     /// Chunked upload v2 (`dav.chunking` in the capabilities), with where its upload folders
     /// live.

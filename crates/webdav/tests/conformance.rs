@@ -66,6 +66,10 @@ struct Traits {
     write_preconditions: bool,
     /// Answers MKCOL on an existing folder with 405 (RFC 4918); rclone answers 201 again.
     mkcol_reports_existing: bool,
+    /// Taken for a server whose `PUT` is atomic and honours preconditions, so a small file
+    /// goes up in one request: Apache's mod_dav_fs (see
+    /// `apache_put_shows_nothing_under_the_name_until_complete`).
+    atomic_put: bool,
 }
 
 /// Runs every case against a server that serves `root` (seeded by [`seed`]).
@@ -324,6 +328,10 @@ async fn conformance(client: Client, root: &Path, traits: Traits) {
         .await
         .unwrap_err();
     assert!(gone.is_not_found(), "{gone}");
+
+    let abilities = client.abilities(&path(".probe")).await.unwrap();
+    assert_eq!(abilities.atomic_put, traits.atomic_put);
+    assert!(!root.join(".probe").exists(), "the probe is cleaned up");
 }
 
 #[tokio::test]
@@ -339,6 +347,7 @@ async fn dav_server_conforms() {
             depth_infinity: false,
             write_preconditions: true,
             mkcol_reports_existing: true,
+            atomic_put: false,
         },
     )
     .await;
@@ -357,6 +366,7 @@ async fn rclone_serve_webdav_conforms() {
             depth_infinity: true,
             write_preconditions: false,
             mkcol_reports_existing: false,
+            atomic_put: false,
         },
     )
     .await;
@@ -376,9 +386,60 @@ async fn apache_mod_dav_conforms() {
             depth_infinity: false,
             write_preconditions: true,
             mkcol_reports_existing: true,
+            atomic_put: true,
         },
     )
     .await;
+}
+
+/// Apache's mod_dav_fs writes a `PUT`'s body to a temporary file and renames it over the
+/// target once complete: while the body is half sent, nothing is under the file's name. This
+/// is what lets a small file go up to Apache in one `PUT` (`Client::abilities`).
+#[tokio::test]
+async fn apache_put_shows_nothing_under_the_name_until_complete() {
+    const HALF: usize = 256 * 1024;
+    let server = ApacheServer::start().await.unwrap();
+    let (send, receive) = tokio::sync::mpsc::channel::<Bytes>(1);
+    let body = futures_util::stream::unfold(receive, |mut receive| async move {
+        let chunk = receive.recv().await?;
+        Some((Ok::<_, std::io::Error>(chunk), receive))
+    });
+    let put = tokio::spawn(
+        reqwest::Client::new()
+            .put(format!("{}half.bin", server.url()))
+            .basic_auth(APACHE_USER, Some(APACHE_PASSWORD))
+            .header(reqwest::header::CONTENT_LENGTH, 2 * HALF)
+            .body(reqwest::Body::wrap_stream(body))
+            .send(),
+    );
+    send.send(Bytes::from(vec![1u8; HALF])).await.unwrap();
+    let root = server.root();
+    let written = |root: &Path| {
+        std::fs::read_dir(root)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter_map(|e| e.metadata().ok())
+            .any(|m| m.len() > 0)
+    };
+    for _ in 0..200 {
+        if written(&root) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(written(&root), "Apache wrote the first half somewhere");
+    assert!(
+        !root.join("half.bin").exists(),
+        "nothing under the name while the body is incomplete"
+    );
+    send.send(Bytes::from(vec![2u8; HALF])).await.unwrap();
+    drop(send);
+    let answer = put.await.unwrap().unwrap();
+    assert_eq!(answer.status().as_u16(), 201);
+    assert_eq!(
+        std::fs::read(root.join("half.bin")).unwrap().len(),
+        2 * HALF
+    );
 }
 
 /// What Apache does that a client must handle, recorded so a change shows up here: a file

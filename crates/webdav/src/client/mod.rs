@@ -4,6 +4,7 @@
 //! requests without a body of note (MKCOL, DELETE, MOVE) and the one way every request is sent.
 
 mod address;
+mod apache;
 mod bulk;
 mod chunked;
 mod download;

@@ -1,7 +1,8 @@
 //! What Nextcloud and ownCloud offer beyond WebDAV, learnt from the server itself: `status.php`
 //! says what it is, the OCS capabilities what it announces (chunked and bulk upload), and a
 //! probe whether its `PUT` honours preconditions. A server whose WebDAV address is not under
-//! `remote.php/` is never asked: it gets the generic path, at no cost.
+//! `remote.php/` is asked one `OPTIONS` only, which tells Apache's mod_dav_fs (see `apache`),
+//! the other server whose `PUT` is atomic; every other one gets the generic path.
 
 use reqwest::Method;
 use reqwest::header::ACCEPT;
@@ -61,8 +62,13 @@ impl Client {
             return Ok(known);
         }
         let Some(layout) = Layout::of(&self.inner.base) else {
-            self.learn(|q| q.abilities = Some(Abilities::default()));
-            return Ok(Abilities::default());
+            let abilities = Abilities {
+                atomic_put: self.served_by_mod_dav_fs().await?
+                    && self.proves_preconditions(probe).await?,
+                ..Abilities::default()
+            };
+            self.learn(|q| q.abilities = Some(abilities.clone()));
+            return Ok(abilities);
         };
         let Some(kind) = self.server_status(&layout).await? else {
             // In maintenance, or not answering: nothing is concluded, the next upload asks again.
