@@ -2,15 +2,17 @@
 //!
 //! `tokio::fs` sends every call to the blocking pool: an open, a seek, several writes and an
 //! fsync would each be a thread hand-off, which costs a small file more than its bytes. A
-//! [`PartWriter`] gathers the body in memory and writes it in slices of [`SLICE`] bytes, each in
-//! one blocking call that runs while the next slice arrives: a file smaller than a slice is
-//! opened, written and fsync'd in a single call, a large one is written by a disk that keeps
-//! pace with the network, and at most two slices per transfer are ever held in memory.
+//! [`PartWriter`] keeps the body's chunks as they arrived (no copy) and writes them a slice of
+//! [`SLICE`] bytes at a time, each with one vectored write in one blocking call that runs
+//! while the next slice arrives: a file smaller than a slice is opened, written and fsync'd in
+//! a single call, a large one is written by a disk that keeps pace with the network, and at
+//! most two slices per transfer are ever held in memory.
 
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{IoSlice, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use tokio::task::JoinHandle;
 
 /// How much of a body is gathered before it is written. It is also the most a stopped run
@@ -23,8 +25,8 @@ enum File {
     Open(std::fs::File),
 }
 
-/// A slice being written: it hands back the file and the emptied buffer.
-type Writing = JoinHandle<std::io::Result<(File, Vec<u8>)>>;
+/// A slice being written: it hands back the file.
+type Writing = JoinHandle<std::io::Result<File>>;
 
 /// Appends to a part file from `offset`; [`finish`](PartWriter::finish) makes it durable.
 pub struct PartWriter {
@@ -32,24 +34,22 @@ pub struct PartWriter {
     /// `None` while a slice is being written; the write hands the file back.
     file: Option<File>,
     writing: Option<Writing>,
-    buf: Vec<u8>,
-    /// The buffer of the last finished write, reused for the next slice.
-    spare: Vec<u8>,
+    /// Chunks received and not yet handed to a write, and their length.
+    gathered: Vec<Bytes>,
+    gathered_len: usize,
     /// Bytes handed to the writer so far, from the start of the file.
     received: u64,
 }
 
 impl PartWriter {
-    /// A writer for `path` that keeps its first `offset` bytes; `expected` (the bytes still to
-    /// come, if known) sizes the first buffer, so a 4 KiB file does not reserve a whole slice.
-    pub fn new(path: &Path, offset: u64, expected: u64) -> PartWriter {
-        let first = usize::try_from(expected).unwrap_or(SLICE).clamp(1, SLICE);
+    /// A writer for `path` that keeps its first `offset` bytes.
+    pub fn new(path: &Path, offset: u64) -> PartWriter {
         PartWriter {
             path: path.to_owned(),
             file: Some(File::Closed { offset }),
             writing: None,
-            buf: Vec::with_capacity(first),
-            spare: Vec::new(),
+            gathered: Vec::new(),
+            gathered_len: 0,
             received: offset,
         }
     }
@@ -59,19 +59,18 @@ impl PartWriter {
         self.received
     }
 
-    /// Takes `bytes`; once a slice is full it is written in the background.
-    pub async fn push(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.received += bytes.len() as u64;
-        self.buf.extend_from_slice(bytes);
-        if self.buf.len() >= SLICE {
+    /// Takes `chunk`; once a slice is gathered it is written in the background.
+    pub async fn push(&mut self, chunk: Bytes) -> std::io::Result<()> {
+        self.received += chunk.len() as u64;
+        self.gathered_len += chunk.len();
+        self.gathered.push(chunk);
+        if self.gathered_len >= SLICE {
             self.settle().await?;
             let file = self.file.take().ok_or_else(lost_write)?;
-            let next = std::mem::take(&mut self.spare);
-            let slice = std::mem::replace(&mut self.buf, next);
+            let slice = self.take_gathered();
             let path = self.path.clone();
             self.writing = Some(tokio::task::spawn_blocking(move || {
-                let file = write(&path, file, &slice)?;
-                Ok((File::Open(file), slice))
+                write(&path, file, &slice).map(File::Open)
             }));
         }
         Ok(())
@@ -82,17 +81,15 @@ impl PartWriter {
     pub async fn sync(&mut self) -> std::io::Result<u64> {
         self.settle().await?;
         let file = self.file.take().ok_or_else(lost_write)?;
-        let buf = std::mem::take(&mut self.buf);
+        let slice = self.take_gathered();
         let path = self.path.clone();
-        let (file, mut buf) = tokio::task::spawn_blocking(move || {
-            let file = write(&path, file, &buf)?;
+        let file = tokio::task::spawn_blocking(move || {
+            let file = write(&path, file, &slice)?;
             file.sync_data()?;
-            Ok::<_, std::io::Error>((File::Open(file), buf))
+            Ok::<_, std::io::Error>(File::Open(file))
         })
         .await
         .map_err(std::io::Error::other)??;
-        buf.clear();
-        self.buf = buf;
         self.file = Some(file);
         Ok(self.received)
     }
@@ -108,9 +105,9 @@ impl PartWriter {
     ) -> std::io::Result<T> {
         self.settle().await?;
         let file = self.file.take().ok_or_else(lost_write)?;
-        let (path, buf) = (self.path, self.buf);
+        let (path, slice) = (self.path, self.gathered);
         tokio::task::spawn_blocking(move || {
-            let file = write(&path, file, &buf)?;
+            let file = write(&path, file, &slice)?;
             if let Some(mtime) = mtime {
                 file.set_modified(mtime)?;
             }
@@ -122,13 +119,15 @@ impl PartWriter {
         .map_err(std::io::Error::other)?
     }
 
+    fn take_gathered(&mut self) -> Vec<Bytes> {
+        self.gathered_len = 0;
+        std::mem::take(&mut self.gathered)
+    }
+
     /// Waits for the slice being written, if any, and takes the file back.
     async fn settle(&mut self) -> std::io::Result<()> {
         if let Some(writing) = self.writing.take() {
-            let (file, mut used) = writing.await.map_err(std::io::Error::other)??;
-            used.clear();
-            self.spare = used;
-            self.file = Some(file);
+            self.file = Some(writing.await.map_err(std::io::Error::other)??);
         }
         Ok(())
     }
@@ -139,9 +138,9 @@ fn lost_write() -> std::io::Error {
     std::io::Error::other("an earlier write to the part file failed")
 }
 
-/// Writes `bytes` at the end of what the file holds, opening it first if needed. An empty
+/// Writes `chunks` at the end of what the file holds, opening it first if needed. An empty
 /// write to a closed file still opens it: a zero-byte download must leave a part file.
-fn write(path: &Path, file: File, bytes: &[u8]) -> std::io::Result<std::fs::File> {
+fn write(path: &Path, file: File, chunks: &[Bytes]) -> std::io::Result<std::fs::File> {
     let mut file = match file {
         File::Open(file) => file,
         File::Closed { offset: 0 } => std::fs::OpenOptions::new()
@@ -156,7 +155,17 @@ fn write(path: &Path, file: File, bytes: &[u8]) -> std::io::Result<std::fs::File
             file
         }
     };
-    file.write_all(bytes)?;
+    let mut slices: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c)).collect();
+    let mut rest = &mut slices[..];
+    IoSlice::advance_slices(&mut rest, 0);
+    while !rest.is_empty() {
+        match file.write_vectored(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(written) => IoSlice::advance_slices(&mut rest, written),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
     Ok(file)
 }
 
@@ -169,10 +178,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("part");
         std::fs::write(&path, b"keepTHIS-IS-DROPPED").unwrap();
-        let mut writer = PartWriter::new(&path, 4, 3 * SLICE as u64);
+        let mut writer = PartWriter::new(&path, 4);
         let body: Vec<u8> = (0..3 * SLICE + 17).map(|i| (i % 251) as u8).collect();
         for chunk in body.chunks(16 * 1024 + 3) {
-            writer.push(chunk).await.unwrap();
+            writer.push(Bytes::copy_from_slice(chunk)).await.unwrap();
         }
         assert_eq!(writer.received(), 4 + body.len() as u64);
         writer.finish(None, || Ok(())).await.unwrap();
@@ -189,7 +198,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("part");
         let stamp = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
-        PartWriter::new(&path, 0, 0)
+        PartWriter::new(&path, 0)
             .finish(Some(stamp), || Ok(()))
             .await
             .unwrap();

@@ -220,7 +220,7 @@ async fn fetch_from(
             what: "the remote file changed since it was listed".into(),
         });
     }
-    let mut part_file = PartWriter::new(part, *offset, remote.size.saturating_sub(*offset));
+    let mut part_file = PartWriter::new(part, *offset);
     let name = path.as_str();
     // A process killed mid-download keeps what the last checkpoint vouches for: the part
     // file's version is recorded as it starts, its durable length every few MiB or seconds.
@@ -238,11 +238,12 @@ async fn fetch_from(
             Some(Ok(Some(chunk))) => chunk,
         };
         // Not raced with the token: what is received is written before the run may stop.
-        if let Err(e) = part_file.push(&chunk).await {
+        let length = chunk.len() as u64;
+        if let Err(e) = part_file.push(chunk).await {
             break Err(TransferError::local(part, e));
         }
         ctx.hub
-            .file_progress(name, part_file.received(), remote.size, chunk.len() as u64);
+            .file_progress(name, part_file.received(), remote.size, length);
         let due = part_file.received() - durable >= CHECKPOINT_BYTES
             || synced_at.elapsed() >= CHECKPOINT_EVERY;
         if checkpoints && due {

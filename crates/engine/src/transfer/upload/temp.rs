@@ -37,13 +37,9 @@ pub(super) async fn send(
         .await;
     let uploaded = match uploaded {
         Ok(Ok(uploaded)) => uploaded,
-        Err(TransferError::Stopped) => {
+        Err(stopped) => {
             discard_temp(ctx, temp).await;
-            return Err(TransferError::Stopped);
-        }
-        Err(e) => {
-            discard_temp(ctx, temp).await;
-            return Err(e);
+            return Err(stopped);
         }
         Ok(Err(e)) => {
             discard_temp(ctx, temp).await;
