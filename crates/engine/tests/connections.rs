@@ -5,8 +5,10 @@
 
 use std::net::SocketAddr;
 
-use tidesync_engine::{Engine, EngineOptions, JobState, Mode, ServerForm};
-use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER, ApacheServer};
+mod common;
+
+use tidesync_engine::{JobState, Mode};
+use tidesync_testkit::apache::ApacheServer;
 use tidesync_testkit::{FaultProxy, TestCertificate};
 
 /// 48 small files in 12 folders, two levels deep: enough requests to fill several
@@ -41,23 +43,8 @@ async fn connections_per_run(apache: &ApacheServer, pin_sha256: Option<String>) 
     let scheme = apache.url().split_once("://").unwrap().0.to_owned();
     let url = proxy.url().replacen("http", &scheme, 1) + "dav/";
     let (data, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let engine = Engine::open(data.path(), EngineOptions::default())
-        .await
-        .unwrap();
-    let remote = engine
-        .add_server(ServerForm {
-            name: "apache".into(),
-            url,
-            user: Some(APACHE_USER.into()),
-            password: Some(APACHE_PASSWORD.into()),
-            pin_sha256,
-        })
-        .await
-        .unwrap();
-    let pair = engine
-        .ensure_pair(remote.id, "", local.path(), Mode::Download)
-        .await
-        .unwrap();
+    let (engine, _, pair) =
+        common::apache_pair(data.path(), url, pin_sha256, local.path(), Mode::Download).await;
 
     let before = proxy.connections();
     let first = engine

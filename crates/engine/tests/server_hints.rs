@@ -3,7 +3,9 @@
 //! again or probing its properties, which saves it two round trips before its first listing.
 //! Shown on a real Apache mod_dav, whose access log lists every request it answered.
 
-use tidesync_engine::{Engine, EngineOptions, JobState, Mode, ServerForm};
+mod common;
+
+use tidesync_engine::{Engine, EngineOptions, JobState, Mode};
 use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER, ApacheServer};
 use tidesync_webdav::Credentials;
 
@@ -50,23 +52,14 @@ async fn a_new_process_walks_a_server_that_refused_depth_infinity_at_once() {
     write(&apache, "a/b/two.txt", "two");
     let (data, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
 
-    let engine = Engine::open(data.path(), EngineOptions::default())
-        .await
-        .unwrap();
-    let remote = engine
-        .add_server(ServerForm {
-            name: "apache".into(),
-            url: apache.url(),
-            user: Some(APACHE_USER.into()),
-            password: Some(APACHE_PASSWORD.into()),
-            pin_sha256: None,
-        })
-        .await
-        .unwrap();
-    let pair = engine
-        .ensure_pair(remote.id, "", local.path(), Mode::Download)
-        .await
-        .unwrap();
+    let (engine, remote, pair) = common::apache_pair(
+        data.path(),
+        apache.url(),
+        None,
+        local.path(),
+        Mode::Download,
+    )
+    .await;
     let first = engine
         .wait(engine.start(pair).await.unwrap())
         .await
@@ -85,7 +78,7 @@ async fn a_new_process_walks_a_server_that_refused_depth_infinity_at_once() {
     let engine = Engine::open(data.path(), EngineOptions::default())
         .await
         .unwrap();
-    engine.set_credentials(remote.id, Credentials::new(APACHE_USER, APACHE_PASSWORD));
+    engine.set_credentials(remote, Credentials::new(APACHE_USER, APACHE_PASSWORD));
     let second = engine
         .wait(engine.start(pair).await.unwrap())
         .await

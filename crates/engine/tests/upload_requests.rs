@@ -6,9 +6,11 @@
 //! next two-way sync, which finds nothing to do. On Apache's mod_dav_fs, whose `PUT` is
 //! atomic: one `PUT` and the `PROPFIND` its answer makes necessary, counted in its access log.
 
-use tidesync_engine::{Engine, EngineOptions, JobState, Mode, PlainHttp, ServerForm, Summary};
+mod common;
+
+use tidesync_engine::{Engine, EngineOptions, JobState, Mode, PlainHttp, Summary};
 use tidesync_testkit::FaultyDav;
-use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER, ApacheServer};
+use tidesync_testkit::apache::ApacheServer;
 
 const FILES: usize = 12;
 
@@ -82,23 +84,8 @@ async fn on_apache_a_small_file_goes_up_in_one_put() {
     for i in 0..FILES {
         std::fs::write(local.path().join(format!("{i}.txt")), format!("file {i}")).unwrap();
     }
-    let engine = Engine::open(data.path(), EngineOptions::default())
-        .await
-        .unwrap();
-    let remote = engine
-        .add_server(ServerForm {
-            name: "apache".into(),
-            url: apache.url(),
-            user: Some(APACHE_USER.into()),
-            password: Some(APACHE_PASSWORD.into()),
-            pin_sha256: None,
-        })
-        .await
-        .unwrap();
-    let pair = engine
-        .ensure_pair(remote.id, "", local.path(), Mode::TwoWay)
-        .await
-        .unwrap();
+    let (engine, _, pair) =
+        common::apache_pair(data.path(), apache.url(), None, local.path(), Mode::TwoWay).await;
     let up = engine
         .wait(engine.start(pair).await.unwrap())
         .await

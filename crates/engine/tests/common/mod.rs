@@ -8,8 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use tidesync_engine::memory::{ManualWatch, MemoryConnector, MemoryRemote};
 use tidesync_engine::{
-    Engine, EngineOptions, JobEvent, JobId, Mode, Outcome, PairId, PlainHttp, Sink,
+    Engine, EngineOptions, JobEvent, JobId, Mode, Outcome, PairId, PlainHttp, RemoteId, ServerForm,
+    Sink,
 };
+use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER};
 use tidesync_testkit::tree::snapshot;
 
 /// Shorter timeouts and quicker retries than the defaults, so a fault costs seconds, not
@@ -168,6 +170,33 @@ pub fn write(root: &Path, path: &str, bytes: &[u8]) -> PathBuf {
     std::fs::create_dir_all(full.parent().unwrap()).unwrap();
     std::fs::write(&full, bytes).unwrap();
     full
+}
+
+/// An engine on `data` with the test kit's Apache account at `url` added as a user adds a
+/// server (a connection test, the password kept), paired with `local` in `mode`.
+pub async fn apache_pair(
+    data: &Path,
+    url: String,
+    pin_sha256: Option<String>,
+    local: &Path,
+    mode: Mode,
+) -> (Engine, RemoteId, PairId) {
+    let engine = Engine::open(data, EngineOptions::default()).await.unwrap();
+    let remote = engine
+        .add_server(ServerForm {
+            name: "apache".into(),
+            url,
+            user: Some(APACHE_USER.into()),
+            password: Some(APACHE_PASSWORD.into()),
+            pin_sha256,
+        })
+        .await
+        .unwrap();
+    let pair = engine
+        .ensure_pair(remote.id, "", local, mode)
+        .await
+        .unwrap();
+    (engine, remote.id, pair)
 }
 
 pub async fn wait_for_job(engine: &Engine, job: JobId) -> Outcome {
