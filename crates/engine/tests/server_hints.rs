@@ -21,23 +21,6 @@ fn propfinds(requests: &[String]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The PROPFINDs Apache answered after its first `from` requests, once it logged at least
-/// `expected` (it logs a request just after answering it, so the last may lag the answer).
-async fn propfinds_after(
-    apache: &ApacheServer,
-    from: usize,
-    expected: usize,
-) -> Vec<(String, String)> {
-    for _ in 0..100 {
-        let found = propfinds(&apache.requests().unwrap()[from..]);
-        if found.len() >= expected {
-            return found;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    propfinds(&apache.requests().unwrap()[from..])
-}
-
 fn write(apache: &ApacheServer, path: &str, text: &str) {
     let file = apache.root().join(path);
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
@@ -89,7 +72,11 @@ async fn a_new_process_walks_a_server_that_refused_depth_infinity_at_once() {
         std::fs::read_to_string(local.path().join("a/b/c/three.txt")).unwrap(),
         "three"
     );
-    let walked = propfinds_after(&apache, before, 4).await;
+    let logged = apache
+        .requests_once(|r| propfinds(&r[before..]).len() >= 4)
+        .await
+        .unwrap();
+    let walked = propfinds(&logged[before..]);
     assert!(
         walked.iter().all(|(depth, _)| depth == "1"),
         "the second process only walked, Depth: 1: {walked:?}"

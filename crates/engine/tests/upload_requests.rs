@@ -96,20 +96,10 @@ async fn on_apache_a_small_file_goes_up_in_one_put() {
         let served = std::fs::read_to_string(apache.root().join(format!("{i}.txt"))).unwrap();
         assert_eq!(served, format!("file {i}"));
     }
-    // Apache logs a request just after answering it: the last may lag the job's end.
-    let mut requests = apache.requests().unwrap();
-    for _ in 0..100 {
-        if requests
-            .iter()
-            .filter(|r| r.starts_with("PROPFIND"))
-            .count()
-            > FILES
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        requests = apache.requests().unwrap();
-    }
+    let requests = apache
+        .requests_once(|r| r.iter().filter(|l| l.starts_with("PROPFIND")).count() > FILES)
+        .await
+        .unwrap();
     let of_files = |method: &str| {
         requests
             .iter()

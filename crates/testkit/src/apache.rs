@@ -148,6 +148,23 @@ impl ApacheServer {
         Ok(log.lines().map(str::to_owned).collect())
     }
 
+    /// The requests answered so far once `logged` holds for them, or after 5 s whatever
+    /// they are: Apache writes a request's line just after its answer, so a client can be
+    /// done before the log is.
+    pub async fn requests_once(
+        &self,
+        logged: impl Fn(&[String]) -> bool,
+    ) -> std::io::Result<Vec<String>> {
+        for _ in 0..100 {
+            let requests = self.requests()?;
+            if logged(&requests) {
+                return Ok(requests);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.requests()
+    }
+
     /// Hands everything below the served folder to the account Apache serves as, after a
     /// test wrote there directly (as root, its files would be read-only to Apache).
     pub fn adopt(&self) -> std::io::Result<()> {
