@@ -9,8 +9,8 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use tidesync_webdav::{
-    Abilities, BulkFile, BulkResult, Client, Depth, Download, Entry, EntryKind, Error, Listing,
-    Mkcol, Overwrite, Precondition, RemotePath, SentBytes, Uploaded,
+    Abilities, BulkFile, BulkResult, Client, Depth, Download, Entry, EntryKind, Error, Found,
+    Listing, Mkcol, Overwrite, Precondition, RemotePath, SentBytes, Uploaded,
 };
 
 use crate::model::ServerHints;
@@ -34,6 +34,17 @@ pub trait Remote: Send + Sync + 'static {
         path: &'a RemotePath,
         depth: Depth,
     ) -> BoxFuture<'a, Result<Listing, Error>>;
+    /// Like [`list`](Remote::list), telling `found` each folder's entries as they arrive where
+    /// the listing is a walk (see [`Found`]). By default nothing is reported early.
+    fn list_reporting<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        depth: Depth,
+        found: Found<'a>,
+    ) -> BoxFuture<'a, Result<Listing, Error>> {
+        let _ = found;
+        self.list(path, depth)
+    }
     /// What the server says of the item at `path` (a file's URL has no trailing slash, a
     /// folder's has one), `None` if nothing is there.
     fn stat<'a>(
@@ -146,6 +157,15 @@ impl Remote for Client {
         depth: Depth,
     ) -> BoxFuture<'a, Result<Listing, Error>> {
         Box::pin(Client::list(self, path, depth))
+    }
+
+    fn list_reporting<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        depth: Depth,
+        found: Found<'a>,
+    ) -> BoxFuture<'a, Result<Listing, Error>> {
+        Box::pin(Client::list_reporting(self, path, depth, found))
     }
 
     fn stat<'a>(

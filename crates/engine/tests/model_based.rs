@@ -15,7 +15,9 @@
 //!
 //! proptest generates and shrinks: a failing case prints the smallest operations that still
 //! fail. The in-memory server runs `TIDESYNC_MODEL_CASES` scenarios (1,000 by default);
-//! dav-server, rclone serve and Apache mod_dav run `TIDESYNC_MODEL_SERVER_CASES` each (20).
+//! dav-server, rclone serve and Apache mod_dav run `TIDESYNC_MODEL_SERVER_CASES` each (20). The
+//! in-memory server answers half the scenarios folder by folder, as Apache does, so downloads
+//! start while the tree is listed there too.
 
 mod common;
 
@@ -93,6 +95,9 @@ fn op() -> impl Strategy<Value = Op> {
 struct Scenario {
     grow: Vec<Op>,
     rounds: Vec<(Vec<Op>, Vec<Op>)>,
+    /// Whether the in-memory server answers folder by folder, as a server that must be
+    /// walked does, so downloads start while it is listed (`run::early` in the engine).
+    walks: bool,
 }
 
 fn scenario() -> impl Strategy<Value = Scenario> {
@@ -106,7 +111,11 @@ fn scenario() -> impl Strategy<Value = Scenario> {
     );
     let side = || prop::collection::vec(op(), 0..6);
     let rounds = prop::collection::vec((side(), side()), 1..3);
-    (grow, rounds).prop_map(|(grow, rounds)| Scenario { grow, rounds })
+    (grow, rounds, any::<bool>()).prop_map(|(grow, rounds, walks)| Scenario {
+        grow,
+        rounds,
+        walks,
+    })
 }
 
 /// A tree as the oracle sees it: every folder, and every file with its bytes.
@@ -606,7 +615,7 @@ enum Server {
     },
 }
 
-async fn stage(server: &Server, folder: &str) -> Stage {
+async fn stage(server: &Server, folder: &str, walks: bool) -> Stage {
     let data_dir = tempfile::tempdir().unwrap();
     let local_dir = tempfile::tempdir().unwrap();
     // The trees are tiny, so deleting one folder is often "most of the tree": the guard
@@ -632,6 +641,9 @@ async fn stage(server: &Server, folder: &str) -> Stage {
     let server: Arc<dyn Remote> = match server {
         Server::Memory => {
             let memory = Arc::new(MemoryRemote::new());
+            if walks {
+                memory.answer_folder_by_folder();
+            }
             connector.serve(remote_id, memory.clone());
             memory
         }
@@ -666,7 +678,7 @@ fn fail(message: String) -> TestCaseError {
 
 /// Plays `scenario` on a fresh pair and checks the oracle after every round.
 async fn play(server: &Server, folder: &str, scenario: &Scenario) -> Result<(), TestCaseError> {
-    let stage = stage(server, folder).await;
+    let stage = stage(server, folder, scenario.walks).await;
     let local = LocalSide {
         root: stage.local_dir.path(),
         clock: std::cell::Cell::new(0),

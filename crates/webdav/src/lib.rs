@@ -40,7 +40,7 @@ pub mod validator;
 pub use adaptive::{Answer, Concurrency};
 pub use certificate::{CertificateInfo, presented_certificate};
 pub use client::{
-    BulkFile, BulkResult, Client, Credentials, Depth, Download, LOGIN_PATIENCE, LoginError,
+    BulkFile, BulkResult, Client, Credentials, Depth, Download, Found, LOGIN_PATIENCE, LoginError,
     LoginFlow, MIN_CHUNK_SIZE, Mkcol, Options, Overwrite, Precondition, SentBytes, SignedIn,
     Uploaded,
 };

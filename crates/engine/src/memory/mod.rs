@@ -119,6 +119,12 @@ pub struct MemoryRemote {
     listings: Mutex<[u64; 3]>,
     /// While set, every listing fails as an unreachable server's would.
     offline: std::sync::atomic::AtomicBool,
+    /// While set, a listing reports folder by folder as a walking server's would (see
+    /// [`MemoryRemote::answer_folder_by_folder`]).
+    pub(super) walks: std::sync::atomic::AtomicBool,
+    /// While set, a walk waits for it before reporting its last folder (see
+    /// [`MemoryRemote::hold_walk_before_last_folder`]).
+    pub(super) walk_gate: Mutex<Option<Arc<Notify>>>,
     /// How long each MKCOL takes (none: at once), so a paused-time test can see how many
     /// a client sends at once.
     pub(super) mkcol_takes: Mutex<Option<std::time::Duration>>,
@@ -180,14 +186,18 @@ impl MemoryRemote {
             .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(Notify::new()));
     }
 
+    /// Lets listings held by [`hold_listings`](Self::hold_listings) or
+    /// [`hold_walk_before_last_folder`](Self::hold_walk_before_last_folder) go on.
     pub fn release_listings(&self) {
-        if let Some(gate) = self
-            .listing_gate
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
+        let lock = |gate: &Mutex<Option<Arc<Notify>>>| {
+            gate.lock().unwrap_or_else(PoisonError::into_inner).take()
+        };
+        if let Some(gate) = lock(&self.listing_gate) {
             gate.notify_waiters();
+        }
+        // One walk waits at this gate; a permit lets it pass even if it is not there yet.
+        if let Some(gate) = lock(&self.walk_gate) {
+            gate.notify_one();
         }
     }
 
@@ -210,6 +220,26 @@ impl MemoryRemote {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    /// Makes every listing from now on report its folders one by one, parents first, with a
+    /// yield between them, as a server that must be walked (`Depth: 1`) answers: work that
+    /// starts on what is already listed (see `tidesync_webdav::Found`) then runs beside the
+    /// rest of the listing.
+    pub fn answer_folder_by_folder(&self) {
+        self.walks.store(true, Ordering::SeqCst);
+    }
+
+    /// Answers folder by folder (see [`answer_folder_by_folder`](Self::answer_folder_by_folder)),
+    /// and makes the next walks wait before they report their last folder (the deepest, and
+    /// of those the last by name) until [`release_listings`](Self::release_listings): a test
+    /// can see what happens while the tree is still being listed.
+    pub fn hold_walk_before_last_folder(&self) {
+        self.answer_folder_by_folder();
+        *self
+            .walk_gate
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(Notify::new()));
     }
 
     /// Makes listings fail as if the network were down (`true`) or back (`false`).

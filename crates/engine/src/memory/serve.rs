@@ -3,11 +3,13 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
+
 use std::time::SystemTime;
+use tokio::sync::Notify;
 
 use bytes::Bytes;
 use tidesync_webdav::{
-    Abilities, BulkFile, BulkResult, Depth, Entry, EntryKind, Error, Listing, Method, Mkcol,
+    Abilities, BulkFile, BulkResult, Depth, Entry, EntryKind, Error, Found, Listing, Method, Mkcol,
     Overwrite, Precondition, RemotePath, SentBytes, StatusCode, Uploaded,
 };
 
@@ -47,6 +49,29 @@ impl Body for MemoryBody {
     }
 }
 
+/// Reports `listing` to `found` as a walk would: the listed folder itself first, then each
+/// folder's children together, shallower folders first, yielding between answers, and
+/// waiting for `gate` (if any) before the last folder's children are reported.
+async fn report_by_folder(listing: &Listing, found: Found<'_>, gate: Option<Arc<Notify>>) {
+    let mut by_folder: std::collections::BTreeMap<(usize, String), Vec<Entry>> =
+        std::collections::BTreeMap::new();
+    for entry in &listing.entries {
+        let key = match entry.path.parent() {
+            Some(parent) => (parent.segments().count() + 1, parent.to_string()),
+            None => (0, String::new()),
+        };
+        by_folder.entry(key).or_default().push(entry.clone());
+    }
+    let answers = by_folder.len();
+    for (answered, entries) in by_folder.into_values().enumerate() {
+        match &gate {
+            Some(gate) if answered + 1 == answers => gate.notified().await,
+            _ => tokio::task::yield_now().await,
+        }
+        found(&entries);
+    }
+}
+
 impl Remote for MemoryRemote {
     fn list<'a>(
         &'a self,
@@ -72,6 +97,26 @@ impl Remote for MemoryRemote {
                 hook();
             }
             listing
+        })
+    }
+
+    fn list_reporting<'a>(
+        &'a self,
+        path: &'a RemotePath,
+        depth: Depth,
+        found: Found<'a>,
+    ) -> BoxFuture<'a, Result<Listing, Error>> {
+        Box::pin(async move {
+            let listing = self.list(path, depth).await?;
+            if depth == Depth::Infinity && self.walks.load(Ordering::SeqCst) {
+                let gate = self
+                    .walk_gate
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                report_by_folder(&listing, found, gate).await;
+            }
+            Ok(listing)
         })
     }
 

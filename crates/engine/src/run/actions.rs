@@ -12,6 +12,7 @@ use super::shared::{
     Effect, folder, forget, parse, record, record_installed, stat_folder, vanished,
 };
 use super::survey::Survey;
+use crate::journal::Agreed;
 use crate::model::{LocalState, RemoteState};
 use crate::plan::Action;
 use crate::progress::FileAction;
@@ -98,16 +99,34 @@ async fn download(
     partial: Option<&crate::journal::PartialDownload>,
 ) -> Result<Effect, TransferError> {
     let remote = remote.ok_or_else(|| vanished(path.as_str()))?;
+    fetch_and_record(ctx, path, local, remote, partial).await?;
+    Ok(downloaded(remote))
+}
+
+/// Fetches `remote` over `local` (the state the plan saw; `None`: nothing there) and hands
+/// the result to the recorder; returns what was recorded.
+pub(super) async fn fetch_and_record(
+    ctx: &Arc<Context>,
+    path: &RemotePath,
+    local: Option<&LocalState>,
+    remote: &RemoteState,
+    partial: Option<&crate::journal::PartialDownload>,
+) -> Result<Agreed, TransferError> {
     let agreed = match fetch(ctx, path, remote, partial, Landing::Target(local)).await? {
         Fetched::Installed(agreed) => agreed,
         Fetched::Part(part) => install(ctx, path, part, remote, local).await?,
     };
-    record_installed(ctx, path, agreed)?;
-    Ok(Effect {
+    record_installed(ctx, path, agreed.clone())?;
+    Ok(agreed)
+}
+
+/// What a completed download of `remote` did.
+pub(super) fn downloaded(remote: &RemoteState) -> Effect {
+    Effect {
         action: Some(FileAction::Downloaded),
         bytes: remote.size,
         verified: is_verifiable(remote),
-    })
+    }
 }
 
 async fn upload(

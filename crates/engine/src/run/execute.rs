@@ -26,14 +26,14 @@ use crate::transfer::{
 };
 
 /// An action's path and how it ended.
-type Finished = (String, Result<Effect, TransferError>);
+pub(super) type Finished = (String, Result<Effect, TransferError>);
 
 /// What the adaptive limit learns from one transfer: how long it took, and how it ended.
 type Sample = Option<(Duration, Answer)>;
 
 /// Transfers up to this size tell the adaptive limit about the server's answer time: their
 /// time is round trips, where a larger file's is bandwidth.
-const SAMPLE_MAX: u64 = 256 * 1024;
+pub(super) const SAMPLE_MAX: u64 = 256 * 1024;
 
 /// Small new files waiting to go up together.
 #[derive(Default)]
@@ -252,7 +252,7 @@ fn transfer_size(seen: &Survey, action: &Action) -> Option<u64> {
 }
 
 /// How a transfer ended, for the adaptive limit.
-fn answer_of(result: &Result<Effect, TransferError>) -> Answer {
+pub(super) fn answer_of<T>(result: &Result<T, TransferError>) -> Answer {
     match result {
         Err(TransferError::Remote(error)) if error.is_overload() => Answer::Overloaded,
         _ => Answer::Answered,
@@ -273,7 +273,7 @@ fn account_for_all(
     }
 }
 
-fn account_for(
+pub(super) fn account_for(
     ctx: &Context,
     summary: &mut Summary,
     (path, result): Finished,
@@ -310,37 +310,56 @@ fn account_for(
             }
             ctx.hub.emit(JobEvent::FileDone { path, action });
         }
-        Err(TransferError::Stopped) => *stopped = true,
-        Err(TransferError::Remote(e)) if e.is_auth() || e.is_insufficient_storage() => {
-            fatal.get_or_insert(RunError::from(e));
+        Err(error) => match severity(error) {
+            Severity::Stopped => *stopped = true,
+            Severity::EndsRun(error) => {
+                fatal.get_or_insert(error);
+            }
+            Severity::File(error) => record_error(ctx, summary, &path, &file_message(error)),
+        },
+    }
+}
+
+/// What an action's error means beyond its own file.
+pub(super) enum Severity {
+    /// The run was stopped.
+    Stopped,
+    /// The whole run cannot go on (credentials, a full disk or server, the journal).
+    EndsRun(RunError),
+    /// Only this file could not be synced.
+    File(TransferError),
+}
+
+pub(super) fn severity(error: TransferError) -> Severity {
+    match error {
+        TransferError::Stopped => Severity::Stopped,
+        TransferError::Remote(e) if e.is_auth() || e.is_insufficient_storage() => {
+            Severity::EndsRun(RunError::from(e))
         }
-        Err(TransferError::Journal(e)) => {
-            fatal.get_or_insert(RunError::Journal(e));
-        }
-        Err(TransferError::Local {
+        TransferError::Journal(e) => Severity::EndsRun(RunError::Journal(e)),
+        TransferError::Local {
             path: local,
             source,
-        }) if is_disk_full(&source) => {
-            fatal.get_or_insert(RunError::Local {
-                path: local,
-                source,
-            });
-        }
-        Err(TransferError::Remote(e)) if e.is_locked() => {
-            let message = format!(
-                "{e}: the file is locked on the server (a person or an app has it open); it \
-                 will be synced next time"
-            );
-            record_error(ctx, summary, &path, &message);
-        }
-        Err(TransferError::Remote(e)) if e.is_forbidden() => {
-            let message = format!(
-                "{e}: the server does not allow this account to change it (a permission, not the \
-                 password)"
-            );
-            record_error(ctx, summary, &path, &message);
-        }
-        Err(error) => record_error(ctx, summary, &path, &error.to_string()),
+        } if is_disk_full(&source) => Severity::EndsRun(RunError::Local {
+            path: local,
+            source,
+        }),
+        other => Severity::File(other),
+    }
+}
+
+/// A file's error in words for the user.
+fn file_message(error: TransferError) -> String {
+    match error {
+        TransferError::Remote(e) if e.is_locked() => format!(
+            "{e}: the file is locked on the server (a person or an app has it open); it \
+             will be synced next time"
+        ),
+        TransferError::Remote(e) if e.is_forbidden() => format!(
+            "{e}: the server does not allow this account to change it (a permission, not the \
+             password)"
+        ),
+        other => other.to_string(),
     }
 }
 

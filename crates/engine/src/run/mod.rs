@@ -8,6 +8,7 @@ mod actions;
 mod carry;
 mod conflict;
 mod delete;
+mod early;
 mod execute;
 mod shared;
 mod survey;
@@ -97,7 +98,7 @@ pub async fn run(
     // Moves that failed in this run are planned as a delete and a creation from then on.
     let mut refused = BTreeSet::new();
     for _ in 0..PASSES {
-        let mut seen = survey::survey(&ctx, mode, summary).await?;
+        let mut seen = survey::survey(&ctx, mode, transfers, summary).await?;
         let moves = seen.find_moves(mode, &refused);
         if !moves.is_empty() {
             let failed = carry::carry_moves(&ctx, &moves, summary).await?;

@@ -5,9 +5,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use tidesync_webdav::{Depth, EntryKind, Listing, RemotePath, validator};
+use tidesync_webdav::{Concurrency, Depth, Entry, EntryKind, Listing, RemotePath, validator};
 
 use super::RunError;
+use super::early::{Known, download_early};
 use super::shared::record_error;
 use crate::journal::{Agreed, PartialDownload};
 use crate::model::{LocalState, Mode, RemoteState, Summary, is_internal};
@@ -30,10 +31,12 @@ pub(super) struct Survey {
     pub(super) partials: HashMap<String, PartialDownload>,
 }
 
-/// Lists the server, scans the phone and reads the journal, at once.
+/// Lists the server, scans the phone and reads the journal, at once; files the plan is known
+/// to download start as soon as their folder is listed (see [`early`](super::early)).
 pub(super) async fn survey(
     ctx: &Arc<Context>,
     mode: Mode,
+    transfers: &mut Concurrency,
     summary: &mut Summary,
 ) -> Result<Survey, RunError> {
     ctx.hub.update(|s| s.phase = Phase::Listing);
@@ -51,18 +54,51 @@ pub(super) async fn survey(
         .journal
         .call(move |j| Ok((j.agreed(pair)?, j.partial_downloads(pair)?)));
     let root = RemotePath::root();
+    let (found_tx, found) = tokio::sync::mpsc::unbounded_channel();
     let listed = async {
-        let listing = ctx.client.list(&root, Depth::Infinity).await;
+        let root = RemotePath::root();
+        // Dropped with the listing, which tells the early downloads it has ended.
+        let report = move |entries: &[Entry]| {
+            // Nobody listens in a backup, or once a stop has ended the early downloads.
+            let _ = found_tx.send(entries.to_vec());
+        };
+        let listing = ctx
+            .client
+            .list_reporting(&root, Depth::Infinity, &report)
+            .await;
         ctx.hub.update(|s| s.phase = Phase::Planning);
         listing
     };
-    let (listing, scanned, records) = ctx
-        .run
-        .run_until_cancelled(async { tokio::join!(listed, scanned, records) })
-        .await
-        .ok_or(RunError::Stopped)?;
+    let local_error = |source| RunError::Local {
+        path: ctx.local_root.display().to_string(),
+        source,
+    };
+    let known = async {
+        let (scanned, records) = ctx
+            .run
+            .run_until_cancelled(async { tokio::join!(scanned, records) })
+            .await
+            .ok_or(RunError::Stopped)?;
+        let (local, skipped) = scanned
+            .map_err(|e| local_error(std::io::Error::other(e)))?
+            .map_err(local_error)?;
+        let (agreed, partials) = records?;
+        let mut known = Known {
+            local,
+            skipped,
+            agreed: agreed.into_iter().map(|a| (a.path.clone(), a)).collect(),
+            partials: partials.into_iter().collect(),
+        };
+        if mode != Mode::Upload {
+            let installed = download_early(ctx, &known, found, transfers, summary).await?;
+            known.add_installed(installed);
+        }
+        Ok::<_, RunError>(known)
+    };
+    let (listing, known) = tokio::join!(ctx.run.run_until_cancelled(listed), known);
     // A stop that arrived with the listing's end (the three finished in one poll) is still a
     // stop: nothing is planned after it.
+    let listing = listing.ok_or(RunError::Stopped)?;
     if ctx.run.is_cancelled() {
         return Err(RunError::Stopped);
     }
@@ -79,14 +115,12 @@ pub(super) async fn survey(
         }
         other => other?,
     };
-    let local_error = |source| RunError::Local {
-        path: ctx.local_root.display().to_string(),
-        source,
-    };
-    let (local, skipped) = scanned
-        .map_err(|e| local_error(std::io::Error::other(e)))?
-        .map_err(local_error)?;
-    let (agreed, partials) = records?;
+    let Known {
+        local,
+        skipped,
+        agreed,
+        partials,
+    } = known?;
     tokio::fs::create_dir_all(&ctx.local_root)
         .await
         .map_err(local_error)?;
@@ -103,26 +137,13 @@ pub(super) async fn survey(
         .entries
         .into_iter()
         .filter(|e| !e.path.is_root() && !e.path.segments().any(is_internal))
-        .map(|e| {
-            let state = RemoteState {
-                is_dir: e.kind == EntryKind::Folder,
-                size: e.size,
-                etag: e.etag,
-                mtime: e.modified.map(unix_secs),
-                checksums: e.checksums,
-                file_id: e.file_id,
-            };
-            (e.path.as_str().to_owned(), state)
-        })
+        .map(|e| (e.path.as_str().to_owned(), remote_state(e)))
         .collect();
     if mode != Mode::Download {
         for error in skipped {
             record_error(ctx, summary, &error.path, &error.message);
         }
     }
-    let agreed: BTreeMap<String, Agreed> =
-        agreed.into_iter().map(|a| (a.path.clone(), a)).collect();
-    let partials: HashMap<String, PartialDownload> = partials.into_iter().collect();
     for path in hide_case_clashes(&mut remote, &agreed) {
         tracing::warn!(%path, "remote entry skipped: its name differs from another only by case");
         record_error(
@@ -139,6 +160,18 @@ pub(super) async fn survey(
         agreed,
         partials,
     })
+}
+
+/// A listed entry as the plan sees it.
+pub(super) fn remote_state(e: Entry) -> RemoteState {
+    RemoteState {
+        is_dir: e.kind == EntryKind::Folder,
+        size: e.size,
+        etag: e.etag,
+        mtime: e.modified.map(unix_secs),
+        checksums: e.checksums,
+        file_id: e.file_id,
+    }
 }
 
 impl Survey {

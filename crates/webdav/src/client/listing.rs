@@ -44,10 +44,30 @@ fn propfind_body(owncloud_properties: Option<bool>) -> &'static str {
     }
 }
 
+/// Hears the entries of each folder a walk lists, as its answer arrives: every child of one
+/// folder at once, a folder's answer only after its parent's. A `Depth: infinity` answer is
+/// not reported (it arrives whole, when the listing ends anyway).
+pub type Found<'a> = &'a (dyn Fn(&[Entry]) + Send + Sync);
+
+/// Reports nothing.
+fn unheard(_: &[Entry]) {}
+
 impl Client {
     /// Lists `path` to the given depth. Entries whose href is unsafe are in `rejected`.
     /// `path` is a folder: its URL ends with `/`.
     pub async fn list(&self, path: &RemotePath, depth: Depth) -> Result<Listing, Error> {
+        self.list_reporting(path, depth, &unheard).await
+    }
+
+    /// Like [`list`](Client::list), telling `found` what each folder of a walk holds as soon
+    /// as it is listed, so work on it can start before the walk ends (see [`Found`]). The
+    /// listing returned is complete either way.
+    pub async fn list_reporting(
+        &self,
+        path: &RemotePath,
+        depth: Depth,
+        found: Found<'_>,
+    ) -> Result<Listing, Error> {
         if depth != Depth::Infinity {
             return self.propfind(path, depth, EntryKind::Folder).await;
         }
@@ -70,7 +90,7 @@ impl Client {
                     // Folders with nothing listed below them: either they are all empty, or
                     // the server answered `Depth: 1` (Sabre, under Nextcloud and ownCloud, does
                     // so silently). Listing them tells which, and is right either way.
-                    return self.walk_below(path, listing).await;
+                    return self.walk_below(path, listing, found).await;
                 }
                 Err(error) if refuses_infinity(&error) => {
                     tracing::debug!(%path, "Depth: infinity refused; walking Depth: 1 instead");
@@ -79,21 +99,29 @@ impl Client {
                 Err(error) => return Err(error),
             }
         }
-        self.walk(path).await
+        self.walk(path, found).await
     }
 
     /// Lists everything below `path` with parallel `Depth: 1` requests.
-    async fn walk(&self, root: &RemotePath) -> Result<Listing, Error> {
+    async fn walk(&self, root: &RemotePath, found: Found<'_>) -> Result<Listing, Error> {
         let mut listing = Listing::default();
         let mut queue = VecDeque::from([root.clone()]);
-        self.walk_queue(root, &mut queue, &mut listing).await?;
+        self.walk_queue(root, &mut queue, &mut listing, found)
+            .await?;
         Ok(listing)
     }
 
     /// Completes `listing`, a `Depth: infinity` answer that showed nothing below any
     /// subfolder, by listing those subfolders. When one turns out not to be empty, the server
-    /// only pretends to answer `Depth: infinity`, and is walked from now on.
-    async fn walk_below(&self, root: &RemotePath, listing: Listing) -> Result<Listing, Error> {
+    /// only pretends to answer `Depth: infinity`, and is walked from now on. The first
+    /// answer is reported to `found` before the walk, so every folder walked is known there.
+    async fn walk_below(
+        &self,
+        root: &RemotePath,
+        listing: Listing,
+        found: Found<'_>,
+    ) -> Result<Listing, Error> {
+        found(&listing.entries);
         let mut queue: VecDeque<RemotePath> = listing
             .entries
             .iter()
@@ -102,7 +130,8 @@ impl Client {
             .collect();
         let mut complete = listing;
         let shallow = complete.entries.len();
-        self.walk_queue(root, &mut queue, &mut complete).await?;
+        self.walk_queue(root, &mut queue, &mut complete, found)
+            .await?;
         if complete.entries.len() > shallow {
             tracing::debug!(%root, "Depth: infinity was answered as Depth: 1; walking from now on");
             self.learn(|q| q.depth_infinity = Some(false));
@@ -112,12 +141,13 @@ impl Client {
 
     /// Lists the folders in `queue` and every folder found below them, as many at a time as
     /// the adaptive limit allows (see [`crate::adaptive`]), adding what they hold to `listing`
-    /// (and `root` itself, when it is in the queue).
+    /// (and `root` itself, when it is in the queue) and telling `found` folder by folder.
     async fn walk_queue(
         &self,
         root: &RemotePath,
         queue: &mut VecDeque<RemotePath>,
         listing: &mut Listing,
+        found: Found<'_>,
     ) -> Result<(), Error> {
         let mut running = FuturesUnordered::new();
         loop {
@@ -142,6 +172,7 @@ impl Client {
             self.walk_limit().record(took, answer, running.len() + 1);
             let listed = listed?;
             listing.rejected.extend(listed.rejected);
+            let start = listing.entries.len();
             for entry in listed.entries {
                 if entry.path == folder {
                     if folder == *root {
@@ -154,6 +185,7 @@ impl Client {
                 }
                 listing.entries.push(entry);
             }
+            found(&listing.entries[start..]);
         }
         Ok(())
     }

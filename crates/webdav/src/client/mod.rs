@@ -26,6 +26,7 @@ use url::Url;
 pub use bulk::{BulkFile, BulkResult};
 pub use chunked::MIN_CHUNK_SIZE;
 pub use download::Download;
+pub use listing::Found;
 pub use login::{LOGIN_PATIENCE, LoginError, LoginFlow, SignedIn};
 pub use options::{
     Credentials, Depth, Mkcol, Options, Overwrite, Precondition, SentBytes, Uploaded,
