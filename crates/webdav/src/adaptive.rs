@@ -105,6 +105,10 @@ impl Concurrency {
         if window.overloaded {
             self.slow_start = false;
             self.limit = (self.limit * CUT).max(1.0);
+            tracing::debug!(
+                limit = self.limit(),
+                "concurrency cut after a refusal or a stall"
+            );
             return;
         }
         let mut times = window.times;
@@ -138,5 +142,12 @@ impl Concurrency {
         } else if ratio >= FLAT {
             self.slow_start = false;
         }
+        tracing::debug!(
+            limit = self.limit(),
+            median_ms = typical.as_secs_f64() * 1e3,
+            baseline_ms = baseline.as_secs_f64() * 1e3,
+            busy = window.busy,
+            "concurrency adapted"
+        );
     }
 }
