@@ -20,7 +20,9 @@
 //! Everything else waits for the plan, as does whatever qualifies but has not started when the
 //! listing ends. A download made here is recorded as any other; the survey then adds it to
 //! its view of the phone and of the journal, so the plan finds the file agreed. One that
-//! failed for its own reasons is left to the plan, which tries again and reports it.
+//! failed for its own reasons is left to the plan, which tries again and reports it. A plan
+//! that the mass-delete guard then refuses leaves these files in place: they are new, and
+//! nothing was deleted to make room for them.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
