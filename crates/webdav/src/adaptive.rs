@@ -15,8 +15,11 @@
 //! - a median answer time above 1.5× the baseline shrinks the limit toward where the baseline
 //!   would be (by at most a quarter): requests are queueing at the server;
 //! - a median under 1.2× the baseline, with the limit in use, grows it: doubling at first
-//!   (slow start, left at the first sign of a queue), then one at a time;
-//! - in between, it holds;
+//!   (slow start, left once a window shows a queue or a refusal), then one at a time;
+//! - in between, it holds, still in slow start if it was: one window a little slower (the
+//!   client's own CPU busy, a folder listing that took longer) is not yet a queue, and
+//!   leaving slow start on it would leave the limit to climb one at a time from far below
+//!   the knee;
 //! - at one request at a time nothing of ours can queue, so that window's median becomes the
 //!   baseline, higher or lower: a network that turned slower is measured anew, and the limit
 //!   climbs again (slow start) instead of staying at one.
@@ -139,8 +142,6 @@ impl Concurrency {
                 self.limit + 1.0
             }
             .min(self.max as f64);
-        } else if ratio >= FLAT {
-            self.slow_start = false;
         }
         tracing::debug!(
             limit = self.limit(),

@@ -198,3 +198,27 @@ async fn a_network_that_turns_slower_is_measured_anew() {
         "back at the bound on the slower network"
     );
 }
+
+#[test]
+fn one_slightly_slower_window_does_not_end_slow_start() {
+    // A window 1.3× the baseline (the client's CPU busy for a moment, say) holds the limit;
+    // the next flat window doubles it again rather than adding one.
+    let mut limit = Concurrency::new(8, 256);
+    let window = |limit: &mut Concurrency, ms: u64| {
+        let at_once = limit.limit();
+        for _ in 0..at_once {
+            limit.record(Duration::from_millis(ms), Answer::Answered, at_once);
+        }
+    };
+    window(&mut limit, 50);
+    assert_eq!(limit.limit(), 16);
+    window(&mut limit, 65);
+    assert_eq!(limit.limit(), 16, "a window between 1.2× and 1.5× holds");
+    window(&mut limit, 50);
+    assert_eq!(limit.limit(), 32, "still in slow start");
+    window(&mut limit, 80);
+    assert!(limit.limit() < 32, "a queue (1.6×) brings it down");
+    let after = limit.limit();
+    window(&mut limit, 50);
+    assert_eq!(limit.limit(), after + 1, "then one at a time");
+}

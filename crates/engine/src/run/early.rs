@@ -5,6 +5,9 @@
 //! are fetched meanwhile, but only those whose side of the plan is already known: files the
 //! plan would make a plain download whatever the rest of the listing says. That holds for a
 //! remote file when
+//! - it is small (up to [`SAMPLE_MAX`]): its time is round trips, which the walk leaves idle;
+//!   a larger file's is bandwidth, which gains little from an early start, and a stop would
+//!   leave more of it in flight;
 //! - the mode takes the server's files (not a backup);
 //! - the journal never agreed on its path, and the phone has nothing there (nor a file, a
 //!   symbolic link or an unreadable name at a folder above it);
@@ -235,7 +238,7 @@ impl<'a> Proof<'a> {
         }
         entries
             .into_iter()
-            .filter(|e| e.kind == EntryKind::File)
+            .filter(|e| e.kind == EntryKind::File && e.size <= SAMPLE_MAX)
             .map(|e| (e.path.clone(), remote_state(e)))
             .filter(|(path, remote)| self.is_known_download(path.as_str(), remote))
             .collect()
