@@ -194,14 +194,8 @@ fn method_and_path(line: &str) -> (&str, &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_apache_a_file_listed_early_is_fetched_before_the_walk_reaches_the_bottom() {
     let apache = ApacheServer::start().await.unwrap();
-    let place = |path: &str, text: &str| {
-        let file = apache.root().join(path);
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(file, text).unwrap();
-    };
-    place("top.txt", "top");
-    place("l1/l2/l3/l4/deep.txt", "deep");
-    apache.adopt().unwrap();
+    common::apache_write(&apache, "top.txt", "top");
+    common::apache_write(&apache, "l1/l2/l3/l4/deep.txt", "deep");
     let (data, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (engine, _, pair) = common::apache_pair(
         data.path(),

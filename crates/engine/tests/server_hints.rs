@@ -21,18 +21,11 @@ fn propfinds(requests: &[String]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn write(apache: &ApacheServer, path: &str, text: &str) {
-    let file = apache.root().join(path);
-    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    std::fs::write(file, text).unwrap();
-    apache.adopt().unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_process_walks_a_server_that_refused_depth_infinity_at_once() {
     let apache = ApacheServer::start().await.unwrap();
-    write(&apache, "a/one.txt", "one");
-    write(&apache, "a/b/two.txt", "two");
+    common::apache_write(&apache, "a/one.txt", "one");
+    common::apache_write(&apache, "a/b/two.txt", "two");
     let (data, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
 
     let (engine, remote, pair) = common::apache_pair(
@@ -56,7 +49,7 @@ async fn a_new_process_walks_a_server_that_refused_depth_infinity_at_once() {
     engine.shutdown().await;
     drop(engine);
 
-    write(&apache, "a/b/c/three.txt", "three");
+    common::apache_write(&apache, "a/b/c/three.txt", "three");
     let before = apache.requests().unwrap().len();
     let engine = Engine::open(data.path(), EngineOptions::default())
         .await

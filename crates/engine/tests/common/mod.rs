@@ -11,7 +11,7 @@ use tidesync_engine::{
     Engine, EngineOptions, JobEvent, JobId, Mode, Outcome, PairId, PlainHttp, RemoteId, ServerForm,
     Sink,
 };
-use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER};
+use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER, ApacheServer};
 use tidesync_testkit::tree::snapshot;
 
 /// Shorter timeouts and quicker retries than the defaults, so a fault costs seconds, not
@@ -170,6 +170,14 @@ pub fn write(root: &Path, path: &str, bytes: &[u8]) -> PathBuf {
     std::fs::create_dir_all(full.parent().unwrap()).unwrap();
     std::fs::write(&full, bytes).unwrap();
     full
+}
+
+/// Writes `text` at `path` in the folder `apache` serves, handed to Apache as it needs.
+pub fn apache_write(apache: &ApacheServer, path: &str, text: &str) {
+    let file = apache.root().join(path);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(file, text).unwrap();
+    apache.adopt().unwrap();
 }
 
 /// An engine on `data` with the test kit's Apache account at `url` added as a user adds a
