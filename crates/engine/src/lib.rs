@@ -13,8 +13,9 @@
 //!   `memory::MemoryRemote` in fast tests (feature `test-support`, injected through
 //!   [`EngineOptions::connector`]).
 //! - [`journal`]: SQLite state that survives crashes: pairs, agreed state, jobs, checkpoints.
-//! - [`part`]: part files written a slice per blocking call; [`record`]: group commit of
-//!   completed files to the journal.
+//! - [`part`]: part files written a slice per blocking call; [`quick_disk`]: a small file's
+//!   last step inline where the run measured the disk quicker than a thread hand-off;
+//!   [`record`]: group commit of completed files to the journal.
 //! - [`scan`]: the local tree, read on the blocking pool.
 //! - [`model`]: remotes, pairs, modes, job states, summaries.
 
@@ -27,6 +28,7 @@ pub mod moves;
 pub mod part;
 pub mod plan;
 pub mod progress;
+pub mod quick_disk;
 pub mod record;
 pub mod remote;
 pub mod run;

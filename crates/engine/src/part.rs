@@ -15,6 +15,8 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use tokio::task::JoinHandle;
 
+use crate::quick_disk::QuickDisk;
+
 /// How much of a body is gathered before it is written. It is also the most a stopped run
 /// can lose: everything received is written and fsync'd before the checkpoint is recorded.
 pub const SLICE: usize = 1024 * 1024;
@@ -96,17 +98,20 @@ impl PartWriter {
 
     /// Writes what is left, stamps the modification time `mtime` (the server's, so the file
     /// keeps it once renamed) and fsyncs the file, then runs `then` (a complete download's
-    /// rename into place), all in one blocking call. Called on every exit path, a stop
-    /// included, so the checkpoint that follows can vouch for every byte received.
+    /// rename into place), all in one blocking call, which `disk` places (see
+    /// [`QuickDisk`]). Called on every exit path, a stop included, so the checkpoint that
+    /// follows can vouch for every byte received.
     pub async fn finish<T: Send + 'static>(
         mut self,
+        disk: &QuickDisk,
         mtime: Option<SystemTime>,
         then: impl FnOnce() -> std::io::Result<T> + Send + 'static,
     ) -> std::io::Result<T> {
         self.settle().await?;
         let file = self.file.take().ok_or_else(lost_write)?;
+        let size = self.received;
         let (path, slice) = (self.path, self.gathered);
-        tokio::task::spawn_blocking(move || {
+        disk.run(size, move || {
             let file = write(&path, file, &slice)?;
             if let Some(mtime) = mtime {
                 file.set_modified(mtime)?;
@@ -116,7 +121,6 @@ impl PartWriter {
             then()
         })
         .await
-        .map_err(std::io::Error::other)?
     }
 
     fn take_gathered(&mut self) -> Vec<Bytes> {
@@ -184,7 +188,10 @@ mod tests {
             writer.push(Bytes::copy_from_slice(chunk)).await.unwrap();
         }
         assert_eq!(writer.received(), 4 + body.len() as u64);
-        writer.finish(None, || Ok(())).await.unwrap();
+        writer
+            .finish(&QuickDisk::default(), None, || Ok(()))
+            .await
+            .unwrap();
         let written = std::fs::read(&path).unwrap();
         assert_eq!(&written[..4], b"keep");
         assert!(
@@ -194,12 +201,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_small_file_on_a_quick_disk_is_finished_and_renamed_on_the_callers_thread() {
+        let dir = tempfile::tempdir().unwrap();
+        let (part, target) = (dir.path().join(".f.part"), dir.path().join("f"));
+        let stamp = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+        let mut writer = PartWriter::new(&part, 0);
+        writer
+            .push(Bytes::from_static(b"small body"))
+            .await
+            .unwrap();
+        let moved = (part.clone(), target.clone());
+        let ran_on = writer
+            .finish(&QuickDisk::proven(), Some(stamp), move || {
+                std::fs::rename(&moved.0, &moved.1)?;
+                Ok(std::thread::current().id())
+            })
+            .await
+            .unwrap();
+        assert_eq!(ran_on, std::thread::current().id());
+        assert!(!part.exists());
+        assert_eq!(std::fs::read(&target).unwrap(), b"small body");
+        let meta = std::fs::metadata(&target).unwrap();
+        assert_eq!(meta.modified().unwrap(), stamp);
+    }
+
+    #[tokio::test]
     async fn an_empty_body_still_leaves_a_stamped_part_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("part");
         let stamp = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         PartWriter::new(&path, 0)
-            .finish(Some(stamp), || Ok(()))
+            .finish(&QuickDisk::default(), Some(stamp), || Ok(()))
             .await
             .unwrap();
         let meta = std::fs::metadata(&path).unwrap();

@@ -390,6 +390,7 @@ impl Engine {
                 mass_delete_guard: options.mass_delete_guard,
                 uploads: options.uploads,
                 chunked_used: Default::default(),
+                quick_disk: Default::default(),
             },
             remote: (remote.id, remote.hints),
             mode: pair.mode,

@@ -269,7 +269,9 @@ async fn fetch_from(
         _ => None,
     };
     let renamed = part_file
-        .finish(mtime, move || rename.map(|rename| rename()).transpose())
+        .finish(&ctx.quick_disk, mtime, move || {
+            rename.map(|rename| rename()).transpose()
+        })
         .await
         .map_err(|e| TransferError::local(part, e))?;
     *offset = received;

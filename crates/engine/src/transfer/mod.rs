@@ -28,6 +28,7 @@ pub use upload::{
 use crate::journal::{Journal, JournalError};
 use crate::model::{LocalState, PairId};
 use crate::progress::Hub;
+use crate::quick_disk::QuickDisk;
 use crate::record::Recorder;
 use crate::remote::Remote;
 use crate::scan::stat;
@@ -95,6 +96,8 @@ pub struct Context {
     /// The upload folders of chunked uploads this run used; [`sweep_chunked`] deletes the
     /// others it finds recorded.
     pub chunked_used: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Where small downloads' last blocking step runs, as this run measured its disk.
+    pub quick_disk: QuickDisk,
 }
 
 /// When an upload goes by chunks (where the server offers chunked uploads), and how large
