@@ -16,6 +16,10 @@
 //!   would be (by at most a quarter): requests are queueing at the server;
 //! - a median under 1.2× the baseline, with the limit in use, grows it: doubling at first
 //!   (slow start, left once a window shows a queue or a refusal), then one at a time;
+//! - a median within 2 ms of the baseline is flat whatever its ratio: at sub-millisecond
+//!   answer times (loopback, a fast server on a LAN) the spread is the two machines' CPU
+//!   scheduling, not a queue worth avoiding, and read as one it held 1–3 requests in flight
+//!   on loopback, where 10,000 small files then took 1.3 s instead of 1.0;
 //! - in between, it holds, still in slow start if it was: one window a little slower (the
 //!   client's own CPU busy, a folder listing that took longer) is not yet a queue, and
 //!   leaving slow start on it would leave the limit to climb one at a time from far below
@@ -66,6 +70,8 @@ struct Window {
 const QUEUEING: f64 = 1.5;
 /// A window's mean under this × the baseline: no queue yet, room to grow.
 const FLAT: f64 = 1.2;
+/// A window's median at most this much above the baseline is flat: no queue that matters.
+const NOISE: Duration = Duration::from_millis(2);
 /// The most a window takes off the limit.
 const CUT: f64 = 0.75;
 /// Windows hold at least this many answers, so one slow request does not decide.
@@ -130,7 +136,11 @@ impl Concurrency {
             self.baseline.map_or(typical, |b| b.min(typical))
         };
         self.baseline = Some(baseline);
-        let ratio = typical.as_secs_f64() / baseline.as_secs_f64().max(1e-9);
+        let ratio = if typical.saturating_sub(baseline) <= NOISE {
+            1.0
+        } else {
+            typical.as_secs_f64() / baseline.as_secs_f64().max(1e-9)
+        };
         if ratio > QUEUEING {
             self.slow_start = false;
             let toward = (FLAT / ratio).clamp(CUT, 1.0);

@@ -222,3 +222,25 @@ fn one_slightly_slower_window_does_not_end_slow_start() {
     window(&mut limit, 50);
     assert_eq!(limit.limit(), after + 1, "then one at a time");
 }
+
+#[test]
+fn sub_millisecond_answers_that_wobble_are_not_a_queue() {
+    // Loopback: the baseline is a quarter of a millisecond and windows come back at 1.5 ms,
+    // six times as long, because both ends share two busy cores. That is no queue to avoid:
+    // the limit keeps doubling. A window 3 ms over the baseline is one, and cuts it.
+    let mut limit = Concurrency::new(8, 256);
+    let window = |limit: &mut Concurrency, us: u64| {
+        let at_once = limit.limit();
+        for _ in 0..at_once {
+            limit.record(Duration::from_micros(us), Answer::Answered, at_once);
+        }
+    };
+    window(&mut limit, 250);
+    assert_eq!(limit.limit(), 16);
+    window(&mut limit, 1_500);
+    assert_eq!(limit.limit(), 32);
+    window(&mut limit, 2_250);
+    assert_eq!(limit.limit(), 64, "2 ms over the baseline is still flat");
+    window(&mut limit, 3_500);
+    assert!(limit.limit() < 64, "3.25 ms over the baseline is a queue");
+}
