@@ -87,3 +87,62 @@ async fn over_http2_a_run_shares_one_connection() {
     );
     assert_eq!(second, 0, "and the next run used it again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_after_the_network_dropped_resumes_the_tls_session() {
+    // The pair's client outlives its runs, and so does its TLS session cache: once the
+    // network dropped the connection (here the proxy closes it), the next run reconnects with
+    // a resumed session, which Apache's mod_ssl reports per connection.
+    let certificate = TestCertificate::self_signed();
+    let apache = ApacheServer::start_tls(&certificate).await.unwrap();
+    fill(&apache);
+    let pin = tidesync_webdav::certificate_fingerprint(&certificate.der);
+    let proxy = FaultProxy::start(addr_of(&apache.url())).await.unwrap();
+    let url = proxy.url().replacen("http", "https", 1) + "dav/";
+    let (data, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (engine, _, pair) =
+        common::apache_pair(data.path(), url, Some(pin), local.path(), Mode::Download).await;
+    let first = engine
+        .wait(engine.start(pair).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(first.state, JobState::Completed, "{first:?}");
+    let before = sessions_once(&apache, 1).await;
+    assert!(
+        before.iter().all(|s| s == "Initial"),
+        "the first run's connections are new: {before:?}"
+    );
+
+    let connections = proxy.connections();
+    proxy.close_connections();
+    std::fs::write(apache.root().join("f0/s0/new.txt"), "after the drop").unwrap();
+    apache.adopt().unwrap();
+    let second = engine
+        .wait(engine.start(pair).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(second.state, JobState::Completed, "{second:?}");
+    assert_eq!(second.summary.files_downloaded, 1);
+    assert!(
+        proxy.connections() > connections,
+        "the second run had to reconnect"
+    );
+    let after = sessions_once(&apache, before.len() + 1).await;
+    assert!(
+        after[before.len()..].iter().all(|s| s == "Resumed"),
+        "every connection after the drop resumed its session: {after:?}"
+    );
+}
+
+/// Apache's TLS sessions once at least `count` connections are logged (it writes a request's
+/// line just after answering it), or whatever is logged after 5 s.
+async fn sessions_once(apache: &ApacheServer, count: usize) -> Vec<String> {
+    for _ in 0..100 {
+        let sessions = apache.tls_sessions().unwrap();
+        if sessions.len() >= count {
+            return sessions;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    apache.tls_sessions().unwrap()
+}

@@ -92,7 +92,7 @@ impl ApacheServer {
         let mut config_body = config_text(dir.path(), addr, owner.is_some());
         if let Some(certificate) = certificate {
             let (cert, key) = certificate.write(dir.path())?;
-            config_body.push_str(&tls_config_text(&cert, &key));
+            config_body.push_str(&tls_config_text(dir.path(), &cert, &key));
         }
         let config = dir.path().join("httpd.conf");
         std::fs::write(&config, config_body)?;
@@ -163,6 +163,19 @@ impl ApacheServer {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         self.requests()
+    }
+
+    /// For each TLS connection that carried a request answered so far, in the order of their
+    /// first answered request: whether its session was new (`Initial`) or `Resumed`.
+    pub fn tls_sessions(&self) -> std::io::Result<Vec<String>> {
+        let log = std::fs::read_to_string(self.dir.path().join("tls.log"))?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(log
+            .lines()
+            .filter_map(|line| line.split_once(' '))
+            .filter(|(port, _)| seen.insert(port.to_owned()))
+            .map(|(_, session)| session.to_owned())
+            .collect())
     }
 
     /// Hands everything below the served folder to the account Apache serves as, after a
@@ -248,8 +261,10 @@ fn config_text(dir: &Path, addr: SocketAddr, drop_root: bool) -> String {
     )
 }
 
-/// mod_ssl on the one listener, and HTTP/2 offered first.
-fn tls_config_text(cert: &Path, key: &Path) -> String {
+/// mod_ssl on the one listener, and HTTP/2 offered first. Each request's client port and
+/// whether its connection's TLS session was resumed go to `tls.log` (see
+/// [`ApacheServer::tls_sessions`]); TLS 1.3 resumes by session tickets, without a cache.
+fn tls_config_text(dir: &Path, cert: &Path, key: &Path) -> String {
     format!(
         "LoadModule ssl_module {MODULES}/mod_ssl.so\n\
          LoadModule http2_module {MODULES}/mod_http2.so\n\
@@ -257,9 +272,11 @@ fn tls_config_text(cert: &Path, key: &Path) -> String {
          SSLCertificateFile {}\n\
          SSLCertificateKeyFile {}\n\
          SSLSessionCache none\n\
-         Protocols h2 http/1.1\n",
+         Protocols h2 http/1.1\n\
+         CustomLog {}/tls.log \"%{{remote}}p %{{SSL_SESSION_RESUMED}}x\"\n",
         cert.display(),
-        key.display()
+        key.display(),
+        dir.display()
     )
 }
 

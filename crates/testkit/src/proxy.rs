@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::{Instant, sleep};
-use tokio_util::sync::DropGuard;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 /// What happens to one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +63,8 @@ struct Plan {
     dealt: u64,
     /// Connections accepted so far, faulted or not.
     accepted: u64,
+    /// Cancelled to close every connection open now (see [`FaultProxy::close_connections`]).
+    open: CancellationToken,
 }
 
 impl Plan {
@@ -121,8 +123,14 @@ impl FaultProxy {
         let (addr, stop) =
             serve_connections(SocketAddr::from(([127, 0, 0, 1], 0)), move |client| {
                 let counted = counted.clone();
-                let fault = lock(&planned).draw();
-                async move { proxy(client, target, fault, counted).await }
+                let (fault, open) = {
+                    let mut plan = lock(&planned);
+                    (plan.draw(), plan.open.clone())
+                };
+                async move {
+                    open.run_until_cancelled(proxy(client, target, fault, counted))
+                        .await;
+                }
             })
             .await?;
         Ok(FaultProxy {
@@ -162,6 +170,14 @@ impl FaultProxy {
     /// How many faults connections have received so far.
     pub fn faults_dealt(&self) -> u64 {
         lock(&self.plan).dealt
+    }
+
+    /// Closes every connection open now, as a network change does; later ones are forwarded
+    /// as before.
+    pub fn close_connections(&self) {
+        let mut plan = lock(&self.plan);
+        plan.open.cancel();
+        plan.open = CancellationToken::new();
     }
 
     /// How many connections clients have opened through the proxy so far: what shows a
