@@ -204,22 +204,17 @@ fn one_slightly_slower_window_does_not_end_slow_start() {
     // A window 1.3× the baseline (the client's CPU busy for a moment, say) holds the limit;
     // the next flat window doubles it again rather than adding one.
     let mut limit = Concurrency::new(8, 256);
-    let window = |limit: &mut Concurrency, ms: u64| {
-        let at_once = limit.limit();
-        for _ in 0..at_once {
-            limit.record(Duration::from_millis(ms), Answer::Answered, at_once);
-        }
-    };
-    window(&mut limit, 50);
+    let ms = Duration::from_millis;
+    window(&mut limit, ms(50));
     assert_eq!(limit.limit(), 16);
-    window(&mut limit, 65);
+    window(&mut limit, ms(65));
     assert_eq!(limit.limit(), 16, "a window between 1.2× and 1.5× holds");
-    window(&mut limit, 50);
+    window(&mut limit, ms(50));
     assert_eq!(limit.limit(), 32, "still in slow start");
-    window(&mut limit, 80);
+    window(&mut limit, ms(80));
     assert!(limit.limit() < 32, "a queue (1.6×) brings it down");
     let after = limit.limit();
-    window(&mut limit, 50);
+    window(&mut limit, ms(50));
     assert_eq!(limit.limit(), after + 1, "then one at a time");
 }
 
@@ -229,18 +224,21 @@ fn sub_millisecond_answers_that_wobble_are_not_a_queue() {
     // six times as long, because both ends share two busy cores. That is no queue to avoid:
     // the limit keeps doubling. A window 3 ms over the baseline is one, and cuts it.
     let mut limit = Concurrency::new(8, 256);
-    let window = |limit: &mut Concurrency, us: u64| {
-        let at_once = limit.limit();
-        for _ in 0..at_once {
-            limit.record(Duration::from_micros(us), Answer::Answered, at_once);
-        }
-    };
-    window(&mut limit, 250);
+    let us = Duration::from_micros;
+    window(&mut limit, us(250));
     assert_eq!(limit.limit(), 16);
-    window(&mut limit, 1_500);
+    window(&mut limit, us(1_500));
     assert_eq!(limit.limit(), 32);
-    window(&mut limit, 2_250);
+    window(&mut limit, us(2_250));
     assert_eq!(limit.limit(), 64, "2 ms over the baseline is still flat");
-    window(&mut limit, 3_500);
+    window(&mut limit, us(3_500));
     assert!(limit.limit() < 64, "3.25 ms over the baseline is a queue");
+}
+
+/// One full window at the current limit, every answer taking `took`, with the limit in use.
+fn window(limit: &mut Concurrency, took: Duration) {
+    let at_once = limit.limit();
+    for _ in 0..at_once {
+        limit.record(took, Answer::Answered, at_once);
+    }
 }
