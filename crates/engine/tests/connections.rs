@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 mod common;
 
-use tidesync_engine::{JobState, Mode};
+use tidesync_engine::{Engine, JobState, Mode, PairId};
 use tidesync_testkit::apache::ApacheServer;
 use tidesync_testkit::{FaultProxy, TestCertificate};
 
@@ -35,33 +35,53 @@ fn addr_of(url: &str) -> SocketAddr {
     rest.split('/').next().unwrap().parse().unwrap()
 }
 
+/// A download pair of `apache`'s folder, reached through a fault proxy, in an engine of its
+/// own; the temporary folders live as long as it.
+struct ProxiedPair {
+    proxy: FaultProxy,
+    engine: Engine,
+    pair: PairId,
+    _folders: (tempfile::TempDir, tempfile::TempDir),
+}
+
+impl ProxiedPair {
+    async fn new(apache: &ApacheServer, pin_sha256: Option<String>) -> ProxiedPair {
+        let proxy = FaultProxy::start(addr_of(&apache.url())).await.unwrap();
+        let scheme = apache.url().split_once("://").unwrap().0.to_owned();
+        let url = proxy.url().replacen("http", &scheme, 1) + "dav/";
+        let (data, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (engine, _, pair) =
+            common::apache_pair(data.path(), url, pin_sha256, local.path(), Mode::Download).await;
+        ProxiedPair {
+            proxy,
+            engine,
+            pair,
+            _folders: (data, local),
+        }
+    }
+
+    /// One sync to the end, which must complete; how many files it downloaded.
+    async fn sync(&self) -> u64 {
+        let job = self.engine.start(self.pair).await.unwrap();
+        let done = self.engine.wait(job).await.unwrap();
+        assert_eq!(done.state, JobState::Completed, "{done:?}");
+        done.summary.files_downloaded
+    }
+}
+
 /// Syncs the proxied Apache twice in one engine; returns the connections the proxy saw during
 /// the first run and during the second.
 async fn connections_per_run(apache: &ApacheServer, pin_sha256: Option<String>) -> (u64, u64) {
     fill(apache);
-    let proxy = FaultProxy::start(addr_of(&apache.url())).await.unwrap();
-    let scheme = apache.url().split_once("://").unwrap().0.to_owned();
-    let url = proxy.url().replacen("http", &scheme, 1) + "dav/";
-    let (data, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (engine, _, pair) =
-        common::apache_pair(data.path(), url, pin_sha256, local.path(), Mode::Download).await;
-
-    let before = proxy.connections();
-    let first = engine
-        .wait(engine.start(pair).await.unwrap())
-        .await
-        .unwrap();
-    assert_eq!(first.state, JobState::Completed, "{first:?}");
-    assert_eq!(first.summary.files_downloaded, 48);
-    let after_first = proxy.connections();
-
-    let second = engine
-        .wait(engine.start(pair).await.unwrap())
-        .await
-        .unwrap();
-    assert_eq!(second.state, JobState::Completed, "{second:?}");
-    assert_eq!(second.summary.files_downloaded, 0, "nothing changed");
-    (after_first - before, proxy.connections() - after_first)
+    let proxied = ProxiedPair::new(apache, pin_sha256).await;
+    let before = proxied.proxy.connections();
+    assert_eq!(proxied.sync().await, 48);
+    let after_first = proxied.proxy.connections();
+    assert_eq!(proxied.sync().await, 0, "nothing changed");
+    (
+        after_first - before,
+        proxied.proxy.connections() - after_first,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,52 +117,28 @@ async fn a_reconnect_after_the_network_dropped_resumes_the_tls_session() {
     let apache = ApacheServer::start_tls(&certificate).await.unwrap();
     fill(&apache);
     let pin = tidesync_webdav::certificate_fingerprint(&certificate.der);
-    let proxy = FaultProxy::start(addr_of(&apache.url())).await.unwrap();
-    let url = proxy.url().replacen("http", "https", 1) + "dav/";
-    let (data, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (engine, _, pair) =
-        common::apache_pair(data.path(), url, Some(pin), local.path(), Mode::Download).await;
-    let first = engine
-        .wait(engine.start(pair).await.unwrap())
-        .await
-        .unwrap();
-    assert_eq!(first.state, JobState::Completed, "{first:?}");
-    let before = sessions_once(&apache, 1).await;
+    let proxied = ProxiedPair::new(&apache, Some(pin)).await;
+    assert_eq!(proxied.sync().await, 48);
+    let before = apache.tls_sessions_once(|s| !s.is_empty()).await.unwrap();
     assert!(
         before.iter().all(|s| s == "Initial"),
         "the first run's connections are new: {before:?}"
     );
 
-    let connections = proxy.connections();
-    proxy.close_connections();
-    std::fs::write(apache.root().join("f0/s0/new.txt"), "after the drop").unwrap();
-    apache.adopt().unwrap();
-    let second = engine
-        .wait(engine.start(pair).await.unwrap())
-        .await
-        .unwrap();
-    assert_eq!(second.state, JobState::Completed, "{second:?}");
-    assert_eq!(second.summary.files_downloaded, 1);
+    let connections = proxied.proxy.connections();
+    proxied.proxy.close_connections();
+    common::apache_write(&apache, "f0/s0/new.txt", "after the drop");
+    assert_eq!(proxied.sync().await, 1);
     assert!(
-        proxy.connections() > connections,
+        proxied.proxy.connections() > connections,
         "the second run had to reconnect"
     );
-    let after = sessions_once(&apache, before.len() + 1).await;
+    let after = apache
+        .tls_sessions_once(|s| s.len() > before.len())
+        .await
+        .unwrap();
     assert!(
         after[before.len()..].iter().all(|s| s == "Resumed"),
         "every connection after the drop resumed its session: {after:?}"
     );
-}
-
-/// Apache's TLS sessions once at least `count` connections are logged (it writes a request's
-/// line just after answering it), or whatever is logged after 5 s.
-async fn sessions_once(apache: &ApacheServer, count: usize) -> Vec<String> {
-    for _ in 0..100 {
-        let sessions = apache.tls_sessions().unwrap();
-        if sessions.len() >= count {
-            return sessions;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    apache.tls_sessions().unwrap()
 }

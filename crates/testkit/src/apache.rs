@@ -155,14 +155,7 @@ impl ApacheServer {
         &self,
         logged: impl Fn(&[String]) -> bool,
     ) -> std::io::Result<Vec<String>> {
-        for _ in 0..100 {
-            let requests = self.requests()?;
-            if logged(&requests) {
-                return Ok(requests);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        self.requests()
+        once_logged(|| self.requests(), logged).await
     }
 
     /// For each TLS connection that carried a request answered so far, in the order of their
@@ -176,6 +169,15 @@ impl ApacheServer {
             .filter(|(port, _)| seen.insert(port.to_owned()))
             .map(|(_, session)| session.to_owned())
             .collect())
+    }
+
+    /// [`tls_sessions`](Self::tls_sessions) once `logged` holds for them, or after 5 s
+    /// whatever they are (see [`requests_once`](Self::requests_once)).
+    pub async fn tls_sessions_once(
+        &self,
+        logged: impl Fn(&[String]) -> bool,
+    ) -> std::io::Result<Vec<String>> {
+        once_logged(|| self.tls_sessions(), logged).await
     }
 
     /// Hands everything below the served folder to the account Apache serves as, after a
@@ -259,6 +261,22 @@ fn config_text(dir: &Path, addr: SocketAddr, drop_root: bool) -> String {
          \x20 Require valid-user\n\
          </Directory>\n"
     )
+}
+
+/// What `read` returns from one of Apache's logs once `logged` holds for it, or after 5 s
+/// whatever it is: Apache writes a request's lines just after its answer.
+async fn once_logged(
+    read: impl Fn() -> std::io::Result<Vec<String>>,
+    logged: impl Fn(&[String]) -> bool,
+) -> std::io::Result<Vec<String>> {
+    for _ in 0..100 {
+        let lines = read()?;
+        if logged(&lines) {
+            return Ok(lines);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    read()
 }
 
 /// mod_ssl on the one listener, and HTTP/2 offered first. Each request's client port and
