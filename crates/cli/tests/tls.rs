@@ -111,6 +111,35 @@ async fn a_home_cas_server_is_used_with_ca_cert() {
 }
 
 #[tokio::test]
+async fn a_certificate_made_by_openssl_req_is_trusted_with_ca_cert() {
+    let s = setup();
+    let certificate = TestCertificate::from_openssl_req(s.state.path()).unwrap();
+    let server = RcloneServer::serve_tls(s.served.path(), None, &certificate)
+        .await
+        .unwrap();
+    let (code, stderr) = download(&server.url(), s.local.path(), s.state.path(), &[]).await;
+    assert_eq!(code, 7, "{stderr}");
+    assert!(
+        !stderr.contains("OtherError") && !stderr.contains("Other("),
+        "no debug text: {stderr}"
+    );
+
+    let ca = s.state.path().join("openssl-cert.pem");
+    let (code, stderr) = download(
+        &server.url(),
+        s.local.path(),
+        s.state.path(),
+        &["--ca-cert", ca.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(code, 0, "its own certificate given as the CA: {stderr}");
+    assert_eq!(
+        std::fs::read(s.local.path().join("notes.txt")).unwrap(),
+        b"over TLS"
+    );
+}
+
+#[tokio::test]
 async fn a_pin_that_is_not_a_fingerprint_is_a_usage_error() {
     let s = setup();
     let (code, stderr) = download(

@@ -54,6 +54,48 @@ impl TestCertificate {
         }
     }
 
+    /// A self-signed certificate made the way most guides make one, by the real
+    /// `openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -addext
+    /// subjectAltName=IP:127.0.0.1`: it is marked `CA:TRUE`, so a strict client sees a CA used
+    /// as a server's certificate. Its files are written into `dir`.
+    pub fn from_openssl_req(dir: &Path) -> std::io::Result<TestCertificate> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject as _;
+        let (cert, key) = (dir.join("openssl-cert.pem"), dir.join("openssl-key.pem"));
+        let made = std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            ])
+            .args([
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stdin(std::process::Stdio::null())
+            .output()?;
+        if !made.status.success() {
+            return Err(std::io::Error::other(format!(
+                "openssl req failed: {}",
+                String::from_utf8_lossy(&made.stderr)
+            )));
+        }
+        let chain_pem = std::fs::read_to_string(&cert)?;
+        let der = CertificateDer::from_pem_slice(chain_pem.as_bytes())
+            .map_err(|e| std::io::Error::other(e.to_string()))?
+            .to_vec();
+        Ok(TestCertificate {
+            der,
+            chain_pem,
+            key_pem: std::fs::read_to_string(&key)?,
+            ca_pem: None,
+        })
+    }
+
     /// Writes `cert.pem` (the chain) and `key.pem` into `dir`; returns their paths.
     pub fn write(&self, dir: &Path) -> std::io::Result<(PathBuf, PathBuf)> {
         let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));

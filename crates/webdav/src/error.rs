@@ -126,7 +126,7 @@ impl Error {
                 return Error::Certificate {
                     method: method.clone(),
                     path: path.to_string(),
-                    message: tls.to_string(),
+                    message: crate::tls::refusal_in_words(tls),
                 };
             }
             // `io::Error::source` skips the error it wraps, so step into it explicitly.

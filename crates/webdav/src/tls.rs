@@ -35,7 +35,7 @@ impl fmt::Debug for TlsOptions {
 }
 
 impl TlsOptions {
-    pub(crate) fn apply(&self, mut builder: ClientBuilder) -> Result<ClientBuilder, Error> {
+    pub(crate) fn apply(&self, builder: ClientBuilder) -> Result<ClientBuilder, Error> {
         if let Some(pin) = self.pinned_sha256 {
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -47,19 +47,181 @@ impl TlsOptions {
             config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
             return Ok(builder.use_preconfigured_tls(config));
         }
-        if !self.extra_ca_pem.is_empty() {
-            let certificates =
-                reqwest::Certificate::from_pem_bundle(&self.extra_ca_pem).map_err(|e| {
-                    Error::Tls(format!("the extra CA certificates are not valid PEM: {e}"))
-                })?;
-            if certificates.is_empty() {
-                return Err(Error::Tls("the extra CA file holds no certificate".into()));
-            }
-            for certificate in certificates {
-                builder = builder.add_root_certificate(certificate);
-            }
+        if self.extra_ca_pem.is_empty() {
+            return Ok(builder);
         }
-        Ok(builder)
+        let extra = extra_certificates(&self.extra_ca_pem)?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let (_, refused) = roots.add_parsable_certificates(extra.iter().cloned());
+        if refused > 0 && refused == extra.len() {
+            return Err(Error::Tls(
+                "no certificate in the extra CA file can be used as a CA".into(),
+            ));
+        }
+        let web_pki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            roots.into(),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| Error::Tls(e.to_string()))?;
+        let verifier = CaOrOwnCertificate {
+            web_pki,
+            own: extra,
+            provider: provider.clone(),
+        };
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Tls(e.to_string()))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(verifier))
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(builder.use_preconfigured_tls(config))
+    }
+}
+
+/// The certificates of a PEM file.
+fn extra_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error> {
+    use rustls::pki_types::pem::PemObject as _;
+    let certificates = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::Tls(format!("the extra CA certificates are not valid PEM: {e}")))?;
+    if certificates.is_empty() {
+        return Err(Error::Tls("the extra CA file holds no certificate".into()));
+    }
+    Ok(certificates)
+}
+
+/// The web PKI plus the user's CAs — and, as curl and rclone accept it, a server whose own
+/// certificate is one of the certificates the user gave. `openssl req -x509` makes a
+/// self-signed certificate marked `CA:TRUE`; given as a CA it is also the server's leaf, which
+/// the web PKI refuses (a CA used as an end entity). Such a certificate is accepted only when
+/// it is byte for byte one the user gave, valid now and for the host name asked, and the
+/// handshake's signatures prove the server holds its key.
+#[derive(Debug)]
+struct CaOrOwnCertificate {
+    web_pki: Arc<rustls::client::WebPkiServerVerifier>,
+    own: Vec<CertificateDer<'static>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for CaOrOwnCertificate {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let refused = match self.web_pki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Ok(verified) => return Ok(verified),
+            Err(refused) => refused,
+        };
+        if !self
+            .own
+            .iter()
+            .any(|own| own.as_ref() == end_entity.as_ref())
+        {
+            return Err(refused);
+        }
+        let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_name(&parsed, server_name)?;
+        valid_at(end_entity, now)?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// Refuses a certificate outside its validity period at `now`.
+fn valid_at(der: &CertificateDer<'_>, now: UnixTime) -> Result<(), rustls::Error> {
+    use rustls::CertificateError;
+    let (_, certificate) = x509_parser::parse_x509_certificate(der.as_ref())
+        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    let validity = certificate.validity();
+    let now = now.as_secs() as i64;
+    if now < validity.not_before.timestamp() {
+        Err(rustls::Error::InvalidCertificate(
+            CertificateError::NotValidYet,
+        ))
+    } else if now > validity.not_after.timestamp() {
+        Err(rustls::Error::InvalidCertificate(CertificateError::Expired))
+    } else {
+        Ok(())
+    }
+}
+
+/// Why a certificate was refused, in words a person can act on; never the library's debug
+/// text (`Other(OtherError(CaUsedAsEndEntity))`).
+pub(crate) fn refusal_in_words(error: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    let rustls::Error::InvalidCertificate(refusal) = error else {
+        return match error {
+            rustls::Error::General(message) => message.clone(),
+            _ => "the secure connection could not be set up".into(),
+        };
+    };
+    match refusal {
+        C::Expired | C::ExpiredContext { .. } => "it has expired".into(),
+        C::NotValidYet | C::NotValidYetContext { .. } => {
+            "it is not valid yet (is this device's clock right?)".into()
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => {
+            "it is made out to another host name than the address".into()
+        }
+        C::UnknownIssuer => "it was issued by an authority this device does not trust (add \
+                             that CA's certificate, or trust this certificate)"
+            .into(),
+        C::Revoked => "it has been revoked".into(),
+        C::BadSignature => "its signature is not valid".into(),
+        C::Other(other) if other.to_string().contains("CaUsedAsEndEntity") => {
+            "the server presents a CA certificate as its own (give that certificate as the \
+             server's CA, or trust this certificate)"
+                .into()
+        }
+        _ => "it could not be verified".into(),
     }
 }
 

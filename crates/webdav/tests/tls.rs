@@ -34,6 +34,44 @@ async fn list(server: &ScriptedServer, tls: TlsOptions) -> Result<(), Error> {
 }
 
 #[tokio::test]
+async fn a_self_signed_ca_certificate_given_as_the_ca_is_trusted_for_its_own_names_only() {
+    // What `openssl req -x509` makes: self-signed and marked as a CA.
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".into()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).unwrap();
+    let server = listing_server(vec![cert.der().to_vec()], key.serialize_der()).await;
+    let as_ca = TlsOptions {
+        extra_ca_pem: cert.pem().into_bytes(),
+        ..TlsOptions::default()
+    };
+    list(&server, as_ca.clone()).await.unwrap();
+
+    // The same certificate, asked for by another name: refused, in words.
+    let other_name = Client::new(
+        &server.url().replace("localhost", "127.0.0.1"),
+        None,
+        Options {
+            tls: as_ca,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let refused = other_name
+        .list(&RemotePath::root(), Depth::Zero)
+        .await
+        .unwrap_err();
+    let Error::Certificate { message, .. } = &refused else {
+        panic!("{refused:?}");
+    };
+    assert!(message.contains("another host name"), "{message}");
+
+    // Without it: refused as an unknown issuer, in words.
+    let refused = list(&server, TlsOptions::default()).await.unwrap_err();
+    assert!(refused.to_string().contains("does not trust"), "{refused}");
+}
+
+#[tokio::test]
 async fn self_signed_is_refused_unless_pinned() {
     let key = KeyPair::generate().unwrap();
     let cert = CertificateParams::new(vec!["localhost".into()])
