@@ -14,16 +14,20 @@ use crate::path::HrefError;
 #[non_exhaustive]
 pub enum Error {
     /// The server answered with a status that is not success for this request.
-    #[error("{method} {path}: the server answered {status}")]
+    #[error("{method} {path}: the server answered {status}{}", reason(message))]
     Status {
         method: Method,
         path: String,
         status: StatusCode,
         /// The server's `Retry-After`, when it sent one with a 423, 429 or 503.
         retry_after: Option<Duration>,
+        /// The server's own reason, where its error body gives one (Sabre's `s:message`
+        /// under Nextcloud and ownCloud): "\".htaccess\" is a forbidden file or folder name."
+        message: Option<String>,
     },
     /// Nextcloud or ownCloud is in maintenance mode (an update, usually): 503 with
-    /// `X-Nextcloud-Maintenance-Mode`. Retried like any 503; worth saying as such.
+    /// `X-Nextcloud-Maintenance-Mode`, or, from WebDAV, Sabre's `ServerMaintenanceMode` error
+    /// body and no header. Retried like any 503; worth saying as such.
     #[error("{method} {path}: the server is in maintenance mode; it will be tried again")]
     Maintenance {
         method: Method,
@@ -113,7 +117,23 @@ pub enum Error {
     },
 }
 
+/// The server's reason, as the end of a message: `: "…"`, or nothing.
+fn reason(message: &Option<String>) -> String {
+    message
+        .as_deref()
+        .map(|m| format!(": \"{m}\""))
+        .unwrap_or_default()
+}
+
 impl Error {
+    /// The server's own reason for refusing, where it gave one.
+    pub fn server_message(&self) -> Option<&str> {
+        match self {
+            Error::Status { message, .. } => message.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Classifies a failed request: trust failures apart from other transport failures.
     pub(crate) fn transport(
         method: &Method,
@@ -185,6 +205,16 @@ impl Error {
             Error::Stalled { .. } | Error::Maintenance { .. } => true,
             _ => false,
         }
+    }
+
+    /// The server refused the request itself, not what it asked for: malformed for its
+    /// parser (400, 411, 415) or a method or endpoint it does not serve (404, 405, 501). What a
+    /// bulk upload is answered by a server that will not take one.
+    pub fn is_request_refused(&self) -> bool {
+        matches!(
+            self.status().map(|s| s.as_u16()),
+            Some(400 | 404 | 405 | 411 | 415 | 501)
+        )
     }
 
     /// The server refused the credentials (401).

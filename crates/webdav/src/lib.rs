@@ -34,6 +34,7 @@ pub mod path;
 pub mod quirks;
 pub mod rate;
 pub mod retry;
+mod sabre;
 pub mod tls;
 pub mod validator;
 

@@ -75,6 +75,7 @@ impl Connector for MemoryConnector {
                 path: folder_url.to_owned(),
                 status: StatusCode::NOT_FOUND,
                 retry_after: None,
+                message: None,
             }),
         }
     }
@@ -397,5 +398,6 @@ fn status(method: Method, path: &RemotePath, status: StatusCode) -> Error {
         path: path.to_string(),
         status,
         retry_after: None,
+        message: None,
     }
 }

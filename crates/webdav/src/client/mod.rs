@@ -39,6 +39,7 @@ use crate::idle::Activity;
 use crate::path::RemotePath;
 use crate::quirks::Quirks;
 use crate::retry::retry_after;
+use crate::sabre::{self, SabreError};
 use crate::validator;
 
 /// A WebDAV client for one base folder.
@@ -244,23 +245,28 @@ impl Client {
             q.http2 = Some(http2);
         });
         if status.is_success() {
-            Ok(response)
-        } else if status == StatusCode::SERVICE_UNAVAILABLE
-            && response
-                .headers()
-                .contains_key("x-nextcloud-maintenance-mode")
+            return Ok(response);
+        }
+        let retry_after = retry_after(response.headers());
+        let header_says_maintenance = response
+            .headers()
+            .contains_key("x-nextcloud-maintenance-mode");
+        let said = error_body(response, idle).await;
+        if status == StatusCode::SERVICE_UNAVAILABLE
+            && (header_says_maintenance || said.as_ref().is_some_and(|s| s.is_maintenance()))
         {
             Err(Error::Maintenance {
                 method: method.clone(),
                 path: path.to_string(),
-                retry_after: retry_after(response.headers()),
+                retry_after,
             })
         } else {
             Err(Error::Status {
                 method: method.clone(),
                 path: path.to_string(),
                 status,
-                retry_after: retry_after(response.headers()),
+                retry_after,
+                message: said.and_then(|s| s.message),
             })
         }
     }
@@ -288,6 +294,27 @@ impl Client {
                 .unwrap_or_else(PoisonError::into_inner),
         );
     }
+}
+
+/// What an error answer's body says, if it is a Sabre error: at most
+/// [`sabre::BODY_LIMIT`] bytes are read, and a body that stalls for `idle` is given up.
+async fn error_body(mut response: Response, idle: std::time::Duration) -> Option<SabreError> {
+    let xml = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.contains("xml"));
+    if !xml {
+        return None;
+    }
+    let mut body = Vec::new();
+    while body.len() < sabre::BODY_LIMIT {
+        match tokio::time::timeout(idle, response.chunk()).await {
+            Ok(Ok(Some(chunk))) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    sabre::read(&body)
 }
 
 pub(super) fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
