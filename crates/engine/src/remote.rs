@@ -91,10 +91,11 @@ pub trait Remote: Send + Sync + 'static {
         chunk_size: u64,
         sent: SentBytes,
     ) -> BoxFuture<'a, Result<u64, Error>>;
-    /// Assembles the upload folder `upload_id` into `path`.
+    /// Assembles the upload folder `upload_id` into `path`; `local` is the file it came from.
     fn assemble_chunks<'a>(
         &'a self,
         path: &'a RemotePath,
+        local: &'a Path,
         upload_id: &'a str,
         total: u64,
         precondition: &'a Precondition,
@@ -237,6 +238,7 @@ impl Remote for Client {
     fn assemble_chunks<'a>(
         &'a self,
         path: &'a RemotePath,
+        local: &'a Path,
         upload_id: &'a str,
         total: u64,
         precondition: &'a Precondition,
@@ -245,6 +247,7 @@ impl Remote for Client {
         Box::pin(Client::assemble_chunks(
             self,
             path,
+            local,
             upload_id,
             total,
             precondition,

@@ -64,6 +64,9 @@ pub struct Quirks {
     ///
     /// [`Client::abilities`]: crate::Client::abilities
     pub abilities: Option<Abilities>,
+    /// Bulk uploads the server refused as such (a 400 from its parser, an endpoint it does
+    /// not serve); at two, bulk upload is taken out of [`Quirks::abilities`].
+    pub bulk_refusals: u32,
 }
 
 /// Ways of uploading a server offers beyond WebDAV's, each used only once the server proved

@@ -210,7 +210,7 @@ async fn chunked(
 ) -> Result<tidesync_webdav::Uploaded, tidesync_webdav::Error> {
     let total = client.put_chunks(target, local, id, size, sent).await?;
     client
-        .assemble_chunks(target, id, total, precondition, None)
+        .assemble_chunks(target, local, id, total, precondition, None)
         .await
 }
 
@@ -559,4 +559,340 @@ async fn a_bulk_upload_reports_each_file_and_its_failures() {
     assert_eq!(&files["Photos/a.txt"][..], b"a");
     assert_eq!(&files["Photos/c d.txt"][..], b"c\r\n--not-a-boundary");
     assert!(!files.contains_key("Photos/no-such-folder/b.txt"));
+}
+
+/// A request sent as it is, with the app password: what another client (or an older
+/// Tidesync) would send, to see the emulation answer it as the real server does.
+async fn raw(
+    server: &NextcloudServer,
+    password: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> (u16, String) {
+    let mut request = reqwest::Client::new()
+        .request(
+            reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("http://{}{path}", server.addr()),
+        )
+        .basic_auth(USER, Some(password))
+        .body(body);
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let answer = request.send().await.unwrap();
+    (answer.status().as_u16(), answer.text().await.unwrap())
+}
+
+/// One bulk part with the headers given.
+fn part(boundary: &str, headers: &[(&str, String)], data: &[u8]) -> Vec<u8> {
+    let mut out = format!("--{boundary}\r\n").into_bytes();
+    for (name, value) in headers {
+        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+fn md5_hex(data: &[u8]) -> String {
+    use md5::Digest as _;
+    md5::Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn bulk_parts_without_a_correct_x_file_md5_are_refused_as_the_real_parser_does() {
+    let server = NextcloudServer::start().await.unwrap();
+    let password = server.issue_app_password();
+    let b = "B0undary";
+    let content_type = [("Content-Type", format!("multipart/related; boundary={b}"))];
+    let headers = |p: &str, data: &[u8], md5: Option<String>| {
+        let mut h = vec![
+            ("X-File-Path", format!("/{p}")),
+            ("Content-Length", data.len().to_string()),
+            ("OC-Checksum", "SHA1:0".to_owned()),
+        ];
+        if let Some(md5) = md5 {
+            h.push(("X-File-MD5", md5));
+        }
+        h
+    };
+    // What Tidesync sent before: OC-Checksum only. The whole request is refused.
+    let mut body = part(b, &headers("a.txt", b"a", None), b"a");
+    body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+    let (status, _) = raw(
+        &server,
+        &password,
+        "POST",
+        "/remote.php/dav/bulk",
+        &content_type,
+        body,
+    )
+    .await;
+    assert_eq!(status, 400, "a part without X-File-MD5");
+    assert!(server.files().is_empty());
+
+    // A good part, then one whose MD5 is wrong: 400, and the first stays written, as the
+    // answer's JSON says.
+    let mut body = part(b, &headers("one.txt", b"1", Some(md5_hex(b"1"))), b"1");
+    body.extend(part(
+        b,
+        &headers("two.txt", b"2", Some(md5_hex(b"3"))),
+        b"2",
+    ));
+    body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
+    let (status, answer) = raw(
+        &server,
+        &password,
+        "POST",
+        "/remote.php/dav/bulk",
+        &content_type,
+        body,
+    )
+    .await;
+    assert_eq!(status, 400, "a wrong MD5");
+    let written: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(written["/one.txt"]["error"], false, "{answer}");
+    assert!(written.get("/two.txt").is_none(), "{answer}");
+    assert_eq!(server.files().keys().collect::<Vec<_>>(), ["one.txt"]);
+
+    // Not multipart/related: refused before any part, with Sabre's reason.
+    let (status, answer) = raw(
+        &server,
+        &password,
+        "POST",
+        "/remote.php/dav/bulk",
+        &[("Content-Type", format!("multipart/mixed; boundary={b}"))],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        answer.contains("Content-Type must be multipart/related"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn a_bulk_upload_sends_what_the_real_parser_needs_and_reads_long_file_ids() {
+    let server = NextcloudServer::start().await.unwrap();
+    let client = client(&server, &server.issue_app_password());
+    client.abilities(&path(PROBE)).await.unwrap();
+    let results = client
+        .put_bulk(&[tidesync_webdav::BulkFile {
+            path: path("x.txt"),
+            data: Bytes::from_static(b"x"),
+            mtime: Some(std::time::UNIX_EPOCH + Duration::from_secs(1_600_000_000)),
+        }])
+        .await
+        .unwrap();
+    let tidesync_webdav::BulkResult::Stored(stored) = &results[0] else {
+        panic!("{results:?}");
+    };
+    let listed = client
+        .stat(&path("x.txt"), EntryKind::File)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.file_id, listed.file_id,
+        "the long form read as the id"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_refuses_bulk_twice_is_offered_no_third_batch() {
+    let server = NextcloudServer::start().await.unwrap();
+    let client = client(&server, &server.issue_app_password());
+    client.abilities(&path(PROBE)).await.unwrap();
+    let bad = || tidesync_webdav::BulkFile {
+        path: path("a.txt"),
+        data: Bytes::from_static(b"a"),
+        mtime: None,
+    };
+    server.refuse_bulk(true);
+    for _ in 0..2 {
+        let refused = client.put_bulk(&[bad()]).await.unwrap_err();
+        assert!(refused.is_request_refused(), "{refused}");
+    }
+    assert!(client.quirks().abilities.unwrap().bulk_upload.is_none());
+    let third = client.put_bulk(&[bad()]).await.unwrap_err();
+    assert!(
+        matches!(third, tidesync_webdav::Error::Unsupported { .. }),
+        "{third}"
+    );
+}
+
+#[tokio::test]
+async fn the_assembly_move_carries_no_if_none_match_and_a_replace_names_its_destination() {
+    let server = NextcloudServer::start().await.unwrap();
+    let password = server.issue_app_password();
+    let client = client(&server, &password);
+    client.abilities(&path(PROBE)).await.unwrap();
+
+    // As Tidesync sent it before: If-None-Match: * on the MOVE, which Sabre checks against
+    // the `.file` itself, so it always fails.
+    let uploads = format!("/remote.php/dav/uploads/{USER}/old-way");
+    let destination = format!("{}new.bin", server.dav_url());
+    let dest = [("Destination", destination.clone())];
+    assert_eq!(
+        raw(&server, &password, "MKCOL", &uploads, &dest, vec![])
+            .await
+            .0,
+        201
+    );
+    let chunk = format!("{uploads}/00001");
+    assert_eq!(
+        raw(&server, &password, "PUT", &chunk, &dest, b"abc".to_vec())
+            .await
+            .0,
+        201
+    );
+    let (status, answer) = raw(
+        &server,
+        &password,
+        "MOVE",
+        &format!("{uploads}/.file"),
+        &[
+            ("Destination", destination),
+            ("If-None-Match", "*".into()),
+            ("Overwrite", "F".into()),
+        ],
+        vec![],
+    )
+    .await;
+    assert_eq!(status, 412, "{answer}");
+    assert!(answer.contains("If-None-Match"), "{answer}");
+    assert!(server.files().is_empty());
+
+    // The client: a new file with Overwrite: F, then a replace with the If header.
+    let dir = tempfile::tempdir().unwrap();
+    let (local, data) = big_file(dir.path(), 1000);
+    let made = chunked(
+        &client,
+        &path("new.bin"),
+        &local,
+        "n-1",
+        300,
+        &Precondition::Absent,
+        Arc::new(|_| {}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(&server.files()["new.bin"][..], &data[..]);
+    let again = chunked(
+        &client,
+        &path("new.bin"),
+        &local,
+        "n-2",
+        300,
+        &Precondition::Absent,
+        Arc::new(|_| {}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        again.is_precondition_failed(),
+        "a new file never replaces one: {again}"
+    );
+    std::fs::write(&local, b"second version").unwrap();
+    chunked(
+        &client,
+        &path("new.bin"),
+        &local,
+        "n-3",
+        300,
+        &Precondition::Matches(made.etag.clone().unwrap()),
+        Arc::new(|_| {}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(&server.files()["new.bin"][..], b"second version");
+    let moves: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|l| l.method == "MOVE")
+        .collect();
+    assert_eq!(moves.len(), 4);
+}
+
+#[tokio::test]
+async fn a_retried_assembly_counts_only_a_file_that_is_ours() {
+    let server = NextcloudServer::start().await.unwrap();
+    let client = client(&server, &server.issue_app_password());
+    client.abilities(&path(PROBE)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (local, _) = big_file(dir.path(), 1000);
+    let mtime = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let total = client
+        .put_chunks(&path("f.bin"), &local, "r-1", 300, Arc::new(|_| {}))
+        .await
+        .unwrap();
+    client
+        .assemble_chunks(
+            &path("f.bin"),
+            &local,
+            "r-1",
+            total,
+            &Precondition::Absent,
+            Some(mtime),
+        )
+        .await
+        .unwrap();
+    // The same assembly again, as after an answer lost to a timeout: the folder is gone
+    // and the file in place is ours (size, time).
+    client
+        .assemble_chunks(
+            &path("f.bin"),
+            &local,
+            "r-1",
+            total,
+            &Precondition::Absent,
+            Some(mtime),
+        )
+        .await
+        .expect("the file in place is ours");
+    // Another client wrote a file of the same size meanwhile: not ours.
+    server.write("f.bin", &[0u8; 1000]);
+    let lost = client
+        .assemble_chunks(
+            &path("f.bin"),
+            &local,
+            "r-1",
+            total,
+            &Precondition::Absent,
+            Some(mtime),
+        )
+        .await
+        .unwrap_err();
+    assert!(lost.is_not_found(), "{lost}");
+}
+
+#[tokio::test]
+async fn a_refusal_carries_the_servers_reason() {
+    let server = NextcloudServer::start().await.unwrap();
+    let client = client(&server, &server.issue_app_password());
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("rules");
+    std::fs::write(&local, b"deny from all").unwrap();
+    let refused = client
+        .put_file(&path(".htaccess"), &local, &Precondition::Absent, None)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status().map(|s| s.as_u16()), Some(400));
+    assert_eq!(
+        refused.server_message(),
+        Some("\".htaccess\" is a forbidden file or folder name.")
+    );
+    assert!(
+        refused
+            .to_string()
+            .contains("forbidden file or folder name"),
+        "{refused}"
+    );
 }

@@ -229,6 +229,7 @@ impl Remote for MemoryRemote {
     fn assemble_chunks<'a>(
         &'a self,
         _path: &'a RemotePath,
+        _local: &'a Path,
         _upload_id: &'a str,
         _total: u64,
         _precondition: &'a Precondition,

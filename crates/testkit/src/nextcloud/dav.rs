@@ -6,7 +6,10 @@ use hyper::Method;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::files::{Files, Node, sha1_checksum};
-use super::{Answer, Asked, State, USER, destination_path, reply, sent_mtime, uploaded_headers};
+use super::{
+    Answer, Asked, State, USER, destination_path, forbidden_name, reply, sabre_error, sent_mtime,
+    uploaded_headers,
+};
 
 /// Characters of a name that stay as they are in an href.
 const NAME: &AsciiSet = &NON_ALPHANUMERIC
@@ -16,6 +19,20 @@ const NAME: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 pub(super) fn handle(state: &mut State, asked: &Asked, path: &str, body: Bytes) -> Answer {
+    // A name the server forbids is refused before anything is written
+    // (`OCA\\DAV\\Connector\\Sabre\\Node::verifyPath` → `InvalidPath`, 400 with the reason).
+    let written = match asked.method.as_str() {
+        "PUT" | "MKCOL" => Some(path.to_owned()),
+        "MOVE" => destination_path(asked),
+        _ => None,
+    };
+    if let Some(reason) = written.as_deref().and_then(forbidden_name) {
+        return sabre_error(
+            400,
+            "OCA\\DAV\\Connector\\Sabre\\Exception\\InvalidPath",
+            &reason,
+        );
+    }
     match asked.method.as_str() {
         "PROPFIND" => propfind(state, asked, path),
         "GET" | "HEAD" => get(state, asked, path),
@@ -68,6 +85,153 @@ fn check_if_match(files: &Files, asked: &Asked, path: &str) -> Option<Answer> {
 fn tags(list: &str) -> impl Iterator<Item = &str> {
     list.split(',')
         .map(|t| t.trim().trim_start_matches("W/").trim_matches('"'))
+}
+
+/// One list of the WebDAV `If` header, as `Sabre\\DAV\\Server::getIfConditions` reads it: the
+/// resource it is about (`None`: the request's own) and its alternatives.
+#[derive(Debug, PartialEq, Eq)]
+struct IfCondition {
+    uri: Option<String>,
+    tokens: Vec<IfToken>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct IfToken {
+    negate: bool,
+    /// A state token (a lock token): this server holds no locks, so none is valid.
+    token: String,
+    /// With its quotes, as Sabre compares it.
+    etag: String,
+}
+
+/// The conditions of an `If` header: `(<uri> )?"(" ("Not ")? (<token>)? " "? ([etag])? ")"`,
+/// matched anywhere in the header like Sabre's `preg_match_all`; a list without a URI adds to
+/// the one before it.
+fn if_conditions(header: &str) -> Vec<IfCondition> {
+    let mut conditions: Vec<IfCondition> = Vec::new();
+    let mut rest = header;
+    while !rest.is_empty() {
+        let Some((uri, token, after)) = one_list(rest) else {
+            let mut next = rest.chars();
+            next.next();
+            rest = next.as_str();
+            continue;
+        };
+        rest = after;
+        match (uri, conditions.last_mut()) {
+            (None, Some(last)) => last.tokens.push(token),
+            (uri, _) => conditions.push(IfCondition {
+                uri,
+                tokens: vec![token],
+            }),
+        }
+    }
+    conditions
+}
+
+/// One `(<uri> )?( … )` at the start of `text`.
+fn one_list(text: &str) -> Option<(Option<String>, IfToken, &str)> {
+    let (uri, text) = match text.strip_prefix('<') {
+        Some(inner) => {
+            let (uri, after) = inner.split_once('>')?;
+            let after = after.strip_prefix(|c: char| c.is_whitespace())?;
+            (Some(uri.to_owned()), after)
+        }
+        None => (None, text),
+    };
+    let text = text.strip_prefix('(')?;
+    let (negate, text) = match text.get(..4) {
+        Some(not) if not.eq_ignore_ascii_case("not ") => (true, &text[4..]),
+        _ => (false, text),
+    };
+    let (token, text) = match text.strip_prefix('<') {
+        Some(inner) => {
+            let (token, after) = inner.split_once('>')?;
+            (token.to_owned(), after)
+        }
+        None => (String::new(), text),
+    };
+    let text = text.strip_prefix(' ').unwrap_or(text);
+    let (etag, text) = match text.strip_prefix('[') {
+        Some(inner) => {
+            let (etag, after) = inner.split_once(']')?;
+            (etag.to_owned(), after)
+        }
+        None => (String::new(), text),
+    };
+    let text = text.strip_prefix(')')?;
+    Some((
+        uri,
+        IfToken {
+            negate,
+            token,
+            etag,
+        },
+        text,
+    ))
+}
+
+/// The `If` header's conditions, checked as `Server::checkPreconditions` checks them: every
+/// list must have one alternative that holds; an ETag is compared with the file at the list's
+/// resource (404 when there is none there), a list without one with `own`, the request's own
+/// item among the account's files (`None`: not a file there, such as an upload's `.file`).
+/// `None` when the request may go on.
+pub(super) fn if_header(files: &Files, asked: &Asked, own: Option<&str>) -> Option<Answer> {
+    let header = asked.header("if")?;
+    for condition in if_conditions(header) {
+        let resource = match &condition.uri {
+            Some(uri) => {
+                let Some(path) = super::files_path_of(uri) else {
+                    return Some(sabre_error(
+                        404,
+                        "Sabre\\DAV\\Exception\\NotFound",
+                        &format!("File with name {uri} could not be located"),
+                    ));
+                };
+                Some(path)
+            }
+            None => None,
+        };
+        let mut held = false;
+        for token in &condition.tokens {
+            let token_valid = token.token.is_empty();
+            let etag_valid = if token.etag.is_empty() {
+                true
+            } else if token_valid {
+                let node = match &resource {
+                    Some(path) => match files.get(path) {
+                        Some(node) => Some(node),
+                        None => {
+                            return Some(sabre_error(
+                                404,
+                                "Sabre\\DAV\\Exception\\NotFound",
+                                &format!("File with name {path} could not be located"),
+                            ));
+                        }
+                    },
+                    None => own.and_then(|path| files.get(path)),
+                };
+                node.is_some_and(|n| !n.is_folder() && format!("\"{}\"", n.etag) == token.etag)
+            } else {
+                false
+            };
+            if (token_valid && etag_valid) ^ token.negate {
+                held = true;
+                break;
+            }
+        }
+        if !held {
+            return Some(sabre_error(
+                412,
+                "Sabre\\DAV\\Exception\\PreconditionFailed",
+                &format!(
+                    "Failed to find a valid token/etag combination for {}",
+                    condition.uri.as_deref().unwrap_or(&asked.path)
+                ),
+            ));
+        }
+    }
+    None
 }
 
 /// `If-Match` and `If-None-Match: *` before a write to `path`, as Nextcloud honours them.
@@ -226,9 +390,10 @@ fn push_response(out: &mut String, path: &str, node: &Node) {
     ));
     out.push_str(&format!(
         "<d:getlastmodified>{}</d:getlastmodified><d:getetag>&quot;{}&quot;</d:getetag>\
-         <oc:fileid>{}</oc:fileid><oc:size>{}</oc:size>",
+         <oc:id>{}</oc:id><oc:fileid>{}</oc:fileid><oc:size>{}</oc:size>",
         http_date(node.mtime),
         node.etag,
+        super::long_file_id(node.file_id),
         node.file_id,
         node.size(),
     ));
@@ -252,4 +417,38 @@ pub(super) fn http_date(seconds: i64) -> String {
     httpdate::fmt_http_date(
         std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.max(0) as u64),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_if_header_is_read_as_sabre_reads_it() {
+        let read = if_conditions(
+            "<https://h/remote.php/dav/files/alice/a.txt> ([\"e1\"]) (Not <lock:1> [\"e2\"]) </b> ([\"e3\"])",
+        );
+        assert_eq!(read.len(), 2);
+        assert_eq!(
+            read[0].uri.as_deref(),
+            Some("https://h/remote.php/dav/files/alice/a.txt")
+        );
+        assert_eq!(
+            read[0].tokens,
+            [
+                IfToken {
+                    negate: false,
+                    token: String::new(),
+                    etag: "\"e1\"".into()
+                },
+                IfToken {
+                    negate: true,
+                    token: "lock:1".into(),
+                    etag: "\"e2\"".into()
+                },
+            ]
+        );
+        assert_eq!(read[1].uri.as_deref(), Some("/b"));
+        assert!(if_conditions("nonsense").is_empty());
+    }
 }

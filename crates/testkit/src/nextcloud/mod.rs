@@ -92,6 +92,8 @@ pub(crate) struct State {
     flows: BTreeMap<String, login::Flow>,
     quota: Option<u64>,
     maintenance: bool,
+    /// Bulk uploads answered 400 whatever they hold (see [`NextcloudServer::refuse_bulk`]).
+    refuse_bulk: bool,
     clock_offset: Duration,
     log: Vec<Logged>,
     /// Bytes of chunk bodies stored, a chunk sent again counted again.
@@ -140,6 +142,7 @@ impl NextcloudServer {
             flows: BTreeMap::new(),
             quota: None,
             maintenance: false,
+            refuse_bulk: false,
             clock_offset: Duration::ZERO,
             log: Vec::new(),
             chunk_bytes: 0,
@@ -210,6 +213,13 @@ impl NextcloudServer {
     /// Turns maintenance mode on or off: every WebDAV and OCS request is answered 503.
     pub fn set_maintenance(&self, on: bool) {
         lock(&self.state).maintenance = on;
+    }
+
+    /// Answers every bulk upload 400, as the server's parser does a body it cannot read (a
+    /// reverse proxy that rewrote it, a client that breaks a rule) — for clients' handling of
+    /// a refused batch.
+    pub fn refuse_bulk(&self, on: bool) {
+        lock(&self.state).refuse_bulk = on;
     }
 
     /// Moves the server's clock forward (upload folders expire after 24 hours of inactivity).
@@ -332,6 +342,57 @@ pub(crate) fn reply(status: u16, headers: &[(&str, String)], body: impl Into<Byt
     response
 }
 
+/// An error as Sabre answers it (`Sabre\\DAV\\Server::exec`, the exception serialised): a
+/// `d:error` document naming the exception's class and its message.
+pub(crate) fn sabre_error(status: u16, exception: &str, message: &str) -> Answer {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    reply(
+        status,
+        &[("Content-Type", "application/xml; charset=utf-8".into())],
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:error xmlns:d=\"DAV:\" \
+             xmlns:s=\"http://sabredav.org/ns\">\n  <s:exception>{}</s:exception>\n  \
+             <s:message>{}</s:message>\n</d:error>\n",
+            escape(exception),
+            escape(message)
+        ),
+    )
+}
+
+/// Why the server refuses the last name of `path`, in its words, by the default rules of
+/// `lib/private/Files/FilenameValidator.php` (`validateFilename`): `.htaccess`, names ending in
+/// `.filepart` or `.part` (case-insensitive), `.` and `..`, names over 250 bytes, control
+/// characters and `\\`.
+pub(crate) fn forbidden_name(path: &str) -> Option<String> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let lower = name.to_lowercase();
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        Some("Empty filename is not allowed".into())
+    } else if trimmed == "." || trimmed == ".." {
+        Some("Dot files are not allowed".into())
+    } else if name.len() > 250 {
+        Some("Filename is too long".into())
+    } else if lower == ".htaccess" {
+        Some(format!("\"{lower}\" is a forbidden file or folder name."))
+    } else if let Some(extension) = [".filepart", ".part"]
+        .into_iter()
+        .find(|e| lower.ends_with(e))
+    {
+        Some(format!("\"{extension}\" is a forbidden file type."))
+    } else if name.chars().any(|c| (c as u32) < 32) {
+        Some("Invalid character in path".into())
+    } else if name.contains('\\') {
+        Some("\"\\\" is not allowed inside a file or folder name.".into())
+    } else {
+        None
+    }
+}
+
 /// A request's parts the handlers read.
 pub(crate) struct Asked {
     pub method: Method,
@@ -406,14 +467,23 @@ fn route(state: &mut State, asked: &Asked, body: Bytes) -> Answer {
         return login::capabilities(state, asked);
     }
     if state.maintenance {
-        return reply(
-            503,
-            &[
-                ("X-Nextcloud-Maintenance-Mode", "1".into()),
-                ("Retry-After", "1".into()),
-            ],
-            "Nextcloud is in maintenance mode",
-        );
+        // OCS answers from its own entry point (`ocs/v1.php`) with the header; WebDAV goes
+        // through Sabre, where `MaintenancePlugin::checkMaintenanceMode`
+        // (`apps/dav/lib/Connector/Sabre/MaintenancePlugin.php`) throws
+        // `ServerMaintenanceMode`: an XML error body and no header at all.
+        return if ocs {
+            reply(
+                503,
+                &[("X-Nextcloud-Maintenance-Mode", "1".into())],
+                "Service unavailable",
+            )
+        } else {
+            sabre_error(
+                503,
+                "OCA\\DAV\\Exception\\ServerMaintenanceMode",
+                "System is in maintenance mode.",
+            )
+        };
     }
     let Some(authenticated) = authenticate(state, &asked.headers) else {
         return reply(
@@ -435,6 +505,9 @@ fn route(state: &mut State, asked: &Asked, body: Bytes) -> Answer {
     } else if let Some(rest) = below(path, &uploads_root) {
         chunks::handle(state, asked, rest, body)
     } else if path == "/remote.php/dav/bulk" && asked.method == Method::POST {
+        if state.refuse_bulk {
+            return reply(400, &[("Content-Type", "application/json".into())], "[]");
+        }
         bulk::handle(state, asked, &body)
     } else {
         reply(404, &[], "")
@@ -479,7 +552,12 @@ fn authenticate(state: &State, headers: &HeaderMap) -> Option<Authenticated> {
 
 /// The item path a `Destination` header names below the account's root, if it does.
 pub(crate) fn destination_path(asked: &Asked) -> Option<String> {
-    let raw = asked.header("destination")?;
+    files_path_of(asked.header("destination")?)
+}
+
+/// The item path below the account's root that a URL or an absolute path names, if it does
+/// (`Sabre\\DAV\\Server::calculateUri`).
+pub(crate) fn files_path_of(raw: &str) -> Option<String> {
     // Any scheme and host: behind a reverse proxy the client names the proxy's.
     let path = match raw.split_once("://") {
         Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),

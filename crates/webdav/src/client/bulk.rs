@@ -1,7 +1,11 @@
 //! Nextcloud's bulk upload: many small files in one `POST …/remote.php/dav/bulk`, a
-//! `multipart/related` body with one part per file (`X-File-Path`, `Content-Length`,
-//! `OC-Checksum`, `X-OC-Mtime`). The answer is JSON keyed by path and can be a 200 while some
-//! files failed, so every file's entry is read: each file comes back stored or refused.
+//! `multipart/related` body with one part per file. The server's parser
+//! (`apps/dav/lib/BulkUpload/MultipartRequestParser.php`, `readPartHeaders`) refuses the whole
+//! request with 400 unless every part has `Content-Length` and `X-File-MD5` (the hex MD5 of
+//! the part's bytes, checked); `X-File-Path` names the file, `X-File-Mtime` / `X-OC-Mtime` its
+//! time. `OC-Checksum` goes along for servers that record it. The answer is JSON keyed by path
+//! and can be a 200 while some files failed, so every file's entry is read: each file comes
+//! back stored or refused.
 //!
 //! The server checks no precondition here: a file is written whatever is at its path. The
 //! caller sends only files that were new when it last looked, and looks again just before.
@@ -13,10 +17,13 @@ use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 
 use super::nextcloud::{Layout, small_json};
-use super::upload::sha1_header;
+use super::upload::{sha1_header, short_file_id};
 use super::{Client, Uploaded};
 use crate::error::Error;
 use crate::path::RemotePath;
+
+/// Refusals of bulk upload after which a client stops offering it.
+const BULK_REFUSALS_TOLERATED: u32 = 2;
 
 /// One file of a bulk upload: where it goes, its bytes, its modification time.
 #[derive(Debug, Clone)]
@@ -57,13 +64,36 @@ impl Client {
                 )
                 .body(body.clone())
             })
-            .await?;
+            .await
+            .inspect_err(|error| self.count_bulk_refusal(error))?;
         let results = small_json(answer).await;
         Ok(files
             .iter()
             .zip(&paths)
             .map(|(file, path)| read_result(&results[path.as_str()], file.mtime.is_some()))
             .collect())
+    }
+
+    /// A server that refused bulk upload itself twice (its parser's 400, an endpoint it does
+    /// not serve) is not offered another batch by this client: each refusal costs a round
+    /// trip and the batch's bytes sent for nothing.
+    fn count_bulk_refusal(&self, error: &Error) {
+        if !error.is_request_refused() {
+            return;
+        }
+        self.learn(|q| {
+            q.bulk_refusals += 1;
+            if q.bulk_refusals >= BULK_REFUSALS_TOLERATED {
+                if let Some(abilities) = q.abilities.as_mut() {
+                    if abilities.bulk_upload.take().is_some() {
+                        tracing::warn!(
+                            %error,
+                            "the server refused bulk upload twice; small files go up one by one"
+                        );
+                    }
+                }
+            }
+        });
     }
 
     /// Where the base folder is within the account's files, decoded, ending with `/` unless
@@ -94,6 +124,7 @@ fn multipart(files: &[BulkFile], paths: &[String], boundary: &str) -> Bytes {
             &file.data,
         ));
         body.extend_from_slice(format!("OC-Checksum: {checksum}\r\n").as_bytes());
+        body.extend_from_slice(format!("X-File-MD5: {}\r\n", md5_hex(&file.data)).as_bytes());
         if let Some(seconds) = file
             .mtime
             .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
@@ -108,14 +139,26 @@ fn multipart(files: &[BulkFile], paths: &[String], boundary: &str) -> Bytes {
     body.freeze()
 }
 
+/// The MD5 of `data` in lower-case hex, as PHP's `hash_final` gives it and the server
+/// compares it (byte for byte, so the case matters).
+fn md5_hex(data: &[u8]) -> String {
+    use md5::Digest as _;
+    md5::Md5::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// One file's entry of the answer.
 fn read_result(entry: &serde_json::Value, mtime_sent: bool) -> BulkResult {
     match (entry["error"].as_bool(), entry["etag"].as_str()) {
         (Some(false), Some(etag)) => BulkResult::Stored(Uploaded {
             etag: Some(quoted(etag)),
+            // The long form (`DavUtil::getDavFileId`: the id padded to eight digits, then the
+            // instance id); listings and the journal use the id alone.
             file_id: entry["fileid"]
                 .as_str()
-                .map(str::to_owned)
+                .and_then(short_file_id)
                 .or_else(|| entry["fileid"].as_u64().map(|id| id.to_string())),
             mtime_accepted: mtime_sent,
         }),
@@ -145,7 +188,7 @@ mod tests {
 
     #[test]
     fn every_files_entry_is_read_and_a_missing_one_is_a_refusal() {
-        let ok = json!({"error": false, "etag": "abc", "fileid": "12"});
+        let ok = json!({"error": false, "etag": "abc", "fileid": "00000012ocabc123"});
         assert_eq!(
             read_result(&ok, true),
             BulkResult::Stored(Uploaded {
@@ -176,6 +219,9 @@ mod tests {
         let text = String::from_utf8(body.to_vec()).unwrap();
         assert!(text.starts_with("--B\r\nX-File-Path: /a b.txt\r\nContent-Length: 4\r\n"));
         assert!(text.contains("OC-Checksum: SHA1:"));
+        // md5("x\r\ny"), as `printf 'x\r\ny' | md5sum` prints it.
+        assert!(text.contains(&format!("X-File-MD5: {}\r\n", md5_hex(b"x\r\ny"))));
+        assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
         assert!(text.ends_with("\r\n\r\nx\r\ny\r\n--B--\r\n"));
     }
 }

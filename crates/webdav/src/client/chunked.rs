@@ -23,6 +23,7 @@ use crate::entry::{EntryKind, Listing};
 use crate::error::Error;
 use crate::idle::IdleStream;
 use crate::path::RemotePath;
+use crate::validator;
 
 /// The smallest chunk Nextcloud takes (but the last), as its documentation says.
 pub const MIN_CHUNK_SIZE: u64 = 5 * 1024 * 1024;
@@ -121,11 +122,20 @@ impl Client {
         Ok(total)
     }
 
-    /// Assembles the chunks of `upload_id` into `path` (`total` bytes in all), only if
-    /// `precondition` holds there, with `mtime`. The upload folder is gone afterwards.
+    /// Assembles the chunks of `upload_id` into `path` (`total` bytes in all, read from
+    /// `local`), only if `precondition` holds there, with `mtime`. The upload folder is gone
+    /// afterwards.
+    ///
+    /// The precondition is not sent as `If-Match` / `If-None-Match`: Sabre checks those against
+    /// the request's own URL, the `.file`, which exists, so `If-None-Match: *` would always
+    /// fail (`Server::checkPreconditions`). Like Nextcloud's desktop client
+    /// (`propagateuploadng.cpp`, `doFinalMove`), a replacement names the destination in a
+    /// WebDAV `If` header, `If: <destination> (["etag"])`, and a new file relies on
+    /// `Overwrite: F`.
     pub async fn assemble_chunks(
         &self,
         path: &RemotePath,
+        local: &Path,
         upload_id: &str,
         total: u64,
         precondition: &Precondition,
@@ -142,28 +152,69 @@ impl Client {
                 let r = r
                     .header("Destination", destination.as_str())
                     .header("OC-Total-Length", total);
-                // A new file never replaces one that appeared meanwhile.
                 let r = match precondition {
                     Precondition::Absent => r.header("Overwrite", "F"),
-                    _ => r,
+                    Precondition::Matches(tag) => match validator::strong(tag) {
+                        Some(tag) => r.header("If", format!("<{destination}> ([{tag}])")),
+                        None => r,
+                    },
+                    Precondition::None => r,
                 };
-                with_conditions(r, precondition, mtime)
+                with_conditions(r, &Precondition::None, mtime)
             })
             .await;
         match answer {
             Ok(response) => Ok(uploaded(response.headers())),
             // An assembly that outlasted the idle timeout was retried after the server had
-            // finished it: the folder is gone and the file is in place.
+            // finished it: the folder is gone and the file is in place. Only a file that is
+            // ours by every mark the server shows counts as done: another client may have
+            // written one of the same size meanwhile.
             Err(error) if error.is_not_found() => match self.stat(path, EntryKind::File).await? {
-                Some(entry) if entry.size == total => Ok(Uploaded {
-                    etag: entry.etag,
-                    file_id: entry.file_id,
-                    mtime_accepted: false,
-                }),
+                Some(entry) if self.is_our_assembly(&entry, local, total, mtime).await => {
+                    Ok(Uploaded {
+                        etag: entry.etag,
+                        file_id: entry.file_id,
+                        mtime_accepted: false,
+                    })
+                }
                 _ => Err(error),
             },
             Err(error) => Err(error),
         }
+    }
+
+    /// Whether `entry` is the file our assembly made: its size, the time we sent (to the
+    /// second, as listings show it) and, where the server reports a SHA1 checksum, that
+    /// checksum of `local`.
+    async fn is_our_assembly(
+        &self,
+        entry: &crate::entry::Entry,
+        local: &Path,
+        total: u64,
+        mtime: Option<SystemTime>,
+    ) -> bool {
+        let seconds = |t: SystemTime| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        };
+        if entry.size != total {
+            return false;
+        }
+        if let Some(sent) = mtime {
+            if entry.modified.map(seconds) != Some(seconds(sent)) {
+                return false;
+            }
+        }
+        let Some(reported) = entry
+            .checksums
+            .iter()
+            .find(|c| c.len() > 5 && c[..5].eq_ignore_ascii_case("SHA1:"))
+        else {
+            return true;
+        };
+        let local = local.to_owned();
+        let ours = tokio::task::spawn_blocking(move || super::upload::file_sha1(&local)).await;
+        matches!(ours, Ok(Ok(ours)) if ours.eq_ignore_ascii_case(reported))
     }
 
     /// Deletes the upload folder `upload_id` with every chunk in it.

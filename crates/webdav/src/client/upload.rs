@@ -52,6 +52,11 @@ fn sha1_of_file(file: &mut std::fs::File) -> std::io::Result<String> {
     Ok(sha1_header(context.finish()))
 }
 
+/// `OC-Checksum`'s SHA1 of the file at `path`.
+pub(super) fn file_sha1(path: &std::path::Path) -> std::io::Result<String> {
+    sha1_of_file(&mut std::fs::File::open(path)?)
+}
+
 /// Large reads keep the per-chunk overhead of uploads low.
 const UPLOAD_CHUNK: usize = 256 * 1024;
 
@@ -258,7 +263,7 @@ pub(super) fn uploaded(headers: &reqwest::header::HeaderMap) -> Uploaded {
 /// `OC-FileId` is the id padded to eight digits followed by the instance id
 /// (`00000123ocabcdef`); listings give the id alone (`oc:fileid` 123), which is what the
 /// journal keeps.
-fn short_file_id(long: &str) -> Option<String> {
+pub(super) fn short_file_id(long: &str) -> Option<String> {
     let digits: String = long.chars().take_while(char::is_ascii_digit).collect();
     let id = digits.trim_start_matches('0');
     match (digits.is_empty(), id.is_empty()) {

@@ -67,8 +67,25 @@ pub async fn send_batch(
                     }
                 }
             }
+            // Only a server that refused the request as such (its format, the endpoint) is
+            // answered file by file. A wrong password, a full quota, a busy or unreachable
+            // server is every file's answer: sending each alone would repeat it a hundred
+            // times, and on Nextcloud a hundred 401s set off its brute-force protection.
+            Ok(Err(error)) if !error.is_request_refused() => {
+                let first = batch[0].path.clone();
+                for file in &batch[1..] {
+                    results.insert(
+                        file.path.clone(),
+                        Err(TransferError::Changed {
+                            path: file.path.to_string(),
+                            what: format!("not sent: its batch failed as {first} did"),
+                        }),
+                    );
+                }
+                results.insert(first, Err(TransferError::Remote(error)));
+            }
             Ok(Err(error)) => {
-                tracing::debug!(%error, "a bulk upload failed; its files go up alone");
+                tracing::warn!(%error, "the server refused a bulk upload; its files go up alone");
                 alone.extend(batch.iter().map(|f| f.path.clone()));
             }
             // `or_stop` fails only when the run is stopped: nothing more goes up, and every

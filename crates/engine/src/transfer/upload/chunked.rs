@@ -50,6 +50,7 @@ pub(super) async fn send(
     let assembled = ctx
         .or_stop(ctx.client.assemble_chunks(
             path,
+            &local,
             &id,
             total,
             &precondition,
