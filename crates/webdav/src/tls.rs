@@ -36,40 +36,35 @@ impl fmt::Debug for TlsOptions {
 
 impl TlsOptions {
     pub(crate) fn apply(&self, builder: ClientBuilder) -> Result<ClientBuilder, Error> {
-        if let Some(pin) = self.pinned_sha256 {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
-                .with_safe_default_protocol_versions()
-                .map_err(|e| Error::Tls(e.to_string()))?
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(PinnedCertificate { pin, provider }))
-                .with_no_client_auth();
-            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-            return Ok(builder.use_preconfigured_tls(config));
-        }
-        if self.extra_ca_pem.is_empty() {
-            return Ok(builder);
-        }
-        let extra = extra_certificates(&self.extra_ca_pem)?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        let trust = if let Some(pin) = self.pinned_sha256 {
+            Trust::Pinned(pin)
+        } else if self.extra_ca_pem.is_empty() {
+            return Ok(builder);
+        } else {
+            let extra = extra_certificates(&self.extra_ca_pem)?;
+            let mut roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let (_, refused) = roots.add_parsable_certificates(extra.iter().cloned());
+            if refused == extra.len() {
+                return Err(Error::Tls(
+                    "no certificate in the extra CA file can be used as a CA".into(),
+                ));
+            }
+            let web_pki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                roots.into(),
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| Error::Tls(e.to_string()))?;
+            Trust::CaOrOwn {
+                web_pki,
+                own: extra,
+            }
         };
-        let (_, refused) = roots.add_parsable_certificates(extra.iter().cloned());
-        if refused > 0 && refused == extra.len() {
-            return Err(Error::Tls(
-                "no certificate in the extra CA file can be used as a CA".into(),
-            ));
-        }
-        let web_pki = rustls::client::WebPkiServerVerifier::builder_with_provider(
-            roots.into(),
-            provider.clone(),
-        )
-        .build()
-        .map_err(|e| Error::Tls(e.to_string()))?;
-        let verifier = CaOrOwnCertificate {
-            web_pki,
-            own: extra,
+        let verifier = Verifier {
+            trust,
             provider: provider.clone(),
         };
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
@@ -95,20 +90,32 @@ fn extra_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, Error>
     Ok(certificates)
 }
 
-/// The web PKI plus the user's CAs — and, as curl and rclone accept it, a server whose own
-/// certificate is one of the certificates the user gave. `openssl req -x509` makes a
-/// self-signed certificate marked `CA:TRUE`; given as a CA it is also the server's leaf, which
-/// the web PKI refuses (a CA used as an end entity). Such a certificate is accepted only when
-/// it is byte for byte one the user gave, valid now and for the host name asked, and the
-/// handshake's signatures prove the server holds its key.
+/// Which server certificates a [`Verifier`] accepts beyond the default web PKI.
 #[derive(Debug)]
-struct CaOrOwnCertificate {
-    web_pki: Arc<rustls::client::WebPkiServerVerifier>,
-    own: Vec<CertificateDer<'static>>,
+enum Trust {
+    /// Exactly one certificate, by its SHA-256, whoever signed it: the way to trust a
+    /// self-signed server after seeing its fingerprint.
+    Pinned([u8; 32]),
+    /// The web PKI plus the user's CAs — and, as curl and rclone accept it, a server whose own
+    /// certificate is one of the certificates the user gave. `openssl req -x509` makes a
+    /// self-signed certificate marked `CA:TRUE`; given as a CA it is also the server's leaf,
+    /// which the web PKI refuses (a CA used as an end entity). Such a certificate is accepted
+    /// only when it is byte for byte one the user gave, valid now and for the host name asked.
+    CaOrOwn {
+        web_pki: Arc<rustls::client::WebPkiServerVerifier>,
+        own: Vec<CertificateDer<'static>>,
+    },
+}
+
+/// The client's certificate check when the user added trust; either way the handshake's
+/// signatures are checked, so the server must hold the accepted certificate's private key.
+#[derive(Debug)]
+struct Verifier {
+    trust: Trust,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for CaOrOwnCertificate {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -117,27 +124,39 @@ impl ServerCertVerifier for CaOrOwnCertificate {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let refused = match self.web_pki.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        ) {
-            Ok(verified) => return Ok(verified),
-            Err(refused) => refused,
-        };
-        if !self
-            .own
-            .iter()
-            .any(|own| own.as_ref() == end_entity.as_ref())
-        {
-            return Err(refused);
+        match &self.trust {
+            Trust::Pinned(pin) => {
+                let digest = ring::digest::digest(&ring::digest::SHA256, end_entity.as_ref());
+                if digest.as_ref() == pin {
+                    Ok(ServerCertVerified::assertion())
+                } else {
+                    Err(rustls::Error::General(format!(
+                        "the server's certificate ({}) is not the pinned one ({})",
+                        certificate_fingerprint(end_entity.as_ref()),
+                        fingerprint_hex(pin)
+                    )))
+                }
+            }
+            Trust::CaOrOwn { web_pki, own } => {
+                let refused = match web_pki.verify_server_cert(
+                    end_entity,
+                    intermediates,
+                    server_name,
+                    ocsp_response,
+                    now,
+                ) {
+                    Ok(verified) => return Ok(verified),
+                    Err(refused) => refused,
+                };
+                if !own.iter().any(|own| own.as_ref() == end_entity.as_ref()) {
+                    return Err(refused);
+                }
+                let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+                rustls::client::verify_server_name(&parsed, server_name)?;
+                valid_at(end_entity, now)?;
+                Ok(ServerCertVerified::assertion())
+            }
         }
-        let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
-        rustls::client::verify_server_name(&parsed, server_name)?;
-        valid_at(end_entity, now)?;
-        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -257,70 +276,6 @@ pub fn fingerprint_hex(pin: &[u8; 32]) -> String {
         .map(|b| format!("{b:02X}"))
         .collect::<Vec<_>>()
         .join(":")
-}
-
-/// Accepts exactly one certificate, by its SHA-256, and still checks the handshake signatures
-/// so the peer must hold that certificate's private key.
-#[derive(Debug)]
-struct PinnedCertificate {
-    pin: [u8; 32],
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for PinnedCertificate {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let digest = ring::digest::digest(&ring::digest::SHA256, end_entity.as_ref());
-        if digest.as_ref() == self.pin {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::General(format!(
-                "the server's certificate ({}) is not the pinned one ({})",
-                certificate_fingerprint(end_entity.as_ref()),
-                fingerprint_hex(&self.pin)
-            )))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
 
 #[cfg(test)]
