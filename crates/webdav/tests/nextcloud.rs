@@ -896,3 +896,25 @@ async fn a_refusal_carries_the_servers_reason() {
         "{refused}"
     );
 }
+
+#[tokio::test]
+async fn after_a_401_the_client_sends_nothing_more_for_a_while() {
+    let server = NextcloudServer::start().await.unwrap();
+    let client = client(&server, &server.issue_app_password());
+    server.revoke_app_passwords();
+    let first = client
+        .list(&RemotePath::root(), Depth::One)
+        .await
+        .unwrap_err();
+    assert!(first.is_auth(), "{first}");
+    // Whatever else the client is asked now (a retry, another worker's request) is refused
+    // here, not sent: each wrong password counts toward the server's brute-force protection.
+    for _ in 0..5 {
+        let again = client
+            .stat(&path("a.txt"), EntryKind::File)
+            .await
+            .unwrap_err();
+        assert!(again.is_auth(), "{again}");
+    }
+    assert_eq!(server.requests().len(), 1, "{:?}", server.requests());
+}

@@ -63,7 +63,18 @@ struct Inner {
     /// How many folders a walk lists at once; kept with the client, so the next run's walk
     /// starts where this one's settled.
     walk: Mutex<Concurrency>,
+    /// Held while the server's abilities are learnt, so that transfers starting together
+    /// wait for one setup instead of each making its own (`status.php`, capabilities, probe).
+    setup: tokio::sync::Mutex<()>,
+    /// When the server last refused the credentials (401). For [`AUTH_REFUSAL_HOLDS`] after
+    /// it, nothing is sent: every request fails as that one did. On Nextcloud each wrong
+    /// password counts toward its brute-force protection, which then slows and refuses every
+    /// client from this address.
+    auth_refused: Mutex<Option<Instant>>,
 }
+
+/// How long a refusal of the credentials holds for every request of the client.
+const AUTH_REFUSAL_HOLDS: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -94,6 +105,8 @@ impl Client {
                 http,
                 quirks: Mutex::new(quirks),
                 walk: Mutex::new(walk),
+                setup: tokio::sync::Mutex::new(()),
+                auth_refused: Mutex::new(None),
             }),
         })
     }
@@ -215,6 +228,15 @@ impl Client {
         configure: impl FnOnce(RequestBuilder) -> RequestBuilder,
     ) -> Result<Response, Error> {
         let path = label;
+        if self.credentials_refused_lately() {
+            return Err(Error::Status {
+                method: method.clone(),
+                path: path.to_string(),
+                status: StatusCode::UNAUTHORIZED,
+                retry_after: None,
+                message: Some("not sent: the server refused these credentials just now".into()),
+            });
+        }
         let mut request = configure(self.inner.http.request(method.clone(), url.clone()));
         if let Some(c) = &self.inner.credentials {
             request = request.basic_auth(&c.user, Some(&c.password));
@@ -247,6 +269,13 @@ impl Client {
         if status.is_success() {
             return Ok(response);
         }
+        if status == StatusCode::UNAUTHORIZED {
+            *self
+                .inner
+                .auth_refused
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        }
         let retry_after = retry_after(response.headers());
         let header_says_maintenance = response
             .headers()
@@ -269,6 +298,15 @@ impl Client {
                 message: said.and_then(|s| s.message),
             })
         }
+    }
+
+    /// Whether the server refused the credentials less than [`AUTH_REFUSAL_HOLDS`] ago.
+    fn credentials_refused_lately(&self) -> bool {
+        self.inner
+            .auth_refused
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|at| at.elapsed() < AUTH_REFUSAL_HOLDS)
     }
 
     /// The walk's adaptive limit, locked briefly (never across an await).
