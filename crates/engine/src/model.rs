@@ -126,13 +126,19 @@ pub struct Remote {
 /// server that once answered `Depth: infinity` is still checked on every listing (see
 /// `Client::list`), while one that refused it is walked at once; a stale hint costs speed,
 /// never a wrong listing. Forgotten when the remote's address changes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+///
+/// What a setup proved at the server's version (its `PUT` honours preconditions, it refuses
+/// bulk upload) is kept too, so a normal run writes nothing it does not sync: the precondition
+/// probe runs again only when the server reports another version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServerHints {
     /// The server refused `PROPFIND Depth: infinity`, or answered it as `Depth: 1`.
     pub refuses_depth_infinity: bool,
     /// Whether its listings carry the ownCloud properties (`oc:fileid`, `oc:checksums`);
     /// `None` until a listing told.
     pub owncloud_properties: Option<bool>,
+    /// What the server proved at its version; `None` until a setup proved something.
+    pub proven: Option<tidesync_webdav::Proven>,
 }
 
 impl ServerHints {
@@ -141,6 +147,7 @@ impl ServerHints {
         ServerHints {
             refuses_depth_infinity: quirks.depth_infinity == Some(false),
             owncloud_properties: quirks.owncloud_properties,
+            proven: quirks.proven.clone(),
         }
     }
 
@@ -151,6 +158,9 @@ impl ServerHints {
         }
         if quirks.owncloud_properties.is_none() {
             quirks.owncloud_properties = self.owncloud_properties;
+        }
+        if quirks.proven.is_none() {
+            quirks.proven = self.proven;
         }
     }
 }

@@ -426,6 +426,108 @@ async fn a_revoked_app_password_asks_to_sign_in_again() {
     );
 }
 
+/// Requests for the server's setup in `log`: `status.php`, the capabilities, and the probe's
+/// writes (a hidden name with "probe" in it).
+fn setup_requests(log: &[Logged]) -> (usize, usize, usize) {
+    let status = log.iter().filter(|l| l.path == "/status.php").count();
+    let capabilities = log
+        .iter()
+        .filter(|l| l.path.ends_with("/cloud/capabilities"))
+        .count();
+    let probes = log
+        .iter()
+        .filter(|l| l.method == "PUT" && l.path.contains("probe"))
+        .count();
+    (status, capabilities, probes)
+}
+
+#[tokio::test]
+async fn setup_is_made_once_per_run_and_a_new_process_writes_no_probe() {
+    let cloud = Cloud::new(Mode::TwoWay, EngineOptions::default()).await;
+    for i in 0..24 {
+        cloud
+            .server
+            .write(&format!("f{i:02}.txt"), &bytes(500 + i, 4));
+    }
+    completed(&cloud.sync().await);
+    // Every file changed here: 24 replacements start at once, before anything is known of
+    // the server's abilities (a download learns none).
+    for i in 0..24 {
+        write(
+            cloud.local.path(),
+            &format!("f{i:02}.txt"),
+            &bytes(700 + i, 6),
+        );
+    }
+    cloud.server.clear_requests();
+    let outcome = cloud.sync().await;
+    completed(&outcome);
+    assert_eq!(outcome.summary.files_uploaded, 24);
+    let (status, capabilities, probes) = setup_requests(&cloud.server.requests());
+    assert_eq!(
+        (status, capabilities, probes),
+        (1, 1, 3),
+        "24 uploads at once share one setup, whose probe writes three times"
+    );
+
+    // A new process on the same journal (the next CLI run, an app start).
+    let remote = cloud.engine.pairs().await.unwrap()[0].remote_id;
+    cloud.engine.shutdown().await;
+    let engine = Engine::open(cloud._data.path(), EngineOptions::default())
+        .await
+        .unwrap();
+    engine.set_credentials(
+        remote,
+        Credentials::new(USER, cloud.server.issue_app_password()),
+    );
+    cloud.server.clear_requests();
+    write(cloud.local.path(), "f00.txt", b"changed once more");
+    let outcome = engine
+        .wait(engine.start(cloud.pair).await.unwrap())
+        .await
+        .unwrap();
+    completed(&outcome);
+    assert_eq!(outcome.summary.files_uploaded, 1);
+    let (status, capabilities, probes) = setup_requests(&cloud.server.requests());
+    assert_eq!(
+        (status, capabilities, probes),
+        (1, 1, 0),
+        "nothing written but the file"
+    );
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_password_is_sent_no_more_than_the_requests_already_in_flight() {
+    // A tree of 120 folders, walked folder by folder (Sabre answers `Depth: infinity` as
+    // `Depth: 1`), and 200 small new files in two bulk batches: every folder's listing and
+    // every file's upload would meet the 401 if each went on after the first.
+    let cloud = Cloud::new(Mode::TwoWay, EngineOptions::default()).await;
+    for i in 0..120 {
+        cloud
+            .server
+            .write(&format!("d{i:03}/sub/file.txt"), &bytes(100, 7));
+    }
+    completed(&cloud.sync().await);
+    cloud.server.revoke_app_passwords();
+    for i in 0..200 {
+        write(cloud.local.path(), &format!("f{i:03}.txt"), &bytes(300, 5));
+    }
+    cloud.server.clear_requests();
+    let outcome = cloud.sync().await;
+    assert_eq!(outcome.failure, Some(FailureKind::Auth), "{outcome:?}");
+    let log = cloud.server.requests();
+    let refused = log.iter().filter(|l| l.status == 401).count();
+    assert!(
+        (1..=8).contains(&refused),
+        "at most the first window of requests meets the 401: {refused}"
+    );
+    assert!(
+        log.iter().all(|l| l.status != 429),
+        "the server's brute-force protection was never set off"
+    );
+}
+
 #[tokio::test]
 async fn maintenance_mode_is_waited_out() {
     let cloud = Cloud::new(Mode::TwoWay, EngineOptions::default()).await;

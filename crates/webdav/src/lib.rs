@@ -49,7 +49,7 @@ pub use entry::{Entry, EntryError, EntryKind, Listing, Rejected};
 pub use error::Error;
 pub use multistatus::ParseError;
 pub use path::{HrefError, RemotePath, confine, validate_name};
-pub use quirks::{Abilities, Chunking, Quirks, ServerKind};
+pub use quirks::{Abilities, Chunking, Proven, Quirks, ServerKind};
 pub use rate::RateLimit;
 pub use reqwest::{Method, StatusCode};
 pub use retry::RetryPolicy;

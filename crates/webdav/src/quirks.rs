@@ -67,6 +67,39 @@ pub struct Quirks {
     /// Bulk uploads the server refused as such (a 400 from its parser, an endpoint it does
     /// not serve); at two, bulk upload is taken out of [`Quirks::abilities`].
     pub bulk_refusals: u32,
+    /// What the server proved at its current version, kept between processes by the caller
+    /// (the engine's journal), so a new process neither writes a probe again nor offers a
+    /// batch the server refused. `None` until a setup proved something.
+    pub proven: Option<Proven>,
+}
+
+/// What a server proved about itself at one version of its software. Valid only while the
+/// server reports that version: an upgrade can change either answer, so it is proven anew.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proven {
+    /// `status.php`'s `version` (Nextcloud, ownCloud), or the `Server` header of the
+    /// `OPTIONS` answer (Apache's mod_dav_fs).
+    pub version: String,
+    /// When it was proven, in seconds since 1970.
+    pub at: u64,
+    /// Its `PUT` honours `If-Match` and `If-None-Match: *` (the probe's answer).
+    pub preconditions: bool,
+    /// It refused bulk upload twice.
+    pub refuses_bulk: bool,
+}
+
+impl Proven {
+    /// What was proven about `version` now.
+    pub(crate) fn now(version: &str, preconditions: bool) -> Proven {
+        Proven {
+            version: version.to_owned(),
+            at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            preconditions,
+            refuses_bulk: false,
+        }
+    }
 }
 
 /// Ways of uploading a server offers beyond WebDAV's, each used only once the server proved

@@ -193,9 +193,18 @@ impl Journal {
     pub fn set_server_hints(&self, id: RemoteId, hints: ServerHints) -> Result<(), JournalError> {
         self.with(|db| {
             db.execute(
-                "UPDATE remotes SET refuses_depth_infinity = ?2, owncloud_properties = ?3 \
-                 WHERE id = ?1",
-                params![id, hints.refuses_depth_infinity, hints.owncloud_properties],
+                "UPDATE remotes SET refuses_depth_infinity = ?2, owncloud_properties = ?3, \
+                 proven_version = ?4, proven_at = ?5, proven_preconditions = ?6, \
+                 proven_refuses_bulk = ?7 WHERE id = ?1",
+                params![
+                    id,
+                    hints.refuses_depth_infinity,
+                    hints.owncloud_properties,
+                    hints.proven.as_ref().map(|p| p.version.as_str()),
+                    hints.proven.as_ref().map_or(0, |p| p.at as i64),
+                    hints.proven.as_ref().is_some_and(|p| p.preconditions),
+                    hints.proven.as_ref().is_some_and(|p| p.refuses_bulk),
+                ],
             )
             .map(drop)
         })
@@ -278,12 +287,14 @@ fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
 fn forget_hints(new_url: &str) -> String {
     format!(
         "refuses_depth_infinity = CASE WHEN url = {new_url} THEN refuses_depth_infinity ELSE 0 END, \
-         owncloud_properties = CASE WHEN url = {new_url} THEN owncloud_properties END"
+         owncloud_properties = CASE WHEN url = {new_url} THEN owncloud_properties END, \
+         proven_version = CASE WHEN url = {new_url} THEN proven_version END"
     )
 }
 
 const REMOTE_COLUMNS: &str = "SELECT id, name, url, username, allow_http, server_kind, is_demo, \
-     pin_sha256, refuses_depth_infinity, owncloud_properties FROM remotes";
+     pin_sha256, refuses_depth_infinity, owncloud_properties, proven_version, proven_at, \
+     proven_preconditions, proven_refuses_bulk FROM remotes";
 
 fn remote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Remote> {
     Ok(Remote {
@@ -298,6 +309,17 @@ fn remote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Remote> {
         hints: ServerHints {
             refuses_depth_infinity: r.get(8)?,
             owncloud_properties: r.get(9)?,
+            proven: r
+                .get::<_, Option<String>>(10)?
+                .map(|version| -> rusqlite::Result<_> {
+                    Ok(tidesync_webdav::Proven {
+                        version,
+                        at: r.get::<_, i64>(11)?.max(0) as u64,
+                        preconditions: r.get(12)?,
+                        refuses_bulk: r.get(13)?,
+                    })
+                })
+                .transpose()?,
         },
     })
 }

@@ -167,8 +167,14 @@ mod tests {
         let learnt = ServerHints {
             refuses_depth_infinity: true,
             owncloud_properties: Some(false),
+            proven: Some(tidesync_webdav::Proven {
+                version: "31.0.6.2".into(),
+                at: 1_800_000_000,
+                preconditions: true,
+                refuses_bulk: true,
+            }),
         };
-        journal.set_server_hints(remote, learnt).unwrap();
+        journal.set_server_hints(remote, learnt.clone()).unwrap();
         assert_eq!(hints(&journal), learnt);
         journal
             .update_remote(remote, "renamed", url, Some("ann"))

@@ -105,4 +105,12 @@ ALTER TABLE pairs ADD COLUMN download_limit INTEGER;
 ALTER TABLE remotes ADD COLUMN refuses_depth_infinity INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE remotes ADD COLUMN owncloud_properties INTEGER;
 "#,
+    r#"
+-- What a setup proved at the server's version (see `tidesync_webdav::Proven`): NULL version
+-- until proven.
+ALTER TABLE remotes ADD COLUMN proven_version TEXT;
+ALTER TABLE remotes ADD COLUMN proven_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE remotes ADD COLUMN proven_preconditions INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE remotes ADD COLUMN proven_refuses_bulk INTEGER NOT NULL DEFAULT 0;
+"#,
 ];

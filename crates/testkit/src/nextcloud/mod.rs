@@ -1,19 +1,25 @@
 //! **An emulation of a Nextcloud server**, not Nextcloud: no package registry offers one, so
-//! this implements exactly the documented endpoints a sync client uses, written from
-//! Nextcloud's developer documentation (`developer_manual/client_apis/`: WebDAV basics,
-//! chunked upload v2, bulk upload, Login Flow v2, the OCS capabilities and `status.php`).
+//! this implements the endpoints a sync client uses, held to the server's own source
+//! (`nextcloud/server`, `apps/dav/lib/`, and Sabre, `sabre-io/dav`) rather than to its
+//! documentation alone: each rule names the file it follows, refuses what that code refuses
+//! and accepts what it accepts. Nextcloud's own client, `nextcloudcmd`, syncs against it in
+//! `tests/nextcloudcmd_witness.rs`: a request the real client sends and this refuses is a bug
+//! here.
 //!
 //! - [`files`]: the account's tree with file ids, ETags (propagated to every ancestor, as
 //!   Nextcloud does), modification times and checksums;
 //! - [`dav`]: `/remote.php/dav/files/<user>/`: PROPFIND with the `oc:` properties, GET with
 //!   ranges, an atomic PUT that honours `If-Match` / `If-None-Match: *` and answers `OC-ETag`,
-//!   `ETag`, `OC-FileId` and `X-OC-MTime`, MKCOL, DELETE, MOVE. Like Sabre's default, a
-//!   `Depth: infinity` PROPFIND is silently answered as `Depth: 1`;
-//! - [`chunks`]: chunked upload v2 under `/remote.php/dav/uploads/<user>/` (the `Destination`
-//!   rule, chunk numbers 1–10000 of at least 5 MiB but the last, 507 on `OC-Total-Length`
-//!   before any data, assembly by `MOVE …/.file`, expiry after 24 hours without activity);
-//! - [`bulk`]: `POST /remote.php/dav/bulk` with `multipart/related` parts;
+//!   `ETag`, `OC-FileId` and `X-OC-MTime`, MKCOL, DELETE, MOVE; names the server forbids
+//!   refused with its reason. Like Sabre's default, a `Depth: infinity` PROPFIND is silently
+//!   answered as `Depth: 1`;
+//! - [`chunks`]: chunked uploads under `/remote.php/dav/uploads/<user>/` as on local storage,
+//!   with Sabre's preconditions and `If` header on the assembly `MOVE`;
+//! - [`bulk`]: `POST /remote.php/dav/bulk`, parsed as `MultipartRequestParser.php` parses it;
 //! - [`login`]: `status.php`, capabilities, Login Flow v2 and app password deletion.
+//!
+//! Errors come as Sabre's XML bodies with the server's message ([`sabre_error`]); failed
+//! logins count toward a brute-force refusal (429) as on the real server.
 //!
 //! Faults a Nextcloud user meets are switches: a quota ([`NextcloudServer::set_quota`]),
 //! maintenance mode, a revoked app password; time moves with
@@ -60,6 +66,8 @@ pub struct Logged {
     pub method: String,
     /// The decoded path, from the server's root (`/remote.php/dav/files/alice/a.txt`).
     pub path: String,
+    /// The status it was answered with.
+    pub status: u16,
 }
 
 /// What the server announces in its capabilities.
@@ -98,6 +106,9 @@ pub(crate) struct State {
     log: Vec<Logged>,
     /// Bytes of chunk bodies stored, a chunk sent again counted again.
     chunk_bytes: u64,
+    /// Requests refused for their credentials, which Nextcloud's brute-force protection
+    /// counts per address.
+    failed_logins: u32,
     features: Features,
 }
 
@@ -146,6 +157,7 @@ impl NextcloudServer {
             clock_offset: Duration::ZERO,
             log: Vec::new(),
             chunk_bytes: 0,
+            failed_logins: 0,
             features,
         }));
         let served = state.clone();
@@ -426,10 +438,7 @@ async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Answer {
             serde_json::to_string(&stats).unwrap_or_default(),
         );
     }
-    lock(state).log.push(Logged {
-        method: asked.method.to_string(),
-        path: asked.path.clone(),
-    });
+
     // A chunk that cannot fit is refused before its data is stored, as the documentation
     // says. Its body is still read (and dropped), as the web server in front of PHP reads it,
     // so the client hears the 507 rather than a connection cut mid-body.
@@ -438,10 +447,17 @@ async fn answer(state: &Mutex<State>, request: Request<Incoming>) -> Answer {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return reply(400, &[], "the request body could not be read"),
     };
-    match refused {
+    let mut state = lock(state);
+    let answer = match refused {
         Some(refused) => refused,
-        None => route(&mut lock(state), &asked, body),
-    }
+        None => route(&mut state, &asked, body),
+    };
+    state.log.push(Logged {
+        method: asked.method.to_string(),
+        path: asked.path.clone(),
+        status: answer.status().as_u16(),
+    });
+    answer
 }
 
 fn route(state: &mut State, asked: &Asked, body: Bytes) -> Answer {
@@ -485,7 +501,11 @@ fn route(state: &mut State, asked: &Asked, body: Bytes) -> Answer {
             )
         };
     }
+    if state.failed_logins >= BRUTE_FORCE_MAX_ATTEMPTS {
+        return reply(429, &[], "Reached maximum delay");
+    }
     let Some(authenticated) = authenticate(state, &asked.headers) else {
+        state.failed_logins += 1;
         return reply(
             401,
             &[(
@@ -495,6 +515,8 @@ fn route(state: &mut State, asked: &Asked, body: Bytes) -> Answer {
             "",
         );
     };
+    // A login that succeeds resets the address's count (`Throttler::resetDelay`).
+    state.failed_logins = 0;
     if ocs {
         return login::ocs(state, asked, authenticated);
     }
@@ -522,6 +544,13 @@ fn below<'a>(path: &'a str, root: &str) -> Option<&'a str> {
     }
     Some(rest.trim_matches('/'))
 }
+
+/// Failed logins after which the address is refused with 429. Nextcloud's brute-force
+/// protection (`lib/private/Security/Bruteforce/Throttler.php`) delays each answer by
+/// 0.1 s × 2^attempts and, once that would pass `MAX_DELAY` (25 s), throws
+/// `MaxDelayReached` (429) instead: from about the eighth attempt. The delay itself is not
+/// modelled, only the refusal.
+const BRUTE_FORCE_MAX_ATTEMPTS: u32 = 8;
 
 /// How a request proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,9 +18,10 @@ use crate::quirks::ServerKind;
 const MOD_DAV_FS: &str = "<http://apache.org/dav/propset/fs/1>";
 
 impl Client {
-    /// Whether the base folder is served by mod_dav_fs: one `OPTIONS` request. A server that
-    /// does not answer it is taken for one that is not.
-    pub(super) async fn served_by_mod_dav_fs(&self) -> Result<bool, Error> {
+    /// Whether the base folder is served by mod_dav_fs, and then its version as the `Server`
+    /// header gives it (`Apache/2.4.62 (Debian)`, or just `Apache`): one `OPTIONS` request. A
+    /// server that does not answer it is taken for one that is not.
+    pub(super) async fn served_by_mod_dav_fs(&self) -> Result<Option<String>, Error> {
         let answer = match self
             .send(
                 &Method::OPTIONS,
@@ -34,7 +35,7 @@ impl Client {
             Err(error) if error.is_auth() => return Err(error),
             Err(error) => {
                 tracing::debug!(%error, "OPTIONS unanswered: not taken for mod_dav_fs");
-                return Ok(false);
+                return Ok(None);
             }
         };
         let mod_dav_fs = answer
@@ -43,9 +44,15 @@ impl Client {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .any(|v| v.contains(MOD_DAV_FS));
-        if mod_dav_fs {
-            self.learn(|q| q.upgrade(ServerKind::Apache));
+        if !mod_dav_fs {
+            return Ok(None);
         }
-        Ok(mod_dav_fs)
+        self.learn(|q| q.upgrade(ServerKind::Apache));
+        let version = answer
+            .headers()
+            .get(reqwest::header::SERVER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("mod_dav_fs");
+        Ok(Some(version.to_owned()))
     }
 }

@@ -84,6 +84,9 @@ impl Client {
         self.learn(|q| {
             q.bulk_refusals += 1;
             if q.bulk_refusals >= BULK_REFUSALS_TOLERATED {
+                if let Some(proven) = q.proven.as_mut() {
+                    proven.refuses_bulk = true;
+                }
                 if let Some(abilities) = q.abilities.as_mut() {
                     if abilities.bulk_upload.take().is_some() {
                         tracing::warn!(

@@ -13,7 +13,7 @@ use super::{Client, Precondition};
 use crate::entry::EntryKind;
 use crate::error::Error;
 use crate::path::RemotePath;
-use crate::quirks::{Abilities, Chunking, ServerKind};
+use crate::quirks::{Abilities, Chunking, Proven, ServerKind};
 
 /// Where a Nextcloud-shaped WebDAV address puts things.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,22 +55,34 @@ impl Layout {
 }
 
 impl Client {
-    /// What the server offers beyond WebDAV, learnt once per client. `probe` is a path the
-    /// client may write and delete to test preconditions: a hidden name the sync ignores.
+    /// What the server offers beyond WebDAV, learnt once per client: transfers that ask at
+    /// once wait for one setup. `probe` is a path the client may write and delete to test
+    /// preconditions, a hidden name the sync ignores; it is written only when nothing was
+    /// proven about the server's current version before ([`Quirks::proven`], which the engine
+    /// keeps between processes).
+    ///
+    /// [`Quirks::proven`]: crate::Quirks::proven
     pub async fn abilities(&self, probe: &RemotePath) -> Result<Abilities, Error> {
         if let Some(known) = self.quirks().abilities {
             return Ok(known);
         }
+        let _one_setup = self.inner.setup.lock().await;
+        if let Some(known) = self.quirks().abilities {
+            return Ok(known);
+        }
         let Some(layout) = Layout::of(&self.inner.base) else {
+            let atomic_put = match self.served_by_mod_dav_fs().await? {
+                Some(version) => self.preconditions_at(&version, probe).await?,
+                None => false,
+            };
             let abilities = Abilities {
-                atomic_put: self.served_by_mod_dav_fs().await?
-                    && self.proves_preconditions(probe).await?,
+                atomic_put,
                 ..Abilities::default()
             };
             self.learn(|q| q.abilities = Some(abilities.clone()));
             return Ok(abilities);
         };
-        let Some(kind) = self.server_status(&layout).await? else {
+        let Some((kind, version)) = self.server_status(&layout).await? else {
             // In maintenance, or not answering: nothing is concluded, the next upload asks again.
             return Ok(Abilities::default());
         };
@@ -87,10 +99,16 @@ impl Client {
             }),
             _ => None,
         };
-        let bulk_upload = (layout.files.is_some() && dav["bulkupload"].as_str() == Some("1.0"))
-            .then(|| layout.join("remote.php/dav/bulk"));
+        let atomic_put = self.preconditions_at(&version, probe).await?;
+        let refuses_bulk = self
+            .quirks()
+            .proven
+            .is_some_and(|p| p.version == version && p.refuses_bulk);
+        let bulk_upload =
+            (layout.files.is_some() && dav["bulkupload"].as_str() == Some("1.0") && !refuses_bulk)
+                .then(|| layout.join("remote.php/dav/bulk"));
         let abilities = Abilities {
-            atomic_put: self.proves_preconditions(probe).await?,
+            atomic_put,
             chunking,
             bulk_upload,
         };
@@ -99,9 +117,25 @@ impl Client {
         Ok(abilities)
     }
 
-    /// `status.php`: Nextcloud or ownCloud, installed and not in maintenance. `None` when it
-    /// is in maintenance or the answer says neither.
-    async fn server_status(&self, layout: &Layout) -> Result<Option<ServerKind>, Error> {
+    /// Whether the server's `PUT` honours preconditions: what was proven at `version` before,
+    /// else the probe's answer, kept as proven at `version`.
+    async fn preconditions_at(&self, version: &str, probe: &RemotePath) -> Result<bool, Error> {
+        if let Some(proven) = self.quirks().proven.filter(|p| p.version == version) {
+            tracing::debug!(
+                version,
+                at = proven.at,
+                "preconditions proven before; no probe"
+            );
+            return Ok(proven.preconditions);
+        }
+        let honoured = self.proves_preconditions(probe).await?;
+        self.learn(|q| q.proven = Some(Proven::now(version, honoured)));
+        Ok(honoured)
+    }
+
+    /// `status.php`: Nextcloud or ownCloud, installed and not in maintenance, and its version.
+    /// `None` when it is in maintenance or the answer says neither.
+    async fn server_status(&self, layout: &Layout) -> Result<Option<(ServerKind, String)>, Error> {
         let url = layout.join("status.php");
         let answer = match self.send_url(&Method::GET, &url, "status.php", |r| r).await {
             Ok(answer) => answer,
@@ -116,11 +150,13 @@ impl Client {
             return Ok(None);
         }
         let product = status["productname"].as_str().unwrap_or_default();
-        Ok(Some(if product.contains("Nextcloud") {
+        let kind = if product.contains("Nextcloud") {
             ServerKind::Nextcloud
         } else {
             ServerKind::OwnCloud
-        }))
+        };
+        let version = status["version"].as_str().unwrap_or_default().to_owned();
+        Ok(Some((kind, version)))
     }
 
     /// The OCS capabilities document, in JSON.
