@@ -918,3 +918,26 @@ async fn after_a_401_the_client_sends_nothing_more_for_a_while() {
     }
     assert_eq!(server.requests().len(), 1, "{:?}", server.requests());
 }
+
+#[tokio::test]
+async fn the_session_cookie_spares_every_later_request_a_password_check() {
+    let server = NextcloudServer::start().await.unwrap();
+    server.write("a.txt", b"a");
+    let account = client(&server, ACCOUNT_PASSWORD);
+    for _ in 0..20 {
+        account
+            .stat(&path("a.txt"), EntryKind::File)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(server.password_checks(), 1, "one login, then the session");
+
+    // A revoked app password ends its sessions too.
+    let password = server.issue_app_password();
+    let app = client(&server, &password);
+    app.stat(&path("a.txt"), EntryKind::File).await.unwrap();
+    server.revoke_app_passwords();
+    let revoked = app.stat(&path("a.txt"), EntryKind::File).await.unwrap_err();
+    assert!(revoked.is_auth(), "{revoked}");
+}

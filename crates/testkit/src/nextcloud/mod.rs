@@ -109,6 +109,11 @@ pub(crate) struct State {
     /// Requests refused for their credentials, which Nextcloud's brute-force protection
     /// counts per address.
     failed_logins: u32,
+    /// Passwords checked: each request without a valid session costs one (on a real server a
+    /// password hash, the slow part of a request made with the account password).
+    password_checks: u64,
+    /// Sessions by their cookie's value, with the login they stand for.
+    sessions: BTreeMap<String, Authenticated>,
     features: Features,
 }
 
@@ -158,6 +163,8 @@ impl NextcloudServer {
             log: Vec::new(),
             chunk_bytes: 0,
             failed_logins: 0,
+            password_checks: 0,
+            sessions: BTreeMap::new(),
             features,
         }));
         let served = state.clone();
@@ -210,6 +217,12 @@ impl NextcloudServer {
     /// Revokes every app password, as the user does in the web interface's security settings.
     pub fn revoke_app_passwords(&self) {
         lock(&self.state).app_passwords.clear();
+    }
+
+    /// How many passwords the server has checked: one per request that came without a valid
+    /// session cookie.
+    pub fn password_checks(&self) -> u64 {
+        lock(&self.state).password_checks
     }
 
     /// How many app passwords are valid.
@@ -504,20 +517,52 @@ fn route(state: &mut State, asked: &Asked, body: Bytes) -> Answer {
     if state.failed_logins >= BRUTE_FORCE_MAX_ATTEMPTS {
         return reply(429, &[], "Reached maximum delay");
     }
-    let Some(authenticated) = authenticate(state, &asked.headers) else {
-        state.failed_logins += 1;
-        return reply(
-            401,
-            &[(
-                "WWW-Authenticate",
-                "Basic realm=\"Nextcloud\", charset=\"UTF-8\"".into(),
-            )],
-            "",
-        );
+    let (authenticated, new_session) = match session_of(state, asked) {
+        Some(session) => (session, None),
+        None => {
+            let Some(authenticated) = authenticate(state, &asked.headers) else {
+                state.failed_logins += 1;
+                return reply(
+                    401,
+                    &[(
+                        "WWW-Authenticate",
+                        "Basic realm=\"Nextcloud\", charset=\"UTF-8\"".into(),
+                    )],
+                    "",
+                );
+            };
+            // A login that succeeds resets the address's count (`Throttler::resetDelay`),
+            // and starts a session the client may send back instead of a password check.
+            state.failed_logins = 0;
+            state.password_checks += 1;
+            let session = login::new_token(32);
+            state
+                .sessions
+                .insert(session.clone(), authenticated.clone());
+            (authenticated, Some(session))
+        }
     };
-    // A login that succeeds resets the address's count (`Throttler::resetDelay`).
-    state.failed_logins = 0;
-    if ocs {
+    let mut answer = authenticated_route(state, asked, body, authenticated);
+    if let Some(session) = new_session {
+        if let Ok(cookie) =
+            format!("{SESSION_COOKIE}={session}; path=/; HttpOnly; SameSite=Lax").parse()
+        {
+            answer
+                .headers_mut()
+                .append(hyper::header::SET_COOKIE, cookie);
+        }
+    }
+    answer
+}
+
+fn authenticated_route(
+    state: &mut State,
+    asked: &Asked,
+    body: Bytes,
+    authenticated: Authenticated,
+) -> Answer {
+    let path = asked.path.as_str();
+    if path.starts_with("/ocs/") {
         return login::ocs(state, asked, authenticated);
     }
     let files_root = format!("/remote.php/dav/files/{USER}");
@@ -533,6 +578,43 @@ fn route(state: &mut State, asked: &Asked, body: Bytes) -> Answer {
         bulk::handle(state, asked, &body)
     } else {
         reply(404, &[], "")
+    }
+}
+
+/// The name of the session cookie (Nextcloud names it after its instance id).
+const SESSION_COOKIE: &str = "ocemulated";
+
+/// The login a request's session cookie stands for, as `validateUserPass` in
+/// `apps/dav/lib/Connector/Sabre/Auth.php` accepts it: a session that logged in to WebDAV as
+/// the user the request names needs no password check. Not for a `POST` from a client that is
+/// not one of Nextcloud's own (`requiresCSRFCheck`: without a CSRF token the session is logged
+/// out and the password checked again), nor once the app password it was made with is revoked
+/// (`Session::validateSession` checks the token on every request).
+fn session_of(state: &State, asked: &Asked) -> Option<Authenticated> {
+    let cookies = asked.headers.get_all(hyper::header::COOKIE);
+    let session = cookies
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)?;
+    let authenticated = state.sessions.get(session)?;
+    let official = asked.header("user-agent").is_some_and(|ua| {
+        ua.contains("mirall") || ua.contains("Nextcloud-android") || ua.contains("Nextcloud-iOS")
+    });
+    if asked.method == Method::POST && !official {
+        return None;
+    }
+    if let Authenticated::AppPassword(password) = authenticated {
+        if !state.app_passwords.contains(password) {
+            return None;
+        }
+    }
+    // The Basic credentials sent along must be the session's user's (`isDavAuthenticated`).
+    match authenticate_user(&asked.headers) {
+        Some(user) if user != USER => None,
+        _ => Some(authenticated.clone()),
     }
 }
 
@@ -559,7 +641,8 @@ pub(crate) enum Authenticated {
     AppPassword(String),
 }
 
-fn authenticate(state: &State, headers: &HeaderMap) -> Option<Authenticated> {
+/// The user and password of a Basic `Authorization` header.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let encoded = value.strip_prefix("Basic ")?;
     let decoded = base64::engine::general_purpose::STANDARD
@@ -567,6 +650,17 @@ fn authenticate(state: &State, headers: &HeaderMap) -> Option<Authenticated> {
         .ok()?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (user, password) = decoded.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+fn authenticate_user(headers: &HeaderMap) -> Option<String> {
+    basic_credentials(headers).map(|(user, _)| user)
+}
+
+/// A password check (`Session::logClientIn`): the account password or an app password.
+fn authenticate(state: &State, headers: &HeaderMap) -> Option<Authenticated> {
+    let (user, password) = basic_credentials(headers)?;
+    let password = password.as_str();
     if user != USER {
         return None;
     }
