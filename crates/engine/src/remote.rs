@@ -128,6 +128,9 @@ pub trait Remote: Send + Sync + 'static {
         kind: EntryKind,
         if_match: Option<&'a str>,
     ) -> BoxFuture<'a, Result<(), Error>>;
+    /// Deletes a file of Tidesync's own (an upload's temp name) and any copy the server
+    /// keeps of it in a trash bin: the user's deleted files are for the user's files.
+    fn delete_own<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<(), Error>>;
     fn move_to<'a>(
         &'a self,
         from: &'a RemotePath,
@@ -289,6 +292,10 @@ impl Remote for Client {
         if_match: Option<&'a str>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(Client::delete(self, path, kind, if_match))
+    }
+
+    fn delete_own<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(Client::delete_own(self, path))
     }
 
     fn move_to<'a>(

@@ -941,3 +941,34 @@ async fn the_session_cookie_spares_every_later_request_a_password_check() {
     let revoked = app.stat(&path("a.txt"), EntryKind::File).await.unwrap_err();
     assert!(revoked.is_auth(), "{revoked}");
 }
+
+#[tokio::test]
+async fn our_own_files_leave_nothing_in_the_trash_bin_and_the_users_stay_there() {
+    let server = NextcloudServer::start().await.unwrap();
+    server.write("Docs/mine.txt", b"the user's");
+    server.write("Docs/.tidesync-up-x", b"ours");
+    server.write("Docs/keep.txt", b"keep");
+    let client = Client::new(
+        &format!("{}Docs/", server.dav_url()),
+        Some(Credentials::new(USER, server.issue_app_password())),
+        Options::default(),
+    )
+    .unwrap();
+    // The probe goes in the trash bin and out of it again.
+    client.abilities(&path(".tidesync-up-probe")).await.unwrap();
+    client.delete_own(&path(".tidesync-up-x")).await.unwrap();
+    client
+        .delete(&path("mine.txt"), EntryKind::File, None)
+        .await
+        .unwrap();
+    let trash: Vec<String> = server
+        .trash()
+        .into_iter()
+        .map(|item| item.original_location)
+        .collect();
+    assert_eq!(
+        trash,
+        ["Docs/mine.txt"],
+        "only the user's file can be restored"
+    );
+}

@@ -273,6 +273,11 @@ impl Remote for MemoryRemote {
         })
     }
 
+    /// The in-memory server has no trash bin: a plain delete.
+    fn delete_own<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<(), Error>> {
+        self.delete(path, EntryKind::File, None)
+    }
+
     fn delete<'a>(
         &'a self,
         path: &'a RemotePath,

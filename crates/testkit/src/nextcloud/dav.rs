@@ -6,6 +6,7 @@ use hyper::Method;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::files::{Files, Node, sha1_checksum};
+use super::trash::TrashItem;
 use super::{
     Answer, Asked, State, USER, destination_path, forbidden_name, reply, sabre_error, sent_mtime,
     uploaded_headers,
@@ -48,8 +49,19 @@ pub(super) fn handle(state: &mut State, asked: &Asked, path: &str, body: Bytes) 
             if let Some(failed) = check_if_match(&state.files, asked, path) {
                 return failed;
             }
+            let deleted = state.files.get(path).map(|node| TrashItem {
+                name: path.rsplit('/').next().unwrap_or(path).to_owned(),
+                original_location: path.to_owned(),
+                deleted_at: state.now_seconds(),
+                size: node.size(),
+                folder: node.is_folder(),
+            });
             match state.files.delete(path) {
-                Ok(()) => reply(204, &[], ""),
+                Ok(()) => {
+                    // `apps/files_trashbin`: a deleted item is kept in the trash bin.
+                    state.trash.extend(deleted);
+                    reply(204, &[], "")
+                }
                 Err(refusal) => reply(refusal.status(), &[], ""),
             }
         }

@@ -16,7 +16,8 @@
 //! - [`chunks`]: chunked uploads under `/remote.php/dav/uploads/<user>/` as on local storage,
 //!   with Sabre's preconditions and `If` header on the assembly `MOVE`;
 //! - [`bulk`]: `POST /remote.php/dav/bulk`, parsed as `MultipartRequestParser.php` parses it;
-//! - [`login`]: `status.php`, capabilities, Login Flow v2 and app password deletion.
+//! - [`login`]: `status.php`, capabilities, Login Flow v2 and app password deletion;
+//! - [`trash`]: the trash bin every `DELETE` of the account's files goes to.
 //!
 //! Errors come as Sabre's XML bodies with the server's message ([`sabre_error`]); failed
 //! logins count toward a brute-force refusal (429) as on the real server.
@@ -31,6 +32,7 @@ mod chunks;
 mod dav;
 pub mod files;
 mod login;
+pub mod trash;
 
 pub use login::grant_form;
 
@@ -114,6 +116,8 @@ pub(crate) struct State {
     password_checks: u64,
     /// Sessions by their cookie's value, with the login they stand for.
     sessions: BTreeMap<String, Authenticated>,
+    /// What `DELETE` moved to the trash bin, oldest first.
+    trash: Vec<trash::TrashItem>,
     features: Features,
 }
 
@@ -165,6 +169,7 @@ impl NextcloudServer {
             failed_logins: 0,
             password_checks: 0,
             sessions: BTreeMap::new(),
+            trash: Vec::new(),
             features,
         }));
         let served = state.clone();
@@ -223,6 +228,11 @@ impl NextcloudServer {
     /// session cookie.
     pub fn password_checks(&self) -> u64 {
         lock(&self.state).password_checks
+    }
+
+    /// The trash bin ("Deleted files"), oldest first.
+    pub fn trash(&self) -> Vec<trash::TrashItem> {
+        lock(&self.state).trash.clone()
     }
 
     /// How many app passwords are valid.
@@ -567,10 +577,13 @@ fn authenticated_route(
     }
     let files_root = format!("/remote.php/dav/files/{USER}");
     let uploads_root = format!("/remote.php/dav/uploads/{USER}");
+    let trash_root = format!("/remote.php/dav/trashbin/{USER}/trash");
     if let Some(rest) = below(path, &files_root) {
         dav::handle(state, asked, rest, body)
     } else if let Some(rest) = below(path, &uploads_root) {
         chunks::handle(state, asked, rest, body)
+    } else if let Some(rest) = below(path, &trash_root) {
+        trash::handle(state, asked, rest)
     } else if path == "/remote.php/dav/bulk" && asked.method == Method::POST {
         if state.refuse_bulk {
             return reply(400, &[("Content-Type", "application/json".into())], "[]");

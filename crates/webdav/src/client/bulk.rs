@@ -101,7 +101,7 @@ impl Client {
 
     /// Where the base folder is within the account's files, decoded, ending with `/` unless
     /// it is the account's root (`Photos/2024/`).
-    fn prefix_in_account(&self) -> Result<String, Error> {
+    pub(super) fn prefix_in_account(&self) -> Result<String, Error> {
         let base = &self.inner.base;
         let files = Layout::of(base)
             .and_then(|l| l.files)

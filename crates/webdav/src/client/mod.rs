@@ -12,6 +12,7 @@ mod listing;
 mod login;
 mod nextcloud;
 mod options;
+mod trash;
 mod upload;
 
 use std::fmt;

@@ -10,7 +10,6 @@ use serde_json::Value;
 use url::Url;
 
 use super::{Client, Precondition};
-use crate::entry::EntryKind;
 use crate::error::Error;
 use crate::path::RemotePath;
 use crate::quirks::{Abilities, Chunking, Proven, ServerKind};
@@ -191,7 +190,7 @@ impl Client {
         }
         let exists = create(Precondition::Absent).await;
         let other = create(Precondition::Matches("\"tidesync-never-this\"".into())).await;
-        if let Err(error) = self.delete(probe, EntryKind::File, None).await {
+        if let Err(error) = self.delete_own(probe).await {
             tracing::debug!(%error, "the precondition probe stays on the server");
         }
         let refused = |r: &Result<_, Error>| r.as_ref().is_err_and(Error::is_precondition_failed);

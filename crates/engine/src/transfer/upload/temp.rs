@@ -118,7 +118,7 @@ async fn agreed_after_move(
 /// cannot be deleted now stays recorded: every run starts by deleting what is recorded (see
 /// [`sweep_upload_temps`]).
 async fn discard_temp(ctx: &Context, temp: RemotePath) {
-    match ctx.client.delete(&temp, EntryKind::File, None).await {
+    match ctx.client.delete_own(&temp).await {
         Ok(()) => {}
         Err(e) if e.is_not_found() => {}
         Err(error) => {
