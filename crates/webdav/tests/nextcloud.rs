@@ -115,7 +115,13 @@ async fn a_server_in_maintenance_is_asked_again_later() {
 
 #[tokio::test]
 async fn depth_infinity_answered_as_depth_one_is_noticed_and_walked() {
-    let server = NextcloudServer::start().await.unwrap();
+    // Sabre's default, kept by older servers (and ownCloud): infinity quietly clamped to 1.
+    let server = NextcloudServer::with_features(tidesync_testkit::nextcloud::Features {
+        depth_infinity: false,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     server.write("a/b/deep.txt", b"deep");
     server.write("a/top.txt", b"top");
     server.write("c/empty-sibling/x", b"x");
@@ -971,4 +977,27 @@ async fn our_own_files_leave_nothing_in_the_trash_bin_and_the_users_stay_there()
         ["Docs/mine.txt"],
         "only the user's file can be restored"
     );
+}
+
+#[tokio::test]
+async fn nextcloud_answers_depth_infinity_in_full_and_is_not_walked() {
+    let server = NextcloudServer::start().await.unwrap();
+    server.write("a/b/deep.txt", b"deep");
+    server.write("root.txt", b"root");
+    let client = client(&server, &server.issue_app_password());
+    let listing = client
+        .list(&RemotePath::root(), Depth::Infinity)
+        .await
+        .unwrap();
+    assert_eq!(listing.entries.len(), 5, "{:?}", listing.entries);
+    // The root only (the first listing also asks it which properties it has): no walk.
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|l| l.path == format!("/remote.php/dav/files/{USER}/")),
+        "{:?}",
+        server.requests()
+    );
+    assert_eq!(client.quirks().depth_infinity, Some(true));
 }

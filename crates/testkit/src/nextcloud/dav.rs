@@ -322,6 +322,10 @@ fn get(state: &State, asked: &Asked, path: &str) -> Answer {
         ("Last-Modified", http_date(node.mtime)),
         ("Accept-Ranges", "bytes".into()),
     ];
+    // `FilesPlugin::httpGet`: the stored checksum, where there is one.
+    if let Some(checksum) = &node.checksum {
+        headers.push(("OC-Checksum", checksum.clone()));
+    }
     let if_range_holds = asked.header("if-range").is_none_or(|t| t.trim() == etag);
     let range = asked
         .header("range")
@@ -362,10 +366,19 @@ fn propfind(state: &State, asked: &Asked, path: &str) -> Answer {
          xmlns:oc=\"http://owncloud.org/ns\" xmlns:nc=\"http://nextcloud.org/ns\">",
     );
     push_response(&mut out, path, node);
-    // Sabre's default: with infinity not enabled, any depth but 0 is answered as 1, silently.
-    if asked.header("depth").map(str::trim) != Some("0") && node.is_folder() {
-        for (child, node) in state.files.children(path) {
-            push_response(&mut out, child, node);
+    // Nextcloud's `apps/dav/lib/Connector/Sabre/Server.php` turns Sabre's
+    // `enablePropfindDepthInfinity` on; without it (Sabre's default, still older servers'),
+    // any depth but 0 is answered as 1, silently (`CorePlugin::httpPropFind`).
+    let depth = asked.header("depth").map(str::trim);
+    if node.is_folder() && depth != Some("0") {
+        if depth == Some("infinity") && state.features.depth_infinity {
+            for (child, node) in state.files.descendants(path) {
+                push_response(&mut out, child, node);
+            }
+        } else {
+            for (child, node) in state.files.children(path) {
+                push_response(&mut out, child, node);
+            }
         }
     }
     out.push_str("</d:multistatus>");

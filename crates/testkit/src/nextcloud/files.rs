@@ -90,13 +90,14 @@ impl Files {
     fn node(&mut self, data: Option<Bytes>, mtime: i64) -> Node {
         let file_id = self.next_id;
         self.next_id += 1;
-        let checksum = data.as_ref().map(|d| sha1_checksum(d));
+        // Only a checksum a client sent with its `PUT` is kept (`File::put` sets it from
+        // `OC-Checksum`, or clears it): a file written otherwise has none.
         Node {
             data,
             etag: self.fresh_tag(),
             file_id,
             mtime,
-            checksum,
+            checksum: None,
         }
     }
 
@@ -107,6 +108,16 @@ impl Files {
 
     pub fn get(&self, path: &str) -> Option<&Node> {
         self.nodes.get(path)
+    }
+
+    /// Every item below `folder`, at any depth.
+    pub fn descendants<'a>(
+        &'a self,
+        folder: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a Node)> {
+        self.nodes
+            .iter()
+            .filter(move |(p, _)| !p.is_empty() && is_within(p, folder) && p.as_str() != folder)
     }
 
     /// The items directly in `folder`.

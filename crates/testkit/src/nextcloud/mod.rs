@@ -11,8 +11,8 @@
 //! - [`dav`]: `/remote.php/dav/files/<user>/`: PROPFIND with the `oc:` properties, GET with
 //!   ranges, an atomic PUT that honours `If-Match` / `If-None-Match: *` and answers `OC-ETag`,
 //!   `ETag`, `OC-FileId` and `X-OC-MTime`, MKCOL, DELETE, MOVE; names the server forbids
-//!   refused with its reason. Like Sabre's default, a `Depth: infinity` PROPFIND is silently
-//!   answered as `Depth: 1`;
+//!   refused with its reason; `Depth: infinity` answered in full, as Nextcloud enables it
+//!   (or, with [`Features::depth_infinity`] off, silently as `Depth: 1`, Sabre's default);
 //! - [`chunks`]: chunked uploads under `/remote.php/dav/uploads/<user>/` as on local storage,
 //!   with Sabre's preconditions and `If` header on the assembly `MOVE`;
 //! - [`bulk`]: `POST /remote.php/dav/bulk`, parsed as `MultipartRequestParser.php` parses it;
@@ -81,6 +81,10 @@ pub struct Features {
     pub bulk_upload: bool,
     /// `files.chunked_upload.max_size`: the largest chunk the server takes.
     pub max_chunk_size: u64,
+    /// `PROPFIND Depth: infinity` answered in full, as Nextcloud does since it turned
+    /// Sabre's `enablePropfindDepthInfinity` on; `false`: answered as `Depth: 1` without
+    /// saying so, as Sabre's default (and ownCloud) does.
+    pub depth_infinity: bool,
 }
 
 impl Default for Features {
@@ -89,6 +93,7 @@ impl Default for Features {
             chunking: true,
             bulk_upload: true,
             max_chunk_size: 100 * 1024 * 1024,
+            depth_infinity: true,
         }
     }
 }
