@@ -755,3 +755,45 @@ async fn automatic_sync_learns_that_folder_etags_propagate_and_checks_the_root_o
     .await;
     cloud.engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_small_files_and_a_200_mib_file_go_up_with_no_request_refused() {
+    let cloud = Cloud::new(Mode::Upload, EngineOptions::default()).await;
+    for i in 0..500 {
+        let folder = ["", "notes/", "notes/2024/"][i % 3];
+        write(
+            cloud.local.path(),
+            &format!("{folder}small-{i:03}.txt"),
+            &bytes(1024 + (i * 131) % 64_000, (i % 251) as u8),
+        );
+    }
+    let big = bytes(200 * 1024 * 1024, 9);
+    write(cloud.local.path(), "video.bin", &big);
+    let outcome = cloud.sync().await;
+    completed(&outcome);
+    assert_eq!(outcome.summary.files_uploaded, 501);
+    let log = cloud.server.requests();
+    // The precondition probe asks for two refusals (that is what it proves); nothing else
+    // may be refused, and a second process does not probe at all (see above).
+    let probe_refusals = log
+        .iter()
+        .filter(|l| l.status == 412 && l.path.contains("probe"))
+        .count();
+    assert_eq!(probe_refusals, 2);
+    let refused: Vec<&Logged> = log
+        .iter()
+        .filter(|l| l.status >= 400 && !l.path.contains("probe"))
+        .collect();
+    assert!(refused.is_empty(), "refused: {refused:?}");
+    let bulk = count(&log, "POST", "/remote.php/dav/bulk");
+    assert!(
+        bulk >= 5,
+        "500 small files in batches of at most 100: {bulk}"
+    );
+    let small_puts = log
+        .iter()
+        .filter(|l| l.method == "PUT" && l.path.contains("small-"))
+        .count();
+    assert_eq!(small_puts, 0, "no small file went up alone");
+    assert!(cloud.server_files()["video.bin"] == big);
+}
