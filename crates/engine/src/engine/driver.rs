@@ -391,6 +391,7 @@ impl Engine {
                 uploads: options.uploads,
                 chunked_used: Default::default(),
                 quick_disk: Default::default(),
+                folders_made: Default::default(),
             },
             remote: (remote.id, remote.hints),
             mode: pair.mode,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tidesync_webdav::RemotePath;
+use tidesync_webdav::{Mkcol, RemotePath};
 use tracing::Instrument;
 
 use super::conflict::conflict;
@@ -86,7 +86,9 @@ async fn make_remote_folder(
     local: Option<&LocalState>,
     remote: Option<&RemoteState>,
 ) -> Result<Effect, TransferError> {
-    ctx.or_stop(ctx.client.mkcol(path)).await??;
+    if ctx.or_stop(ctx.client.mkcol(path)).await?? == Mkcol::Created {
+        ctx.folder_made(path);
+    }
     record(ctx, folder(path.as_str(), local, remote))?;
     Ok(Effect::shown(FileAction::CreatedFolder))
 }

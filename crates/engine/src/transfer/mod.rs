@@ -98,6 +98,9 @@ pub struct Context {
     pub chunked_used: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Where small downloads' last blocking step runs, as this run measured its disk.
     pub quick_disk: QuickDisk,
+    /// Server folders this run made (its `MKCOL` created them): empty but for what the run
+    /// itself put there, so a bulk upload into them need not list them first.
+    pub folders_made: std::sync::Mutex<std::collections::HashSet<RemotePath>>,
 }
 
 /// When an upload goes by chunks (where the server offers chunked uploads), and how large
@@ -126,6 +129,21 @@ impl Context {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(id.to_owned());
+    }
+
+    /// Marks a server folder as made by this run.
+    pub(crate) fn folder_made(&self, path: &RemotePath) {
+        self.folders_made
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(path.clone());
+    }
+
+    pub(crate) fn made_by_this_run(&self, path: &RemotePath) -> bool {
+        self.folders_made
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(path)
     }
 
     pub(crate) fn chunked_was_used(&self, id: &str) -> bool {
