@@ -1001,3 +1001,81 @@ async fn nextcloud_answers_depth_infinity_in_full_and_is_not_walked() {
     );
     assert_eq!(client.quirks().depth_infinity, Some(true));
 }
+
+#[tokio::test]
+async fn a_locked_file_is_423_with_the_servers_words() {
+    let server = NextcloudServer::start().await.unwrap();
+    server.write("report.odt", b"v1");
+    let client = client(&server, &server.issue_app_password());
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("report.odt");
+    std::fs::write(&local, b"v2").unwrap();
+    server.lock_file("report.odt");
+    let refused = client
+        .put_file(&path("report.odt"), &local, &Precondition::None, None)
+        .await
+        .unwrap_err();
+    assert!(refused.is_locked(), "{refused}");
+    assert_eq!(refused.server_message(), Some("\"report.odt\" is locked"));
+    server.unlock_file("report.odt");
+    client
+        .put_file(&path("report.odt"), &local, &Precondition::None, None)
+        .await
+        .unwrap();
+    assert_eq!(&server.files()["report.odt"][..], b"v2");
+}
+
+#[tokio::test]
+async fn names_the_server_reserves_are_refused_with_its_reason() {
+    let server = NextcloudServer::start().await.unwrap();
+    let client = client(&server, &server.issue_app_password());
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("data");
+    std::fs::write(&local, b"data").unwrap();
+    for (name, reason) in [
+        ("movie.filepart", "\".filepart\" is a forbidden file type."),
+        ("Backup.PART", "\".part\" is a forbidden file type."),
+        (
+            ".htaccess",
+            "\".htaccess\" is a forbidden file or folder name.",
+        ),
+    ] {
+        let refused = client
+            .put_file(&path(name), &local, &Precondition::Absent, None)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.status().map(|s| s.as_u16()), Some(400), "{name}");
+        assert_eq!(refused.server_message(), Some(reason), "{name}");
+    }
+    assert!(server.files().is_empty());
+}
+
+#[tokio::test]
+async fn an_assembly_whose_chunks_do_not_add_up_is_refused() {
+    let server = NextcloudServer::start().await.unwrap();
+    let password = server.issue_app_password();
+    let uploads = format!("/remote.php/dav/uploads/{USER}/short");
+    let destination = format!("{}short.bin", server.dav_url());
+    let dest = [("Destination", destination.clone())];
+    raw(&server, &password, "MKCOL", &uploads, &dest, vec![]).await;
+    let chunk = format!("{uploads}/1");
+    raw(&server, &password, "PUT", &chunk, &dest, b"12345".to_vec()).await;
+    let (status, answer) = raw(
+        &server,
+        &password,
+        "MOVE",
+        &format!("{uploads}/.file"),
+        &[
+            ("Destination", destination),
+            ("OC-Total-Length", "9".into()),
+        ],
+        vec![],
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer.contains("Chunks on server do not sum up to 9 but to 5 bytes"),
+        "{answer}"
+    );
+    assert!(server.files().is_empty());
+}

@@ -34,6 +34,22 @@ pub(super) fn handle(state: &mut State, asked: &Asked, path: &str, body: Bytes) 
             &reason,
         );
     }
+    // A write to a locked file: `OCP\\Lock\\LockedException`, answered as
+    // `apps/dav/lib/Connector/Sabre/Exception/FileLocked.php` (423).
+    let touched = match asked.method.as_str() {
+        "PUT" | "DELETE" => vec![path.to_owned()],
+        "MOVE" => std::iter::once(path.to_owned())
+            .chain(destination_path(asked))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if let Some(locked) = touched.iter().find(|p| state.locked.contains(p.as_str())) {
+        return sabre_error(
+            423,
+            "OCA\\DAV\\Connector\\Sabre\\Exception\\FileLocked",
+            &format!("\"{locked}\" is locked"),
+        );
+    }
     match asked.method.as_str() {
         "PROPFIND" => propfind(state, asked, path),
         "GET" | "HEAD" => get(state, asked, path),

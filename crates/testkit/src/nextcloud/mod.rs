@@ -123,6 +123,8 @@ pub(crate) struct State {
     sessions: BTreeMap<String, Authenticated>,
     /// What `DELETE` moved to the trash bin, oldest first.
     trash: Vec<trash::TrashItem>,
+    /// Files locked by another process or app (see [`NextcloudServer::lock_file`]).
+    locked: BTreeSet<String>,
     features: Features,
 }
 
@@ -175,6 +177,7 @@ impl NextcloudServer {
             password_checks: 0,
             sessions: BTreeMap::new(),
             trash: Vec::new(),
+            locked: BTreeSet::new(),
             features,
         }));
         let served = state.clone();
@@ -233,6 +236,17 @@ impl NextcloudServer {
     /// session cookie.
     pub fn password_checks(&self) -> u64 {
         lock(&self.state).password_checks
+    }
+
+    /// Locks the file at `path` (from the account's root) as another process or an app would
+    /// (a desktop editor through `files_lock`, a long write): a write to it is answered 423.
+    pub fn lock_file(&self, path: &str) {
+        lock(&self.state).locked.insert(path.to_owned());
+    }
+
+    /// Releases what [`NextcloudServer::lock_file`] locked.
+    pub fn unlock_file(&self, path: &str) {
+        lock(&self.state).locked.remove(path);
     }
 
     /// The trash bin ("Deleted files"), oldest first.
