@@ -839,43 +839,24 @@ async fn a_retried_assembly_counts_only_a_file_that_is_ours() {
         .put_chunks(&path("f.bin"), &local, "r-1", 300, Arc::new(|_| {}))
         .await
         .unwrap();
-    client
-        .assemble_chunks(
-            &path("f.bin"),
+    let target = path("f.bin");
+    let assemble = || {
+        client.assemble_chunks(
+            &target,
             &local,
             "r-1",
             total,
             &Precondition::Absent,
             Some(mtime),
         )
-        .await
-        .unwrap();
+    };
+    assemble().await.unwrap();
     // The same assembly again, as after an answer lost to a timeout: the folder is gone
     // and the file in place is ours (size, time).
-    client
-        .assemble_chunks(
-            &path("f.bin"),
-            &local,
-            "r-1",
-            total,
-            &Precondition::Absent,
-            Some(mtime),
-        )
-        .await
-        .expect("the file in place is ours");
+    assemble().await.expect("the file in place is ours");
     // Another client wrote a file of the same size meanwhile: not ours.
     server.write("f.bin", &[0u8; 1000]);
-    let lost = client
-        .assemble_chunks(
-            &path("f.bin"),
-            &local,
-            "r-1",
-            total,
-            &Precondition::Absent,
-            Some(mtime),
-        )
-        .await
-        .unwrap_err();
+    let lost = assemble().await.unwrap_err();
     assert!(lost.is_not_found(), "{lost}");
 }
 
