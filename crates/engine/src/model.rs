@@ -152,7 +152,7 @@ impl ServerHints {
     }
 
     /// Seeds a new client's `quirks` with these hints.
-    pub fn seed(self, quirks: &mut tidesync_webdav::Quirks) {
+    pub fn seed(&self, quirks: &mut tidesync_webdav::Quirks) {
         if self.refuses_depth_infinity {
             quirks.depth_infinity = Some(false);
         }
@@ -160,7 +160,7 @@ impl ServerHints {
             quirks.owncloud_properties = self.owncloud_properties;
         }
         if quirks.proven.is_none() {
-            quirks.proven = self.proven;
+            quirks.proven.clone_from(&self.proven);
         }
     }
 }

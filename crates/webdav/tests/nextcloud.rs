@@ -603,6 +603,24 @@ fn part(boundary: &str, headers: &[(&str, String)], data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A bulk upload sent as it is.
+async fn post_bulk(
+    server: &NextcloudServer,
+    password: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> (u16, String) {
+    raw(
+        server,
+        password,
+        "POST",
+        "/remote.php/dav/bulk",
+        headers,
+        body,
+    )
+    .await
+}
+
 fn md5_hex(data: &[u8]) -> String {
     use md5::Digest as _;
     md5::Md5::digest(data)
@@ -631,15 +649,7 @@ async fn bulk_parts_without_a_correct_x_file_md5_are_refused_as_the_real_parser_
     // What Tidesync sent before: OC-Checksum only. The whole request is refused.
     let mut body = part(b, &headers("a.txt", b"a", None), b"a");
     body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
-    let (status, _) = raw(
-        &server,
-        &password,
-        "POST",
-        "/remote.php/dav/bulk",
-        &content_type,
-        body,
-    )
-    .await;
+    let (status, _) = post_bulk(&server, &password, &content_type, body).await;
     assert_eq!(status, 400, "a part without X-File-MD5");
     assert!(server.files().is_empty());
 
@@ -652,15 +662,7 @@ async fn bulk_parts_without_a_correct_x_file_md5_are_refused_as_the_real_parser_
         b"2",
     ));
     body.extend_from_slice(format!("--{b}--\r\n").as_bytes());
-    let (status, answer) = raw(
-        &server,
-        &password,
-        "POST",
-        "/remote.php/dav/bulk",
-        &content_type,
-        body,
-    )
-    .await;
+    let (status, answer) = post_bulk(&server, &password, &content_type, body).await;
     assert_eq!(status, 400, "a wrong MD5");
     let written: serde_json::Value = serde_json::from_str(&answer).unwrap();
     assert_eq!(written["/one.txt"]["error"], false, "{answer}");
@@ -668,15 +670,8 @@ async fn bulk_parts_without_a_correct_x_file_md5_are_refused_as_the_real_parser_
     assert_eq!(server.files().keys().collect::<Vec<_>>(), ["one.txt"]);
 
     // Not multipart/related: refused before any part, with Sabre's reason.
-    let (status, answer) = raw(
-        &server,
-        &password,
-        "POST",
-        "/remote.php/dav/bulk",
-        &[("Content-Type", format!("multipart/mixed; boundary={b}"))],
-        Vec::new(),
-    )
-    .await;
+    let mixed = [("Content-Type", format!("multipart/mixed; boundary={b}"))];
+    let (status, answer) = post_bulk(&server, &password, &mixed, Vec::new()).await;
     assert_eq!(status, 400);
     assert!(
         answer.contains("Content-Type must be multipart/related"),

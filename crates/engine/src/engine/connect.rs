@@ -153,7 +153,7 @@ impl Clients {
         let mut options = self.options_for(remote.allow_http, remote.pin_sha256.as_deref())?;
         options.upload_limit = limits.upload.map(RateLimit::new);
         options.download_limit = limits.download.map(RateLimit::new);
-        remote.hints.clone().seed(&mut options.quirks);
+        remote.hints.seed(&mut options.quirks);
         self.connector
             .connect(remote, folder_url, self.credentials(remote.id), options)
     }

@@ -17,7 +17,7 @@ use reqwest::Method;
 use reqwest::header::CONTENT_TYPE;
 
 use super::nextcloud::{Layout, small_json};
-use super::upload::{sha1_header, short_file_id};
+use super::upload::{lower_hex, sha1_header, short_file_id};
 use super::{Client, Uploaded};
 use crate::error::Error;
 use crate::path::RemotePath;
@@ -146,10 +146,7 @@ fn multipart(files: &[BulkFile], paths: &[String], boundary: &str) -> Bytes {
 /// compares it (byte for byte, so the case matters).
 fn md5_hex(data: &[u8]) -> String {
     use md5::Digest as _;
-    md5::Md5::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    lower_hex(&md5::Md5::digest(data))
 }
 
 /// One file's entry of the answer.

@@ -202,15 +202,26 @@ impl Client {
 const JSON_LIMIT: usize = 1024 * 1024;
 
 /// A small JSON answer, or `Null` when it is not JSON or larger than [`JSON_LIMIT`].
-pub(super) async fn small_json(mut answer: reqwest::Response) -> Value {
+pub(super) async fn small_json(answer: reqwest::Response) -> Value {
+    match body_up_to(answer, JSON_LIMIT).await {
+        Ok((body, true)) => serde_json::from_slice(&body).unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
+/// An answer's body, read until it ends or passes `limit` bytes; whether it ended within it.
+pub(super) async fn body_up_to(
+    mut answer: reqwest::Response,
+    limit: usize,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
     let mut body = Vec::new();
-    while let Ok(Some(chunk)) = answer.chunk().await {
+    while let Some(chunk) = answer.chunk().await? {
         body.extend_from_slice(&chunk);
-        if body.len() > JSON_LIMIT {
-            return Value::Null;
+        if body.len() > limit {
+            return Ok((body, false));
         }
     }
-    serde_json::from_slice(&body).unwrap_or(Value::Null)
+    Ok((body, true))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use reqwest::header::CONTENT_TYPE;
 use url::Url;
 
 use super::Client;
-use super::nextcloud::Layout;
+use super::nextcloud::{Layout, body_up_to};
 use crate::entry::EntryKind;
 use crate::error::Error;
 use crate::path::RemotePath;
@@ -57,24 +57,16 @@ impl Client {
     async fn purge_from_trash(&self, trash: &Url, path: &RemotePath) -> Result<(), Error> {
         let location = format!("{}{}", self.prefix_in_account()?, path.as_str());
         let propfind = Method::from_bytes(b"PROPFIND").expect("PROPFIND is a valid method");
-        let mut answer = self
+        let answer = self
             .send_url(&propfind, trash, "trash bin", |r| {
                 r.header("Depth", "1")
                     .header(CONTENT_TYPE, "application/xml; charset=utf-8")
                     .body(TRASH_PROPFIND)
             })
             .await?;
-        let mut body = Vec::new();
-        while let Some(chunk) = answer
-            .chunk()
+        let (body, _whole) = body_up_to(answer, LISTING_LIMIT)
             .await
-            .map_err(|e| Error::transport(&propfind, &"trash bin", e))?
-        {
-            body.extend_from_slice(&chunk);
-            if body.len() > LISTING_LIMIT {
-                break;
-            }
-        }
+            .map_err(|e| Error::transport(&propfind, &"trash bin", e))?;
         for href in entries_from(&body, &location) {
             let mut entry = trash.clone();
             entry.set_path(&href);

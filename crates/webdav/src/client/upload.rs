@@ -32,8 +32,12 @@ enum Opened {
 
 /// `SHA1:<hex>`, the form `OC-Checksum` takes.
 pub(super) fn sha1_header(digest: ring::digest::Digest) -> String {
-    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("SHA1:{hex}")
+    format!("SHA1:{}", lower_hex(digest.as_ref()))
+}
+
+/// Bytes in lower-case hex, as servers compare digests (PHP's `hash_final`).
+pub(super) fn lower_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Hashes `file` from its start and leaves it at its start again.
