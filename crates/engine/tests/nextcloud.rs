@@ -795,5 +795,13 @@ async fn five_hundred_small_files_and_a_200_mib_file_go_up_with_no_request_refus
         .filter(|l| l.method == "PUT" && l.path.contains("small-"))
         .count();
     assert_eq!(small_puts, 0, "no small file went up alone");
+    let listed_new_folders = log
+        .iter()
+        .filter(|l| l.method == "PROPFIND" && l.path.contains("/notes"))
+        .count();
+    assert_eq!(
+        listed_new_folders, 0,
+        "the folders the run had just made were not listed before its batches"
+    );
     assert!(cloud.server_files()["video.bin"] == big);
 }

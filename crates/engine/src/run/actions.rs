@@ -87,7 +87,7 @@ async fn make_remote_folder(
     remote: Option<&RemoteState>,
 ) -> Result<Effect, TransferError> {
     if ctx.or_stop(ctx.client.mkcol(path)).await?? == Mkcol::Created {
-        ctx.folder_made(path);
+        ctx.folders_made.made(path, std::time::Instant::now());
     }
     record(ctx, folder(path.as_str(), local, remote))?;
     Ok(Effect::shown(FileAction::CreatedFolder))

@@ -8,6 +8,7 @@
 //! resumes with `Range` while the remote version is still the same.
 
 mod download;
+mod fresh_folders;
 mod names;
 mod upload;
 
@@ -19,6 +20,7 @@ use tidesync_webdav::{RemotePath, RetryPolicy};
 use tokio_util::sync::CancellationToken;
 
 pub use download::{Fetched, Landing, fetch, install, is_verifiable, part_path, resumable};
+pub use fresh_folders::FreshFolders;
 pub use names::{conflict_name, parse_conflict_name, same_bytes};
 pub use upload::{
     BATCH_BYTES, BATCH_FILE_MAX, BATCH_FILES, WHOLE_PUT_MAX, offers_bulk, send, send_batch,
@@ -98,9 +100,9 @@ pub struct Context {
     pub chunked_used: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Where small downloads' last blocking step runs, as this run measured its disk.
     pub quick_disk: QuickDisk,
-    /// Server folders this run made (its `MKCOL` created them): empty but for what the run
-    /// itself put there, so a bulk upload into them need not list them first.
-    pub folders_made: std::sync::Mutex<std::collections::HashSet<RemotePath>>,
+    /// Server folders this run made, and when: a bulk upload into one made a moment ago need
+    /// not list it first.
+    pub folders_made: FreshFolders,
 }
 
 /// When an upload goes by chunks (where the server offers chunked uploads), and how large
@@ -129,21 +131,6 @@ impl Context {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(id.to_owned());
-    }
-
-    /// Marks a server folder as made by this run.
-    pub(crate) fn folder_made(&self, path: &RemotePath) {
-        self.folders_made
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(path.clone());
-    }
-
-    pub(crate) fn made_by_this_run(&self, path: &RemotePath) -> bool {
-        self.folders_made
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .contains(path)
     }
 
     pub(crate) fn chunked_was_used(&self, id: &str) -> bool {

@@ -68,7 +68,8 @@ pub(super) fn build_http(options: &Options) -> Result<reqwest::Client, Error> {
         .tcp_nodelay(true)
         // The session cookie Nextcloud and ownCloud set at the first login spares every later
         // request a password check (`validateUserPass` accepts the session): with an account
-        // password, whose check is a slow hash, a run of small files was 6× slower without it.
+        // password, whose check is a slow hash, 500 small downloads took 182 s on a real
+        // server where nextcloudcmd, which keeps the cookie, took 28 s.
         .cookie_store(true)
         .redirect(same_origin_redirects());
     options

@@ -3,7 +3,9 @@
 //! its files go into, and a file that appeared on the server since the survey is left out: it
 //! goes up alone with `If-None-Match: *`, as does every file the server's answer refuses, so
 //! each ends exactly as a single upload would (a full quota, a lock, a conflict). The window
-//! left is the batch's own round trip, as for a replacement by temp name and `MOVE`.
+//! left is the batch's own round trip, as for a replacement by temp name and `MOVE`; in a
+//! folder this run made, which is not listed for a few seconds after its `MKCOL`, it is
+//! those seconds (`transfer/fresh_folders.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -149,14 +151,13 @@ async fn snapshots(
 }
 
 /// What is at the batch's paths on the server now: the folders they go into, listed — but
-/// those this run made, which held nothing when it made them a moment ago (listing each cost
-/// a round trip per folder per batch: 10 of a fresh upload's 31 requests). `None` when a
-/// listing failed, so that nothing goes in the batch unchecked.
+/// those this run made moments ago (see `transfer/fresh_folders.rs`). `None` when a listing
+/// failed, so that nothing goes in the batch unchecked.
 async fn taken_names(ctx: &Context, paths: &[RemotePath]) -> Option<BTreeSet<RemotePath>> {
     let folders: BTreeSet<RemotePath> = paths
         .iter()
         .map(|p| p.parent().unwrap_or_else(RemotePath::root))
-        .filter(|folder| !ctx.made_by_this_run(folder))
+        .filter(|folder| !ctx.folders_made.is_fresh(folder, std::time::Instant::now()))
         .collect();
     let mut taken = BTreeSet::new();
     for folder in folders {
