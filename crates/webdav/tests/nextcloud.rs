@@ -1055,3 +1055,54 @@ async fn an_assembly_whose_chunks_do_not_add_up_is_refused() {
     );
     assert!(server.files().is_empty());
 }
+
+#[tokio::test]
+async fn a_file_keeps_its_etag_when_bulk_rewrites_it_in_place_at_the_same_size_and_time() {
+    // Local storage's ETag is md5(mtime, inode, device, size): bulk upload writes into the
+    // file that is there, so other bytes of the same size sent with the same time leave the
+    // ETag as it was, while a `PUT` renames a part file over it and changes it.
+    let server = NextcloudServer::start().await.unwrap();
+    let client = client(&server, &server.issue_app_password());
+    client.abilities(&path(PROBE)).await.unwrap();
+    let at = Some(std::time::UNIX_EPOCH + Duration::from_secs(1_650_000_000));
+    let bulk = |data: &'static [u8]| {
+        let client = client.clone();
+        async move {
+            let results = client
+                .put_bulk(&[tidesync_webdav::BulkFile {
+                    path: path("same.txt"),
+                    data: Bytes::from_static(data),
+                    mtime: at,
+                }])
+                .await
+                .unwrap();
+            match &results[0] {
+                tidesync_webdav::BulkResult::Stored(stored) => stored.etag.clone().unwrap(),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let first = bulk(b"before").await;
+    assert_eq!(
+        bulk(b"after!").await,
+        first,
+        "same size, same time, same inode"
+    );
+    assert_eq!(&server.files()["same.txt"][..], b"after!");
+    assert_ne!(bulk(b"longer text").await, first, "the size is part of it");
+    let listed = client
+        .stat(&path("same.txt"), EntryKind::File)
+        .await
+        .unwrap()
+        .unwrap();
+    let put = client
+        .put_bytes(
+            &path("same.txt"),
+            Bytes::from_static(b"longer text"),
+            &Precondition::Matches(listed.etag.clone().unwrap()),
+            at,
+        )
+        .await
+        .unwrap();
+    assert_ne!(put.etag, listed.etag, "a PUT's part file is a new inode");
+}

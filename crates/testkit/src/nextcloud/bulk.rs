@@ -22,7 +22,7 @@
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use super::files::Node;
+use super::files::{Node, Write};
 use super::{Answer, Asked, State, long_file_id, reply, sabre_error};
 
 /// One file of the request.
@@ -116,7 +116,14 @@ fn store(state: &mut State, part: &Part, path: &str) -> Result<Node, String> {
     let now = state.now_seconds();
     state
         .files
-        .write(path, part.data.clone(), mtime.unwrap_or(now), None)
+        .write(
+            path,
+            part.data.clone(),
+            mtime.unwrap_or(now),
+            None,
+            // `Folder::newFile` → `View::file_put_contents`: into the file that is there.
+            Write::InPlace,
+        )
         .cloned()
         .map_err(|refusal| format!("Could not write the file ({})", refusal.status()))
 }

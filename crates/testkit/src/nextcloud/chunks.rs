@@ -25,7 +25,7 @@ use std::time::{Duration, SystemTime};
 use bytes::{Bytes, BytesMut};
 
 use super::dav::{http_date, if_header};
-use super::files::parent_of;
+use super::files::{Write, parent_of};
 use super::{
     Answer, Asked, State, USER, destination_path, forbidden_name, reply, sabre_error, sent_mtime,
     uploaded_headers,
@@ -268,10 +268,13 @@ fn assemble(state: &mut State, asked: &Asked, id: &str) -> Answer {
     }
     let mtime = sent_mtime(asked);
     let now = state.now_seconds();
-    match state
-        .files
-        .write(&target, data.freeze(), mtime.unwrap_or(now), None)
-    {
+    match state.files.write(
+        &target,
+        data.freeze(),
+        mtime.unwrap_or(now),
+        None,
+        Write::PartFile,
+    ) {
         Ok(node) => reply(
             if existed { 204 } else { 201 },
             &uploaded_headers(node, mtime.is_some()),

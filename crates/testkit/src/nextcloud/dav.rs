@@ -5,7 +5,7 @@ use bytes::Bytes;
 use hyper::Method;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::files::{Files, Node, sha1_checksum};
+use super::files::{Files, Node, Write, sha1_checksum};
 use super::trash::TrashItem;
 use super::{
     Answer, Asked, State, USER, destination_path, forbidden_name, reply, sabre_error, sent_mtime,
@@ -296,7 +296,7 @@ fn put(state: &mut State, asked: &Asked, path: &str, body: Bytes) -> Answer {
     let existed = state.files.get(path).is_some();
     match state
         .files
-        .write(path, body, mtime.unwrap_or(now), checksum)
+        .write(path, body, mtime.unwrap_or(now), checksum, Write::PartFile)
     {
         Ok(node) => reply(
             if existed { 204 } else { 201 },

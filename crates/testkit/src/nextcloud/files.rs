@@ -1,6 +1,13 @@
 //! The emulated account's files: a tree in memory with what Nextcloud keeps for each item
 //! (file id, ETag, modification time, checksum), and the rules its WebDAV layer applies to
 //! changes (parents must exist, ETags of every ancestor change with a change below them).
+//!
+//! A file's ETag is what Nextcloud's local storage computes (`Local::calculateEtag`,
+//! `lib/private/Files/Storage/Local.php`): the MD5 of its modification time, inode, device and
+//! size. So a write that keeps the inode (bulk upload writes in place) with the same size and
+//! the same sent modification time keeps the ETag, while a `PUT` (written to a part file and
+//! renamed over the target) gets a new inode and a new ETag. Folders get a fresh unique tag
+//! (`Common::getETag`, `uniqid()`) on every change below them.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +21,8 @@ pub struct Node {
     /// Without quotes.
     pub etag: String,
     pub file_id: u64,
+    /// The inode the file's bytes live in on the server's disk; part of its ETag.
+    pub inode: u64,
     /// Seconds since the epoch.
     pub mtime: i64,
     /// `SHA1:<hex>` as stored from `OC-Checksum`, or computed when none was sent.
@@ -28,6 +37,27 @@ impl Node {
     pub fn size(&self) -> u64 {
         self.data.as_ref().map_or(0, |d| d.len() as u64)
     }
+}
+
+/// How a write reaches the server's disk, which decides whether the file keeps its inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// Through a part file renamed over the target (`File::put` when the storage
+    /// `needsPartFile()`, as local storage does; chunk assembly goes through it too).
+    PartFile,
+    /// Into the existing file (`File::putContent`, which bulk upload uses for a file that
+    /// exists).
+    InPlace,
+}
+
+/// The device number the emulated data folder lives on, part of every file's ETag.
+const DEVICE: u64 = 2049;
+
+/// `Local::calculateEtag`: `md5(mtime . ino . dev . size)`.
+fn file_etag(mtime: i64, inode: u64, size: u64) -> String {
+    use md5::Digest as _;
+    let digest = md5::Md5::digest(format!("{mtime}{inode}{DEVICE}{size}"));
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Why a change was refused, as the HTTP status Nextcloud answers.
@@ -61,6 +91,9 @@ pub struct Files {
     nodes: BTreeMap<String, Node>,
     next_id: u64,
     next_tag: u64,
+    /// Never reused: a real disk may hand a freed inode to a later file, which only makes
+    /// equal ETags likelier; the emulation keeps the one case it must, the in-place write.
+    next_inode: u64,
 }
 
 impl Default for Files {
@@ -69,6 +102,7 @@ impl Default for Files {
             nodes: BTreeMap::new(),
             next_id: 1,
             next_tag: 1,
+            next_inode: 1,
         };
         let root = files.node(None, 0);
         files.nodes.insert(String::new(), root);
@@ -90,15 +124,26 @@ impl Files {
     fn node(&mut self, data: Option<Bytes>, mtime: i64) -> Node {
         let file_id = self.next_id;
         self.next_id += 1;
+        let inode = self.fresh_inode();
+        let etag = match &data {
+            Some(bytes) => file_etag(mtime, inode, bytes.len() as u64),
+            None => self.fresh_tag(),
+        };
         // Only a checksum a client sent with its `PUT` is kept (`File::put` sets it from
         // `OC-Checksum`, or clears it): a file written otherwise has none.
         Node {
             data,
-            etag: self.fresh_tag(),
+            etag,
             file_id,
+            inode,
             mtime,
             checksum: None,
         }
+    }
+
+    fn fresh_inode(&mut self) -> u64 {
+        self.next_inode += 1;
+        self.next_inode
     }
 
     fn fresh_tag(&mut self) -> String {
@@ -149,13 +194,15 @@ impl Files {
         self.nodes.values().map(Node::size).sum()
     }
 
-    /// Writes a file; its id stays when it replaces one. Returns the new node.
+    /// Writes a file; its id stays when it replaces one, and its inode too when `how` is
+    /// [`Write::InPlace`]. Returns the new node.
     pub fn write(
         &mut self,
         path: &str,
         data: Bytes,
         mtime: i64,
         checksum: Option<String>,
+        how: Write,
     ) -> Result<&Node, Refusal> {
         self.parent_folder(path)?;
         let mut node = self.node(Some(data), mtime);
@@ -166,6 +213,10 @@ impl Files {
             Some(old) if old.is_folder() => return Err(Refusal::Exists),
             Some(old) => {
                 node.file_id = old.file_id;
+                if how == Write::InPlace {
+                    node.inode = old.inode;
+                    node.etag = file_etag(mtime, old.inode, node.size());
+                }
             }
             None => {}
         }
@@ -271,13 +322,15 @@ mod tests {
         let before = files.get("a").unwrap().etag.clone();
         let root_before = files.get("").unwrap().etag.clone();
         let id = files
-            .write("a/x", Bytes::from_static(b"x"), 1, None)
+            .write("a/x", Bytes::from_static(b"x"), 1, None, Write::PartFile)
             .unwrap()
             .file_id;
         assert_ne!(files.get("a").unwrap().etag, before);
         assert_ne!(files.get("").unwrap().etag, root_before);
         assert_eq!(
-            files.write("b/x", Bytes::new(), 1, None).unwrap_err(),
+            files
+                .write("b/x", Bytes::new(), 1, None, Write::PartFile)
+                .unwrap_err(),
             Refusal::NoParent
         );
         files.mkcol("b", 0).unwrap();
@@ -285,7 +338,9 @@ mod tests {
         assert_eq!(files.get("b/y").unwrap().file_id, id);
         assert_eq!(files.children("b").count(), 1);
         assert_eq!(files.children("").count(), 2);
-        files.write("a/z", Bytes::new(), 1, None).unwrap();
+        files
+            .write("a/z", Bytes::new(), 1, None, Write::PartFile)
+            .unwrap();
         assert_eq!(
             files.rename("a/z", "b/y", false).unwrap_err(),
             Refusal::Precondition
@@ -293,5 +348,30 @@ mod tests {
         files.delete("b").unwrap();
         assert!(files.get("b/y").is_none());
         assert_eq!(files.all_files().len(), 1);
+    }
+
+    #[test]
+    fn a_file_etag_follows_mtime_inode_and_size_as_local_storage_computes_it() {
+        let mut files = Files::default();
+        let write = |files: &mut Files, data: &'static [u8], mtime, how| {
+            files
+                .write("f", Bytes::from_static(data), mtime, None, how)
+                .unwrap()
+                .etag
+                .clone()
+        };
+        let first = write(&mut files, b"one", 100, Write::PartFile);
+        assert_eq!(first, file_etag(100, files.get("f").unwrap().inode, 3));
+        // Bulk upload's in-place write of other bytes of the same size at the same time: the
+        // real server answers with the ETag the file already had.
+        assert_eq!(write(&mut files, b"two", 100, Write::InPlace), first);
+        assert_ne!(write(&mut files, b"six", 101, Write::InPlace), first);
+        // A `PUT` renames a part file over the target: a new inode, a new ETag.
+        let before = files.get("f").unwrap().etag.clone();
+        assert_ne!(write(&mut files, b"ten", 101, Write::PartFile), before);
+        // A move keeps inode and time, hence the ETag.
+        let tag = files.get("f").unwrap().etag.clone();
+        files.rename("f", "g", false).unwrap();
+        assert_eq!(files.get("g").unwrap().etag, tag);
     }
 }

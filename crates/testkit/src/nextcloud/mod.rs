@@ -54,7 +54,7 @@ use hyper_util::rt::TokioIo;
 use tidesync_demo::server::serve_connections;
 use tokio_util::sync::DropGuard;
 
-use files::Files;
+use files::{Files, Write};
 
 /// The account the emulation serves.
 pub const USER: &str = "alice";
@@ -306,7 +306,13 @@ impl NextcloudServer {
         }
         state
             .files
-            .write(path, Bytes::copy_from_slice(data), now, None)
+            .write(
+                path,
+                Bytes::copy_from_slice(data),
+                now,
+                None,
+                Write::PartFile,
+            )
             .expect("the emulation writes where its parent exists");
     }
 
