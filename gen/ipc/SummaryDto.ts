@@ -16,4 +16,8 @@ createdRemoteRoot: boolean,
 /**
  * Downloads checked against the checksum the server publishes.
  */
-filesVerified: number, errors: Array<FileErrorDto>, };
+filesVerified: number, errors: Array<FileErrorDto>, 
+/**
+ * Local items left alone on purpose (symbolic links, named pipes), with why: no failure.
+ */
+skipped: Array<FileErrorDto>, };

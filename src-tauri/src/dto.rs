@@ -486,6 +486,17 @@ pub struct SummaryDto {
     /// Downloads checked against the checksum the server publishes.
     pub files_verified: u64,
     pub errors: Vec<FileErrorDto>,
+    /// Local items left alone on purpose (symbolic links, named pipes), with why: no failure.
+    pub skipped: Vec<FileErrorDto>,
+}
+
+impl From<tidesync_engine::FileError> for FileErrorDto {
+    fn from(e: tidesync_engine::FileError) -> Self {
+        FileErrorDto {
+            path: e.path,
+            message: e.message,
+        }
+    }
 }
 
 impl From<Summary> for SummaryDto {
@@ -501,14 +512,8 @@ impl From<Summary> for SummaryDto {
             moved: s.moved,
             created_remote_root: s.created_remote_root,
             files_verified: s.files_verified,
-            errors: s
-                .errors
-                .into_iter()
-                .map(|e| FileErrorDto {
-                    path: e.path,
-                    message: e.message,
-                })
-                .collect(),
+            errors: s.errors.into_iter().map(FileErrorDto::from).collect(),
+            skipped: s.skipped.into_iter().map(FileErrorDto::from).collect(),
         }
     }
 }

@@ -74,6 +74,14 @@ fn needs_you(folder: &str, kind: FailureKind) -> Option<Notice> {
         FailureKind::Storage => {
             "A disk is full. Free some space; the sync goes on from where it stopped."
         }
+        FailureKind::LocalAccess => {
+            "The folder could not be read or written (a permission, a read-only card or a \
+             disk error). Nothing was deleted; open Tidesync to see which."
+        }
+        FailureKind::FolderGone => {
+            "The folder is missing or is not the one that was synced (a removed card or \
+             drive?). Nothing was deleted; put it back and the sync goes on."
+        }
         FailureKind::Forbidden => "The server does not let this account change that folder.",
         FailureKind::MassDelete => {
             "The sync would delete most of the folder, so it deleted nothing. Open Tidesync to decide."
@@ -241,6 +249,8 @@ mod tests {
             FailureKind::Auth,
             FailureKind::UntrustedCertificate,
             FailureKind::Storage,
+            FailureKind::LocalAccess,
+            FailureKind::FolderGone,
             FailureKind::MassDelete,
         ] {
             let notice = notice_for("Demo", &failed(kind)).unwrap();

@@ -21,6 +21,8 @@ pub enum Exit {
     Forbidden,
     /// The sync would have deleted too much; nothing was deleted.
     MassDelete,
+    /// The local folder or the server's is missing or is not the one synced; nothing done.
+    FolderGone,
     /// Interrupted by Ctrl-C; the next run resumes.
     Interrupted,
 }
@@ -36,6 +38,7 @@ impl Exit {
             Exit::MassDelete => 5,
             Exit::Forbidden => 6,
             Exit::Certificate => 7,
+            Exit::FolderGone => 8,
             Exit::Interrupted => 130,
         }
     }
@@ -58,6 +61,9 @@ impl Exit {
             }
             Exit::MassDelete => {
                 "if the deletes are intended, sync a smaller folder or delete on the other side too"
+            }
+            Exit::FolderGone => {
+                "the journal in --state remembers files synced from that folder; to start afresh with another folder, use another --state"
             }
             Exit::Interrupted => "run the same command again to resume",
         }

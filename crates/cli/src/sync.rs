@@ -5,7 +5,7 @@
 //! real name). SIGUSR1 suspends and SIGUSR2 resumes, as a phone would.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -104,10 +104,12 @@ pub(crate) struct Report<'a> {
     /// Downloads checked against the server's published checksum.
     files_verified: u64,
     errors: &'a [FileError],
+    /// Local items left alone on purpose (symbolic links, special files), with why.
+    skipped: &'a [FileError],
     /// The remote folder did not exist and this sync created it.
     created_remote_root: bool,
     /// Why the sync failed, when it did: `auth`, `untrustedCertificate`, `forbidden`,
-    /// `network`, `massDelete`, `storage`, `notFound` or `other`.
+    /// `network`, `massDelete`, `storage`, `localAccess`, `folderGone`, `notFound` or `other`.
     failure: Option<FailureKind>,
     /// The failure's message.
     error: Option<&'a str>,
@@ -128,6 +130,7 @@ impl<'a> Report<'a> {
             moved: outcome.summary.moved,
             files_verified: outcome.summary.files_verified,
             errors: &outcome.summary.errors,
+            skipped: &outcome.summary.skipped,
             created_remote_root: outcome.summary.created_remote_root,
             failure: outcome.failure,
             error: outcome.error.as_deref(),
@@ -177,12 +180,8 @@ pub(crate) async fn open(args: &Args) -> Result<Opened, Failure> {
     if args.transfers == Some(0) {
         return Err(usage("--transfers must be at least 1".into()));
     }
-    std::fs::create_dir_all(&args.local)
-        .map_err(|e| usage(format!("{}: {e}", args.local.display())))?;
-    let local = args
-        .local
-        .canonicalize()
-        .map_err(|e| usage(format!("{}: {e}", args.local.display())))?;
+    let local =
+        resolve_local(&args.local).map_err(|e| usage(format!("{}: {e}", args.local.display())))?;
     let state = args
         .state
         .clone()
@@ -246,13 +245,48 @@ pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
     if outcome.failure == Some(FailureKind::UntrustedCertificate) {
         show_certificate(&args.url).await;
     }
-    for error in &outcome.summary.errors {
-        eprintln!("tidesync: {}: {}", error.path, error.message);
-    }
+    tell_files(&outcome);
     if args.json {
         Report::of(args.mode, &outcome, started.elapsed()).print();
     }
     verdict(&outcome).map(|exit| (exit, outcome))
+}
+
+/// The local folder's canonical path, without making it: a folder that is missing (a card
+/// taken out) must reach the engine as missing, which tells it from a folder never synced.
+/// The nearest folder above it that exists is resolved, and the rest appended, so the path is
+/// the one the pair was recorded with whether the folder is there or not.
+fn resolve_local(path: &Path) -> std::io::Result<PathBuf> {
+    let absolute = std::path::absolute(path)?;
+    let mut missing = Vec::new();
+    let mut existing = absolute.as_path();
+    loop {
+        match existing.canonicalize() {
+            Ok(resolved) => {
+                return Ok(missing.iter().rev().fold(resolved, |p, name| p.join(name)));
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                match (existing.parent(), existing.file_name()) {
+                    (Some(parent), Some(name)) => {
+                        missing.push(name.to_owned());
+                        existing = parent;
+                    }
+                    _ => return Err(error),
+                }
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// One line on stderr per item left alone and per file that failed.
+pub(crate) fn tell_files(outcome: &Outcome) {
+    for item in &outcome.summary.skipped {
+        eprintln!("tidesync: skipped {}: {}", item.path, item.message);
+    }
+    for error in &outcome.summary.errors {
+        eprintln!("tidesync: {}: {}", error.path, error.message);
+    }
 }
 
 /// The signals the CLI turns into engine calls.
@@ -352,6 +386,7 @@ pub(crate) fn verdict(outcome: &Outcome) -> Result<Exit, Failure> {
                 Some(FailureKind::Network) => Exit::Network,
                 Some(FailureKind::Forbidden) => Exit::Forbidden,
                 Some(FailureKind::MassDelete) => Exit::MassDelete,
+                Some(FailureKind::FolderGone) => Exit::FolderGone,
                 _ => Exit::FileErrors,
             };
             Err((exit, message))

@@ -12,7 +12,7 @@ use tidesync_engine::{JobId, JobState, Outcome, PairSettings};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::exit::Exit;
-use crate::sync::{Args, Failure, Opened, Report, Signals, open, verdict};
+use crate::sync::{Args, Failure, Opened, Report, Signals, open, tell_files, verdict};
 
 pub async fn watch(args: Args) -> Result<Exit, Failure> {
     let usage = |message: String| (Exit::Usage, message);
@@ -76,9 +76,7 @@ pub async fn watch(args: Args) -> Result<Exit, Failure> {
 
 /// One line per sync: the JSON report, or a sentence.
 fn tell(args: &Args, outcome: &Outcome, took: Duration) {
-    for error in &outcome.summary.errors {
-        eprintln!("tidesync: {}: {}", error.path, error.message);
-    }
+    tell_files(outcome);
     if args.json {
         Report::of(args.mode, outcome, took).print();
         return;

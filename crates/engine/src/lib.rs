@@ -16,9 +16,12 @@
 //! - [`part`]: part files written a slice per blocking call; [`quick_disk`]: a small file's
 //!   last step inline where the run measured the disk quicker than a thread hand-off;
 //!   [`record`]: group commit of completed files to the journal.
-//! - [`scan`]: the local tree, read on the blocking pool.
+//! - [`scan`]: the local tree, read on the blocking pool; [`confine`]: no write leaves it
+//!   through a symbolic link; [`root`]: a missing or replaced folder is never taken for
+//!   an emptied one.
 //! - [`model`]: remotes, pairs, modes, job states, summaries.
 
+pub mod confine;
 pub mod engine;
 pub mod journal;
 #[cfg(any(test, feature = "test-support"))]
@@ -31,6 +34,7 @@ pub mod progress;
 pub mod quick_disk;
 pub mod record;
 pub mod remote;
+pub mod root;
 pub mod run;
 pub mod scan;
 pub mod transfer;

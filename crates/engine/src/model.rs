@@ -348,6 +348,10 @@ pub struct Summary {
     #[serde(default)]
     pub files_verified: u64,
     pub errors: Vec<FileError>,
+    /// Local items left alone on purpose (symbolic links, special files), with why: shown,
+    /// but no failure.
+    #[serde(default)]
+    pub skipped: Vec<FileError>,
 }
 
 /// A file the job could not sync, and why, in words a person can act on.
@@ -400,8 +404,14 @@ pub enum FailureKind {
     Network,
     /// The plan would have deleted too much; nothing was deleted.
     MassDelete,
-    /// A disk (local or the server's) is full or unusable.
+    /// A disk (local or the server's) is full, or the journal cannot be written.
     Storage,
+    /// The local folder could not be read or written for another reason than space: a
+    /// permission, a read-only card, an I/O error.
+    LocalAccess,
+    /// The local folder or the server's is missing or is not the one that was synced (a
+    /// removed card, an unmounted drive, a folder deleted on the server): nothing was done.
+    FolderGone,
     /// What was named is not there: a folder on the server, a remote, a pair, a job.
     NotFound,
     /// An address or path that cannot be used as given (malformed, plain HTTP where not
@@ -447,6 +457,12 @@ pub const UPLOAD_PREFIX: &str = ".tidesync-up-";
 /// Whether `name` is one of Tidesync's own in-progress files, never synced itself.
 pub fn is_internal(name: &str) -> bool {
     (name.starts_with('.') && name.ends_with(PART_SUFFIX)) || name.starts_with(UPLOAD_PREFIX)
+}
+
+/// Whether the relative `path` (`/`-separated) is Tidesync's own: the folder's marker file
+/// (see [`crate::root`]) or anything with an internal name on its way.
+pub fn is_internal_path(path: &str) -> bool {
+    path == crate::root::MARKER || path.split('/').any(is_internal)
 }
 
 #[cfg(test)]

@@ -8,41 +8,98 @@ use std::time::SystemTime;
 use tidesync_webdav::validate_name;
 
 use crate::model::{FileError, LocalState, is_internal};
+use crate::root::MARKER;
 
-/// The local tree below `root`: relative paths (`/`-separated) to their state. Names that
-/// cannot be synced (not UTF-8, or invalid on some platform) and symbolic links are reported
-/// and left out.
-pub fn scan(root: &Path) -> std::io::Result<(BTreeMap<String, LocalState>, Vec<FileError>)> {
-    let mut tree = BTreeMap::new();
-    let mut skipped = Vec::new();
+/// What the scan found below the root.
+#[derive(Debug, Default)]
+pub struct Scanned {
+    /// Relative paths (`/`-separated) of the files and folders to sync, with their state.
+    pub tree: BTreeMap<String, LocalState>,
+    /// Items the sync leaves alone on purpose (symbolic links, named pipes, sockets,
+    /// devices): reported, never an error.
+    pub skipped: Vec<FileError>,
+    /// Items that could not be read or cannot be synced as named: each an error for its path,
+    /// while the rest of the tree syncs.
+    pub unreadable: Vec<FileError>,
+}
+
+impl Scanned {
+    /// Every path that stands on the phone but is not in [`tree`](Self::tree). Nothing on
+    /// the server at or below one of them may be deleted or written because of it: absent
+    /// from the scan is not absent from the disk.
+    pub fn shields(&self) -> impl Iterator<Item = &str> {
+        self.skipped
+            .iter()
+            .chain(&self.unreadable)
+            .map(|e| e.path.as_str())
+    }
+}
+
+/// The local tree below `root`. The root itself must be readable; below it, a folder or an
+/// entry that cannot be read is reported and left out, as are names that cannot be synced
+/// (not UTF-8, or invalid on some platform) and anything that is not a plain file or folder.
+/// Symbolic links are never followed and special files never opened, so nothing here can
+/// block or leave the root.
+pub fn scan(root: &Path) -> std::io::Result<Scanned> {
+    let mut found = Scanned::default();
     let mut stack = vec![(root.to_owned(), String::new())];
     while let Some((dir, prefix)) = stack.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let entry = entry?;
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(error) if prefix.is_empty() => return Err(error),
+            Err(error) => {
+                found
+                    .unreadable
+                    .push(unreadable(&prefix[..prefix.len() - 1], &error));
+                continue;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) if prefix.is_empty() => return Err(error),
+                Err(error) => {
+                    // The folder broke while it was read: what it holds is unknown, and the
+                    // survey leaves all of it alone.
+                    found
+                        .unreadable
+                        .push(unreadable(&prefix[..prefix.len() - 1], &error));
+                    break;
+                }
+            };
             let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                skipped.push(FileError {
+                found.unreadable.push(FileError {
                     path: format!("{prefix}{}", entry.file_name().to_string_lossy()),
                     message: "the name is not valid UTF-8, so it cannot be stored on the server"
                         .into(),
                 });
                 continue;
             };
-            if is_internal(&name) {
+            if is_internal(&name) || (prefix.is_empty() && name == MARKER) {
                 continue;
             }
             let path = format!("{prefix}{name}");
             if let Err(error) = validate_name(&name) {
-                skipped.push(FileError {
+                found.unreadable.push(FileError {
                     path,
                     message: format!("not synced: {error}"),
                 });
                 continue;
             }
-            let meta = entry.metadata()?;
-            if meta.file_type().is_symlink() {
-                skipped.push(FileError {
+            // `DirEntry::metadata` does not follow a symbolic link (`lstat`).
+            let meta = match entry.metadata() {
+                Ok(meta) => meta,
+                // Removed since the folder was read: it is simply not there.
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(error) => {
+                    found.unreadable.push(unreadable(&path, &error));
+                    continue;
+                }
+            };
+            if let Some(what) = not_synced(&meta.file_type()) {
+                found.skipped.push(FileError {
                     path,
-                    message: "symbolic links are not synced".into(),
+                    message: format!("not synced: {what}"),
                 });
                 continue;
             }
@@ -50,10 +107,58 @@ pub fn scan(root: &Path) -> std::io::Result<(BTreeMap<String, LocalState>, Vec<F
             if meta.is_dir() {
                 stack.push((entry.path(), format!("{path}/")));
             }
-            tree.insert(path, state);
+            found.tree.insert(path, state);
         }
     }
-    Ok((tree, skipped))
+    Ok(found)
+}
+
+/// Why an item of this type is left alone, or `None` for a plain file or folder.
+fn not_synced(kind: &std::fs::FileType) -> Option<&'static str> {
+    if kind.is_symlink() {
+        return Some("symbolic links are not followed");
+    }
+    if kind.is_file() || kind.is_dir() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return Some("a named pipe (FIFO) is not a file");
+        }
+        if kind.is_socket() {
+            return Some("a socket is not a file");
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return Some("a device is not a file");
+        }
+    }
+    Some("not a plain file or folder")
+}
+
+/// An item that could not be read, with the cause in words.
+fn unreadable(path: &str, error: &std::io::Error) -> FileError {
+    FileError {
+        path: path.to_owned(),
+        message: format!(
+            "could not be read ({}); nothing at or below it is synced until it can be",
+            io_cause(error)
+        ),
+    }
+}
+
+/// A local failure's cause in words a person can act on. Only a full disk is called full:
+/// a permission or a read-only card is not a space problem.
+pub fn io_cause(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::PermissionDenied => "permission denied".into(),
+        ErrorKind::ReadOnlyFilesystem => "the file system is read-only".into(),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => "the disk is full".into(),
+        ErrorKind::NotFound => "it is not there".into(),
+        _ => error.to_string(),
+    }
 }
 
 /// Nanoseconds since the epoch (negative before it).

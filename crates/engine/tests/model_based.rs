@@ -489,6 +489,9 @@ impl Driver for LocalSide<'_> {
             for entry in std::fs::read_dir(&dir).unwrap() {
                 let entry = entry.unwrap();
                 let name = entry.file_name().into_string().unwrap();
+                if prefix.is_empty() && name == tidesync_testkit::tree::MARKER {
+                    continue;
+                }
                 let path = join(&prefix, &name);
                 if entry.file_type().unwrap().is_dir() {
                     tree.folders.insert(path.clone());

@@ -5,10 +5,16 @@ use std::path::Path;
 
 pub use tidesync_demo::content::Seeded;
 
-/// Every file below `root` (relative path with `/` → contents), folders as `path/` → empty.
+/// The marker file Tidesync keeps in the root of a synced local folder (the engine's
+/// `root::MARKER`); never synced, so never part of a tree compared with the server's.
+pub const MARKER: &str = ".tidesync";
+
+/// Every file below `root` (relative path with `/` → contents), folders as `path/` → empty;
+/// without the root's [`MARKER`] (tests that need it look at it directly).
 pub fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     walk(root, root, &mut out);
+    out.remove(MARKER);
     out
 }
 

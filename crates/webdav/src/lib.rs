@@ -31,6 +31,7 @@ pub mod fuzzing;
 mod idle;
 pub mod multistatus;
 pub mod path;
+pub mod plain_file;
 pub mod quirks;
 pub mod rate;
 pub mod retry;

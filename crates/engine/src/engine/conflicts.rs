@@ -24,7 +24,7 @@ impl Engine {
     pub async fn conflicts(&self, pair: PairId) -> Result<Vec<ConflictCopy>, EngineError> {
         let root = self.pair(pair).await?.local_dir;
         let scanned = tokio::task::spawn_blocking(move || match root.try_exists()? {
-            true => scan(&root).map(|(tree, _)| tree),
+            true => scan(&root).map(|scanned| scanned.tree),
             false => Ok(Default::default()),
         })
         .await

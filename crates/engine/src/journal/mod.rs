@@ -6,7 +6,8 @@
 //! the OS.
 //!
 //! Its parts: [`schema`] (the migrations), [`catalogue`] (remotes and pairs), [`files`]
-//! (agreed state, download checkpoints, upload temps), [`jobs`].
+//! (agreed state, download checkpoints, upload temps), [`jobs`], [`roots`] (each pair's
+//! local folder as synced).
 //!
 //! Every method is synchronous and short; async callers go through [`Journal::call`], which
 //! runs the closure on the blocking pool so no tokio worker ever waits on the disk. The
@@ -15,6 +16,7 @@
 mod catalogue;
 mod files;
 mod jobs;
+mod roots;
 mod schema;
 
 use std::path::{Path, PathBuf};

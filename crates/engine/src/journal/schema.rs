@@ -113,4 +113,15 @@ ALTER TABLE remotes ADD COLUMN proven_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE remotes ADD COLUMN proven_preconditions INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE remotes ADD COLUMN proven_refuses_bulk INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- The local folder each pair synced (see `crate::root`): the token its marker file holds, and
+-- the device and inode it had, so a missing, unmounted or replaced folder is never taken for
+-- a folder whose files were deleted.
+CREATE TABLE local_roots (
+    pair_id INTEGER PRIMARY KEY REFERENCES pairs(id) ON DELETE CASCADE,
+    token   TEXT NOT NULL,
+    device  INTEGER,
+    inode   INTEGER
+);
+"#,
 ];

@@ -68,7 +68,7 @@ async fn make_local_folder(
     path: &RemotePath,
     remote: Option<&RemoteState>,
 ) -> Result<Effect, TransferError> {
-    let target = ctx.local_path(path);
+    let target = ctx.writable_path(path).await?;
     tokio::fs::create_dir_all(&target)
         .await
         .map_err(|source| TransferError::Local {

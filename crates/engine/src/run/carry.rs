@@ -77,8 +77,8 @@ async fn move_on_server(ctx: &Context, m: &Move) -> Result<(), TransferError> {
 /// Makes on the phone the move made on the server: a rename, if the old item is still what
 /// was agreed and nothing stands at the new place.
 async fn move_on_phone(ctx: &Context, m: &Move) -> Result<(), TransferError> {
-    let from = ctx.local_root.join(&m.from);
-    let to = ctx.local_root.join(&m.to);
+    let from = ctx.writable_path(&parse(&m.from)?).await?;
+    let to = ctx.writable_path(&parse(&m.to)?).await?;
     let is_dir = m.is_dir;
     blocking(&m.from, move || {
         if stat(&from)?.is_none_or(|s| s.is_dir != is_dir) {

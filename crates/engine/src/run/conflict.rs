@@ -31,7 +31,7 @@ pub(super) async fn conflict(
     let (Some(local), Some(remote)) = (local, remote) else {
         return Err(vanished(&key));
     };
-    let target = ctx.local_path(path);
+    let target = ctx.writable_path(path).await?;
     let part = if remote.is_dir {
         None
     } else {

@@ -18,7 +18,7 @@ pub(super) async fn delete_local(
     is_dir: bool,
     local: Option<&LocalState>,
 ) -> Result<Effect, TransferError> {
-    let target = ctx.local_path(path);
+    let target = ctx.writable_path(path).await?;
     let expected = local.cloned();
     blocking(path.as_str(), move || {
         if is_dir {

@@ -45,14 +45,15 @@ use super::execute::{SAMPLE_MAX, Severity, account_for, answer_of, severity};
 use super::shared::Effect;
 use super::survey::remote_state;
 use crate::journal::{Agreed, PartialDownload};
-use crate::model::{FileError, LocalState, RemoteState, Summary, is_internal};
+use crate::model::{FileError, LocalState, RemoteState, Summary, is_internal_path};
 use crate::transfer::{Context, TransferError, resumable};
 
 /// What the phone and the journal held when the run began, read while the server is listed.
 pub(super) struct Known {
     pub(super) local: BTreeMap<String, LocalState>,
-    /// Local items the scan could not take (symbolic links, names that cannot be synced).
-    pub(super) skipped: Vec<FileError>,
+    /// Local items the scan left alone (symbolic links, special files) or could not take
+    /// (unreadable, names that cannot be synced): nothing may be written at or below them.
+    pub(super) shields: Vec<FileError>,
     pub(super) agreed: BTreeMap<String, Agreed>,
     pub(super) partials: HashMap<String, PartialDownload>,
 }
@@ -162,7 +163,7 @@ fn start(
     async move {
         let started = Instant::now();
         let result = async {
-            let target = ctx.local_path(&path);
+            let target = ctx.writable_path(&path).await?;
             if let Some(folder) = target.parent() {
                 tokio::fs::create_dir_all(folder)
                     .await
@@ -207,7 +208,7 @@ impl<'a> Proof<'a> {
             known,
             listed: HashMap::new(),
             cases: HashMap::new(),
-            skipped: known.skipped.iter().map(|s| s.path.as_str()).collect(),
+            skipped: known.shields.iter().map(|s| s.path.as_str()).collect(),
             ids: agreed
                 .clone()
                 .filter_map(|a| a.file_id.as_deref())
@@ -224,7 +225,7 @@ impl<'a> Proof<'a> {
     fn admit(&mut self, entries: Vec<Entry>) -> Vec<(RemotePath, RemoteState)> {
         let entries: Vec<Entry> = entries
             .into_iter()
-            .filter(|e| !e.path.is_root() && !e.path.segments().any(is_internal))
+            .filter(|e| !e.path.is_root() && !is_internal_path(e.path.as_str()))
             .collect();
         for entry in &entries {
             let path = entry.path.as_str();

@@ -363,7 +363,7 @@ fn file_message(error: TransferError) -> String {
     }
 }
 
-fn is_disk_full(error: &std::io::Error) -> bool {
+pub(super) fn is_disk_full(error: &std::io::Error) -> bool {
     error.kind() == std::io::ErrorKind::StorageFull
         || error.kind() == std::io::ErrorKind::QuotaExceeded
 }

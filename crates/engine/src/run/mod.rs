@@ -33,7 +33,7 @@ pub enum RunError {
     /// The server refused us (credentials, permissions) or could not be reached at all.
     #[error(transparent)]
     Remote(tidesync_webdav::Error),
-    #[error("the local folder {path}: {source}")]
+    #[error("the local folder {path}: {}", crate::scan::io_cause(source))]
     Local {
         path: String,
         #[source]
@@ -50,6 +50,9 @@ pub enum RunError {
         #[source]
         source: tidesync_webdav::Error,
     },
+    /// A side's folder is missing or is not the one synced: nothing was planned.
+    #[error(transparent)]
+    FolderGone(#[from] crate::root::FolderGone),
 }
 
 impl RunError {
@@ -59,9 +62,13 @@ impl RunError {
             RunError::Stopped => FailureKind::Other,
             RunError::Plan(PlanError::MassDelete { .. }) => FailureKind::MassDelete,
             RunError::Remote(e) => FailureKind::of_remote(e),
+            RunError::Local { source, .. } if !crate::run::execute::is_disk_full(source) => {
+                FailureKind::LocalAccess
+            }
             RunError::Local { .. } | RunError::Journal(_) | RunError::ServerFull { .. } => {
                 FailureKind::Storage
             }
+            RunError::FolderGone(_) => FailureKind::FolderGone,
         }
     }
 }

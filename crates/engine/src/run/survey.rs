@@ -1,7 +1,7 @@
 //! The survey: both sides and the journal, read at once, then the moves found in them and
 //! the plan made from them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -11,11 +11,12 @@ use super::RunError;
 use super::early::{Known, download_early};
 use super::shared::record_error;
 use crate::journal::{Agreed, PartialDownload};
-use crate::model::{LocalState, Mode, RemoteState, Summary, is_internal};
+use crate::model::{FileError, LocalState, Mode, RemoteState, Summary, is_internal_path};
 use crate::moves::{self, Move};
 use crate::plan::{Action, Plan, plan, plan_unguarded};
 use crate::progress::Phase;
-use crate::scan::{nanos, scan};
+use crate::root::{self, FolderGone, Seen};
+use crate::scan::{Scanned, nanos, scan};
 use crate::transfer::{Context, resumable};
 
 /// How many levels of moves inside moves one survey finds (the rest wait for the next pass).
@@ -42,17 +43,26 @@ pub(super) async fn survey(
     ctx.hub.update(|s| s.phase = Phase::Listing);
     // The listing, the local scan and the journal's records are independent: read at once, the
     // scan and the journal cost no wall time beside a listing that waits on the server. The scan
-    // only reads (a missing folder is an empty one, created once the server has answered), so a
-    // cancelled run may leave it to finish on its blocking thread unobserved.
+    // only reads (a missing folder is an empty one, created once the server has answered, when
+    // nothing was synced from it), so a cancelled run may leave it to finish on its blocking
+    // thread unobserved.
     let folder = ctx.local_root.clone();
-    let scanned = tokio::task::spawn_blocking(move || match folder.try_exists()? {
-        true => scan(&folder),
-        false => Ok(Default::default()),
+    let scanned = tokio::task::spawn_blocking(move || {
+        let seen = root::look(&folder)?;
+        let found = match seen {
+            Seen::Folder { .. } => scan(&folder)?,
+            Seen::Missing | Seen::NotAFolder => Scanned::default(),
+        };
+        Ok::<_, std::io::Error>((seen, found))
     });
     let pair = ctx.pair;
-    let records = ctx
-        .journal
-        .call(move |j| Ok((j.agreed(pair)?, j.partial_downloads(pair)?)));
+    let records = ctx.journal.call(move |j| {
+        Ok((
+            j.agreed(pair)?,
+            j.partial_downloads(pair)?,
+            j.local_root(pair)?,
+        ))
+    });
     let root = RemotePath::root();
     let (found_tx, found) = tokio::sync::mpsc::unbounded_channel();
     let listed = async {
@@ -79,13 +89,28 @@ pub(super) async fn survey(
             .run_until_cancelled(async { tokio::join!(scanned, records) })
             .await
             .ok_or(RunError::Stopped)?;
-        let (local, skipped) = scanned
+        let (
+            seen,
+            Scanned {
+                tree,
+                skipped,
+                unreadable,
+            },
+        ) = scanned
             .map_err(|e| local_error(std::io::Error::other(e)))?
             .map_err(local_error)?;
-        let (agreed, partials) = records?;
+        let (agreed, partials, recorded) = records?;
+        // Before anything is written or planned: a folder that is not the one synced must not
+        // look like a folder whose files were deleted.
+        root::verdict(
+            &ctx.local_root,
+            &seen,
+            recorded.as_ref(),
+            !agreed.is_empty(),
+        )?;
         let mut known = Known {
-            local,
-            skipped,
+            local: tree,
+            shields: skipped.iter().chain(&unreadable).cloned().collect(),
             agreed: agreed.into_iter().map(|a| (a.path.clone(), a)).collect(),
             partials: partials.into_iter().collect(),
         };
@@ -93,7 +118,7 @@ pub(super) async fn survey(
             let installed = download_early(ctx, &known, found, transfers, summary).await?;
             known.add_installed(installed);
         }
-        Ok::<_, RunError>(known)
+        Ok::<_, RunError>((known, skipped, unreadable, recorded))
     };
     let (listing, known) = tokio::join!(ctx.run.run_until_cancelled(listed), known);
     // A stop that arrived with the listing's end (the three finished in one poll) is still a
@@ -103,6 +128,13 @@ pub(super) async fn survey(
         return Err(RunError::Stopped);
     }
     let listing = match listing {
+        // The server's folder is gone while the journal lists files synced from it: neither
+        // made again nor taken for a folder whose files were all deleted.
+        Err(error)
+            if error.is_not_found() && known.as_ref().is_ok_and(|k| !k.0.agreed.is_empty()) =>
+        {
+            return Err(FolderGone::RemoteMissing.into());
+        }
         // Backing up to a folder that is not there yet: make it, and say so.
         Err(error) if error.is_not_found() && mode != Mode::Download => {
             ctx.run
@@ -115,15 +147,31 @@ pub(super) async fn survey(
         }
         other => other?,
     };
-    let Known {
-        local,
+    let (
+        Known {
+            mut local,
+            shields,
+            mut agreed,
+            partials,
+        },
         skipped,
-        agreed,
-        partials,
-    } = known?;
+        unreadable,
+        recorded,
+    ) = known?;
     tokio::fs::create_dir_all(&ctx.local_root)
         .await
         .map_err(local_error)?;
+    let (folder, seed) = (ctx.local_root.clone(), ctx.pair.0 as u64);
+    let before = recorded.clone();
+    let identity = tokio::task::spawn_blocking(move || root::adopt(&folder, before.as_ref(), seed))
+        .await
+        .map_err(|e| local_error(std::io::Error::other(e)))?
+        .map_err(local_error)?;
+    if recorded.as_ref() != Some(&identity) {
+        ctx.journal
+            .call(move |j| j.set_local_root(pair, &identity))
+            .await?;
+    }
     for rejected in &listing.rejected {
         tracing::warn!(href = %rejected.href, error = %rejected.error, "remote entry skipped");
         record_error(
@@ -136,13 +184,19 @@ pub(super) async fn survey(
     let mut remote: BTreeMap<String, RemoteState> = listing
         .entries
         .into_iter()
-        .filter(|e| !e.path.is_root() && !e.path.segments().any(is_internal))
+        .filter(|e| !e.path.is_root() && !is_internal_path(e.path.as_str()))
         .map(|e| (e.path.as_str().to_owned(), remote_state(e)))
         .collect();
-    if mode != Mode::Download {
-        for error in skipped {
-            record_error(ctx, summary, &error.path, &error.message);
+    let shielded = shield(&shields, &mut local, &mut remote, &mut agreed);
+    // An item left alone matters to a download only where it stands in the server's way.
+    for item in skipped {
+        if mode != Mode::Download || shielded.contains(&item.path) {
+            tracing::info!(path = %item.path, reason = %item.message, "local item left alone");
+            summary.skipped.push(item);
         }
+    }
+    for error in unreadable {
+        record_error(ctx, summary, &error.path, &error.message);
     }
     for path in hide_case_clashes(&mut remote, &agreed) {
         tracing::warn!(%path, "remote entry skipped: its name differs from another only by case");
@@ -228,6 +282,47 @@ impl Survey {
     }
 }
 
+/// Takes every path at or below a shield out of all three views, so the plan neither
+/// deletes nor writes anything there: a server file is never deleted because the phone's copy
+/// is a symbolic link, a special file or unreadable, and no download goes through a link.
+/// Returns the shields that stood over something on the server or in the journal.
+fn shield(
+    shields: &[FileError],
+    local: &mut BTreeMap<String, LocalState>,
+    remote: &mut BTreeMap<String, RemoteState>,
+    agreed: &mut BTreeMap<String, Agreed>,
+) -> BTreeSet<String> {
+    let mut stood_over = BTreeSet::new();
+    if shields.is_empty() {
+        return stood_over;
+    }
+    let paths: HashSet<&str> = shields.iter().map(|s| s.path.as_str()).collect();
+    // The path itself or the nearest folder above it that is a shield.
+    let under = |path: &str| -> Option<String> {
+        path.match_indices('/')
+            .map(|(i, _)| &path[..i])
+            .chain([path])
+            .find(|ancestor| paths.contains(ancestor))
+            .map(str::to_owned)
+    };
+    local.retain(|path, _| under(path).is_none());
+    remote.retain(|path, _| match under(path) {
+        Some(shield) => {
+            stood_over.insert(shield);
+            false
+        }
+        None => true,
+    });
+    agreed.retain(|path, _| match under(path) {
+        Some(shield) => {
+            stood_over.insert(shield);
+            false
+        }
+        None => true,
+    });
+    stood_over
+}
+
 /// Hides remote entries whose paths differ only by letter case (`Report.txt`, `report.txt`), and
 /// everything below them: on a case-insensitive file system one would overwrite the other. An
 /// entry already synced keeps syncing, so a newcomer never makes a synced file look deleted;
@@ -278,7 +373,11 @@ pub(super) async fn sweep_stale_parts(
             continue;
         }
         if let Ok(remote_path) = RemotePath::parse(&path) {
-            let part = crate::transfer::part_path(&ctx.local_path(&remote_path));
+            let Ok(target) = ctx.writable_path(&remote_path).await else {
+                tracing::warn!(%path, "a stale part file lies beyond a symbolic link; left");
+                continue;
+            };
+            let part = crate::transfer::part_path(&target);
             if let Err(error) = tokio::fs::remove_file(&part).await
                 && error.kind() != std::io::ErrorKind::NotFound
             {

@@ -51,7 +51,7 @@ pub async fn fetch(
     recorded: Option<&PartialDownload>,
     landing: Landing<'_>,
 ) -> Result<Fetched, TransferError> {
-    let target = ctx.local_path(path);
+    let target = ctx.writable_path(path).await?;
     let part = part_path(&target);
     let key = path.as_str().to_owned();
     // Resume only what the journal vouches for, and only if the part file still holds it.

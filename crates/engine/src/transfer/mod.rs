@@ -64,6 +64,12 @@ pub enum TransferError {
     /// The file is not what it was when the sync planned it; it is left for the next sync.
     #[error("{path}: {what}; it will be synced next time")]
     Changed { path: String, what: String },
+    /// Writing the file would go through a symbolic link, out of the sync folder.
+    #[error(
+        "{path}: not synced, because `{link}` is a symbolic link and Tidesync never writes \
+         through one (it could lead out of the sync folder)"
+    )]
+    ThroughLink { path: String, link: String },
 }
 
 impl TransferError {
@@ -143,6 +149,28 @@ impl Context {
     pub fn local_path(&self, path: &RemotePath) -> PathBuf {
         path.segments()
             .fold(self.local_root.clone(), |p, s| p.join(s))
+    }
+
+    /// The local path of `path` for a write (create, replace, rename, delete): checked on
+    /// the blocking pool to have no symbolic link below the root on the way, the item itself
+    /// included (see [`crate::confine`]).
+    pub async fn writable_path(&self, path: &RemotePath) -> Result<PathBuf, TransferError> {
+        let target = self.local_path(path);
+        let root = self.local_root.clone();
+        let segments: Vec<String> = path.segments().map(str::to_owned).collect();
+        let link = tokio::task::spawn_blocking(move || {
+            crate::confine::first_link(&root, segments.iter().map(String::as_str))
+        })
+        .await
+        .map_err(|e| TransferError::local(&target, std::io::Error::other(e)))?
+        .map_err(|e| TransferError::local(&target, e))?;
+        match link {
+            Some(link) => Err(TransferError::ThroughLink {
+                path: path.as_str().to_owned(),
+                link,
+            }),
+            None => Ok(target),
+        }
     }
 
     /// Races `future` against the run token.

@@ -107,7 +107,8 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// Whether two local files hold the same bytes.
 pub fn same_bytes(a: &Path, b: &Path) -> std::io::Result<bool> {
     use std::io::Read;
-    let (fa, fb) = (std::fs::File::open(a)?, std::fs::File::open(b)?);
+    use tidesync_webdav::plain_file::open_plain;
+    let (fa, fb) = (open_plain(a)?, open_plain(b)?);
     if fa.metadata()?.len() != fb.metadata()?.len() {
         return Ok(false);
     }

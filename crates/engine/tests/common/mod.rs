@@ -31,6 +31,8 @@ pub fn impatient() -> tidesync_webdav::Options {
 
 /// A test's world: the served folder, the local folder, the engine.
 pub struct World {
+    /// The folder the server serves.
+    pub remote_root: PathBuf,
     pub remote_dir: tempfile::TempDir,
     pub local_dir: tempfile::TempDir,
     pub data_dir: tempfile::TempDir,
@@ -48,6 +50,9 @@ pub enum Server {
     /// dav-server behind the test kit's proxy at this many bytes per second each way, so the
     /// bytes the server sent can be counted and little is in flight when a run stops.
     DavCapped(u64),
+    /// A private Apache mod_dav, with its Basic-auth account; write to its folder with
+    /// [`World::put_remote`], which hands the files to Apache's account.
+    Apache,
 }
 
 impl World {
@@ -64,6 +69,21 @@ impl World {
         let remote_dir = tempfile::tempdir().unwrap();
         let local_dir = tempfile::tempdir().unwrap();
         let data_dir = tempfile::tempdir().unwrap();
+        if let Server::Apache = server {
+            let apache = ApacheServer::start().await.unwrap();
+            let (engine, _, pair) =
+                apache_pair(data_dir.path(), apache.url(), None, local_dir.path(), mode).await;
+            return World {
+                remote_root: apache.root(),
+                remote_dir,
+                local_dir,
+                data_dir,
+                engine,
+                pair,
+                server: Box::new(apache),
+                proxy: None,
+            };
+        }
         let mut proxy = None;
         let (url, server): (String, Box<dyn std::any::Any + Send>) = match server {
             Server::Dav => {
@@ -88,6 +108,7 @@ impl World {
                     .unwrap();
                 (s.url(), Box::new(s))
             }
+            Server::Apache => unreachable!("started above"),
         };
         let engine = Engine::open(data_dir.path(), options).await.unwrap();
         let remote = engine
@@ -99,6 +120,7 @@ impl World {
             .await
             .unwrap();
         World {
+            remote_root: remote_dir.path().to_owned(),
             remote_dir,
             local_dir,
             data_dir,
@@ -110,7 +132,15 @@ impl World {
     }
 
     pub fn remote(&self) -> &Path {
-        self.remote_dir.path()
+        &self.remote_root
+    }
+
+    /// Writes a file on the server's side, as another client would have.
+    pub fn put_remote(&self, path: &str, bytes: &[u8]) {
+        write(self.remote(), path, bytes);
+        if let Some(apache) = self.server.downcast_ref::<ApacheServer>() {
+            apache.adopt().unwrap();
+        }
     }
 
     pub fn local(&self) -> &Path {

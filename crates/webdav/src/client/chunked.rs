@@ -297,7 +297,8 @@ async fn read_piece(
     ),
     std::io::Error,
 > {
-    let mut file = tokio::fs::File::open(&local).await?;
+    let opened = tokio::task::spawn_blocking(move || crate::plain_file::open_plain(&local));
+    let mut file = tokio::fs::File::from_std(opened.await.map_err(std::io::Error::other)??);
     file.seek(std::io::SeekFrom::Start(piece.start)).await?;
     Ok((
         ReaderStream::with_capacity(file.take(piece.len), 256 * 1024),

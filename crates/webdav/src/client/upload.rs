@@ -58,7 +58,7 @@ fn sha1_of_file(file: &mut std::fs::File) -> std::io::Result<String> {
 
 /// `OC-Checksum`'s SHA1 of the file at `path`.
 pub(super) fn file_sha1(path: &std::path::Path) -> std::io::Result<String> {
-    sha1_of_file(&mut std::fs::File::open(path)?)
+    sha1_of_file(&mut crate::plain_file::open_plain(path)?)
 }
 
 /// Large reads keep the per-chunk overhead of uploads low.
@@ -96,7 +96,7 @@ impl Client {
             let local = local.to_owned();
             let opened = tokio::task::spawn_blocking(move || -> std::io::Result<Opened> {
                 use std::io::Read;
-                let mut file = std::fs::File::open(&local)?;
+                let mut file = crate::plain_file::open_plain(&local)?;
                 let length = file.metadata()?.len();
                 if length > UPLOAD_CHUNK as u64 {
                     let checksum = with_checksum.then(|| sha1_of_file(&mut file)).transpose()?;

@@ -12,7 +12,7 @@ use notify::{EventKind, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
 use crate::journal::{Agreed, Journal, JournalError};
-use crate::model::{PairId, is_internal};
+use crate::model::{PairId, is_internal_path};
 use crate::scan::{scan, stat};
 
 /// What a watcher saw.
@@ -159,7 +159,7 @@ pub fn check_paths(
 pub fn check_tree(journal: &Journal, pair: PairId, root: &Path) -> Result<Verdict, JournalError> {
     let tree = match root.try_exists() {
         Ok(true) => match scan(root) {
-            Ok((tree, _skipped)) => tree,
+            Ok(scanned) => scanned.tree,
             Err(error) => {
                 tracing::debug!(%error, "the folder could not be scanned; syncing");
                 return Ok(Verdict::Changed);
@@ -190,18 +190,15 @@ fn by_path(agreed: Vec<Agreed>) -> BTreeMap<String, Agreed> {
 }
 
 /// `path` relative to `root`, `/`-separated, or `None` for the root itself, a path outside
-/// it, a name that is not UTF-8, or one of Tidesync's own files (part files).
+/// it, a name that is not UTF-8, or one of Tidesync's own files (part files, the marker).
 fn relative(root: &Path, path: &Path) -> Option<String> {
     let rest = path.strip_prefix(root).ok()?;
     let mut parts = Vec::new();
     for part in rest.components() {
-        let name = part.as_os_str().to_str()?;
-        if is_internal(name) {
-            return None;
-        }
-        parts.push(name);
+        parts.push(part.as_os_str().to_str()?);
     }
-    (!parts.is_empty()).then(|| parts.join("/"))
+    let joined = parts.join("/");
+    (!joined.is_empty() && !is_internal_path(&joined)).then_some(joined)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use tidesync_webdav::validator::same_version;
 use tidesync_webdav::{Depth, EntryKind, Listing, RemotePath};
 
-use crate::model::is_internal;
+use crate::model::is_internal_path;
 
 use crate::remote::Remote;
 
@@ -175,7 +175,7 @@ fn tree(listing: Listing) -> Baseline {
         paths: listing
             .entries
             .into_iter()
-            .filter(|e| !e.path.is_root() && !e.path.name().is_some_and(is_internal))
+            .filter(|e| !e.path.is_root() && !is_internal_path(e.path.as_str()))
             .map(|e| {
                 let folder = e.kind == EntryKind::Folder;
                 (e.path.as_str().to_owned(), (e.etag, folder))

@@ -121,7 +121,8 @@ async fn snapshots(
             .zip(names)
             .map(|(local, name)| {
                 let before = stat(local).map_err(|e| TransferError::local(local, e))?;
-                let data = std::fs::read(local).map_err(|e| TransferError::local(local, e))?;
+                let data = tidesync_webdav::plain_file::read_plain(local)
+                    .map_err(|e| TransferError::local(local, e))?;
                 let after = stat(local).map_err(|e| TransferError::local(local, e))?;
                 match (before, after) {
                     (Some(before), Some(after)) if before == after && !before.is_dir => {

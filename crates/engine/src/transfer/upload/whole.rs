@@ -52,7 +52,7 @@ async fn snapshot(
     let local = ctx.local_path(path);
     let read_from = local.clone();
     let read = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-        let data = std::fs::read(&read_from)?;
+        let data = tidesync_webdav::plain_file::read_plain(&read_from)?;
         Ok((data, stat(&read_from)?))
     })
     .await

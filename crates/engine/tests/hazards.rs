@@ -1,0 +1,301 @@
+//! Hazards of real local disks, each against dav-server, rclone serve and Apache mod_dav: what
+//! a user's ordinary folder holds besides plain files, and what happens to the folder itself.
+//! Each test names the loss it guards against; each failed on the engine before its guard.
+
+#![cfg(unix)]
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{Server, World, write};
+use tidesync_engine::{
+    Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId, PlainHttp,
+};
+use tidesync_testkit::tree::{MARKER, snapshot};
+
+/// One test per server for each hazard.
+macro_rules! on_every_server {
+    ($($hazard:ident),* $(,)?) => {$(
+        mod $hazard {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn on_dav_server() {
+                super::$hazard(super::Server::Dav).await
+            }
+            #[tokio::test(flavor = "multi_thread")]
+            async fn on_rclone_serve() {
+                super::$hazard(super::Server::Rclone).await
+            }
+            #[tokio::test(flavor = "multi_thread")]
+            async fn on_apache_mod_dav() {
+                super::$hazard(super::Server::Apache).await
+            }
+        }
+    )*};
+}
+
+on_every_server!(
+    a_symbolic_link_is_never_written_through_and_its_server_files_stay,
+    a_named_pipe_is_left_alone_and_never_blocks,
+    a_missing_or_replaced_local_folder_stops_the_run_and_deletes_nothing,
+);
+
+/// A sync that must end on its own: a hang fails the test instead of the whole suite.
+async fn sync(world: &World) -> Outcome {
+    tokio::time::timeout(Duration::from_secs(120), world.sync())
+        .await
+        .expect("the sync ended")
+}
+
+fn skipped(outcome: &Outcome) -> Vec<(&str, &str)> {
+    let mut items: Vec<_> = outcome
+        .summary
+        .skipped
+        .iter()
+        .map(|s| (s.path.as_str(), s.message.as_str()))
+        .collect();
+    items.sort();
+    items
+}
+
+async fn set_mode(engine: &Engine, pair: PairId, mode: Mode) {
+    let settings = engine.pair(pair).await.unwrap().settings;
+    engine.update_pair(pair, mode, settings).await.unwrap();
+}
+
+fn read(root: &Path, path: &str) -> Vec<u8> {
+    std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A folder linked from outside (a common way to "add" a folder) used to get the server's
+/// files written into it, outside the sync folder; the next run, which does not follow links,
+/// took them for deleted on the phone and deleted them on the server. An emacs lock (a dangling
+/// link) made every run fail.
+async fn a_symbolic_link_is_never_written_through_and_its_server_files_stay(server: Server) {
+    let world = World::new(server, Mode::TwoWay).await;
+    world.put_remote("Linked/from-server.txt", b"on the server");
+    world.put_remote("plain.txt", b"plain");
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), world.local().join("Linked")).unwrap();
+    std::os::unix::fs::symlink("nowhere@host.1234", world.local().join(".#notes.txt")).unwrap();
+    std::os::unix::fs::symlink("plain.txt", world.local().join("alias.txt")).unwrap();
+
+    for run in 0..2 {
+        let outcome = sync(&world).await;
+        assert_eq!(outcome.state, JobState::Completed, "run {run}: {outcome:?}");
+        assert!(outcome.summary.errors.is_empty(), "run {run}: {outcome:?}");
+        let paths: Vec<&str> = skipped(&outcome).iter().map(|(p, _)| *p).collect();
+        assert_eq!(paths, [".#notes.txt", "Linked", "alias.txt"], "run {run}");
+        assert!(
+            skipped(&outcome)
+                .iter()
+                .all(|(_, why)| why.contains("symbolic link")),
+            "{outcome:?}"
+        );
+        assert!(
+            snapshot(outside.path()).is_empty(),
+            "run {run}: nothing written through the link"
+        );
+        assert_eq!(
+            read(world.remote(), "Linked/from-server.txt"),
+            b"on the server"
+        );
+        assert!(!world.remote().join("alias.txt").exists());
+        assert!(!world.remote().join(".#notes.txt").exists());
+        assert_eq!(read(world.local(), "plain.txt"), b"plain");
+    }
+
+    // A synced folder later replaced by a link: its server files are not deleted either.
+    write(world.local(), "Synced/mine.txt", b"mine");
+    assert_eq!(sync(&world).await.state, JobState::Completed);
+    assert_eq!(read(world.remote(), "Synced/mine.txt"), b"mine");
+    std::fs::rename(world.local().join("Synced"), outside.path().join("moved")).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("moved"), world.local().join("Synced")).unwrap();
+    world.put_remote("Synced/new-on-server.txt", b"new");
+    let outcome = sync(&world).await;
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert_eq!(read(world.remote(), "Synced/mine.txt"), b"mine");
+    assert_eq!(read(world.remote(), "Synced/new-on-server.txt"), b"new");
+    assert!(!outside.path().join("moved/new-on-server.txt").exists());
+}
+
+/// A named pipe used to hang the sync in a blocking `open` that no stop reached.
+async fn a_named_pipe_is_left_alone_and_never_blocks(server: Server) {
+    let world = World::new(server, Mode::TwoWay).await;
+    world.put_remote("pipe", b"a server file with the pipe's name");
+    write(world.local(), "note.txt", b"note");
+    let made = std::process::Command::new("mkfifo")
+        .arg(world.local().join("pipe"))
+        .arg(world.local().join("other-pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+
+    for run in 0..2 {
+        let outcome = sync(&world).await;
+        assert_eq!(outcome.state, JobState::Completed, "run {run}: {outcome:?}");
+        assert!(outcome.summary.errors.is_empty(), "{outcome:?}");
+        let items = skipped(&outcome);
+        assert_eq!(
+            items.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+            ["other-pipe", "pipe"]
+        );
+        assert!(items.iter().all(|(_, why)| why.contains("named pipe")));
+        assert_eq!(
+            read(world.remote(), "pipe"),
+            b"a server file with the pipe's name"
+        );
+        assert!(!world.remote().join("other-pipe").exists());
+        assert_eq!(read(world.remote(), "note.txt"), b"note");
+        use std::os::unix::fs::FileTypeExt;
+        let kind = std::fs::symlink_metadata(world.local().join("pipe"))
+            .unwrap()
+            .file_type();
+        assert!(kind.is_fifo(), "the pipe is still a pipe");
+    }
+}
+
+/// An SD card taken out, a drive not mounted, a folder moved away and an empty one made in
+/// its place: each looked like a folder whose files were deleted, and a two-way or upload run
+/// deleted the server's copies when they were fewer than the mass-delete guard counts.
+async fn a_missing_or_replaced_local_folder_stops_the_run_and_deletes_nothing(server: Server) {
+    let world = World::new(server, Mode::TwoWay).await;
+    for name in ["a.txt", "b.txt", "Docs/c.txt"] {
+        world.put_remote(name, name.as_bytes());
+    }
+    assert_eq!(sync(&world).await.state, JobState::Completed);
+    assert!(world.local().join(MARKER).is_file(), "the folder is marked");
+    assert!(
+        !world.remote().join(MARKER).exists(),
+        "the marker is never synced"
+    );
+    let server_files = snapshot(world.remote());
+    assert_eq!(server_files.len(), 4, "{server_files:?}");
+    let away = world.local().with_extension("away");
+
+    for mode in [Mode::TwoWay, Mode::Upload] {
+        set_mode(&world.engine, world.pair, mode).await;
+        std::fs::rename(world.local(), &away).unwrap();
+        let outcome = sync(&world).await;
+        assert_eq!(
+            outcome.state,
+            JobState::Failed,
+            "{mode:?} missing: {outcome:?}"
+        );
+        assert_eq!(
+            outcome.failure,
+            Some(FailureKind::FolderGone),
+            "{outcome:?}"
+        );
+        assert!(
+            outcome
+                .error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("is missing"),
+            "{outcome:?}"
+        );
+        assert!(!world.local().exists(), "{mode:?}: not made again");
+
+        std::fs::create_dir(world.local()).unwrap();
+        let outcome = sync(&world).await;
+        assert_eq!(
+            outcome.failure,
+            Some(FailureKind::FolderGone),
+            "{mode:?} replaced"
+        );
+        assert!(
+            outcome
+                .error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("not the one that was synced"),
+            "{outcome:?}"
+        );
+        assert!(
+            snapshot(world.local()).is_empty(),
+            "{mode:?}: nothing downloaded"
+        );
+        assert_eq!(
+            snapshot(world.remote()),
+            server_files,
+            "{mode:?}: nothing deleted"
+        );
+
+        std::fs::remove_dir(world.local()).unwrap();
+        std::fs::rename(&away, world.local()).unwrap();
+        let outcome = sync(&world).await;
+        assert_eq!(
+            outcome.state,
+            JobState::Completed,
+            "{mode:?} back: {outcome:?}"
+        );
+        assert_eq!(
+            outcome.summary,
+            Default::default(),
+            "{mode:?}: nothing to do"
+        );
+    }
+}
+
+/// The server's folder deleted (by another device, or by its admin) used to be made again
+/// empty and the phone's copies deleted to match.
+#[tokio::test]
+async fn a_server_folder_that_is_gone_stops_the_run_and_deletes_nothing_locally() {
+    let served = tempfile::tempdir().unwrap();
+    let dav = tidesync_testkit::DavServer::serve(served.path())
+        .await
+        .unwrap();
+    let (local, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let engine = Engine::open(data.path(), EngineOptions::default())
+        .await
+        .unwrap();
+    let remote = engine
+        .add_remote("dav", &dav.url(), None, PlainHttp::LoopbackOnly)
+        .await
+        .unwrap();
+    let pair = engine
+        .ensure_pair(remote, "Photos", local.path(), Mode::TwoWay)
+        .await
+        .unwrap();
+    write(served.path(), "Photos/one.jpg", b"one");
+    write(served.path(), "Photos/two.jpg", b"two");
+    let run = |engine: &Engine| {
+        let engine = engine.clone();
+        async move {
+            let job = engine.start(pair).await.unwrap();
+            engine.wait(job).await.unwrap()
+        }
+    };
+    assert_eq!(run(&engine).await.state, JobState::Completed);
+    assert_eq!(snapshot(local.path()).len(), 2);
+
+    std::fs::remove_dir_all(served.path().join("Photos")).unwrap();
+    for mode in [Mode::TwoWay, Mode::Download, Mode::Upload] {
+        set_mode(&engine, pair, mode).await;
+        let outcome = run(&engine).await;
+        assert_eq!(
+            outcome.failure,
+            Some(FailureKind::FolderGone),
+            "{mode:?}: {outcome:?}"
+        );
+        assert!(
+            outcome
+                .error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("folder on the server is gone"),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            snapshot(local.path()).len(),
+            2,
+            "{mode:?}: the phone keeps its copies"
+        );
+        assert!(
+            !served.path().join("Photos").exists(),
+            "{mode:?}: not made again"
+        );
+    }
+}
