@@ -41,10 +41,7 @@ async fn run(command: &mut Command) -> (i32, serde_json::Value, String) {
 fn visible(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     snapshot(root)
         .into_iter()
-        .filter(|(p, _)| {
-            !p.split('/')
-                .any(|n| n.ends_with(".tidesync-part") || n.starts_with(".tidesync-up-"))
-        })
+        .filter(|(p, _)| !p.split('/').any(tidesync_testkit::tree::is_in_progress))
         .collect()
 }
 
@@ -315,10 +312,11 @@ fn heavy_tree(root: &Path, seed: u64) {
 /// Waits until a download is under way in `local` (a part file exists).
 async fn until_transferring(local: &Path) {
     for _ in 0..10_000 {
-        if snapshot(local)
-            .keys()
-            .any(|p| p.ends_with(".tidesync-part"))
-        {
+        if snapshot(local).keys().any(|p| {
+            p.rsplit('/')
+                .next()
+                .is_some_and(tidesync_testkit::tree::is_in_progress)
+        }) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -576,7 +574,7 @@ async fn twenty_sigkills_during_a_200_mib_download_refetch_at_most_a_checkpoint_
     let server = DavServer::serve(&remote).await.unwrap();
     let proxy = FaultProxy::start(server.addr()).await.unwrap();
     proxy.always(Some(Fault::Bandwidth(64 * MIB)));
-    let part = local.join(".big.bin.tidesync-part");
+    let part = tidesync_engine::transfer::part_path(&local.join("big.bin"));
     let part_len = || std::fs::metadata(&part).map_or(0, |m| m.len());
     let mut high_water = 0;
     for kill in 0..KILLS {

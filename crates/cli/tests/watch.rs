@@ -24,10 +24,7 @@ async fn next_report(lines: &mut Lines<BufReader<ChildStdout>>) -> serde_json::V
 fn leftovers(root: &Path) -> Vec<String> {
     snapshot(root)
         .into_keys()
-        .filter(|p| {
-            p.split('/')
-                .any(|n| n.ends_with(".tidesync-part") || n.starts_with(".tidesync-up-"))
-        })
+        .filter(|p| p.split('/').any(tidesync_testkit::tree::is_in_progress))
         .collect()
 }
 

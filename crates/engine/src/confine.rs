@@ -14,6 +14,44 @@
 
 use std::path::Path;
 
+/// The longest absolute path the local file system takes, in bytes with the final NUL
+/// (`PATH_MAX`).
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+const PATH_MAX: usize = 1024;
+#[cfg(windows)]
+const PATH_MAX: usize = 260;
+#[cfg(not(any(target_os = "macos", target_os = "ios", windows)))]
+const PATH_MAX: usize = 4096;
+/// The longest name the local file system takes, in bytes (`NAME_MAX`).
+const NAME_MAX: usize = 255;
+
+/// Why the relative `path` (`/`-separated) cannot be held below `root`: a name longer than
+/// `NAME_MAX`, or a path longer than `PATH_MAX` (its part file's name counted where that is
+/// the longer). `None` when it fits.
+pub fn too_long(root: &Path, path: &str) -> Option<String> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let part_len = crate::model::PART_PREFIX.len() + 16;
+    let longest =
+        root.as_os_str().len() + 1 + path.len() - name.len() + name.len().max(part_len) + 1;
+    if name.len() > NAME_MAX {
+        Some(format!(
+            "not synced: its name is {} bytes long, and this device's file system takes at \
+             most {NAME_MAX}; rename it on the server",
+            name.len()
+        ))
+    } else if longest > PATH_MAX {
+        Some(format!(
+            "not synced: its path here would be {} bytes long, and this device's file system \
+             takes at most {}; move it higher up on the server, or sync into a folder with a \
+             shorter path",
+            longest - 1,
+            PATH_MAX - 1
+        ))
+    } else {
+        None
+    }
+}
+
 /// The first path (relative to `root`, `/`-separated) among `segments`' components that is
 /// a symbolic link, the item itself included; `None` when there is none. Stops at the first
 /// component that does not exist: nothing below it can be a link. Blocking.

@@ -449,14 +449,29 @@ impl FailureKind {
     }
 }
 
-/// Suffix of a download in progress: `.<name>.tidesync-part` next to its target.
-pub const PART_SUFFIX: &str = ".tidesync-part";
+/// Prefix of a download in progress, next to its target: `.tidesync-part-` and 16 hex digits
+/// of a hash of the target's name. A fixed length, so a download of a name of any length has
+/// a part file the file system takes.
+pub const PART_PREFIX: &str = ".tidesync-part-";
+/// What an older Tidesync named a part file: `.<name>` and this suffix. Only removed.
+pub const LEGACY_PART_SUFFIX: &str = ".tidesync-part";
 /// Prefix of an upload in progress on the server: `.tidesync-up-<random>-<name>`.
 pub const UPLOAD_PREFIX: &str = ".tidesync-up-";
 
 /// Whether `name` is one of Tidesync's own in-progress files, never synced itself.
 pub fn is_internal(name: &str) -> bool {
-    (name.starts_with('.') && name.ends_with(PART_SUFFIX)) || name.starts_with(UPLOAD_PREFIX)
+    is_part_name(name) || name.starts_with(UPLOAD_PREFIX)
+}
+
+/// Whether `name` is exactly a part file's: the prefix and 16 lower-case hex digits. A user's
+/// file named like one otherwise (`notes.tidesync-part`, `.tidesync-part-draft`) syncs.
+pub fn is_part_name(name: &str) -> bool {
+    name.strip_prefix(PART_PREFIX).is_some_and(|hash| {
+        hash.len() == 16
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// Whether the relative `path` (`/`-separated) is Tidesync's own: the folder's marker file

@@ -140,10 +140,7 @@ async fn the_engines_own_writes_are_no_change() {
     );
     // The watcher reports what the download wrote: the journal says it is as agreed.
     let written = memory.local.path().join("docs/from-elsewhere.txt");
-    let part = memory
-        .local
-        .path()
-        .join("docs/.from-elsewhere.txt.tidesync-part");
+    let part = tidesync_engine::transfer::part_path(&written);
     let folder = memory.local.path().join("docs");
     assert!(memory.watch.send(
         memory.local.path(),

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{Server, World, write};
+use tidesync_engine::run::unicode::nfc;
 use tidesync_engine::{
     Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId, PlainHttp,
 };
@@ -39,6 +40,8 @@ on_every_server!(
     a_symbolic_link_is_never_written_through_and_its_server_files_stay,
     a_named_pipe_is_left_alone_and_never_blocks,
     a_missing_or_replaced_local_folder_stops_the_run_and_deletes_nothing,
+    a_name_in_another_unicode_form_is_one_item,
+    long_names_download_and_a_path_too_long_is_an_error_of_its_own,
 );
 
 /// A sync that must end on its own: a hang fails the test instead of the whole suite.
@@ -298,4 +301,142 @@ async fn a_server_folder_that_is_gone_stops_the_run_and_deletes_nothing_locally(
             "{mode:?}: not made again"
         );
     }
+}
+
+/// Every file's path in NFC, failing on two paths with one NFC form (a duplicate).
+fn files_in_nfc(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    for (path, bytes) in snapshot(root) {
+        let key = nfc(&path).into_owned();
+        assert!(
+            files.insert(key, bytes).is_none(),
+            "{path:?} twice in {root:?}: {:?}",
+            snapshot(root).keys().collect::<Vec<_>>()
+        );
+    }
+    files
+}
+
+/// macOS and some Android file managers write names decomposed (NFD); servers and other
+/// devices mostly composed (NFC). Compared as bytes they were two items: Apache got a
+/// duplicate, rclone (which lists NFC) saw the upload "appear" under another name on every
+/// run.
+async fn a_name_in_another_unicode_form_is_one_item(server: Server) {
+    const CAFE_NFC: &str = "caf\u{e9}.txt";
+    const CAFE_NFD: &str = "cafe\u{301}.txt";
+    const FOLDER_NFD: &str = "Re\u{301}sume\u{301}";
+    let world = World::new(server, Mode::TwoWay).await;
+    world.put_remote(CAFE_NFC, b"the same bytes");
+    world.put_remote("R\u{e9}sum\u{e9}/from-server.txt", b"server");
+    write(world.local(), CAFE_NFD, b"the same bytes");
+    write(
+        world.local(),
+        &format!("{FOLDER_NFD}/from-phone.txt"),
+        b"phone",
+    );
+    write(world.local(), "nouveaute\u{301}.txt", b"new on the phone");
+
+    let first = sync(&world).await;
+    assert_eq!(first.state, JobState::Completed, "{first:?}");
+    assert!(first.summary.errors.is_empty(), "{first:?}");
+    assert_eq!(first.summary.conflicts, 0, "{first:?}");
+    let expected: std::collections::BTreeMap<String, Vec<u8>> = [
+        (CAFE_NFC, &b"the same bytes"[..]),
+        ("R\u{e9}sum\u{e9}/", b""),
+        ("R\u{e9}sum\u{e9}/from-phone.txt", b"phone"),
+        ("R\u{e9}sum\u{e9}/from-server.txt", b"server"),
+        ("nouveaut\u{e9}.txt", b"new on the phone"),
+    ]
+    .into_iter()
+    .map(|(p, b)| (p.to_owned(), b.to_vec()))
+    .collect();
+    assert_eq!(files_in_nfc(world.local()), expected, "the phone");
+    assert_eq!(files_in_nfc(world.remote()), expected, "the server");
+    assert!(
+        world.local().join(CAFE_NFD).is_file(),
+        "the phone's spelling stays"
+    );
+    assert!(world.local().join(FOLDER_NFD).is_dir());
+    let again = sync(&world).await;
+    assert_eq!(
+        again.summary,
+        Default::default(),
+        "nothing to do: {again:?}"
+    );
+
+    // An edit on either side reaches the other under its own spelling.
+    write(world.local(), CAFE_NFD, b"edited on the phone");
+    let edited = sync(&world).await;
+    assert_eq!(edited.summary.files_uploaded, 1, "{edited:?}");
+    assert_eq!(
+        files_in_nfc(world.remote())[CAFE_NFC],
+        b"edited on the phone"
+    );
+    let server_name = snapshot(world.remote())
+        .into_keys()
+        .find(|p| nfc(p) == CAFE_NFC)
+        .unwrap();
+    world.put_remote(&server_name, b"then edited on the server");
+    world.remote_writes_seen().await;
+    let fetched = sync(&world).await;
+    assert_eq!(fetched.summary.files_downloaded, 1, "{fetched:?}");
+    assert_eq!(read(world.local(), CAFE_NFD), b"then edited on the server");
+    assert_eq!(files_in_nfc(world.local()).len(), expected.len());
+    assert_eq!(sync(&world).await.summary, Default::default());
+}
+
+/// Names of 241–255 bytes never downloaded (the part file's name, longer still, passed the
+/// 255-byte limit); a path beyond the system's limit failed with a raw OS error and left a
+/// chain of empty folders.
+async fn long_names_download_and_a_path_too_long_is_an_error_of_its_own(server: Server) {
+    let world = World::new(server, Mode::Download).await;
+    let longest = format!("{}.txt", "n".repeat(251));
+    let accented = format!("{}.md", "\u{e9}".repeat(126));
+    assert_eq!((longest.len(), accented.len()), (255, 255));
+    world.put_remote(&longest, b"255 bytes of name");
+    world.put_remote(&accented, b"accented");
+    let deep = format!("{}/{}/file.txt", "d".repeat(200), "e".repeat(200));
+    world.put_remote(&deep, b"too deep for the folder below");
+
+    // A local folder whose own path leaves less room than the server's paths need.
+    let mut base = world.local().to_owned();
+    while base.as_os_str().len() < 3_800 {
+        base.push("p".repeat(200));
+    }
+    std::fs::create_dir_all(&base).unwrap();
+    let pair = world
+        .engine
+        .ensure_pair(world.remote_id, "", &base, Mode::Download)
+        .await
+        .unwrap();
+    let job = world.engine.start(pair).await.unwrap();
+    let outcome = world.engine.wait(job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert_eq!(read(&base, &longest), b"255 bytes of name");
+    assert_eq!(read(&base, &accented), b"accented");
+    let errors: Vec<&str> = outcome
+        .summary
+        .errors
+        .iter()
+        .map(|e| e.path.as_str())
+        .collect();
+    assert_eq!(
+        errors,
+        ["d".repeat(200) + "/" + &"e".repeat(200)],
+        "{outcome:?}"
+    );
+    assert!(
+        outcome.summary.errors[0]
+            .message
+            .contains("takes at most 4095"),
+        "{outcome:?}"
+    );
+    assert!(
+        base.join("d".repeat(200)).is_dir(),
+        "the folder that fits is the server's, and is made"
+    );
+    assert!(
+        snapshot(&base.join("d".repeat(200))).is_empty(),
+        "no chain of folders below it"
+    );
 }

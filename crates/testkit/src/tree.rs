@@ -9,6 +9,12 @@ pub use tidesync_demo::content::Seeded;
 /// `root::MARKER`); never synced, so never part of a tree compared with the server's.
 pub const MARKER: &str = ".tidesync";
 
+/// Whether `name` is one of Tidesync's in-progress files: a download's part file
+/// (`.tidesync-part-` and a hash) or an upload's temp name on the server (`.tidesync-up-…`).
+pub fn is_in_progress(name: &str) -> bool {
+    name.starts_with(".tidesync-part-") || name.starts_with(".tidesync-up-")
+}
+
 /// Every file below `root` (relative path with `/` → contents), folders as `path/` → empty;
 /// without the root's [`MARKER`] (tests that need it look at it directly).
 pub fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {

@@ -392,6 +392,7 @@ impl Engine {
                 chunked_used: Default::default(),
                 quick_disk: Default::default(),
                 folders_made: Default::default(),
+                local_names: Default::default(),
             },
             remote: (remote.id, remote.hints),
             mode: pair.mode,

@@ -9,8 +9,8 @@
 //!   a larger file's is bandwidth, which gains little from an early start, and a stop would
 //!   leave more of it in flight;
 //! - the mode takes the server's files (not a backup);
-//! - the journal never agreed on its path, and the phone has nothing there (nor a file, a
-//!   symbolic link or an unreadable name at a folder above it);
+//! - the journal never agreed on its path, and the phone has nothing there in any Unicode
+//!   form (nor a file, a symbolic link or an unreadable name at a folder above it);
 //! - it is no move: no agreed file has its file id, or its ETag and size (or, without
 //!   ETags, its size and time), which [`crate::moves`] would take for the same file;
 //! - every folder above it was synced before and is still a folder on the phone, or is new
@@ -44,6 +44,7 @@ use super::actions::{downloaded, fetch_and_record};
 use super::execute::{SAMPLE_MAX, Severity, account_for, answer_of, severity};
 use super::shared::Effect;
 use super::survey::remote_state;
+use super::unicode::nfc;
 use crate::journal::{Agreed, PartialDownload};
 use crate::model::{FileError, LocalState, RemoteState, Summary, is_internal_path};
 use crate::transfer::{Context, TransferError, resumable};
@@ -190,6 +191,9 @@ struct Proof<'a> {
     cases: HashMap<String, u32>,
     /// Local items the scan left out, which may stand where a download would go.
     skipped: HashSet<&'a str>,
+    /// Every local path and shield in NFC: a name the phone spells in another Unicode form
+    /// stands where the download would go, and only the survey matches it.
+    local_nfc: HashSet<String>,
     /// The file ids of everything agreed.
     ids: HashSet<&'a str>,
     /// The versions of agreed files by ETag (its opaque part) and size.
@@ -209,6 +213,12 @@ impl<'a> Proof<'a> {
             listed: HashMap::new(),
             cases: HashMap::new(),
             skipped: known.shields.iter().map(|s| s.path.as_str()).collect(),
+            local_nfc: known
+                .local
+                .keys()
+                .chain(known.shields.iter().map(|s| &s.path))
+                .map(|p| nfc(p).into_owned())
+                .collect(),
             ids: agreed
                 .clone()
                 .filter_map(|a| a.file_id.as_deref())
@@ -234,7 +244,7 @@ impl<'a> Proof<'a> {
                 .insert(path.to_owned(), entry.kind == EntryKind::Folder)
                 .is_none()
             {
-                *self.cases.entry(path.to_lowercase()).or_default() += 1;
+                *self.cases.entry(nfc(path).to_lowercase()).or_default() += 1;
             }
         }
         entries
@@ -247,7 +257,9 @@ impl<'a> Proof<'a> {
 
     fn is_known_download(&self, path: &str, remote: &RemoteState) -> bool {
         let (local, agreed) = (&self.known.local, &self.known.agreed);
-        let is_new = !agreed.contains_key(path) && !local.contains_key(path);
+        let is_new = !agreed.contains_key(path)
+            && !local.contains_key(path)
+            && !self.local_nfc.contains(nfc(path).as_ref());
         is_new
             && !self.is_a_move(remote)
             && self.has_one_case(path)
@@ -272,7 +284,7 @@ impl<'a> Proof<'a> {
     fn has_one_case(&self, path: &str) -> bool {
         ancestors(path)
             .chain([path])
-            .all(|p| self.cases.get(&p.to_lowercase()) == Some(&1))
+            .all(|p| self.cases.get(&nfc(p).to_lowercase()) == Some(&1))
     }
 
     /// Whether a download may go into the folder `folder` (see the module's doc).
@@ -281,7 +293,9 @@ impl<'a> Proof<'a> {
             return false;
         }
         let local = self.known.local.get(folder);
-        if local.is_some_and(|l| !l.is_dir) {
+        if local.is_some_and(|l| !l.is_dir)
+            || (local.is_none() && self.local_nfc.contains(nfc(folder).as_ref()))
+        {
             return false;
         }
         match self.known.agreed.get(folder) {

@@ -12,6 +12,7 @@ mod early;
 mod execute;
 mod shared;
 mod survey;
+pub mod unicode;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -102,6 +103,7 @@ pub async fn run(
         Err(TransferError::Journal(e)) => return Err(RunError::Journal(e)),
         Err(error) => tracing::warn!(%error, "earlier uploads' temp files were not all deleted"),
     }
+    survey::sweep_legacy_parts(&ctx).await?;
     // Moves that failed in this run are planned as a delete and a creation from then on.
     let mut refused = BTreeSet::new();
     for _ in 0..PASSES {

@@ -2,6 +2,7 @@
 //! the plan made from them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -10,6 +11,7 @@ use tidesync_webdav::{Concurrency, Depth, Entry, EntryKind, Listing, RemotePath,
 use super::RunError;
 use super::early::{Known, download_early};
 use super::shared::record_error;
+use super::unicode;
 use crate::journal::{Agreed, PartialDownload};
 use crate::model::{FileError, LocalState, Mode, RemoteState, Summary, is_internal_path};
 use crate::moves::{self, Move};
@@ -149,7 +151,7 @@ pub(super) async fn survey(
     };
     let (
         Known {
-            mut local,
+            local,
             shields,
             mut agreed,
             partials,
@@ -187,10 +189,23 @@ pub(super) async fn survey(
         .filter(|e| !e.path.is_root() && !is_internal_path(e.path.as_str()))
         .map(|e| (e.path.as_str().to_owned(), remote_state(e)))
         .collect();
-    let shielded = shield(&shields, &mut local, &mut remote, &mut agreed);
+    for (path, why) in hide_too_long(&ctx.local_root, &mut remote) {
+        record_error(ctx, summary, &path, &why);
+    }
+    // The phone's names under the server's spelling where they differ only in Unicode form.
+    let matched = unicode::match_names(local, shields, &remote, &agreed);
+    let mut local = matched.local;
+    ctx.set_local_names(matched.aliases);
+    for clash in matched.clashes {
+        record_error(ctx, summary, &clash.path, &clash.message);
+    }
+    let shielded: HashSet<String> = shield(&matched.shields, &mut local, &mut remote, &mut agreed)
+        .iter()
+        .map(|key| unicode::nfc(key).into_owned())
+        .collect();
     // An item left alone matters to a download only where it stands in the server's way.
     for item in skipped {
-        if mode != Mode::Download || shielded.contains(&item.path) {
+        if mode != Mode::Download || shielded.contains(unicode::nfc(&item.path).as_ref()) {
             tracing::info!(path = %item.path, reason = %item.message, "local item left alone");
             summary.skipped.push(item);
         }
@@ -204,7 +219,8 @@ pub(super) async fn survey(
             ctx,
             summary,
             &path,
-            "skipped: another item in the same folder has the same name in other letter case, \
+            "skipped: another item in the same folder has the same name in other letter case or \
+             Unicode form, \
              and Windows, macOS and Android storage cannot hold both; rename one on the server",
         );
     }
@@ -323,6 +339,31 @@ fn shield(
     stood_over
 }
 
+/// Hides remote entries the phone could not hold under their name (longer than `NAME_MAX`)
+/// or their path (longer than `PATH_MAX` below `root`, the part file's name counted where it
+/// is the longer), and everything below them: each is an error of its own, instead of an OS
+/// error halfway down a chain of folders made for nothing. Returns the hidden paths and why.
+fn hide_too_long(root: &Path, remote: &mut BTreeMap<String, RemoteState>) -> Vec<(String, String)> {
+    let mut hidden: Vec<(String, String)> = Vec::new();
+    for path in remote.keys() {
+        if hidden.iter().any(|(h, _)| is_below(path, h)) {
+            continue;
+        }
+        let Some(why) = crate::confine::too_long(root, path) else {
+            continue;
+        };
+        hidden.push((path.clone(), why));
+    }
+    if !hidden.is_empty() {
+        remote.retain(|path, _| !hidden.iter().any(|(h, _)| path == h || is_below(path, h)));
+    }
+    hidden
+}
+
+fn is_below(path: &str, folder: &str) -> bool {
+    path.len() > folder.len() && path.starts_with(folder) && path.as_bytes()[folder.len()] == b'/'
+}
+
 /// Hides remote entries whose paths differ only by letter case (`Report.txt`, `report.txt`), and
 /// everything below them: on a case-insensitive file system one would overwrite the other. An
 /// entry already synced keeps syncing, so a newcomer never makes a synced file look deleted;
@@ -333,7 +374,10 @@ fn hide_case_clashes(
 ) -> Vec<String> {
     let mut groups: HashMap<String, Vec<&String>> = HashMap::new();
     for path in remote.keys() {
-        groups.entry(path.to_lowercase()).or_default().push(path);
+        groups
+            .entry(unicode::nfc(path).to_lowercase())
+            .or_default()
+            .push(path);
     }
     let hidden: BTreeSet<String> = groups
         .into_values()
@@ -353,6 +397,29 @@ fn hide_case_clashes(
             .any(|ancestor| hidden.contains(ancestor))
     });
     hidden.into_iter().collect()
+}
+
+/// Removes the part files an older Tidesync named `.<name>.tidesync-part` for the downloads
+/// its journal recorded, before the scan could take them for the user's files. Those downloads
+/// start over once, under the fixed-length names.
+pub(super) async fn sweep_legacy_parts(ctx: &Context) -> Result<(), RunError> {
+    let pair = ctx.pair;
+    let partials = ctx.journal.call(move |j| j.partial_downloads(pair)).await?;
+    for (path, _) in partials {
+        let Ok(remote_path) = RemotePath::parse(&path) else {
+            continue;
+        };
+        let Ok(target) = ctx.writable_path(&remote_path).await else {
+            continue;
+        };
+        let legacy = crate::transfer::legacy_part_path(&target);
+        match tokio::fs::remove_file(&legacy).await {
+            Ok(()) => tracing::info!(%path, "removed an older Tidesync's part file"),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => tracing::warn!(%path, %error, "an older part file could not be removed"),
+        }
+    }
+    Ok(())
 }
 
 /// Removes part files that can never be resumed: their remote file is gone or is now another

@@ -9,17 +9,32 @@ use tidesync_webdav::{RemotePath, validator};
 
 use super::{CHECKPOINT_BYTES, CHECKPOINT_EVERY, Context, TransferError};
 use crate::journal::{Agreed, PartialDownload};
-use crate::model::{LocalState, PART_SUFFIX, RemoteState};
+use crate::model::{LEGACY_PART_SUFFIX, LocalState, PART_PREFIX, RemoteState};
 use crate::part::PartWriter;
 use crate::scan::stat;
 
-/// The hidden file a download of `target` is written to.
+/// The hidden file a download of `target` is written to: in the same folder (so the rename
+/// into place is atomic), named from a hash of the target's name (so its length is fixed).
 pub fn part_path(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.as_encoded_bytes())
+        .unwrap_or_default();
+    let digest = ring::digest::digest(&ring::digest::SHA256, name);
+    let hash: String = digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    target.with_file_name(format!("{PART_PREFIX}{hash}"))
+}
+
+/// Where an older Tidesync wrote the download of `target` (`.<name>.tidesync-part`).
+pub fn legacy_part_path(target: &Path) -> PathBuf {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    target.with_file_name(format!(".{name}{PART_SUFFIX}"))
+    target.with_file_name(format!(".{name}{LEGACY_PART_SUFFIX}"))
 }
 
 /// Where a download goes once it is complete.
@@ -400,11 +415,23 @@ fn agreed_download(path: &RemotePath, now: &LocalState, remote: &RemoteState) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::is_part_name;
 
     #[test]
-    fn part_files_are_hidden_next_to_their_target() {
+    fn part_files_are_hidden_next_to_their_target_with_a_name_of_fixed_length() {
+        let part = part_path(Path::new("/a/b/c.txt"));
+        assert_eq!(part.parent(), Some(Path::new("/a/b")));
+        let name = part.file_name().unwrap().to_str().unwrap();
+        assert!(is_part_name(name), "{name}");
+        let long = "é".repeat(127) + "x";
+        assert_eq!(long.len(), 255);
+        let long_part = part_path(&Path::new("/a").join(&long));
+        assert_eq!(long_part.file_name().unwrap().len(), name.len());
+        assert_ne!(long_part.file_name(), part.file_name());
+        assert!(!is_part_name("notes.tidesync-part"));
+        assert!(!is_part_name(".tidesync-part-draft"));
         assert_eq!(
-            part_path(Path::new("/a/b/c.txt")),
+            legacy_part_path(Path::new("/a/b/c.txt")),
             Path::new("/a/b/.c.txt.tidesync-part")
         );
     }

@@ -19,7 +19,9 @@ use std::time::Duration;
 use tidesync_webdav::{RemotePath, RetryPolicy};
 use tokio_util::sync::CancellationToken;
 
-pub use download::{Fetched, Landing, fetch, install, is_verifiable, part_path, resumable};
+pub use download::{
+    Fetched, Landing, fetch, install, is_verifiable, legacy_part_path, part_path, resumable,
+};
 pub use fresh_folders::FreshFolders;
 pub use names::{conflict_name, parse_conflict_name, same_bytes};
 pub use upload::{
@@ -70,6 +72,9 @@ pub enum TransferError {
          through one (it could lead out of the sync folder)"
     )]
     ThroughLink { path: String, link: String },
+    /// The phone's file system cannot hold the path: checked before any folder is made.
+    #[error("{path}: {why}")]
+    TooLong { path: String, why: String },
 }
 
 impl TransferError {
@@ -109,6 +114,9 @@ pub struct Context {
     /// Server folders this run made, and when: a bulk upload into one made a moment ago need
     /// not list it first.
     pub folders_made: FreshFolders,
+    /// Local spellings of names the plan knows in the server's Unicode form (see
+    /// `run::unicode`): key → the path on the phone. Set by each survey.
+    pub local_names: std::sync::Mutex<Arc<std::collections::HashMap<String, String>>>,
 }
 
 /// When an upload goes by chunks (where the server offers chunked uploads), and how large
@@ -147,8 +155,42 @@ impl Context {
     }
 
     pub fn local_path(&self, path: &RemotePath) -> PathBuf {
-        path.segments()
+        self.on_phone(path)
+            .split('/')
+            .filter(|s| !s.is_empty())
             .fold(self.local_root.clone(), |p, s| p.join(s))
+    }
+
+    /// `path` (`/`-separated, relative) as the phone spells it: the longest part of it the
+    /// survey matched to another spelling, replaced.
+    fn on_phone(&self, path: &RemotePath) -> String {
+        let key = path.as_str();
+        let names = self
+            .local_names
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if names.is_empty() {
+            return key.to_owned();
+        }
+        let mut end = key.len();
+        loop {
+            if let Some(actual) = names.get(&key[..end]) {
+                return format!("{actual}{}", &key[end..]);
+            }
+            match key[..end].rfind('/') {
+                Some(slash) => end = slash,
+                None => return key.to_owned(),
+            }
+        }
+    }
+
+    /// Takes the local spellings a survey matched (see `run::unicode`).
+    pub(crate) fn set_local_names(&self, names: std::collections::HashMap<String, String>) {
+        *self
+            .local_names
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(names);
     }
 
     /// The local path of `path` for a write (create, replace, rename, delete): checked on
@@ -157,7 +199,18 @@ impl Context {
     pub async fn writable_path(&self, path: &RemotePath) -> Result<PathBuf, TransferError> {
         let target = self.local_path(path);
         let root = self.local_root.clone();
-        let segments: Vec<String> = path.segments().map(str::to_owned).collect();
+        let on_phone = self.on_phone(path);
+        if let Some(why) = crate::confine::too_long(&root, &on_phone) {
+            return Err(TransferError::TooLong {
+                path: path.as_str().to_owned(),
+                why,
+            });
+        }
+        let segments: Vec<String> = on_phone
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
         let link = tokio::task::spawn_blocking(move || {
             crate::confine::first_link(&root, segments.iter().map(String::as_str))
         })

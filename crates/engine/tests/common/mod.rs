@@ -38,6 +38,8 @@ pub struct World {
     pub data_dir: tempfile::TempDir,
     pub engine: Engine,
     pub pair: PairId,
+    /// The server as the engine knows it, for more pairs on it.
+    pub remote_id: RemoteId,
     /// The server, kept alive for the test.
     pub server: Box<dyn std::any::Any + Send>,
     /// With [`Server::DavCapped`]: the proxy that caps the rate and counts what the server sent.
@@ -71,10 +73,11 @@ impl World {
         let data_dir = tempfile::tempdir().unwrap();
         if let Server::Apache = server {
             let apache = ApacheServer::start().await.unwrap();
-            let (engine, _, pair) =
+            let (engine, remote_id, pair) =
                 apache_pair(data_dir.path(), apache.url(), None, local_dir.path(), mode).await;
             return World {
                 remote_root: apache.root(),
+                remote_id,
                 remote_dir,
                 local_dir,
                 data_dir,
@@ -121,6 +124,7 @@ impl World {
             .unwrap();
         World {
             remote_root: remote_dir.path().to_owned(),
+            remote_id: remote,
             remote_dir,
             local_dir,
             data_dir,
@@ -133,6 +137,18 @@ impl World {
 
     pub fn remote(&self) -> &Path {
         &self.remote_root
+    }
+
+    /// Waits until a server that caches its folder's listings sees what a test wrote there
+    /// directly (rclone serve keeps directories for `--dir-cache-time`, 1 s in the test kit).
+    pub async fn remote_writes_seen(&self) {
+        if self
+            .server
+            .downcast_ref::<tidesync_testkit::RcloneServer>()
+            .is_some()
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+        }
     }
 
     /// Writes a file on the server's side, as another client would have.
@@ -163,11 +179,7 @@ impl World {
 pub fn visible(root: &Path) -> BTreeMap<String, Vec<u8>> {
     snapshot(root)
         .into_iter()
-        .filter(|(path, _)| {
-            !path
-                .split('/')
-                .any(|n| n.ends_with(".tidesync-part") || n.starts_with(".tidesync-up-"))
-        })
+        .filter(|(path, _)| !path.split('/').any(tidesync_testkit::tree::is_in_progress))
         .collect()
 }
 
@@ -175,10 +187,7 @@ pub fn visible(root: &Path) -> BTreeMap<String, Vec<u8>> {
 pub fn leftovers(root: &Path) -> Vec<String> {
     snapshot(root)
         .into_keys()
-        .filter(|path| {
-            path.split('/')
-                .any(|n| n.ends_with(".tidesync-part") || n.starts_with(".tidesync-up-"))
-        })
+        .filter(|path| path.split('/').any(tidesync_testkit::tree::is_in_progress))
         .collect()
 }
 

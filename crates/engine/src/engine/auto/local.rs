@@ -215,7 +215,10 @@ mod tests {
         assert_eq!(relative(root, root), None);
         assert_eq!(relative(root, Path::new("/elsewhere/x")), None);
         assert_eq!(
-            relative(root, Path::new("/data/pair/a/.b.txt.tidesync-part")),
+            relative(
+                root,
+                &crate::transfer::part_path(Path::new("/data/pair/a/b.txt"))
+            ),
             None
         );
     }

@@ -1,0 +1,231 @@
+//! One item per name, whatever its Unicode form.
+//!
+//! macOS and some Android file managers write names decomposed (NFD: `e` + a combining
+//! accent), most servers and other systems composed (NFC: `é`). Compared as bytes, the same
+//! name is two items: one side downloads a duplicate, or a server that normalizes names makes
+//! an upload "appear" under another name on every run. So the survey compares names in NFC:
+//! a local name whose NFC form equals a server name (or a name the journal agreed on) *is*
+//! that item, under the server's spelling, which is the key the plan, the journal and the
+//! server use. The phone's spelling is kept as an alias ([`Matched::aliases`]), through which
+//! every local read and write goes (`Context::local_path`), so the user's file is never
+//! renamed. A local name with no counterpart keeps its own spelling, and is uploaded as is.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+use icu_normalizer::ComposingNormalizerBorrowed;
+
+use crate::journal::Agreed;
+use crate::model::{FileError, LocalState, RemoteState};
+
+/// `text` in NFC (borrowed when it already is).
+pub fn nfc(text: &str) -> Cow<'_, str> {
+    ComposingNormalizerBorrowed::new_nfc().normalize(text)
+}
+
+/// The local side under the names the plan uses.
+#[derive(Debug, Default)]
+pub(super) struct Matched {
+    /// The scan's items, by key.
+    pub(super) local: BTreeMap<String, LocalState>,
+    /// The items left out (links, unreadable), by key: they shield the server's item.
+    pub(super) shields: Vec<FileError>,
+    /// Key → the path on the phone, for every item whose spellings differ.
+    pub(super) aliases: HashMap<String, String>,
+    /// Local items whose name equals another's in NFC: left out, each an error.
+    pub(super) clashes: Vec<FileError>,
+}
+
+/// Gives every local path (the scan's `local`, and the `shields`' paths) the key it has on
+/// the server or in the journal when its NFC form matches one there.
+pub(super) fn match_names(
+    local: BTreeMap<String, LocalState>,
+    shields: Vec<FileError>,
+    remote: &BTreeMap<String, RemoteState>,
+    agreed: &BTreeMap<String, Agreed>,
+) -> Matched {
+    let all_nfc = local.keys().all(|p| nfc(p) == p.as_str())
+        && shields.iter().all(|s| nfc(&s.path) == s.path.as_str())
+        && remote.keys().all(|p| nfc(p) == p.as_str());
+    if all_nfc {
+        // The common case: nothing to match, nothing to allocate.
+        return Matched {
+            local,
+            shields,
+            ..Matched::default()
+        };
+    }
+    // The server's spelling first: the journal agreed on names the server had.
+    let mut known: HashMap<String, &str> = HashMap::new();
+    for path in agreed.keys().chain(remote.keys()) {
+        known.insert(nfc(path).into_owned(), path);
+    }
+    let mut keys = Keys {
+        known,
+        of: HashMap::new(),
+    };
+    let mut matched = Matched::default();
+    // The actual paths left out for a clash, with everything below them.
+    let mut losers: Vec<String> = Vec::new();
+    // Parents sort before their children, so a folder's key is known before its files'.
+    for (path, state) in local {
+        if losers.iter().any(|l| is_below(&path, l)) {
+            continue;
+        }
+        let key = keys.key(&path);
+        if matched.local.contains_key(&key) {
+            // Two local names, one NFC form: the one spelled as the server spells it stays.
+            let holder = matched.aliases.get(&key).cloned();
+            let loser = match holder {
+                Some(holder) if path == key => {
+                    matched.aliases.remove(&key);
+                    matched.local.insert(key, state);
+                    holder
+                }
+                _ => path,
+            };
+            matched.clashes.push(FileError {
+                path: loser.clone(),
+                message: "not synced: another item in this folder has the same name written \
+                          in another Unicode form; rename one of them"
+                    .into(),
+            });
+            losers.push(loser);
+            continue;
+        }
+        if key != path {
+            matched.aliases.insert(key.clone(), path);
+        }
+        matched.local.insert(key, state);
+    }
+    // What a displaced item held below it was matched before it lost.
+    if !losers.is_empty() {
+        let below: Vec<String> = matched
+            .aliases
+            .iter()
+            .filter(|(_, actual)| losers.iter().any(|l| is_below(actual, l)))
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in below {
+            matched.aliases.remove(&key);
+            matched.local.remove(&key);
+        }
+    }
+    matched.shields = shields
+        .into_iter()
+        .filter(|shield| !losers.iter().any(|l| is_below(&shield.path, l)))
+        .map(|mut shield| {
+            shield.path = keys.key(&shield.path);
+            shield
+        })
+        .collect();
+    matched
+}
+
+fn is_below(path: &str, folder: &str) -> bool {
+    path.len() > folder.len() && path.starts_with(folder) && path.as_bytes()[folder.len()] == b'/'
+}
+
+/// Keys of local paths, each made from its folder's key and its own name.
+struct Keys<'a> {
+    /// NFC form → the spelling the server or the journal uses.
+    known: HashMap<String, &'a str>,
+    /// Local path → its key, for the folders met so far.
+    of: HashMap<String, String>,
+}
+
+impl Keys<'_> {
+    fn key(&mut self, path: &str) -> String {
+        if let Some(key) = self.of.get(path) {
+            return key.clone();
+        }
+        let (parent_key, name) = match path.rsplit_once('/') {
+            Some((parent, name)) => (Some(self.key(parent)), name),
+            None => (None, path),
+        };
+        let candidate = match &parent_key {
+            Some(parent) => format!("{parent}/{name}"),
+            None => name.to_owned(),
+        };
+        let key = match self.known.get(nfc(&candidate).as_ref()) {
+            Some(spelled) => (*spelled).to_owned(),
+            None => candidate,
+        };
+        self.of.insert(path.to_owned(), key.clone());
+        key
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(is_dir: bool) -> LocalState {
+        LocalState {
+            is_dir,
+            size: 0,
+            mtime: 0,
+            inode: None,
+        }
+    }
+
+    fn remote(paths: &[&str]) -> BTreeMap<String, RemoteState> {
+        paths
+            .iter()
+            .map(|p| {
+                let state = RemoteState {
+                    is_dir: !p.contains('.'),
+                    size: 0,
+                    etag: None,
+                    mtime: None,
+                    checksums: Vec::new(),
+                    file_id: None,
+                };
+                ((*p).to_owned(), state)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn local_names_take_the_servers_spelling_and_twins_are_refused() {
+        let local: BTreeMap<String, LocalState> = [
+            ("Re\u{301}sume\u{301}", true),
+            ("Re\u{301}sume\u{301}/a.txt", false),
+            ("cafe\u{301}.txt", false),
+            ("caf\u{e9}.txt", false),
+            ("nouveaute\u{301}.txt", false),
+        ]
+        .into_iter()
+        .map(|(p, d)| (p.to_owned(), state(d)))
+        .collect();
+        let shields = vec![FileError {
+            path: "Re\u{301}sume\u{301}/link".into(),
+            message: "a link".into(),
+        }];
+        let server = remote(&["R\u{e9}sum\u{e9}", "caf\u{e9}.txt"]);
+        let matched = match_names(local, shields, &server, &BTreeMap::new());
+
+        let keys: Vec<&str> = matched.local.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "R\u{e9}sum\u{e9}",
+                "R\u{e9}sum\u{e9}/a.txt",
+                "caf\u{e9}.txt",
+                "nouveaute\u{301}.txt"
+            ],
+            "a name with no counterpart keeps its own spelling"
+        );
+        assert_eq!(
+            matched.aliases["R\u{e9}sum\u{e9}/a.txt"],
+            "Re\u{301}sume\u{301}/a.txt"
+        );
+        assert!(
+            !matched.aliases.contains_key("caf\u{e9}.txt"),
+            "the exact spelling won"
+        );
+        assert_eq!(matched.clashes.len(), 1);
+        assert_eq!(matched.clashes[0].path, "cafe\u{301}.txt");
+        assert_eq!(matched.shields[0].path, "R\u{e9}sum\u{e9}/link");
+    }
+}
