@@ -161,12 +161,16 @@ pub fn io_cause(error: &std::io::Error) -> String {
     }
 }
 
-/// Nanoseconds since the epoch (negative before it).
+/// Nanoseconds since the epoch (negative before it), clamped to what 64 bits hold (the
+/// years 1677 to 2262): the journal keeps times in 64 bits, and a time it could not keep
+/// would look changed on every run. A file dated beyond is compared at the clamp, the same
+/// on every scan.
 pub fn nanos(t: SystemTime) -> i128 {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
+    let exact = match t.duration_since(SystemTime::UNIX_EPOCH) {
         Ok(d) => d.as_nanos() as i128,
         Err(e) => -(e.duration().as_nanos() as i128),
-    }
+    };
+    exact.clamp(i128::from(i64::MIN), i128::from(i64::MAX))
 }
 
 /// What the planner compares of a local path: kind, size, modification time.

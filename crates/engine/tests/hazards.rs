@@ -42,6 +42,7 @@ on_every_server!(
     a_missing_or_replaced_local_folder_stops_the_run_and_deletes_nothing,
     a_name_in_another_unicode_form_is_one_item,
     long_names_download_and_a_path_too_long_is_an_error_of_its_own,
+    far_future_and_pre_1970_times_are_sent_once,
 );
 
 /// A sync that must end on its own: a hang fails the test instead of the whole suite.
@@ -439,4 +440,46 @@ async fn long_names_download_and_a_path_too_long_is_an_error_of_its_own(server: 
         snapshot(&base.join("d".repeat(200))).is_empty(),
         "no chain of folders below it"
     );
+}
+
+/// A file dated after 2262 or before 1970 was uploaded again on every run: its time did not
+/// fit the journal, so it always looked changed.
+async fn far_future_and_pre_1970_times_are_sent_once(server: Server) {
+    let world = World::new(server, Mode::TwoWay).await;
+    let year = |y: u64| (y - 1970) * 365 * 24 * 60 * 60;
+    let dated = [
+        (
+            "future.txt",
+            std::time::UNIX_EPOCH + Duration::from_secs(year(2400)),
+        ),
+        (
+            "past.txt",
+            std::time::UNIX_EPOCH - Duration::from_secs(10 * 365 * 24 * 60 * 60),
+        ),
+        ("epoch.txt", std::time::UNIX_EPOCH),
+        (
+            &*format!("{}.txt", "l".repeat(251)),
+            std::time::UNIX_EPOCH + Duration::from_secs(year(2001)),
+        ),
+    ];
+    for (name, time) in &dated {
+        let file = write(world.local(), name, name.as_bytes());
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(*time)
+            .unwrap();
+    }
+    let first = sync(&world).await;
+    assert_eq!(first.state, JobState::Completed, "{first:?}");
+    assert!(first.summary.errors.is_empty(), "{first:?}");
+    assert_eq!(first.summary.files_uploaded, 4, "{first:?}");
+    for run in 0..2 {
+        let again = sync(&world).await;
+        assert_eq!(again.summary, Default::default(), "run {run}: {again:?}");
+    }
+    for (name, _) in &dated {
+        assert_eq!(read(world.remote(), name), name.as_bytes());
+    }
 }

@@ -7,7 +7,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use common::{MemoryPair, visible, write};
 use tidesync_engine::memory::MemoryRemote;
@@ -804,4 +804,43 @@ async fn five_hundred_small_files_and_a_200_mib_file_go_up_with_no_request_refus
         "the folders the run had just made were not listed before its batches"
     );
     assert!(cloud.server_files()["video.bin"] == big);
+}
+
+#[tokio::test]
+async fn files_dated_before_1970_or_after_2262_go_up_once_by_bulk_and_by_put() {
+    // Nextcloud's MtimeSanitizer refuses a time before the second day of 1970 (the whole
+    // upload, or the bulk part); such a file goes without one and is not sent again.
+    for bulk_upload in [true, false] {
+        let features = Features {
+            bulk_upload,
+            ..Features::default()
+        };
+        let cloud = Cloud::with_features(Mode::TwoWay, EngineOptions::default(), features).await;
+        let dated = [
+            ("old.txt", UNIX_EPOCH - Duration::from_secs(3_600)),
+            ("epoch.txt", UNIX_EPOCH),
+            (
+                "far.txt",
+                UNIX_EPOCH + Duration::from_secs(500 * 365 * 24 * 3_600),
+            ),
+        ];
+        for (name, time) in dated {
+            let file = write(cloud.local.path(), name, name.as_bytes());
+            let handle = std::fs::File::options().write(true).open(&file).unwrap();
+            handle.set_modified(time).unwrap();
+        }
+        let first = cloud.sync().await;
+        completed(&first);
+        assert_eq!(
+            first.summary.files_uploaded, 3,
+            "bulk {bulk_upload}: {first:?}"
+        );
+        same_files(&cloud.local_files(), &cloud.server_files(), "dated");
+        let again = cloud.sync().await;
+        assert_eq!(
+            again.summary,
+            Default::default(),
+            "bulk {bulk_upload}: {again:?}"
+        );
+    }
 }

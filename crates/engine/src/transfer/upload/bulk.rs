@@ -46,7 +46,7 @@ pub async fn send_batch(
                 batch.push(BulkFile {
                     path: path.clone(),
                     data,
-                    mtime: Some(mtime_of(&state)),
+                    mtime: mtime_of(&state),
                 });
                 states.push(state);
             }

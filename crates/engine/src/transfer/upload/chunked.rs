@@ -54,7 +54,7 @@ pub(super) async fn send(
             &id,
             total,
             &precondition,
-            Some(mtime_of(&before)),
+            mtime_of(&before),
         ))
         .await?;
     match assembled {

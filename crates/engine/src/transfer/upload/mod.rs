@@ -88,7 +88,12 @@ async fn abilities(ctx: &Context, path: &RemotePath) -> Result<Abilities, Transf
 /// A hidden name next to `path`, which the sync ignores and no one else uses.
 fn hidden_name(path: &RemotePath) -> Result<RemotePath, TransferError> {
     let name = path.name().unwrap_or_default();
-    let hidden = format!("{UPLOAD_PREFIX}{:016x}-{name}", fastrand::u64(..));
+    let random = format!("{UPLOAD_PREFIX}{:016x}", fastrand::u64(..));
+    // The name helps a person who finds a leftover, where it fits in the server's 255 bytes.
+    let hidden = match random.len() + 1 + name.len() <= 255 {
+        true => format!("{random}-{name}"),
+        false => random,
+    };
     match path.parent() {
         Some(parent) => parent.join(&hidden),
         None => RemotePath::root().join(&hidden),
@@ -99,8 +104,14 @@ fn hidden_name(path: &RemotePath) -> Result<RemotePath, TransferError> {
     })
 }
 
-fn mtime_of(state: &LocalState) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_nanos(state.mtime.max(0) as u64)
+/// The modification time to send with an upload, or `None` for one servers cannot take:
+/// before the second day of 1970 (Nextcloud's `MtimeSanitizer` refuses the whole upload for
+/// it, others store nonsense). The server then stamps its own time; the journal keeps the
+/// local time as it is, so the file is not sent again.
+fn mtime_of(state: &LocalState) -> Option<SystemTime> {
+    const FIRST_DAY: i128 = 24 * 60 * 60 * 1_000_000_000;
+    (state.mtime > FIRST_DAY)
+        .then(|| SystemTime::UNIX_EPOCH + Duration::from_nanos(state.mtime as u64))
 }
 
 /// The precondition that lets a write replace exactly `remote_before` (or create a file where

@@ -31,7 +31,7 @@ pub(super) async fn send(
             &temp,
             &local,
             &Precondition::Absent,
-            Some(mtime),
+            mtime,
             upload_progress(ctx, path, before.size),
         ))
         .await;

@@ -24,7 +24,7 @@ pub(super) async fn send(
     let put = ctx
         .or_stop(
             ctx.client
-                .put_bytes(path, data, &precondition, Some(mtime_of(&before))),
+                .put_bytes(path, data, &precondition, mtime_of(&before)),
         )
         .await?;
     match put {
