@@ -371,6 +371,11 @@ pub struct LocalState {
     /// The file system's identity of the file (its inode), which a rename keeps: how a move
     /// on the phone is told from a delete and a new file. `None` where there is none.
     pub inode: Option<u64>,
+    /// When the file's inode last changed (`ctime`, ns since the epoch): any write moves it,
+    /// and no program can set it back, so an upload compares it before and after to catch a
+    /// file rewritten in place with its size and modification time kept. `None` where the
+    /// platform has none, or for a state made from the journal.
+    pub ctime: Option<i128>,
 }
 
 /// A remote file or folder as the listing described it.

@@ -297,6 +297,7 @@ mod tests {
             size,
             mtime: 7,
             inode: Some(inode),
+            ctime: None,
         }
     }
 

@@ -481,6 +481,7 @@ mod tests {
             size,
             mtime,
             inode: None,
+            ctime: None,
         }
     }
 
@@ -490,6 +491,7 @@ mod tests {
             size: 0,
             mtime: 0,
             inode: None,
+            ctime: None,
         }
     }
 

@@ -180,6 +180,7 @@ fn state_of(meta: &std::fs::Metadata) -> LocalState {
         size: if meta.is_dir() { 0 } else { meta.len() },
         mtime: meta.modified().map(nanos).unwrap_or(0),
         inode: inode(meta),
+        ctime: change_time(meta),
     }
 }
 
@@ -191,6 +192,17 @@ fn inode(meta: &std::fs::Metadata) -> Option<u64> {
 
 #[cfg(not(unix))]
 fn inode(_: &std::fs::Metadata) -> Option<u64> {
+    None
+}
+
+#[cfg(unix)]
+fn change_time(meta: &std::fs::Metadata) -> Option<i128> {
+    use std::os::unix::fs::MetadataExt;
+    Some(i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()))
+}
+
+#[cfg(not(unix))]
+fn change_time(_: &std::fs::Metadata) -> Option<i128> {
     None
 }
 

@@ -483,3 +483,51 @@ async fn far_future_and_pre_1970_times_are_sent_once(server: Server) {
         assert_eq!(read(world.remote(), name), name.as_bytes());
     }
 }
+
+/// Some editors and databases rewrite a file in place and set its modification time back.
+/// During an upload, that used to leave the server with old and new bytes mixed, recorded
+/// as synced: size and time matched. The change time, which no program can set back, tells.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_rewritten_in_place_during_its_upload_is_never_recorded_as_sent() {
+    use std::io::Write;
+    const SIZE: usize = 2 * 1024 * 1024;
+    let world = World::new(Server::DavCapped(512 * 1024), Mode::Upload).await;
+    let file = write(world.local(), "db.bin", &vec![b'a'; SIZE]);
+    let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+    let job = world.engine.start(world.pair).await.unwrap();
+    // Once part of the file is on the server, rewrite it in place and put its time back.
+    let mut under_way = false;
+    for _ in 0..2_000 {
+        under_way = std::fs::read_dir(world.remote())
+            .unwrap()
+            .flatten()
+            .any(|e| e.metadata().is_ok_and(|m| m.len() > 0) && e.file_name() != "db.bin");
+        if under_way {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(under_way, "the upload started");
+    let mut rewrite = std::fs::File::options().write(true).open(&file).unwrap();
+    rewrite.write_all(&vec![b'b'; SIZE]).unwrap();
+    rewrite.set_modified(mtime).unwrap();
+    drop(rewrite);
+    let first = world.engine.wait(job).await.unwrap();
+    assert!(
+        first
+            .summary
+            .errors
+            .iter()
+            .any(|e| e.message.contains("changed during the upload")),
+        "{first:?}"
+    );
+
+    let second = sync(&world).await;
+    assert_eq!(second.state, JobState::Completed, "{second:?}");
+    let sent = read(world.remote(), "db.bin");
+    assert!(
+        sent.iter().all(|b| *b == b'b'),
+        "the server has the new version whole"
+    );
+    assert_eq!(sync(&world).await.summary, Default::default());
+}

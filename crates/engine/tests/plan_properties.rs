@@ -26,12 +26,14 @@ fn local_state(item: Item) -> LocalState {
             size: 0,
             mtime: 0,
             inode: None,
+            ctime: None,
         },
         Item::File(c) => LocalState {
             is_dir: false,
             size: u64::from(c) + 1,
             mtime: i128::from(c) * 1000,
             inode: None,
+            ctime: None,
         },
     }
 }

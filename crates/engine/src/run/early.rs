@@ -68,6 +68,7 @@ impl Known {
                 size: agreed.size,
                 mtime: agreed.local_mtime.unwrap_or_default(),
                 inode: agreed.local_inode,
+                ctime: None,
             };
             self.local.insert(agreed.path.clone(), state);
             self.agreed.insert(agreed.path.clone(), agreed);

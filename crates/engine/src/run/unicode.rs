@@ -166,6 +166,7 @@ mod tests {
             size: 0,
             mtime: 0,
             inode: None,
+            ctime: None,
         }
     }
 

@@ -395,6 +395,7 @@ fn rename_into_place(
         size: 0,
         mtime: 0,
         inode: None,
+        ctime: None,
     })))
 }
 

@@ -83,9 +83,11 @@ pub(super) async fn send(
 /// The upload folder's name for this version of this file: the same after a restart, another
 /// one as soon as the file changes.
 fn upload_id(pair: PairId, path: &RemotePath, state: &LocalState, chunk_size: u64) -> String {
+    // The change time too: chunks of a file since rewritten in place (size and time kept)
+    // are never resumed into the new version.
     let identity = format!(
-        "{pair}\n{path}\n{}\n{}\n{:?}\n{chunk_size}",
-        state.size, state.mtime, state.inode
+        "{pair}\n{path}\n{}\n{}\n{:?}\n{:?}\n{chunk_size}",
+        state.size, state.mtime, state.inode, state.ctime
     );
     let digest = ring::digest::digest(&ring::digest::SHA256, identity.as_bytes());
     let hex: String = digest.as_ref()[..16]
@@ -149,6 +151,7 @@ mod tests {
             size: 10,
             mtime: 5,
             inode: Some(7),
+            ctime: None,
         };
         let id = upload_id(PairId(1), &path, &state, 1 << 20);
         assert_eq!(id, upload_id(PairId(1), &path, &state, 1 << 20));
