@@ -52,6 +52,34 @@ async fn sync(world: &World) -> Outcome {
         .expect("the sync ended")
 }
 
+/// Syncs until nothing is left to do: nothing is sent again, and a second run changes
+/// nothing. The first may fetch again what it sent: rclone serve can list a file just
+/// uploaded with another ETag than its upload answered (seen once in CI, for files sent with
+/// `X-OC-Mtime`; it caches listings for a second), and a download of the same bytes loses
+/// nothing.
+async fn settled(world: &World) {
+    let first = sync(world).await;
+    let s = &first.summary;
+    assert_eq!(first.state, JobState::Completed, "{first:?}");
+    assert!(s.errors.is_empty(), "{first:?}");
+    assert_eq!(
+        (
+            s.files_uploaded,
+            s.deleted_local,
+            s.deleted_remote,
+            s.conflicts
+        ),
+        (0, 0, 0, 0),
+        "nothing sent again: {first:?}"
+    );
+    let again = sync(world).await;
+    assert_eq!(
+        again.summary,
+        Default::default(),
+        "nothing to do: {again:?}"
+    );
+}
+
 fn skipped(outcome: &Outcome) -> Vec<(&str, &str)> {
     let mut items: Vec<_> = outcome
         .summary
@@ -358,12 +386,7 @@ async fn a_name_in_another_unicode_form_is_one_item(server: Server) {
         "the phone's spelling stays"
     );
     assert!(world.local().join(FOLDER_NFD).is_dir());
-    let again = sync(&world).await;
-    assert_eq!(
-        again.summary,
-        Default::default(),
-        "nothing to do: {again:?}"
-    );
+    settled(&world).await;
 
     // An edit on either side reaches the other under its own spelling.
     write(world.local(), CAFE_NFD, b"edited on the phone");
@@ -383,7 +406,7 @@ async fn a_name_in_another_unicode_form_is_one_item(server: Server) {
     assert_eq!(fetched.summary.files_downloaded, 1, "{fetched:?}");
     assert_eq!(read(world.local(), CAFE_NFD), b"then edited on the server");
     assert_eq!(files_in_nfc(world.local()).len(), expected.len());
-    assert_eq!(sync(&world).await.summary, Default::default());
+    settled(&world).await;
 }
 
 /// Names of 241–255 bytes never downloaded (the part file's name, longer still, passed the
@@ -475,9 +498,8 @@ async fn far_future_and_pre_1970_times_are_sent_once(server: Server) {
     assert_eq!(first.state, JobState::Completed, "{first:?}");
     assert!(first.summary.errors.is_empty(), "{first:?}");
     assert_eq!(first.summary.files_uploaded, 4, "{first:?}");
-    for run in 0..2 {
-        let again = sync(&world).await;
-        assert_eq!(again.summary, Default::default(), "run {run}: {again:?}");
+    for _ in 0..2 {
+        settled(&world).await;
     }
     for (name, _) in &dated {
         assert_eq!(read(world.remote(), name), name.as_bytes());
@@ -529,5 +551,5 @@ async fn a_file_rewritten_in_place_during_its_upload_is_never_recorded_as_sent()
         sent.iter().all(|b| *b == b'b'),
         "the server has the new version whole"
     );
-    assert_eq!(sync(&world).await.summary, Default::default());
+    settled(&world).await;
 }

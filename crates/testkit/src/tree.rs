@@ -16,7 +16,8 @@ pub fn is_in_progress(name: &str) -> bool {
 }
 
 /// Every file below `root` (relative path with `/` → contents), folders as `path/` → empty;
-/// without the root's [`MARKER`] (tests that need it look at it directly).
+/// without the root's [`MARKER`] (tests that need it look at it directly), symbolic links
+/// and special files.
 pub fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     walk(root, root, &mut out);
@@ -35,10 +36,14 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
             .expect("below root")
             .to_string_lossy()
             .replace('\\', "/");
-        if path.is_dir() {
+        // Links are not followed and special files not opened (reading a pipe blocks).
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
             out.insert(format!("{relative}/"), Vec::new());
             walk(root, &path, out);
-        } else {
+        } else if kind.is_file() {
             out.insert(relative, std::fs::read(&path).unwrap_or_default());
         }
     }

@@ -1,0 +1,547 @@
+//! The hazards of real disks, in generated trees.
+//!
+//! Each case syncs a random tree down from the server, then, on the phone, puts hazards at
+//! random places — a symbolic link to a folder outside the sync folder, a link to a file
+//! inside it, a dangling link, a named pipe — some replacing synced files or folders, and
+//! writes new files, some under decomposed (NFD) names and some dated after 2262. Then it
+//! syncs two-way three times. The oracle:
+//! - every sync completes, with no error (a hazard is skipped, not a failure);
+//! - nothing is written outside the sync folder;
+//! - every server file at or below a hazard is still on the server, unchanged;
+//! - every other file the server had, and every file the phone wrote, is on the server (at
+//!   its name in any Unicode form, or as a conflict copy in its folder);
+//! - the hazards are still on the phone as they were, and no part file is left;
+//! - the third run changes nothing.
+//!
+//! proptest generates and shrinks. The in-memory server runs `TIDESYNC_HAZARD_CASES` cases
+//! (150 by default); dav-server, rclone serve and Apache mod_dav `TIDESYNC_MODEL_SERVER_CASES`
+//! each (12), every case in a folder of its own.
+
+#![cfg(unix)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use tidesync_engine::memory::{MemoryConnector, MemoryRemote};
+use tidesync_engine::remote::Remote;
+use tidesync_engine::run::unicode::nfc;
+use tidesync_engine::{Engine, EngineOptions, JobState, Mode, Outcome, PairId, PlainHttp};
+use tidesync_webdav::{Client, Credentials, Depth, EntryKind, Options, Precondition, RemotePath};
+
+/// Folders the generator places things in; `""` is the root.
+const DIRS: &[&str] = &["", "Docs", "Docs/\u{c9}t\u{e9}", "\u{3a9}"];
+/// Names, several with accents (so the NFD forms differ).
+const NAMES: &[&str] = &[
+    "a.txt",
+    "r\u{e9}sum\u{e9}.md",
+    "x",
+    "na\u{ef}ve",
+    "Zo\u{eb}",
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Hazard {
+    LinkOutside,
+    LinkInside,
+    Dangling,
+    Fifo,
+}
+
+/// Where something goes: a folder of [`DIRS`], and a name of [`NAMES`] in it, or the
+/// folder itself (`name == None`, never the root).
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    dir: usize,
+    name: Option<usize>,
+}
+
+impl Place {
+    fn path(&self) -> Option<String> {
+        let dir = DIRS[self.dir];
+        match (self.name, dir) {
+            (None, "") => None,
+            (None, dir) => Some(dir.to_owned()),
+            (Some(n), "") => Some(NAMES[n].to_owned()),
+            (Some(n), dir) => Some(format!("{dir}/{}", NAMES[n])),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    server: Vec<Place>,
+    hazards: Vec<(Place, Hazard)>,
+    /// New local files: where, whether decomposed, whether dated after 2262.
+    local: Vec<(Place, bool, bool)>,
+}
+
+fn place() -> impl Strategy<Value = Place> {
+    (0..DIRS.len(), prop::option::weighted(0.8, 0..NAMES.len()))
+        .prop_map(|(dir, name)| Place { dir, name })
+}
+
+fn file_place() -> impl Strategy<Value = Place> {
+    (0..DIRS.len(), 0..NAMES.len()).prop_map(|(dir, name)| Place {
+        dir,
+        name: Some(name),
+    })
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    let hazard = prop_oneof![
+        Just(Hazard::LinkOutside),
+        Just(Hazard::LinkInside),
+        Just(Hazard::Dangling),
+        Just(Hazard::Fifo),
+    ];
+    (
+        prop::collection::vec(file_place(), 1..8),
+        prop::collection::vec((place(), hazard), 1..4),
+        prop::collection::vec(
+            (file_place(), any::<bool>(), prop::bool::weighted(0.2)),
+            0..5,
+        ),
+    )
+        .prop_map(|(server, hazards, local)| Case {
+            server,
+            hazards,
+            local,
+        })
+}
+
+/// `path` decomposed: NFD of every accented letter the names use.
+fn decomposed(path: &str) -> String {
+    path.chars()
+        .map(|c| match c {
+            '\u{e9}' => "e\u{301}".to_owned(),
+            '\u{c9}' => "E\u{301}".to_owned(),
+            '\u{ef}' => "i\u{308}".to_owned(),
+            '\u{eb}' => "e\u{308}".to_owned(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+fn is_at_or_below(path: &str, place: &str) -> bool {
+    let (path, place) = (nfc(path), nfc(place));
+    path == place || path.starts_with(&format!("{place}/"))
+}
+
+/// A case's pair: its engine, its server (through the engine's `Remote` interface), its
+/// local folder and the folder outside it that links point into.
+struct Stage {
+    engine: Engine,
+    pair: PairId,
+    server: Arc<dyn Remote>,
+    local: tempfile::TempDir,
+    outside: tempfile::TempDir,
+    scratch: tempfile::TempDir,
+    _data: tempfile::TempDir,
+}
+
+enum Server {
+    Memory,
+    WebDav {
+        url: String,
+        login: Option<(String, String)>,
+    },
+}
+
+async fn stage(server: &Server, folder: &str) -> Stage {
+    let data = tempfile::tempdir().unwrap();
+    let connector = MemoryConnector::new();
+    let mut options = EngineOptions {
+        mass_delete_guard: false,
+        ..EngineOptions::default()
+    };
+    if let Server::Memory = server {
+        options.connector = connector.clone();
+    }
+    let engine = Engine::open(data.path(), options).await.unwrap();
+    let (url, login) = match server {
+        Server::Memory => ("http://127.0.0.1:9/".to_owned(), None),
+        Server::WebDav { url, login } => (format!("{url}{folder}/"), login.clone()),
+    };
+    let remote = engine
+        .add_remote("hazards", &url, None, PlainHttp::LoopbackOnly)
+        .await
+        .unwrap();
+    let server: Arc<dyn Remote> = match server {
+        Server::Memory => {
+            let memory = Arc::new(MemoryRemote::new());
+            connector.serve(remote, memory.clone());
+            memory
+        }
+        Server::WebDav { .. } => {
+            let credentials = login.map(|(u, p)| Credentials::new(u, p));
+            if let Some(credentials) = &credentials {
+                engine.set_credentials(remote, credentials.clone());
+            }
+            let client = Client::new(&url, credentials, Options::default()).unwrap();
+            client.mkcol(&RemotePath::root()).await.unwrap();
+            Arc::new(client)
+        }
+    };
+    let local = tempfile::tempdir().unwrap();
+    let pair = engine
+        .ensure_pair(remote, "", local.path(), Mode::TwoWay)
+        .await
+        .unwrap();
+    Stage {
+        engine,
+        pair,
+        server,
+        local,
+        outside: tempfile::tempdir().unwrap(),
+        scratch: tempfile::tempdir().unwrap(),
+        _data: data,
+    }
+}
+
+impl Stage {
+    async fn sync(&self) -> Outcome {
+        let job = self.engine.start(self.pair).await.unwrap();
+        self.engine.wait(job).await.unwrap()
+    }
+
+    async fn put(&self, path: &str, data: &[u8]) {
+        let mut folder = String::new();
+        for part in path.split('/').collect::<Vec<_>>().split_last().unwrap().1 {
+            folder = if folder.is_empty() {
+                (*part).to_owned()
+            } else {
+                format!("{folder}/{part}")
+            };
+            let _ = self
+                .server
+                .mkcol(&RemotePath::parse(&folder).unwrap())
+                .await;
+        }
+        let file = self.scratch.path().join("upload");
+        std::fs::write(&file, data).unwrap();
+        self.server
+            .put_file(
+                &RemotePath::parse(path).unwrap(),
+                &file,
+                &Precondition::None,
+                None,
+                Arc::new(|_| {}),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// The server's files by path.
+    async fn server_files(&self) -> BTreeMap<String, Vec<u8>> {
+        let listing = self
+            .server
+            .list(&RemotePath::root(), Depth::Infinity)
+            .await
+            .unwrap();
+        let mut files = BTreeMap::new();
+        for entry in listing.entries {
+            if entry.kind != EntryKind::File {
+                continue;
+            }
+            let mut body = self.server.get(&entry.path, 0, None, None).await.unwrap();
+            let mut data = Vec::new();
+            while let Some(chunk) = body.chunk().await.unwrap() {
+                data.extend_from_slice(&chunk);
+            }
+            files.insert(entry.path.as_str().to_owned(), data);
+        }
+        files
+    }
+
+    /// Puts `hazard` at `path` on the phone, in place of whatever stood there.
+    fn make(&self, path: &str, hazard: Hazard) {
+        let full = self.local.path().join(path);
+        match std::fs::symlink_metadata(&full) {
+            Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(&full).unwrap(),
+            Ok(_) => std::fs::remove_file(&full).unwrap(),
+            Err(_) => std::fs::create_dir_all(full.parent().unwrap()).unwrap(),
+        }
+        match hazard {
+            Hazard::LinkOutside => std::os::unix::fs::symlink(self.outside.path(), &full).unwrap(),
+            Hazard::LinkInside => {
+                let target = self.local.path().join("kept.txt");
+                std::os::unix::fs::symlink(target, &full).unwrap()
+            }
+            Hazard::Dangling => std::os::unix::fs::symlink("nowhere", &full).unwrap(),
+            Hazard::Fifo => {
+                let made = std::process::Command::new("mkfifo").arg(&full).status();
+                assert!(made.unwrap().success());
+            }
+        }
+    }
+}
+
+fn fail(message: String) -> TestCaseError {
+    TestCaseError::fail(message)
+}
+
+/// What a hazard looks like on the disk, to see it untouched.
+fn kind_at(path: &Path) -> Option<String> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    let kind = meta.file_type();
+    Some(if kind.is_symlink() {
+        format!("link to {:?}", std::fs::read_link(path).ok()?)
+    } else if kind.is_fifo() {
+        "pipe".to_owned()
+    } else {
+        "other".to_owned()
+    })
+}
+
+async fn play(server: &Server, folder: &str, case: &Case) -> Result<(), TestCaseError> {
+    let stage = stage(server, folder).await;
+    std::fs::write(stage.outside.path().join("outside.txt"), b"outside").unwrap();
+    // The server's tree, synced down once (a file where a folder already is, or inside a
+    // file, is left out).
+    let mut server_before = BTreeMap::new();
+    for (i, place) in case.server.iter().enumerate() {
+        let path = place.path().unwrap();
+        let clash = server_before.keys().any(|p: &String| {
+            p.starts_with(&format!("{path}/")) || path.starts_with(&format!("{p}/"))
+        });
+        if clash || server_before.contains_key(&path) {
+            continue;
+        }
+        let data = format!("server #{i} at {path}").into_bytes();
+        stage.put(&path, &data).await;
+        server_before.insert(path, data);
+    }
+    std::fs::write(stage.local.path().join("kept.txt"), b"kept").unwrap();
+    let first = stage.sync().await;
+    if first.state != JobState::Completed || !first.summary.errors.is_empty() {
+        return Err(fail(format!("the first sync: {first:?}")));
+    }
+    let server_before = stage.server_files().await;
+
+    // Hazards, then the phone's new files where no hazard stands.
+    let mut hazards: Vec<(String, String)> = Vec::new();
+    for (place, hazard) in &case.hazards {
+        let Some(path) = place.path() else { continue };
+        if hazards.iter().any(|(h, _)| is_at_or_below(&path, h)) || path == "kept.txt" {
+            continue;
+        }
+        stage.make(&path, *hazard);
+        hazards.retain(|(h, _)| !is_at_or_below(h, &path));
+        hazards.push((
+            path.clone(),
+            kind_at(&stage.local.path().join(&path)).unwrap(),
+        ));
+    }
+    let mut written: Vec<(String, Vec<u8>)> = Vec::new();
+    for (i, (place, nfd, far)) in case.local.iter().enumerate() {
+        let path = place.path().unwrap();
+        let blocked = hazards
+            .iter()
+            .any(|(h, _)| is_at_or_below(&path, h) || is_at_or_below(h, &path));
+        let taken = written
+            .iter()
+            .any(|(w, _)| is_at_or_below(&path, w) || is_at_or_below(w, &path));
+        let full = stage.local.path().join(&path);
+        let parent_is_file = full
+            .ancestors()
+            .skip(1)
+            .take_while(|a| *a != stage.local.path())
+            .any(|a| std::fs::symlink_metadata(a).is_ok_and(|m| !m.is_dir()));
+        if blocked || taken || parent_is_file || full.is_dir() {
+            continue;
+        }
+        // Only the file's own name is decomposed: its folders are the synced ones (a folder
+        // made again under another spelling is two names, which the engine reports).
+        let on_disk = match (nfd, path.rsplit_once('/')) {
+            (false, _) => path.clone(),
+            (true, Some((folder, name))) => format!("{folder}/{}", decomposed(name)),
+            (true, None) => decomposed(&path),
+        };
+        // Overwriting a synced file under the other spelling would make two names.
+        let synced_twin = server_before
+            .keys()
+            .any(|s| nfc(s) == nfc(&path) && *s != on_disk);
+        let full = stage
+            .local
+            .path()
+            .join(if synced_twin { &path } else { &on_disk });
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        let data = format!("phone #{i} at {path}").into_bytes();
+        std::fs::write(&full, &data).unwrap();
+        if *far {
+            let year_2400 = SystemTime::UNIX_EPOCH + Duration::from_secs(430 * 365 * 24 * 3_600);
+            let file = std::fs::File::options().write(true).open(&full).unwrap();
+            file.set_modified(year_2400).unwrap();
+        }
+        written.push((path, data));
+    }
+
+    let mut outcomes = Vec::new();
+    for run in 0..3 {
+        let outcome = stage.sync().await;
+        if outcome.state != JobState::Completed || !outcome.summary.errors.is_empty() {
+            return Err(fail(format!("run {run} after the hazards: {outcome:?}")));
+        }
+        outcomes.push(outcome);
+    }
+    let last = &outcomes[2].summary;
+    let changed = last.files_downloaded
+        + last.files_uploaded
+        + last.deleted_local
+        + last.deleted_remote
+        + last.conflicts
+        + last.moved;
+    if changed > 0 {
+        return Err(fail(format!(
+            "the third run was not a no-op: {outcomes:#?}"
+        )));
+    }
+    let outside = tidesync_testkit::tree::snapshot(stage.outside.path());
+    if outside.len() != 1 || outside.get("outside.txt").map(Vec::as_slice) != Some(b"outside") {
+        return Err(fail(format!("written outside the folder: {outside:?}")));
+    }
+    for (path, kind) in &hazards {
+        let now = kind_at(&stage.local.path().join(path));
+        if now.as_ref() != Some(kind) {
+            return Err(fail(format!("the hazard at {path} became {now:?}")));
+        }
+    }
+    let server_after = stage.server_files().await;
+    let on_server = |path: &str, data: &[u8]| {
+        let folder = |p: &str| nfc(p).rsplit_once('/').map(|(f, _)| f.to_owned());
+        server_after
+            .iter()
+            .any(|(p, d)| d == data && (nfc(p) == nfc(path) || folder(p) == folder(path)))
+    };
+    for (path, data) in &server_before {
+        let shielded = hazards.iter().any(|(h, _)| is_at_or_below(path, h));
+        if shielded && server_after.get(path) != Some(data) {
+            return Err(fail(format!(
+                "{path}, at or below a hazard, changed on the server: {:?}; runs: {outcomes:#?}",
+                server_after
+                    .get(path)
+                    .map(|d| String::from_utf8_lossy(d).into_owned())
+            )));
+        }
+        let replaced_by_phone = written.iter().any(|(w, _)| nfc(w) == nfc(path));
+        if !shielded && !replaced_by_phone && !on_server(path, data) {
+            return Err(fail(format!(
+                "{path} was lost on the server; it holds {:?}; runs: {outcomes:#?}",
+                server_after.keys().collect::<Vec<_>>()
+            )));
+        }
+    }
+    for (path, data) in &written {
+        if !on_server(path, data) {
+            return Err(fail(format!(
+                "the phone's {path} is not on the server; it holds {:?}; runs: {outcomes:#?}",
+                server_after.keys().collect::<Vec<_>>()
+            )));
+        }
+    }
+    let leftovers = common::leftovers(stage.local.path());
+    if !leftovers.is_empty() {
+        return Err(fail(format!("part files left: {leftovers:?}")));
+    }
+    Ok(())
+}
+
+fn run_cases(server: Server, cases: u32, seed: u8) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 300,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new_with_rng(
+        config,
+        TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
+    );
+    let played = std::sync::atomic::AtomicU32::new(0);
+    let result = runner.run(&case(), |case| {
+        let n = played.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        runtime.block_on(play(&server, &format!("case-{n}"), &case))
+    });
+    if let Err(error) = result {
+        panic!("{error}");
+    }
+}
+
+fn env_number(var: &str, default: u32) -> u32 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[test]
+fn hazards_lose_nothing_on_the_in_memory_server() {
+    run_cases(Server::Memory, env_number("TIDESYNC_HAZARD_CASES", 150), 11);
+}
+
+fn on_real_server<S>(start: impl Future<Output = (S, String, Option<(String, String)>)>, seed: u8) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (server, url, login) = runtime.block_on(start);
+    run_cases(
+        Server::WebDav { url, login },
+        env_number("TIDESYNC_MODEL_SERVER_CASES", 12),
+        seed,
+    );
+    drop(server);
+}
+
+#[test]
+fn hazards_lose_nothing_on_dav_server() {
+    let dir = tempfile::tempdir().unwrap();
+    on_real_server(
+        async {
+            let server = tidesync_testkit::DavServer::serve(dir.path())
+                .await
+                .unwrap();
+            let url = server.url();
+            (server, url, None)
+        },
+        12,
+    );
+}
+
+#[test]
+fn hazards_lose_nothing_on_rclone_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    on_real_server(
+        async {
+            let server = tidesync_testkit::RcloneServer::serve(dir.path(), None)
+                .await
+                .unwrap();
+            let url = server.url();
+            (server, url, None)
+        },
+        13,
+    );
+}
+
+#[test]
+fn hazards_lose_nothing_on_apache_mod_dav() {
+    use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER, ApacheServer};
+    on_real_server(
+        async {
+            let server = ApacheServer::start().await.unwrap();
+            let url = server.url();
+            let login = Some((APACHE_USER.to_owned(), APACHE_PASSWORD.to_owned()));
+            (server, url, login)
+        },
+        14,
+    );
+}
