@@ -43,6 +43,7 @@ on_every_server!(
     a_name_in_another_unicode_form_is_one_item,
     long_names_download_and_a_path_too_long_is_an_error_of_its_own,
     far_future_and_pre_1970_times_are_sent_once,
+    a_users_file_named_like_a_part_file_syncs,
 );
 
 /// A sync that must end on its own: a hang fails the test instead of the whole suite.
@@ -551,5 +552,28 @@ async fn a_file_rewritten_in_place_during_its_upload_is_never_recorded_as_sent()
         sent.iter().all(|b| *b == b'b'),
         "the server has the new version whole"
     );
+    settled(&world).await;
+}
+
+/// A user's file named like a part file used to be taken for one and never synced.
+async fn a_users_file_named_like_a_part_file_syncs(server: Server) {
+    let world = World::new(server, Mode::TwoWay).await;
+    let names = [
+        "notes.tidesync-part",
+        ".notes.txt.tidesync-part",
+        ".tidesync-part-draft",
+    ];
+    for name in names {
+        write(world.local(), name, name.as_bytes());
+    }
+    world.put_remote(".tidesync-part-from-server", b"server");
+    let outcome = sync(&world).await;
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert_eq!(outcome.summary.files_uploaded, 3, "{outcome:?}");
+    assert_eq!(outcome.summary.files_downloaded, 1, "{outcome:?}");
+    for name in names {
+        assert_eq!(read(world.remote(), name), name.as_bytes());
+    }
+    assert_eq!(read(world.local(), ".tidesync-part-from-server"), b"server");
     settled(&world).await;
 }
