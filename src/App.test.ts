@@ -155,10 +155,13 @@ test("an older snapshot never overwrites a newer one, and the end shows what cha
       filesVerified: 8,
       errors: [{ path: "bad.txt", message: "the server's checksum does not match; it will be fetched again" }],
       skipped: [{ path: "Music", message: "not synced: symbolic links are not followed" }],
+      withoutValidators: true,
+      filesCompared: 3,
     },
   });
   expect(await screen.findByTestId("summary")).toHaveTextContent("9 downloaded");
   expect(screen.getByTestId("skipped")).toHaveTextContent("1 item left alone");
+  expect(screen.getByTestId("without-validators")).toHaveTextContent("3 compared this time");
   expect(screen.getByTestId("skipped")).toHaveTextContent("Music: not synced: symbolic links are not followed");
   expect(screen.getByTestId("files-verified")).toHaveTextContent("8 files were checked against the server's checksum");
   expect(screen.getByText(/checksum does not match/)).toBeInTheDocument();

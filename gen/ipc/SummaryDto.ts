@@ -20,4 +20,12 @@ filesVerified: number, errors: Array<FileErrorDto>,
 /**
  * Local items left alone on purpose (symbolic links, named pipes), with why: no failure.
  */
-skipped: Array<FileErrorDto>, };
+skipped: Array<FileErrorDto>, 
+/**
+ * The server gives neither ETags nor modification times (see `filesCompared`).
+ */
+withoutValidators: boolean, 
+/**
+ * Files compared with the server's copy because it gives no ETag.
+ */
+filesCompared: number, };

@@ -488,6 +488,10 @@ pub struct SummaryDto {
     pub errors: Vec<FileErrorDto>,
     /// Local items left alone on purpose (symbolic links, named pipes), with why: no failure.
     pub skipped: Vec<FileErrorDto>,
+    /// The server gives neither ETags nor modification times (see `filesCompared`).
+    pub without_validators: bool,
+    /// Files compared with the server's copy because it gives no ETag.
+    pub files_compared: u64,
 }
 
 impl From<tidesync_engine::FileError> for FileErrorDto {
@@ -514,6 +518,8 @@ impl From<Summary> for SummaryDto {
             files_verified: s.files_verified,
             errors: s.errors.into_iter().map(FileErrorDto::from).collect(),
             skipped: s.skipped.into_iter().map(FileErrorDto::from).collect(),
+            without_validators: s.without_validators,
+            files_compared: s.files_compared,
         }
     }
 }

@@ -26,7 +26,8 @@ pub struct Args {
     /// The WebDAV folder to pair with --local.
     #[arg(long)]
     pub(crate) url: String,
-    /// The local folder (created if missing).
+    /// The local folder (made by the first sync if missing; once synced, a missing folder
+    /// stops the sync with exit 8).
     #[arg(long)]
     pub(crate) local: PathBuf,
     /// download (mirror the server here), upload (back this folder up), or two-way.
@@ -47,6 +48,11 @@ pub struct Args {
     /// Print exactly one JSON summary on stdout at the end.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Compare the contents of every file the server gives no ETag for (each is fetched):
+    /// the only way to see an edit that kept a file's size on a server that gives neither
+    /// ETags nor modification times. Without it, such a server is checked every 10th run.
+    #[arg(long)]
+    checksum: bool,
     /// A file whose first line is the password, as `tidesync login` writes it.
     #[arg(long, value_name = "FILE", conflicts_with = "password_env")]
     password_file: Option<PathBuf>,
@@ -79,6 +85,7 @@ impl Args {
             state,
             transfers: None,
             json: false,
+            checksum: false,
             password_file: None,
             watch: false,
             interval: 300,
@@ -103,6 +110,11 @@ pub(crate) struct Report<'a> {
     moved: u64,
     /// Downloads checked against the server's published checksum.
     files_verified: u64,
+    /// Files compared with the server's copy because it gives no ETag (`--checksum`).
+    files_compared: u64,
+    /// The server gave neither ETags nor modification times: an edit there that keeps a
+    /// file's size is only seen by comparing contents.
+    without_validators: bool,
     errors: &'a [FileError],
     /// Local items left alone on purpose (symbolic links, special files), with why.
     skipped: &'a [FileError],
@@ -129,6 +141,8 @@ impl<'a> Report<'a> {
             deleted_remote: outcome.summary.deleted_remote,
             moved: outcome.summary.moved,
             files_verified: outcome.summary.files_verified,
+            files_compared: outcome.summary.files_compared,
+            without_validators: outcome.summary.without_validators,
             errors: &outcome.summary.errors,
             skipped: &outcome.summary.skipped,
             created_remote_root: outcome.summary.created_remote_root,
@@ -193,6 +207,7 @@ pub(crate) async fn open(args: &Args) -> Result<Opened, Failure> {
         EngineOptions {
             transfers: args.transfers.unwrap_or(EngineOptions::default().transfers),
             webdav,
+            verify_contents: args.checksum,
             ..EngineOptions::default()
         },
     )
@@ -279,8 +294,18 @@ fn resolve_local(path: &Path) -> std::io::Result<PathBuf> {
     }
 }
 
-/// One line on stderr per item left alone and per file that failed.
+/// One line on stderr per item left alone and per file that failed, and a word about a
+/// server without validators.
 pub(crate) fn tell_files(outcome: &Outcome) {
+    if outcome.summary.without_validators {
+        eprintln!(
+            "tidesync: this server gives neither ETags nor modification times, so an edit on it \
+             that keeps a file's size is only seen by comparing contents (every {}th sync, or \
+             every sync with --checksum); {} file(s) compared this time",
+            tidesync_engine::run::VERIFY_EVERY,
+            outcome.summary.files_compared
+        );
+    }
     for item in &outcome.summary.skipped {
         eprintln!("tidesync: skipped {}: {}", item.path, item.message);
     }

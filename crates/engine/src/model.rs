@@ -352,6 +352,13 @@ pub struct Summary {
     /// but no failure.
     #[serde(default)]
     pub skipped: Vec<FileError>,
+    /// The server gave neither an ETag nor a modification time for its files: an edit there
+    /// that keeps a file's size is only seen by comparing contents (see `run::verify`).
+    #[serde(default)]
+    pub without_validators: bool,
+    /// Files whose contents were compared with the server's because it gives no ETag.
+    #[serde(default)]
+    pub files_compared: u64,
 }
 
 /// A file the job could not sync, and why, in words a person can act on.

@@ -577,3 +577,53 @@ async fn a_users_file_named_like_a_part_file_syncs(server: Server) {
     assert_eq!(read(world.local(), ".tidesync-part-from-server"), b"server");
     settled(&world).await;
 }
+
+/// A server that gives neither an ETag nor a modification time hid every edit that kept a
+/// file's size: it was never downloaded. Such a server is named in the summary, and its files
+/// are compared every `VERIFY_EVERY`th run, or on every run with `verify_contents`.
+#[tokio::test]
+async fn a_same_size_edit_on_a_server_without_validators_is_found_by_comparing_contents() {
+    use common::MemoryPair;
+    use tidesync_engine::memory::MemoryRemote;
+    use tidesync_engine::run::VERIFY_EVERY;
+
+    let server = MemoryRemote::new();
+    server.drop_validators();
+    let pair = MemoryPair::with_server(Mode::TwoWay, server).await;
+    pair.server.write("notes.txt", b"version one");
+    let first = pair.sync().await;
+    assert_eq!(first.summary.files_downloaded, 1, "{first:?}");
+    assert!(first.summary.without_validators, "{first:?}");
+    pair.server.write("notes.txt", b"version two");
+    for run in 2..=VERIFY_EVERY {
+        let outcome = pair.sync().await;
+        let compared = run % VERIFY_EVERY == 0;
+        assert_eq!(
+            (
+                outcome.summary.files_compared,
+                outcome.summary.files_downloaded
+            ),
+            if compared { (1, 1) } else { (0, 0) },
+            "run {run}: {outcome:?}"
+        );
+    }
+    assert_eq!(read(pair.local.path(), "notes.txt"), b"version two");
+
+    let server = MemoryRemote::new();
+    server.drop_validators();
+    let options = EngineOptions {
+        verify_contents: true,
+        ..EngineOptions::default()
+    };
+    let pair = MemoryPair::with_options(Mode::TwoWay, server, options).await;
+    pair.server.write("a.txt", b"one");
+    pair.server.write("b.txt", b"same");
+    pair.sync().await;
+    pair.server.write("a.txt", b"two");
+    // An edit on the phone meanwhile is the phone's, not replaced by the comparison.
+    write(pair.local.path(), "b.txt", b"mine!");
+    let checked = pair.sync().await;
+    assert_eq!(checked.summary.files_compared, 1, "{checked:?}");
+    assert_eq!(read(pair.local.path(), "a.txt"), b"two");
+    assert_eq!(pair.server.files()["b.txt"], b"mine!");
+}

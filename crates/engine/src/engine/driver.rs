@@ -393,6 +393,7 @@ impl Engine {
                 quick_disk: Default::default(),
                 folders_made: Default::default(),
                 local_names: Default::default(),
+                verify_contents: options.verify_contents,
             },
             remote: (remote.id, remote.hints),
             mode: pair.mode,

@@ -77,6 +77,10 @@ pub struct EngineOptions {
     /// Watches pairs' folders for automatic sync: the platform's watcher, or one a test
     /// drives by hand.
     pub watcher: Arc<dyn WatchSource>,
+    /// Compare the contents of every file the server gives no ETag for, on every run (CLI
+    /// `--checksum`; see `run::verify`). Without it, such servers are verified every
+    /// [`crate::run::VERIFY_EVERY`]th run.
+    pub verify_contents: bool,
 }
 
 impl Default for EngineOptions {
@@ -93,6 +97,7 @@ impl Default for EngineOptions {
             passwords: Arc::new(ProcessPasswords::default()),
             uploads: Default::default(),
             watcher: Arc::new(NotifyWatch),
+            verify_contents: false,
         }
     }
 }

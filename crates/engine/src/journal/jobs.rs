@@ -31,6 +31,18 @@ impl Journal {
         })
     }
 
+    /// How many jobs `pair` has had, this one included.
+    pub fn job_count(&self, pair: PairId) -> Result<u64, JournalError> {
+        self.with(|db| {
+            db.query_row(
+                "SELECT COUNT(*) FROM jobs WHERE pair_id = ?1",
+                [pair],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+        })
+    }
+
     /// Records a job's new state; a final state also records the end time, summary and error.
     pub fn set_job_state(
         &self,

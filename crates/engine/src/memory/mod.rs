@@ -136,6 +136,9 @@ pub struct MemoryRemote {
     /// What the server says it offers: nothing beyond WebDAV unless a test says otherwise.
     /// Its writes are atomic and honour preconditions, so it may offer single `PUT`s.
     pub(super) abilities: tidesync_webdav::Abilities,
+    /// While set, listings and uploads give no ETag and no modification time, as some
+    /// minimal servers do (see [`MemoryRemote::drop_validators`]).
+    pub(super) without_validators: std::sync::atomic::AtomicBool,
 }
 
 impl MemoryRemote {
@@ -153,6 +156,11 @@ impl MemoryRemote {
             },
             ..MemoryRemote::default()
         }
+    }
+
+    /// From now on, answers as a server without validators: no ETag, no modification time.
+    pub fn drop_validators(&self) {
+        self.without_validators.store(true, Ordering::Relaxed);
     }
 
     /// Writes a file (and its folders) directly, as another client would.
@@ -302,12 +310,12 @@ impl MemoryRemote {
         let root = path.as_str();
         let mut listing = Listing::default();
         if root.is_empty() {
-            listing.entries.push(Self::entry("", &Item::Folder));
+            listing.entries.push(self.entry("", &Item::Folder));
         } else {
             let Some(item) = items.get(root) else {
                 return Err(status(Method::GET, path, StatusCode::NOT_FOUND));
             };
-            listing.entries.push(Self::entry(root, item));
+            listing.entries.push(self.entry(root, item));
         }
         if depth == Depth::Zero {
             return Ok(listing);
@@ -324,7 +332,7 @@ impl MemoryRemote {
             if rest.is_empty() || (depth == Depth::One && rest.contains('/')) {
                 continue;
             }
-            listing.entries.push(Self::entry(p, item));
+            listing.entries.push(self.entry(p, item));
         }
         Ok(listing)
     }
@@ -342,7 +350,7 @@ impl MemoryRemote {
         *next
     }
 
-    fn entry(path: &str, item: &Item) -> Entry {
+    fn entry(&self, path: &str, item: &Item) -> Entry {
         let (kind, size, etag, modified, checksums) = match item {
             Item::Folder => (EntryKind::Folder, 0, None, None, Vec::new()),
             Item::File {
@@ -361,12 +369,13 @@ impl MemoryRemote {
                     .collect(),
             ),
         };
+        let bare = self.without_validators.load(Ordering::Relaxed);
         Entry {
             path: RemotePath::parse(path).unwrap_or_default(),
             kind,
             size,
-            etag,
-            modified,
+            etag: etag.filter(|_| !bare),
+            modified: modified.filter(|_| !bare),
             checksums,
             file_id: None,
             permissions: None,

@@ -13,8 +13,11 @@ mod execute;
 mod shared;
 mod survey;
 pub mod unicode;
+mod verify;
 
-use std::collections::BTreeSet;
+pub use verify::VERIFY_EVERY;
+
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use tidesync_webdav::Concurrency;
@@ -90,6 +93,14 @@ impl From<tidesync_webdav::Error> for RunError {
 /// kind change nested in another needs one pass more.
 const PASSES: usize = 4;
 
+/// Whether this run of the pair is one that compares contents on a server without
+/// validators: every [`VERIFY_EVERY`]th.
+async fn verify_due(ctx: &Context) -> Result<bool, RunError> {
+    let pair = ctx.pair;
+    let runs = ctx.journal.call(move |j| j.job_count(pair)).await?;
+    Ok(runs % VERIFY_EVERY == 0)
+}
+
 /// Runs the sync of `ctx`'s pair to its end, or until the run token is cancelled.
 pub async fn run(
     ctx: Arc<Context>,
@@ -124,9 +135,14 @@ pub async fn run(
             .any(|a| matches!(a, Action::Conflict { .. }));
         // After moves, a further pass finds the moves inside the moved folders.
         let again = plan.deferred || !moves.is_empty() || (had_conflicts && mode != Mode::Download);
+        let acted: HashSet<String> = plan.actions.iter().map(|a| a.path().to_owned()).collect();
         let seen = Arc::new(seen);
         execute::execute(&ctx, plan, seen.clone(), transfers, summary).await?;
         if !again {
+            summary.without_validators = verify::lacks_validators(&seen);
+            if ctx.verify_contents || (summary.without_validators && verify_due(&ctx).await?) {
+                verify::compare_contents(&ctx, &seen, &acted, summary).await?;
+            }
             survey::sweep_stale_parts(&ctx, &seen.remote).await?;
             match sweep_chunked(&ctx).await {
                 Ok(()) => {}

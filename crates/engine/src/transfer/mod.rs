@@ -117,6 +117,8 @@ pub struct Context {
     /// Local spellings of names the plan knows in the server's Unicode form (see
     /// `run::unicode`): key → the path on the phone. Set by each survey.
     pub local_names: std::sync::Mutex<Arc<std::collections::HashMap<String, String>>>,
+    /// Compare contents where the server gives no ETag, on every run (see `run::verify`).
+    pub verify_contents: bool,
 }
 
 /// When an upload goes by chunks (where the server offers chunked uploads), and how large

@@ -268,13 +268,23 @@ impl MemoryPair {
 
     /// A pair on `server`, which may offer what a plain one does not.
     pub async fn with_server(mode: Mode, server: MemoryRemote) -> MemoryPair {
+        Self::with_options(mode, server, EngineOptions::default()).await
+    }
+
+    /// A pair on `server`, by an engine with `options` (its connector and watcher are the
+    /// test's).
+    pub async fn with_options(
+        mode: Mode,
+        server: MemoryRemote,
+        options: EngineOptions,
+    ) -> MemoryPair {
         let (local, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let connector = MemoryConnector::new();
         let watch = ManualWatch::new();
         let options = EngineOptions {
             connector: connector.clone(),
             watcher: watch.clone(),
-            ..EngineOptions::default()
+            ..options
         };
         let engine = Engine::open(data.path(), options).await.unwrap();
         let remote = engine
