@@ -627,3 +627,27 @@ async fn a_same_size_edit_on_a_server_without_validators_is_found_by_comparing_c
     assert_eq!(read(pair.local.path(), "a.txt"), b"two");
     assert_eq!(pair.server.files()["b.txt"], b"mine!");
 }
+
+/// Stop must end a run whatever the other side does: here a server that accepts the
+/// connection and then sends nothing for two minutes. The run ends on the token, not on a
+/// timeout (the bound is generous for a busy machine; the stall is far longer).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_waiting_on_a_stalled_server_stops_at_once_when_cancelled() {
+    let world = World::new(Server::DavCapped(u64::MAX / 4), Mode::Download).await;
+    world.put_remote("a.txt", b"a");
+    let proxy = world.proxy.as_ref().unwrap();
+    proxy.always(Some(tidesync_testkit::Fault::Stall(Duration::from_secs(
+        120,
+    ))));
+    let job = world.engine.start(world.pair).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let asked = std::time::Instant::now();
+    world.engine.cancel(job).unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(60), world.engine.wait(job))
+        .await
+        .expect("the run ended")
+        .unwrap();
+    let took = asked.elapsed();
+    assert_eq!(outcome.state, JobState::Cancelled, "{outcome:?}");
+    assert!(took < Duration::from_secs(5), "stopped after {took:?}");
+}
