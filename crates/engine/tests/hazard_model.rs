@@ -14,8 +14,8 @@
 //! - the third run changes nothing.
 //!
 //! proptest generates and shrinks. The in-memory server runs `TIDESYNC_HAZARD_CASES` cases
-//! (150 by default); dav-server, rclone serve and Apache mod_dav `TIDESYNC_MODEL_SERVER_CASES`
-//! each (12), every case in a folder of its own.
+//! (150 by default); dav-server, rclone serve, Apache mod_dav and the Nextcloud emulation
+//! `TIDESYNC_MODEL_SERVER_CASES` each (12), every case in a folder of its own.
 
 #![cfg(unix)]
 
@@ -543,5 +543,19 @@ fn hazards_lose_nothing_on_apache_mod_dav() {
             (server, url, login)
         },
         14,
+    );
+}
+
+#[test]
+fn hazards_lose_nothing_on_the_nextcloud_emulation() {
+    use tidesync_testkit::nextcloud::{NextcloudServer, USER};
+    on_real_server(
+        async {
+            let server = NextcloudServer::start().await.unwrap();
+            let url = server.dav_url();
+            let login = Some((USER.to_owned(), server.issue_app_password()));
+            (server, url, login)
+        },
+        15,
     );
 }

@@ -15,7 +15,8 @@
 //!
 //! proptest generates and shrinks: a failing case prints the smallest operations that still
 //! fail. The in-memory server runs `TIDESYNC_MODEL_CASES` scenarios (1,000 by default);
-//! dav-server, rclone serve and Apache mod_dav run `TIDESYNC_MODEL_SERVER_CASES` each (20). The
+//! dav-server, rclone serve, Apache mod_dav and the test kit's Nextcloud emulation (bulk and
+//! chunked uploads, its ETag rules) run `TIDESYNC_MODEL_SERVER_CASES` each (20). The
 //! in-memory server answers half the scenarios folder by folder, as Apache does, so downloads
 //! start while the tree is listed there too.
 
@@ -898,5 +899,19 @@ fn nothing_is_lost_in_any_tree_shape_on_apache_mod_dav() {
             (server, url, login)
         },
         4,
+    );
+}
+
+#[test]
+fn nothing_is_lost_in_any_tree_shape_on_the_nextcloud_emulation() {
+    use tidesync_testkit::nextcloud::{NextcloudServer, USER};
+    on_real_server(
+        async {
+            let server = NextcloudServer::start().await.unwrap();
+            let url = server.dav_url();
+            let login = Some((USER.to_owned(), server.issue_app_password()));
+            (server, url, login)
+        },
+        5,
     );
 }
