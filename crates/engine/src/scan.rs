@@ -23,18 +23,6 @@ pub struct Scanned {
     pub unreadable: Vec<FileError>,
 }
 
-impl Scanned {
-    /// Every path that stands on the phone but is not in [`tree`](Self::tree). Nothing on
-    /// the server at or below one of them may be deleted or written because of it: absent
-    /// from the scan is not absent from the disk.
-    pub fn shields(&self) -> impl Iterator<Item = &str> {
-        self.skipped
-            .iter()
-            .chain(&self.unreadable)
-            .map(|e| e.path.as_str())
-    }
-}
-
 /// The local tree below `root`. The root itself must be readable; below it, a folder or an
 /// entry that cannot be read is reported and left out, as are names that cannot be synced
 /// (not UTF-8, or invalid on some platform) and anything that is not a plain file or folder.
