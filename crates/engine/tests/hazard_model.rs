@@ -21,18 +21,19 @@
 
 mod common;
 
+use common::generated::{CaseServer, RealServer, env_number, runner};
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
-use tidesync_engine::memory::{MemoryConnector, MemoryRemote};
+use proptest::test_runner::TestCaseError;
 use tidesync_engine::remote::Remote;
 use tidesync_engine::run::unicode::nfc;
-use tidesync_engine::{Engine, EngineOptions, JobState, Mode, Outcome, PairId, PlainHttp};
-use tidesync_webdav::{Client, Credentials, Depth, EntryKind, Options, Precondition, RemotePath};
+use tidesync_engine::{Engine, EngineOptions, JobState, Mode, Outcome, PairId};
+use tidesync_webdav::{Depth, EntryKind, Precondition, RemotePath};
 
 /// Folders the generator places things in; `""` is the root.
 const DIRS: &[&str] = &["", "Docs", "Docs/\u{c9}t\u{e9}", "\u{3a9}"];
@@ -145,58 +146,23 @@ struct Stage {
     _data: tempfile::TempDir,
 }
 
-enum Server {
-    Memory,
-    WebDav {
-        url: String,
-        login: Option<(String, String)>,
-    },
-}
-
-async fn stage(server: &Server, folder: &str) -> Stage {
+async fn stage(server: &CaseServer, folder: &str) -> Stage {
     let data = tempfile::tempdir().unwrap();
-    let connector = MemoryConnector::new();
-    let mut options = EngineOptions {
+    let options = EngineOptions {
         mass_delete_guard: false,
         ..EngineOptions::default()
     };
-    if let Server::Memory = server {
-        options.connector = connector.clone();
-    }
-    let engine = Engine::open(data.path(), options).await.unwrap();
-    let (url, login) = match server {
-        Server::Memory => ("http://127.0.0.1:9/".to_owned(), None),
-        Server::WebDav { url, login } => (format!("{url}{folder}/"), login.clone()),
-    };
-    let remote = engine
-        .add_remote("hazards", &url, None, PlainHttp::LoopbackOnly)
-        .await
-        .unwrap();
-    let server: Arc<dyn Remote> = match server {
-        Server::Memory => {
-            let memory = Arc::new(MemoryRemote::new());
-            connector.serve(remote, memory.clone());
-            memory
-        }
-        Server::WebDav { .. } => {
-            let credentials = login.map(|(u, p)| Credentials::new(u, p));
-            if let Some(credentials) = &credentials {
-                engine.set_credentials(remote, credentials.clone());
-            }
-            let client = Client::new(&url, credentials, Options::default()).unwrap();
-            client.mkcol(&RemotePath::root()).await.unwrap();
-            Arc::new(client)
-        }
-    };
+    let connected = server.connect(data.path(), folder, options, false).await;
     let local = tempfile::tempdir().unwrap();
-    let pair = engine
-        .ensure_pair(remote, "", local.path(), Mode::TwoWay)
+    let pair = connected
+        .engine
+        .ensure_pair(connected.remote, "", local.path(), Mode::TwoWay)
         .await
         .unwrap();
     Stage {
-        engine,
+        engine: connected.engine,
         pair,
-        server,
+        server: connected.server,
         local,
         outside: tempfile::tempdir().unwrap(),
         scratch: tempfile::tempdir().unwrap(),
@@ -300,7 +266,7 @@ fn kind_at(path: &Path) -> Option<String> {
     })
 }
 
-async fn play(server: &Server, folder: &str, case: &Case) -> Result<(), TestCaseError> {
+async fn play(server: &CaseServer, folder: &str, case: &Case) -> Result<(), TestCaseError> {
     let stage = stage(server, folder).await;
     std::fs::write(stage.outside.path().join("outside.txt"), b"outside").unwrap();
     // The server's tree, synced down once (a file where a folder already is, or inside a
@@ -453,22 +419,8 @@ async fn play(server: &Server, folder: &str, case: &Case) -> Result<(), TestCase
     Ok(())
 }
 
-fn run_cases(server: Server, cases: u32, seed: u8) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 300,
-        ..Config::default()
-    };
-    let mut runner = TestRunner::new_with_rng(
-        config,
-        TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
-    );
+fn run_cases(server: CaseServer, cases: u32, seed: u8) {
+    let (runtime, mut runner) = runner(cases, seed, 300);
     let played = std::sync::atomic::AtomicU32::new(0);
     let result = runner.run(&case(), |case| {
         let n = played.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -479,83 +431,36 @@ fn run_cases(server: Server, cases: u32, seed: u8) {
     }
 }
 
-fn env_number(var: &str, default: u32) -> u32 {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[test]
 fn hazards_lose_nothing_on_the_in_memory_server() {
-    run_cases(Server::Memory, env_number("TIDESYNC_HAZARD_CASES", 150), 11);
+    run_cases(
+        CaseServer::Memory,
+        env_number("TIDESYNC_HAZARD_CASES", 150),
+        11,
+    );
 }
 
-fn on_real_server<S>(start: impl Future<Output = (S, String, Option<(String, String)>)>, seed: u8) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (server, url, login) = runtime.block_on(start);
-    run_cases(
-        Server::WebDav { url, login },
-        env_number("TIDESYNC_MODEL_SERVER_CASES", 12),
-        seed,
-    );
-    drop(server);
+fn on_real_server(real: RealServer, seed: u8) {
+    let cases = env_number("TIDESYNC_MODEL_SERVER_CASES", 12);
+    real.serve(|server| run_cases(server, cases, seed));
 }
 
 #[test]
 fn hazards_lose_nothing_on_dav_server() {
-    let dir = tempfile::tempdir().unwrap();
-    on_real_server(
-        async {
-            let server = tidesync_testkit::DavServer::serve(dir.path())
-                .await
-                .unwrap();
-            let url = server.url();
-            (server, url, None)
-        },
-        12,
-    );
+    on_real_server(RealServer::Dav, 12);
 }
 
 #[test]
 fn hazards_lose_nothing_on_rclone_serve() {
-    let dir = tempfile::tempdir().unwrap();
-    on_real_server(
-        async {
-            let server = tidesync_testkit::RcloneServer::serve(dir.path(), None)
-                .await
-                .unwrap();
-            let url = server.url();
-            (server, url, None)
-        },
-        13,
-    );
+    on_real_server(RealServer::Rclone, 13);
 }
 
 #[test]
 fn hazards_lose_nothing_on_apache_mod_dav() {
-    use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER, ApacheServer};
-    on_real_server(
-        async {
-            let server = ApacheServer::start().await.unwrap();
-            let url = server.url();
-            let login = Some((APACHE_USER.to_owned(), APACHE_PASSWORD.to_owned()));
-            (server, url, login)
-        },
-        14,
-    );
+    on_real_server(RealServer::Apache, 14);
 }
 
 #[test]
 fn hazards_lose_nothing_on_the_nextcloud_emulation() {
-    use tidesync_testkit::nextcloud::{NextcloudServer, USER};
-    on_real_server(
-        async {
-            let server = NextcloudServer::start().await.unwrap();
-            let url = server.dav_url();
-            let login = Some((USER.to_owned(), server.issue_app_password()));
-            (server, url, login)
-        },
-        15,
-    );
+    on_real_server(RealServer::Nextcloud, 15);
 }

@@ -22,19 +22,18 @@
 
 mod common;
 
+use common::generated::{CaseServer, RealServer, env_number, runner};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
-use tidesync_engine::memory::{MemoryConnector, MemoryRemote};
+use proptest::test_runner::TestCaseError;
 use tidesync_engine::remote::Remote;
-use tidesync_engine::{Engine, EngineOptions, JobState, Mode, Outcome, PairId, PlainHttp};
-use tidesync_webdav::{
-    Client, Credentials, Depth, EntryKind, Options, Overwrite, Precondition, RemotePath,
-};
+use tidesync_engine::{Engine, EngineOptions, JobState, Mode, Outcome, PairId};
+use tidesync_webdav::{Depth, EntryKind, Overwrite, Precondition, RemotePath};
 
 /// Names the generator picks from: unicode, spaces, dots; no two differ only by case.
 const NAMES: &[&str] = &[
@@ -609,67 +608,29 @@ impl Stage {
     }
 }
 
-/// Where a scenario's server is.
-enum Server {
-    Memory,
-    /// A real server's folder: its URL (ending with `/`) and its login.
-    WebDav {
-        url: String,
-        login: Option<(String, String)>,
-    },
-}
-
-async fn stage(server: &Server, folder: &str, walks: bool) -> Stage {
+async fn stage(server: &CaseServer, folder: &str, walks: bool) -> Stage {
     let data_dir = tempfile::tempdir().unwrap();
     let local_dir = tempfile::tempdir().unwrap();
     // The trees are tiny, so deleting one folder is often "most of the tree": the guard
     // would refuse cases that exist to test the other rules.
-    let connector = MemoryConnector::new();
-    let mut options = EngineOptions {
+    let options = EngineOptions {
         mass_delete_guard: false,
         ..EngineOptions::default()
     };
-    if let Server::Memory = server {
-        options.connector = connector.clone();
-    }
-    let engine = Engine::open(data_dir.path(), options).await.unwrap();
-    let (url, login) = match server {
-        Server::Memory => ("http://127.0.0.1:9/".to_owned(), None),
-        Server::WebDav { url, login } => (format!("{url}{folder}/"), login.clone()),
-    };
-    let remote_id = engine
-        .add_remote("model", &url, None, PlainHttp::LoopbackOnly)
-        .await
-        .unwrap();
-    let credentials = login.map(|(user, password)| Credentials::new(user, password));
-    let server: Arc<dyn Remote> = match server {
-        Server::Memory => {
-            let memory = Arc::new(MemoryRemote::new());
-            if walks {
-                memory.answer_folder_by_folder();
-            }
-            connector.serve(remote_id, memory.clone());
-            memory
-        }
-        Server::WebDav { .. } => {
-            if let Some(credentials) = &credentials {
-                engine.set_credentials(remote_id, credentials.clone());
-            }
-            let client = Client::new(&url, credentials, Options::default()).unwrap();
-            client.mkcol(&RemotePath::root()).await.unwrap();
-            Arc::new(client)
-        }
-    };
-    let pair = engine
-        .ensure_pair(remote_id, "", local_dir.path(), Mode::TwoWay)
+    let connected = server
+        .connect(data_dir.path(), folder, options, walks)
+        .await;
+    let pair = connected
+        .engine
+        .ensure_pair(connected.remote, "", local_dir.path(), Mode::TwoWay)
         .await
         .unwrap();
     Stage {
-        engine,
+        engine: connected.engine,
         pair,
         local_dir,
         remote: RemoteSide {
-            server,
+            server: connected.server,
             scratch: tempfile::tempdir().unwrap(),
         },
         _data_dir: data_dir,
@@ -681,7 +642,7 @@ fn fail(message: String) -> TestCaseError {
 }
 
 /// Plays `scenario` on a fresh pair and checks the oracle after every round.
-async fn play(server: &Server, folder: &str, scenario: &Scenario) -> Result<(), TestCaseError> {
+async fn play(server: &CaseServer, folder: &str, scenario: &Scenario) -> Result<(), TestCaseError> {
     let stage = stage(server, folder, scenario.walks).await;
     let local = LocalSide {
         root: stage.local_dir.path(),
@@ -803,24 +764,8 @@ async fn converge(stage: &Stage, local: &LocalSide<'_>, what: &str) -> Result<Tr
 }
 
 /// Runs `cases` scenarios from a fixed seed, each on a fresh pair.
-fn run_cases(server: Server, cases: u32, seed: u8) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 400,
-        ..Config::default()
-    };
-    // `TIDESYNC_MODEL_SEED=N` explores other cases; CI's seeds are fixed.
-    let seed = env_number("TIDESYNC_MODEL_SEED", u32::from(seed)) as u8;
-    let mut runner = TestRunner::new_with_rng(
-        config,
-        TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]),
-    );
+fn run_cases(server: CaseServer, cases: u32, seed: u8) {
+    let (runtime, mut runner) = runner(cases, seed, 400);
     // Every case, shrinking ones too, gets a folder of its own on a shared server.
     let played = std::sync::atomic::AtomicU32::new(0);
     let result = runner.run(&scenario(), |scenario| {
@@ -833,85 +778,37 @@ fn run_cases(server: Server, cases: u32, seed: u8) {
     }
 }
 
-fn env_number(var: &str, default: u32) -> u32 {
-    std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[test]
 fn nothing_is_lost_in_any_tree_shape_on_the_in_memory_server() {
-    run_cases(Server::Memory, env_number("TIDESYNC_MODEL_CASES", 1000), 1);
+    run_cases(
+        CaseServer::Memory,
+        env_number("TIDESYNC_MODEL_CASES", 1000),
+        1,
+    );
 }
 
-/// Scenarios against a real server, each in a folder of its own. The server's runtime stays
-/// up (its worker threads serve) while the cases run on theirs.
-fn on_real_server<S>(start: impl Future<Output = (S, String, Option<(String, String)>)>, seed: u8) {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (server, url, login) = runtime.block_on(start);
-    run_cases(
-        Server::WebDav { url, login },
-        env_number("TIDESYNC_MODEL_SERVER_CASES", 20),
-        seed,
-    );
-    drop(server);
+/// Scenarios against a real server, each in a folder of its own.
+fn on_real_server(real: RealServer, seed: u8) {
+    let cases = env_number("TIDESYNC_MODEL_SERVER_CASES", 20);
+    real.serve(|server| run_cases(server, cases, seed));
 }
 
 #[test]
 fn nothing_is_lost_in_any_tree_shape_on_dav_server() {
-    let dir = tempfile::tempdir().unwrap();
-    on_real_server(
-        async {
-            let server = tidesync_testkit::DavServer::serve(dir.path())
-                .await
-                .unwrap();
-            let url = server.url();
-            (server, url, None)
-        },
-        2,
-    );
+    on_real_server(RealServer::Dav, 2);
 }
 
 #[test]
 fn nothing_is_lost_in_any_tree_shape_on_rclone_serve() {
-    let dir = tempfile::tempdir().unwrap();
-    on_real_server(
-        async {
-            let server = tidesync_testkit::RcloneServer::serve(dir.path(), None)
-                .await
-                .unwrap();
-            let url = server.url();
-            (server, url, None)
-        },
-        3,
-    );
+    on_real_server(RealServer::Rclone, 3);
 }
 
 #[test]
 fn nothing_is_lost_in_any_tree_shape_on_apache_mod_dav() {
-    use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER, ApacheServer};
-    on_real_server(
-        async {
-            let server = ApacheServer::start().await.unwrap();
-            let url = server.url();
-            let login = Some((APACHE_USER.to_owned(), APACHE_PASSWORD.to_owned()));
-            (server, url, login)
-        },
-        4,
-    );
+    on_real_server(RealServer::Apache, 4);
 }
 
 #[test]
 fn nothing_is_lost_in_any_tree_shape_on_the_nextcloud_emulation() {
-    use tidesync_testkit::nextcloud::{NextcloudServer, USER};
-    on_real_server(
-        async {
-            let server = NextcloudServer::start().await.unwrap();
-            let url = server.dav_url();
-            let login = Some((USER.to_owned(), server.issue_app_password()));
-            (server, url, login)
-        },
-        5,
-    );
+    on_real_server(RealServer::Nextcloud, 5);
 }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod generated;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,160 @@
+//! What the generated (model-based) tests share: where a case's server is, the real servers
+//! they run against, and a runner from a fixed seed.
+
+use std::sync::Arc;
+
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use tidesync_engine::memory::{MemoryConnector, MemoryRemote};
+use tidesync_engine::remote::Remote;
+use tidesync_engine::{Engine, EngineOptions, PlainHttp, RemoteId};
+use tidesync_webdav::{Client, Credentials, Options, RemotePath};
+
+/// Where a case's server is.
+pub enum CaseServer {
+    /// A fresh in-memory server per case.
+    Memory,
+    /// A real server's folder (its URL ends with `/`) and its login; each case gets a folder
+    /// of its own in it.
+    WebDav {
+        url: String,
+        login: Option<(String, String)>,
+    },
+}
+
+/// A case's engine, the remote it knows the server as, and the server for the test to act
+/// on as another client would (through the engine's own `Remote` interface).
+pub struct Connected {
+    pub engine: Engine,
+    pub remote: RemoteId,
+    pub server: Arc<dyn Remote>,
+}
+
+impl CaseServer {
+    /// An engine on `data` with `options`, connected to this server's `folder` (made on a
+    /// real server). `walks`: an in-memory server answers folder by folder.
+    pub async fn connect(
+        &self,
+        data: &std::path::Path,
+        folder: &str,
+        mut options: EngineOptions,
+        walks: bool,
+    ) -> Connected {
+        let connector = MemoryConnector::new();
+        if let CaseServer::Memory = self {
+            options.connector = connector.clone();
+        }
+        let engine = Engine::open(data, options).await.unwrap();
+        let (url, login) = match self {
+            CaseServer::Memory => ("http://127.0.0.1:9/".to_owned(), None),
+            CaseServer::WebDav { url, login } => (format!("{url}{folder}/"), login.clone()),
+        };
+        let remote = engine
+            .add_remote("generated", &url, None, PlainHttp::LoopbackOnly)
+            .await
+            .unwrap();
+        let server: Arc<dyn Remote> = match self {
+            CaseServer::Memory => {
+                let memory = Arc::new(MemoryRemote::new());
+                if walks {
+                    memory.answer_folder_by_folder();
+                }
+                connector.serve(remote, memory.clone());
+                memory
+            }
+            CaseServer::WebDav { .. } => {
+                let credentials = login.map(|(user, password)| Credentials::new(user, password));
+                if let Some(credentials) = &credentials {
+                    engine.set_credentials(remote, credentials.clone());
+                }
+                let client = Client::new(&url, credentials, Options::default()).unwrap();
+                client.mkcol(&RemotePath::root()).await.unwrap();
+                Arc::new(client)
+            }
+        };
+        Connected {
+            engine,
+            remote,
+            server,
+        }
+    }
+}
+
+/// The real servers generated cases run against.
+#[derive(Clone, Copy)]
+pub enum RealServer {
+    Dav,
+    Rclone,
+    Apache,
+    Nextcloud,
+}
+
+impl RealServer {
+    /// Starts the server on `runtime`, runs `cases` against it (a [`CaseServer::WebDav`]),
+    /// then stops it. The server's runtime stays up (its worker threads serve) while the
+    /// cases run on theirs.
+    pub fn serve(self, cases: impl FnOnce(CaseServer)) {
+        use tidesync_testkit::apache::{APACHE_PASSWORD, APACHE_USER, ApacheServer};
+        use tidesync_testkit::nextcloud::{NextcloudServer, USER};
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (server, url, login): (Box<dyn std::any::Any>, _, _) = runtime.block_on(async {
+            match self {
+                RealServer::Dav => {
+                    let s = tidesync_testkit::DavServer::serve(dir.path())
+                        .await
+                        .unwrap();
+                    let url = s.url();
+                    (Box::new(s) as Box<dyn std::any::Any>, url, None)
+                }
+                RealServer::Rclone => {
+                    let s = tidesync_testkit::RcloneServer::serve(dir.path(), None)
+                        .await
+                        .unwrap();
+                    let url = s.url();
+                    (Box::new(s) as Box<dyn std::any::Any>, url, None)
+                }
+                RealServer::Apache => {
+                    let s = ApacheServer::start().await.unwrap();
+                    let url = s.url();
+                    let login = Some((APACHE_USER.to_owned(), APACHE_PASSWORD.to_owned()));
+                    (Box::new(s) as Box<dyn std::any::Any>, url, login)
+                }
+                RealServer::Nextcloud => {
+                    let s = NextcloudServer::start().await.unwrap();
+                    let url = s.dav_url();
+                    let login = Some((USER.to_owned(), s.issue_app_password()));
+                    (Box::new(s) as Box<dyn std::any::Any>, url, login)
+                }
+            }
+        });
+        cases(CaseServer::WebDav { url, login });
+        drop(server);
+    }
+}
+
+/// A runtime for the cases and a runner from `seed` (`TIDESYNC_MODEL_SEED=N` explores other
+/// cases; CI's seeds are fixed), shrinking a failure at most `shrink` times.
+pub fn runner(cases: u32, seed: u8, shrink: u32) -> (tokio::runtime::Runtime, TestRunner) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: shrink,
+        ..Config::default()
+    };
+    let seed = env_number("TIDESYNC_MODEL_SEED", u32::from(seed)) as u8;
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &[seed; 32]);
+    (runtime, TestRunner::new_with_rng(config, rng))
+}
+
+/// A count from the environment, or `default`.
+pub fn env_number(var: &str, default: u32) -> u32 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
