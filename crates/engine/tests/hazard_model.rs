@@ -3,8 +3,8 @@
 //! Each case syncs a random tree down from the server, then, on the phone, puts hazards at
 //! random places — a symbolic link to a folder outside the sync folder, a link to a file
 //! inside it, a dangling link, a named pipe — some replacing synced files or folders, and
-//! writes new files, some under decomposed (NFD) names and some dated after 2262. Then it
-//! syncs two-way three times. The oracle:
+//! writes new files, some under decomposed (NFD) names, one name of 250 bytes, and some dated
+//! after 2262. Then it syncs two-way three times. The oracle:
 //! - every sync completes, with no error (a hazard is skipped, not a failure);
 //! - nothing is written outside the sync folder;
 //! - every server file at or below a hazard is still on the server, unchanged;
@@ -37,14 +37,20 @@ use tidesync_webdav::{Depth, EntryKind, Precondition, RemotePath};
 
 /// Folders the generator places things in; `""` is the root.
 const DIRS: &[&str] = &["", "Docs", "Docs/\u{c9}t\u{e9}", "\u{3a9}"];
-/// Names, several with accents (so the NFD forms differ).
-const NAMES: &[&str] = &[
-    "a.txt",
-    "r\u{e9}sum\u{e9}.md",
-    "x",
-    "na\u{ef}ve",
-    "Zo\u{eb}",
-];
+/// Names, several with accents (so the NFD forms differ), and one of 250 bytes (its part
+/// file must fit the 255-byte limit).
+static NAMES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    let short = [
+        "a.txt",
+        "r\u{e9}sum\u{e9}.md",
+        "x",
+        "na\u{ef}ve",
+        "Zo\u{eb}",
+    ];
+    let mut names: Vec<String> = short.into_iter().map(str::to_owned).collect();
+    names.push(format!("{}.txt", "l".repeat(246)));
+    names
+});
 
 #[derive(Debug, Clone, Copy)]
 enum Hazard {
@@ -68,7 +74,7 @@ impl Place {
         match (self.name, dir) {
             (None, "") => None,
             (None, dir) => Some(dir.to_owned()),
-            (Some(n), "") => Some(NAMES[n].to_owned()),
+            (Some(n), "") => Some(NAMES[n].clone()),
             (Some(n), dir) => Some(format!("{dir}/{}", NAMES[n])),
         }
     }
