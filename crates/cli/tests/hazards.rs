@@ -52,6 +52,11 @@ impl Setup {
     /// Runs a two-way sync; as root, it runs as nobody (who owns the local folder and the
     /// state), so that a folder without permissions stops it as it stops a user.
     async fn sync(&self) -> (i32, String) {
+        self.sync_in("two-way").await
+    }
+
+    /// Runs a sync in `mode` (see [`Setup::sync`]).
+    async fn sync_in(&self, mode: &str) -> (i32, String) {
         let as_root = is_root();
         let mut command = if as_root {
             for path in [self.work.path(), &self.local, &self.state] {
@@ -201,4 +206,24 @@ async fn a_missing_folder_exits_8_and_a_link_or_a_pipe_is_skipped_with_exit_0() 
     std::fs::rename(&away, &setup.local).unwrap();
     let (code, stderr) = setup.sync().await;
     assert_eq!(code, 0, "{stderr}");
+}
+
+#[tokio::test]
+async fn a_read_only_folder_backs_up_without_a_marker_and_is_still_known() {
+    let setup = Setup::new().await;
+    std::fs::write(setup.local.join("photo.jpg"), b"photo").unwrap();
+    set_mode(&setup.local, 0o555);
+    let (code, stderr) = setup.sync_in("upload").await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        std::fs::read(setup.remote.join("photo.jpg")).unwrap(),
+        b"photo"
+    );
+    assert!(
+        !setup.local.join(".tidesync").exists(),
+        "no marker could be written"
+    );
+    let (code, stderr) = setup.sync_in("upload").await;
+    assert_eq!(code, 0, "known by its device and inode: {stderr}");
+    set_mode(&setup.local, 0o755);
 }

@@ -154,7 +154,20 @@ pub fn adopt(
             text.push_str(token);
             text.push('\n');
         }
-        std::fs::write(&marker, text)?;
+        match std::fs::write(&marker, text) {
+            Ok(()) => {}
+            // A folder backed up from a read-only card or mount cannot hold a marker: its
+            // device and inode alone tell it (see `verdict`).
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+                ) =>
+            {
+                tracing::warn!(%error, "the folder cannot hold its marker file; known by its inode");
+            }
+            Err(error) => return Err(error),
+        }
     }
     let (device, inode) = identity(&std::fs::metadata(root)?);
     Ok(RootIdentity {
