@@ -77,7 +77,7 @@ impl Setup {
             .args([
                 "sync",
                 "--mode",
-                "two-way",
+                mode,
                 "--url",
                 &self.server.url(),
                 "--local",
