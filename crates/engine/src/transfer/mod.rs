@@ -213,11 +213,16 @@ impl Context {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
-        let link = tokio::task::spawn_blocking(move || {
-            crate::confine::first_link(&root, segments.iter().map(String::as_str))
-        })
-        .await
-        .map_err(|e| TransferError::local(&target, std::io::Error::other(e)))?
+        let check = move || crate::confine::first_link(&root, segments.iter().map(String::as_str));
+        // A few `lstat`s: inline where the run measured the disk quicker than a hand-off to
+        // the blocking pool (as small downloads finish, see `quick_disk`), else on the pool.
+        let link = if self.quick_disk.inlines() {
+            check()
+        } else {
+            tokio::task::spawn_blocking(check)
+                .await
+                .map_err(|e| TransferError::local(&target, std::io::Error::other(e)))?
+        }
         .map_err(|e| TransferError::local(&target, e))?;
         match link {
             Some(link) => Err(TransferError::ThroughLink {
