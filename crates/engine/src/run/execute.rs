@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::RunError;
 use super::actions::perform;
-use super::shared::{Effect, record, record_error};
+use super::shared::{Effect, is_below, record, record_error};
 use super::survey::Survey;
 use crate::model::Summary;
 use crate::plan::{Action, Plan};
@@ -218,12 +218,6 @@ fn is_folder_action(action: &Action) -> bool {
         action,
         Action::MkdirLocal { .. } | Action::MkdirRemote { .. } | Action::Agree { .. }
     )
-}
-
-/// Whether `path` lies below the folder `folder`.
-fn is_below(path: &str, folder: &str) -> bool {
-    path.strip_prefix(folder)
-        .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Folder actions that ended are no longer waited for.

@@ -151,3 +151,9 @@ pub(super) fn record_installed(
     let folder = ctx.local_path(path).parent().map(|p| p.to_owned());
     Ok(ctx.recorder.agree(agreed, folder)?)
 }
+
+/// Whether the relative `path` lies strictly below the folder `folder`.
+pub(super) fn is_below(path: &str, folder: &str) -> bool {
+    path.strip_prefix(folder)
+        .is_some_and(|rest| rest.starts_with('/'))
+}

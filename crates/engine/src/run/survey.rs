@@ -10,6 +10,7 @@ use tidesync_webdav::{Concurrency, Depth, Entry, EntryKind, Listing, RemotePath,
 
 use super::RunError;
 use super::early::{Known, download_early};
+use super::shared::is_below;
 use super::shared::record_error;
 use super::unicode;
 use crate::journal::{Agreed, PartialDownload};
@@ -358,10 +359,6 @@ fn hide_too_long(root: &Path, remote: &mut BTreeMap<String, RemoteState>) -> Vec
         remote.retain(|path, _| !hidden.iter().any(|(h, _)| path == h || is_below(path, h)));
     }
     hidden
-}
-
-fn is_below(path: &str, folder: &str) -> bool {
-    path.len() > folder.len() && path.starts_with(folder) && path.as_bytes()[folder.len()] == b'/'
 }
 
 /// Hides remote entries whose paths differ only by letter case (`Report.txt`, `report.txt`), and

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use icu_normalizer::ComposingNormalizerBorrowed;
 
+use super::shared::is_below;
 use crate::journal::Agreed;
 use crate::model::{FileError, LocalState, RemoteState};
 
@@ -120,10 +121,6 @@ pub(super) fn match_names(
         })
         .collect();
     matched
-}
-
-fn is_below(path: &str, folder: &str) -> bool {
-    path.len() > folder.len() && path.starts_with(folder) && path.as_bytes()[folder.len()] == b'/'
 }
 
 /// Keys of local paths, each made from its folder's key and its own name.
