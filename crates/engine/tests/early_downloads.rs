@@ -196,10 +196,19 @@ async fn on_apache_a_file_listed_early_is_fetched_before_the_walk_reaches_the_bo
     let apache = ApacheServer::start().await.unwrap();
     common::apache_write(&apache, "top.txt", "top");
     common::apache_write(&apache, "l1/l2/l3/l4/deep.txt", "deep");
+    // 20 ms each way in front of Apache: the walk's round trips, not the scheduling of a busy
+    // machine, decide the order the log shows (on bare loopback they are too short to).
+    let apache_addr = apache.url().split('/').nth(2).unwrap().parse().unwrap();
+    let proxy = tidesync_testkit::FaultProxy::start(apache_addr)
+        .await
+        .unwrap();
+    proxy.always(Some(tidesync_testkit::Fault::Latency(
+        std::time::Duration::from_millis(20),
+    )));
     let (data, local) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (engine, _, pair) = common::apache_pair(
         data.path(),
-        apache.url(),
+        proxy.url() + "dav/",
         None,
         local.path(),
         Mode::Download,

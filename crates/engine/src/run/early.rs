@@ -165,12 +165,7 @@ fn start(
     async move {
         let started = Instant::now();
         let result = async {
-            let target = ctx.writable_path(&path).await?;
-            if let Some(folder) = target.parent() {
-                tokio::fs::create_dir_all(folder)
-                    .await
-                    .map_err(|source| TransferError::local(folder, source))?;
-            }
+            ctx.make_folders_for(&path).await?;
             let agreed = fetch_and_record(&ctx, &path, None, &remote, partial.as_ref()).await?;
             Ok((agreed, downloaded(&remote)))
         }

@@ -233,6 +233,42 @@ impl Context {
         }
     }
 
+    /// Makes the folders `path` goes in, after the same check as
+    /// [`writable_path`](Self::writable_path), in one blocking call (an early download starts
+    /// as soon as its folder is listed, so each hop before its `GET` counts).
+    pub async fn make_folders_for(&self, path: &RemotePath) -> Result<(), TransferError> {
+        let target = self.local_path(path);
+        let Some(folder) = target.parent().map(Path::to_owned) else {
+            return Ok(());
+        };
+        let on_phone = self.on_phone(path);
+        let parents: Vec<String> = on_phone
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+            .split_last()
+            .map_or_else(Vec::new, |(_, above)| above.to_vec());
+        let root = self.local_root.clone();
+        let made = tokio::task::spawn_blocking(move || {
+            let link = crate::confine::first_link(&root, parents.iter().map(String::as_str))?;
+            if link.is_none() {
+                std::fs::create_dir_all(&folder)?;
+            }
+            Ok::<_, std::io::Error>(link)
+        })
+        .await
+        .map_err(|e| TransferError::local(&target, std::io::Error::other(e)))?
+        .map_err(|e| TransferError::local(&target, e))?;
+        match made {
+            Some(link) => Err(TransferError::ThroughLink {
+                path: path.as_str().to_owned(),
+                link,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Races `future` against the run token.
     pub(crate) async fn or_stop<T>(
         &self,
