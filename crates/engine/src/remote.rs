@@ -9,8 +9,8 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use tidesync_webdav::{
-    Abilities, BulkFile, BulkResult, Client, Depth, Download, Entry, EntryKind, Error, Found,
-    Listing, Mkcol, Overwrite, Precondition, RemotePath, SentBytes, Uploaded,
+    Abilities, BulkFile, BulkResult, ChunksSent, Client, Depth, Download, Entry, EntryKind, Error,
+    Found, Listing, Mkcol, Overwrite, Precondition, RemotePath, SentBytes, Uploaded,
 };
 
 use crate::model::ServerHints;
@@ -82,7 +82,8 @@ pub trait Remote: Send + Sync + 'static {
     /// ignores, written and deleted to test preconditions.
     fn abilities<'a>(&'a self, probe: &'a RemotePath) -> BoxFuture<'a, Result<Abilities, Error>>;
     /// Sends the chunks of `local` missing from the upload folder `upload_id`; returns the
-    /// file's length. Only where [`Abilities::chunking`] says so.
+    /// file's length (and checksum, where the server stores one). Only where
+    /// [`Abilities::chunking`] says so.
     fn put_chunks<'a>(
         &'a self,
         path: &'a RemotePath,
@@ -90,14 +91,14 @@ pub trait Remote: Send + Sync + 'static {
         upload_id: &'a str,
         chunk_size: u64,
         sent: SentBytes,
-    ) -> BoxFuture<'a, Result<u64, Error>>;
+    ) -> BoxFuture<'a, Result<ChunksSent, Error>>;
     /// Assembles the upload folder `upload_id` into `path`; `local` is the file it came from.
     fn assemble_chunks<'a>(
         &'a self,
         path: &'a RemotePath,
         local: &'a Path,
         upload_id: &'a str,
-        total: u64,
+        sent: &'a ChunksSent,
         precondition: &'a Precondition,
         mtime: Option<SystemTime>,
     ) -> BoxFuture<'a, Result<Uploaded, Error>>;
@@ -232,7 +233,7 @@ impl Remote for Client {
         upload_id: &'a str,
         chunk_size: u64,
         sent: SentBytes,
-    ) -> BoxFuture<'a, Result<u64, Error>> {
+    ) -> BoxFuture<'a, Result<ChunksSent, Error>> {
         Box::pin(Client::put_chunks(
             self, path, local, upload_id, chunk_size, sent,
         ))
@@ -243,7 +244,7 @@ impl Remote for Client {
         path: &'a RemotePath,
         local: &'a Path,
         upload_id: &'a str,
-        total: u64,
+        sent: &'a ChunksSent,
         precondition: &'a Precondition,
         mtime: Option<SystemTime>,
     ) -> BoxFuture<'a, Result<Uploaded, Error>> {
@@ -252,7 +253,7 @@ impl Remote for Client {
             path,
             local,
             upload_id,
-            total,
+            sent,
             precondition,
             mtime,
         ))

@@ -107,6 +107,15 @@ pub enum Error {
     /// not announce it): a caller's mistake, never a server's answer.
     #[error("the server does not offer {what}")]
     Unsupported { what: &'static str },
+    /// The bytes that went out are not the ones whose SHA-1 went with them as `OC-Checksum`:
+    /// the local file was written while it was being sent. Nextcloud stores that header as
+    /// sent without checking it (`File::put`), so only the client can notice; the upload must
+    /// not be used.
+    #[error(
+        "{method} {path}: the local file changed while it was being sent (its bytes no longer \
+         match the checksum sent with them)"
+    )]
+    ChangedWhileSent { method: Method, path: String },
     /// A local file to upload could not be read.
     #[error("{method} {path}: reading the local file failed: {source}")]
     LocalRead {
@@ -230,6 +239,11 @@ impl Error {
 
     pub fn is_not_found(&self) -> bool {
         matches!(self.status().map(|s| s.as_u16()), Some(404 | 410))
+    }
+
+    /// The local file changed while it was being sent ([`Error::ChangedWhileSent`]).
+    pub fn is_local_change(&self) -> bool {
+        matches!(self, Error::ChangedWhileSent { .. })
     }
 
     /// An `If-Match`/`If-None-Match` precondition failed: the remote changed meanwhile.

@@ -42,9 +42,9 @@ pub mod validator;
 pub use adaptive::{Answer, Concurrency};
 pub use certificate::{CertificateInfo, presented_certificate};
 pub use client::{
-    BulkFile, BulkResult, Client, Credentials, Depth, Download, Found, LOGIN_PATIENCE, LoginError,
-    LoginFlow, MIN_CHUNK_SIZE, Mkcol, Options, Overwrite, Precondition, SentBytes, SignedIn,
-    Uploaded,
+    BulkFile, BulkResult, ChunksSent, Client, Credentials, Depth, Download, Found, LOGIN_PATIENCE,
+    LoginError, LoginFlow, MIN_CHUNK_SIZE, Mkcol, Options, Overwrite, Precondition, SentBytes,
+    SignedIn, Uploaded,
 };
 pub use entry::{Entry, EntryError, EntryKind, Listing, Rejected};
 pub use error::Error;

@@ -214,9 +214,9 @@ async fn chunked(
     precondition: &Precondition,
     sent: tidesync_webdav::SentBytes,
 ) -> Result<tidesync_webdav::Uploaded, tidesync_webdav::Error> {
-    let total = client.put_chunks(target, local, id, size, sent).await?;
+    let sent = client.put_chunks(target, local, id, size, sent).await?;
     client
-        .assemble_chunks(target, local, id, total, precondition, None)
+        .assemble_chunks(target, local, id, &sent, precondition, None)
         .await
 }
 
@@ -830,7 +830,7 @@ async fn a_retried_assembly_counts_only_a_file_that_is_ours() {
     let dir = tempfile::tempdir().unwrap();
     let (local, _) = big_file(dir.path(), 1000);
     let mtime = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    let total = client
+    let sent = client
         .put_chunks(&path("f.bin"), &local, "r-1", 300, Arc::new(|_| {}))
         .await
         .unwrap();
@@ -840,7 +840,7 @@ async fn a_retried_assembly_counts_only_a_file_that_is_ours() {
             &target,
             &local,
             "r-1",
-            total,
+            &sent,
             &Precondition::Absent,
             Some(mtime),
         )
@@ -1105,4 +1105,93 @@ async fn a_file_keeps_its_etag_when_bulk_rewrites_it_in_place_at_the_same_size_a
         .await
         .unwrap();
     assert_ne!(put.etag, listed.etag, "a PUT's part file is a new inode");
+}
+
+fn sha1_hex(data: &[u8]) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, data);
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `File::put` stores the `OC-Checksum` of the request that writes a file, as sent and
+/// unchecked, and the assembly `MOVE` writes through it. So the client sends the file's SHA-1
+/// with the assembly (as `nextcloudcmd` does), and the server then reports it.
+#[tokio::test]
+async fn the_assembly_carries_the_files_checksum_and_the_server_keeps_any_checksum_unchecked() {
+    let server = NextcloudServer::start().await.unwrap();
+    let password = server.issue_app_password();
+    let client = client(&server, &password);
+    client.list(&RemotePath::root(), Depth::One).await.unwrap();
+    client.abilities(&path(PROBE)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (local, data) = big_file(dir.path(), 1000);
+    let target = path("f.bin");
+    let no_report: tidesync_webdav::SentBytes = Arc::new(|_| {});
+    chunked(
+        &client,
+        &target,
+        &local,
+        "c-1",
+        300,
+        &Precondition::Absent,
+        no_report,
+    )
+    .await
+    .unwrap();
+    let listed = client
+        .stat(&target, EntryKind::File)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(listed.checksums, vec![format!("SHA1:{}", sha1_hex(&data))]);
+
+    // Whatever a write says is kept as it is: the server never compares.
+    let wrong = format!("SHA1:{}", "0".repeat(40));
+    let (status, _) = raw(
+        &server,
+        &password,
+        "PUT",
+        &format!("/remote.php/dav/files/{USER}/odd.txt"),
+        &[("OC-Checksum", wrong.clone())],
+        b"abc".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let odd = client
+        .stat(&path("odd.txt"), EntryKind::File)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(odd.checksums, vec![wrong]);
+}
+
+/// Since the server keeps the checksum unchecked, only the client can see that the bytes it
+/// streamed are not the ones it hashed: a file rewritten in place while it goes up (same
+/// size) is refused as changed, not reported as uploaded.
+#[tokio::test]
+async fn a_file_rewritten_while_it_streams_is_refused_by_its_own_checksum() {
+    let server = NextcloudServer::start().await.unwrap();
+    let client = client(&server, &server.issue_app_password());
+    client.list(&RemotePath::root(), Depth::One).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("db.bin");
+    std::fs::write(&local, vec![1u8; 1024 * 1024]).unwrap();
+    let rewritten = std::sync::atomic::AtomicBool::new(false);
+    let writer = local.clone();
+    // Called as the first piece is handed to the connection, before the next is read.
+    let sent: tidesync_webdav::SentBytes = Arc::new(move |n| {
+        if n > 0 && !rewritten.swap(true, Ordering::SeqCst) {
+            std::fs::write(&writer, vec![2u8; 1024 * 1024]).unwrap();
+        }
+    });
+    let refused = client
+        .put_file_reporting(&path("db.bin"), &local, &Precondition::Absent, None, sent)
+        .await
+        .unwrap_err();
+    assert!(refused.is_local_change(), "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("changed while it was being sent"),
+        "{refused}"
+    );
 }

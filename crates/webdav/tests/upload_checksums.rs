@@ -1,5 +1,5 @@
 //! Uploads carry `OC-Checksum: SHA1:<hex>` to a server whose listings show ownCloud's
-//! properties (ownCloud, Nextcloud store and check it), and no such header to any other
+//! properties (ownCloud and Nextcloud store it), and no such header to any other
 //! server, which would ignore it while the client read each file twice.
 
 use std::sync::{Arc, Mutex};

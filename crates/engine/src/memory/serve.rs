@@ -9,8 +9,8 @@ use tokio::sync::Notify;
 
 use bytes::Bytes;
 use tidesync_webdav::{
-    Abilities, BulkFile, BulkResult, Depth, Entry, EntryKind, Error, Found, Listing, Method, Mkcol,
-    Overwrite, Precondition, RemotePath, SentBytes, StatusCode, Uploaded,
+    Abilities, BulkFile, BulkResult, ChunksSent, Depth, Entry, EntryKind, Error, Found, Listing,
+    Method, Mkcol, Overwrite, Precondition, RemotePath, SentBytes, StatusCode, Uploaded,
 };
 
 use super::{Item, MemoryRemote, etag, has_parent, sha1_of, status, webdav_method};
@@ -222,7 +222,7 @@ impl Remote for MemoryRemote {
         _upload_id: &'a str,
         _chunk_size: u64,
         _sent: SentBytes,
-    ) -> BoxFuture<'a, Result<u64, Error>> {
+    ) -> BoxFuture<'a, Result<ChunksSent, Error>> {
         unsupported("chunked upload")
     }
 
@@ -231,7 +231,7 @@ impl Remote for MemoryRemote {
         _path: &'a RemotePath,
         _local: &'a Path,
         _upload_id: &'a str,
-        _total: u64,
+        _sent: &'a ChunksSent,
         _precondition: &'a Precondition,
         _mtime: Option<SystemTime>,
     ) -> BoxFuture<'a, Result<Uploaded, Error>> {

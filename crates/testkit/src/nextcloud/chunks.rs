@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 
-use super::dav::{http_date, if_header};
+use super::dav::{http_date, if_header, sent_checksum};
 use super::files::{Write, parent_of};
 use super::{
     Answer, Asked, State, USER, destination_path, forbidden_name, reply, sabre_error, sent_mtime,
@@ -268,11 +268,14 @@ fn assemble(state: &mut State, asked: &Asked, id: &str) -> Answer {
     }
     let mtime = sent_mtime(asked);
     let now = state.now_seconds();
+    // The `MOVE` of a `FutureFile` copies it into place (`Directory::moveInto` declines a
+    // node that is not a `Node`, so Sabre's `Tree::move` copies and deletes), and the copy is a
+    // `File::put` within this request: it stores this request's `OC-Checksum`.
     match state.files.write(
         &target,
         data.freeze(),
         mtime.unwrap_or(now),
-        None,
+        sent_checksum(asked),
         Write::PartFile,
     ) {
         Ok(node) => reply(

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use hyper::Method;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::files::{Files, Node, Write, sha1_checksum};
+use super::files::{Files, Node, Write};
 use super::trash::TrashItem;
 use super::{
     Answer, Asked, State, USER, destination_path, forbidden_name, reply, sabre_error, sent_mtime,
@@ -284,13 +284,7 @@ fn put(state: &mut State, asked: &Asked, path: &str, body: Bytes) -> Answer {
     {
         return reply(507, &[], "Insufficient Storage");
     }
-    let checksum = match asked.header("oc-checksum") {
-        Some(sent) => match verified(sent, &body) {
-            Ok(checksum) => Some(checksum),
-            Err(message) => return reply(400, &[], message),
-        },
-        None => None,
-    };
+    let checksum = sent_checksum(asked);
     let mtime = sent_mtime(asked);
     let now = state.now_seconds();
     let existed = state.files.get(path).is_some();
@@ -307,21 +301,15 @@ fn put(state: &mut State, asked: &Asked, path: &str, body: Bytes) -> Answer {
     }
 }
 
-/// Checks an `OC-Checksum` against the data; only SHA1 is checked, other algorithms are kept.
-pub(super) fn verified(sent: &str, data: &[u8]) -> Result<String, &'static str> {
-    let sent = sent.trim();
-    match sent.split_once(':') {
-        Some((algorithm, _)) if algorithm.eq_ignore_ascii_case("SHA1") => {
-            let actual = sha1_checksum(data);
-            if actual.eq_ignore_ascii_case(sent) {
-                Ok(actual)
-            } else {
-                Err("The computed checksum does not match the one received from the client.")
-            }
-        }
-        Some(_) => Ok(sent.to_owned()),
-        None => Err("OC-Checksum is not algorithm:digest"),
-    }
+/// The `OC-Checksum` a write stores, as sent and unchecked: `File::put` ends with
+/// `setChecksum(trim($checksumHeader))` (or clears the stored one when none was sent) and never
+/// compares it with the bytes it wrote.
+pub(super) fn sent_checksum(asked: &Asked) -> Option<String> {
+    asked
+        .header("oc-checksum")
+        .map(str::trim)
+        .filter(|sent| !sent.is_empty())
+        .map(str::to_owned)
 }
 
 fn get(state: &State, asked: &Asked, path: &str) -> Answer {

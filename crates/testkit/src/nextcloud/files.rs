@@ -25,7 +25,7 @@ pub struct Node {
     pub inode: u64,
     /// Seconds since the epoch.
     pub mtime: i64,
-    /// `SHA1:<hex>` as stored from `OC-Checksum`, or computed when none was sent.
+    /// The `OC-Checksum` the last write sent, as sent (`File::put` stores it unchecked).
     pub checksum: Option<String>,
 }
 

@@ -28,6 +28,19 @@ use crate::validator;
 /// The smallest chunk Nextcloud takes (but the last), as its documentation says.
 pub const MIN_CHUNK_SIZE: u64 = 5 * 1024 * 1024;
 
+/// What [`Client::put_chunks`] sent, for [`Client::assemble_chunks`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunksSent {
+    /// The file's length, announced on assembly as `OC-Total-Length`.
+    pub total: u64,
+    /// `SHA1:<hex>` of the file, read once every chunk was sent, for a server that stores
+    /// `OC-Checksum` (Nextcloud keeps the one sent with the assembly: the `MOVE` of a
+    /// `FutureFile` copies it into place through `File::put`, which stores the request's
+    /// header). The caller checks the file is unchanged after this, so the checksum is the
+    /// one of the bytes in the chunks.
+    pub checksum: Option<String>,
+}
+
 /// One chunk of a file: its number (from 1) and the bytes it covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Piece {
@@ -60,8 +73,8 @@ impl Client {
     /// Sends `local`, meant for `path`, by chunked upload v2 into the upload folder
     /// `upload_id` (letters, digits and '-'), `chunk_size` bytes at a time (capped by the
     /// server's maximum). Chunks already in the folder with the right size are not sent again;
-    /// `sent` counts them as gone out. Returns the file's length, for
-    /// [`assemble_chunks`](Client::assemble_chunks).
+    /// `sent` counts them as gone out. Returns the file's length and, for a server that
+    /// stores checksums, its SHA-1, for [`assemble_chunks`](Client::assemble_chunks).
     pub async fn put_chunks(
         &self,
         path: &RemotePath,
@@ -69,7 +82,7 @@ impl Client {
         upload_id: &str,
         chunk_size: u64,
         sent: SentBytes,
-    ) -> Result<u64, Error> {
+    ) -> Result<ChunksSent, Error> {
         let folder = self.upload_folder(upload_id)?;
         let destination = path.url(&self.inner.base, false);
         let total = tokio::fs::metadata(local)
@@ -119,11 +132,26 @@ impl Client {
             .map_err(|e| e.into_error(path))?;
             done += piece.len;
         }
-        Ok(total)
+        let checksum = match self.takes_checksums() {
+            true => {
+                let local = local.to_owned();
+                let hashed =
+                    tokio::task::spawn_blocking(move || super::upload::file_sha1(&local)).await;
+                let read = hashed.map_err(std::io::Error::other).and_then(|r| r);
+                Some(read.map_err(|source| Error::LocalRead {
+                    method: Method::PUT,
+                    path: path.to_string(),
+                    source,
+                })?)
+            }
+            false => None,
+        };
+        Ok(ChunksSent { total, checksum })
     }
 
-    /// Assembles the chunks of `upload_id` into `path` (`total` bytes in all, read from
-    /// `local`), only if `precondition` holds there, with `mtime`. The upload folder is gone
+    /// Assembles the chunks of `upload_id` into `path` (`sent.total` bytes in all, read from
+    /// `local`), only if `precondition` holds there, with `mtime` and the file's checksum
+    /// (`OC-Checksum`, as Nextcloud's own client sends it). The upload folder is gone
     /// afterwards.
     ///
     /// The precondition is not sent as `If-Match` / `If-None-Match`: Sabre checks those against
@@ -137,10 +165,11 @@ impl Client {
         path: &RemotePath,
         local: &Path,
         upload_id: &str,
-        total: u64,
+        sent: &ChunksSent,
         precondition: &Precondition,
         mtime: Option<SystemTime>,
     ) -> Result<Uploaded, Error> {
+        let total = sent.total;
         let folder = self.upload_folder(upload_id)?;
         let destination = path.url(&self.inner.base, false);
         let mut assemble = folder.clone();
@@ -149,9 +178,12 @@ impl Client {
         let moved = Method::from_bytes(b"MOVE").expect("MOVE is a valid method");
         let answer = self
             .send_url(&moved, &assemble, &label, |r| {
-                let r = r
+                let mut r = r
                     .header("Destination", destination.as_str())
                     .header("OC-Total-Length", total);
+                if let Some(checksum) = &sent.checksum {
+                    r = r.header("OC-Checksum", checksum);
+                }
                 let r = match precondition {
                     Precondition::Absent => r.header("Overwrite", "F"),
                     Precondition::Matches(tag) => match validator::strong(tag) {

@@ -25,7 +25,7 @@ use tracing::Instrument;
 use url::Url;
 
 pub use bulk::{BulkFile, BulkResult};
-pub use chunked::MIN_CHUNK_SIZE;
+pub use chunked::{ChunksSent, MIN_CHUNK_SIZE};
 pub use download::Download;
 pub use listing::Found;
 pub use login::{LOGIN_PATIENCE, LoginError, LoginFlow, SignedIn};

@@ -1,7 +1,8 @@
 //! PUT: a local file streamed with its length (or small bytes in one piece), with a
 //! precondition and the modification time, reporting how much has gone out. To a server whose
 //! listings carry ownCloud's properties, the body's SHA-1 goes along as `OC-Checksum`, which
-//! ownCloud and Nextcloud store and check.
+//! ownCloud and Nextcloud store (Nextcloud without checking it: `File::put`); the bytes that
+//! went out are hashed too, and an upload whose bytes no longer match is refused as changed.
 
 use std::future::Future;
 use std::path::Path;
@@ -222,10 +223,22 @@ impl Client {
         let (stream, length, checksum) = made.await.map_err(PutError::Local)?;
         let activity = Activity::new();
         let mut so_far = 0u64;
+        // What went out is hashed where a checksum went with it: Nextcloud stores the header
+        // as sent, so a file written during its upload would be recorded with a checksum its
+        // bytes do not have (and with mixed bytes).
+        let sent_digest = checksum.as_ref().map(|_| {
+            Arc::new(std::sync::Mutex::new(ring::digest::Context::new(
+                &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+            )))
+        });
+        let hashing = sent_digest.clone();
         let counted = stream.inspect(move |chunk| {
             if let Ok(chunk) = chunk {
                 so_far += chunk.len() as u64;
                 report(so_far);
+                if let Some(digest) = &hashing {
+                    digest.lock().expect("never poisoned").update(chunk);
+                }
             }
         });
         let limit = self.inner.options.upload_limit.clone();
@@ -240,16 +253,25 @@ impl Client {
             }
         });
         let data = reqwest::Body::wrap_stream(activity.watch(limited));
+        let announced = checksum.clone();
         let request = |r: RequestBuilder| {
             let mut r = extra(r.header(CONTENT_LENGTH, length).body(data));
-            if let Some(checksum) = checksum {
+            if let Some(checksum) = announced {
                 r = r.header("OC-Checksum", checksum);
             }
             r
         };
-        self.send_url_once(&Method::PUT, url, label, &activity, request)
+        let response = self
+            .send_url_once(&Method::PUT, url, label, &activity, request)
             .await
-            .map_err(PutError::Remote)
+            .map_err(PutError::Remote)?;
+        if let (Some(announced), Some(digest)) = (checksum, sent_digest) {
+            let digest = digest.lock().expect("never poisoned").clone().finish();
+            if !sha1_header(digest).eq_ignore_ascii_case(&announced) {
+                return Err(PutError::ChangedWhileSent);
+            }
+        }
+        Ok(response)
     }
 }
 
@@ -281,7 +303,7 @@ impl Client {
     /// Whether the server stores checksums sent with uploads: its listings carry ownCloud's
     /// properties (ownCloud, Nextcloud). Others would ignore the header, so no file is read
     /// twice for them.
-    fn takes_checksums(&self) -> bool {
+    pub(super) fn takes_checksums(&self) -> bool {
         self.quirks().owncloud_properties == Some(true)
     }
 }
@@ -306,9 +328,11 @@ pub(super) fn with_conditions(
     request
 }
 
-/// Why an upload failed: the local file or the server.
+/// Why an upload failed: the local file (unreadable, or written while it was sent) or the
+/// server.
 pub(super) enum PutError {
     Local(std::io::Error),
+    ChangedWhileSent,
     Remote(Error),
 }
 
@@ -316,12 +340,14 @@ impl std::fmt::Display for PutError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PutError::Local(error) => write!(f, "reading the local file: {error}"),
+            PutError::ChangedWhileSent => write!(f, "the local file changed while it was sent"),
             PutError::Remote(error) => error.fmt(f),
         }
     }
 }
 
-/// A local read failure is not retried: the file will not read better a second later.
+/// A local failure is not retried: the file will not read better a second later, and one
+/// being written is sent again by the next pass, once the writer is done.
 impl Retryable for PutError {
     fn worth_retrying(&self) -> bool {
         matches!(self, PutError::Remote(e) if e.is_retryable())
@@ -330,7 +356,7 @@ impl Retryable for PutError {
     fn retry_after(&self) -> Option<Duration> {
         match self {
             PutError::Remote(e) => e.retry_after(),
-            PutError::Local(_) => None,
+            PutError::Local(_) | PutError::ChangedWhileSent => None,
         }
     }
 }
@@ -343,6 +369,10 @@ impl PutError {
                 method: Method::PUT,
                 path: path.to_string(),
                 source,
+            },
+            PutError::ChangedWhileSent => Error::ChangedWhileSent {
+                method: Method::PUT,
+                path: path.to_string(),
             },
         }
     }

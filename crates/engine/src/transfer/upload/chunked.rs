@@ -2,15 +2,16 @@
 //! folder named from the file's identity (pair, path, size, modification time, inode, chunk
 //! size), recorded in the journal first. A run that is stopped, or a process that is killed,
 //! leaves the folder; the next upload of the same file finds it and sends only the missing
-//! chunks. The local file is checked between the last chunk and the assembly, and the remote
-//! version just before it, so the real name gets exactly the version planned. Folders no run
+//! chunks. The local file is hashed after the last chunk (its SHA-1 goes with the assembly,
+//! where the server stores checksums) and checked after that, and the remote version just
+//! before the assembly, so the real name gets exactly the version planned. Folders no run
 //! needs any more are deleted by [`sweep_chunked`].
 
 use tidesync_webdav::RemotePath;
 
 use super::{
-    Context, TransferError, abilities, agreed, changed_remotely, mtime_of, precondition_for,
-    remote_unchanged, stat_async, upload_progress,
+    Context, TransferError, abilities, agreed, changed_locally, changed_remotely, mtime_of,
+    precondition_for, remote_unchanged, stat_async, upload_progress,
 };
 use crate::journal::Agreed;
 use crate::model::{LocalState, PairId, RemoteState};
@@ -29,18 +30,16 @@ pub(super) async fn send(
         .call(move |j| j.begin_chunked(pair, &recorded))
         .await?;
     let progress = upload_progress(ctx, path, before.size);
-    let total = ctx
+    let sent = ctx
         .or_stop(
             ctx.client
                 .put_chunks(path, &local, &id, ctx.uploads.chunk_size, progress),
         )
         .await??;
+    // After the checksum `put_chunks` read: an unchanged file means it is the chunks' one.
     if stat_async(&local).await?.as_ref() != Some(&before) {
         discard(ctx, &id).await;
-        return Err(TransferError::Changed {
-            path: path.to_string(),
-            what: "the local file changed during the upload".into(),
-        });
+        return Err(changed_locally(path));
     }
     if let Err(error) = remote_unchanged(ctx, path, remote_before).await {
         discard(ctx, &id).await;
@@ -52,7 +51,7 @@ pub(super) async fn send(
             path,
             &local,
             &id,
-            total,
+            &sent,
             &precondition,
             mtime_of(&before),
         ))

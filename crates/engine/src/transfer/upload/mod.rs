@@ -151,6 +151,15 @@ async fn remote_unchanged(
     }
 }
 
+/// The local file was written while it went up (seen by its state afterwards, or by the
+/// bytes sent no longer matching the checksum sent with them): the upload is not used.
+fn changed_locally(path: &RemotePath) -> TransferError {
+    TransferError::Changed {
+        path: path.to_string(),
+        what: "the local file changed during the upload".into(),
+    }
+}
+
 fn changed_remotely(path: &RemotePath) -> TransferError {
     TransferError::Changed {
         path: path.to_string(),

@@ -6,8 +6,8 @@
 use tidesync_webdav::{EntryKind, Overwrite, Precondition, RemotePath, Uploaded, validator};
 
 use super::{
-    Context, TransferError, agreed, agreed_as_answered, hidden_name, mtime_of, remote_unchanged,
-    stat_async, upload_progress,
+    Context, TransferError, agreed, agreed_as_answered, changed_locally, hidden_name, mtime_of,
+    remote_unchanged, stat_async, upload_progress,
 };
 use crate::journal::Agreed;
 use crate::model::{LocalState, RemoteState};
@@ -43,15 +43,15 @@ pub(super) async fn send(
         }
         Ok(Err(e)) => {
             discard_temp(ctx, temp).await;
-            return Err(e.into());
+            return Err(match e.is_local_change() {
+                true => changed_locally(path),
+                false => e.into(),
+            });
         }
     };
     if stat_async(&local).await?.as_ref() != Some(&before) {
         discard_temp(ctx, temp).await;
-        return Err(TransferError::Changed {
-            path: path.to_string(),
-            what: "the local file changed during the upload".into(),
-        });
+        return Err(changed_locally(path));
     }
     // If-Match on MOVE guards the source, not the destination (RFC 4918), so the version
     // being replaced is checked just before the move. The window left is one round trip.
