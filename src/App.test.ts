@@ -155,6 +155,7 @@ test("an older snapshot never overwrites a newer one, and the end shows what cha
       filesVerified: 8,
       errors: [{ path: "bad.txt", message: "the server's checksum does not match; it will be fetched again" }],
       skipped: [{ path: "Music", message: "not synced: symbolic links are not followed" }],
+      renamedLocally: [{ path: "Docs/Note.txt", message: "synced as `Docs/Note (case conflict).txt`" }],
       withoutValidators: true,
       filesCompared: 3,
     },
@@ -163,6 +164,8 @@ test("an older snapshot never overwrites a newer one, and the end shows what cha
   expect(screen.getByTestId("skipped")).toHaveTextContent("1 item left alone");
   expect(screen.getByTestId("without-validators")).toHaveTextContent("3 compared this time");
   expect(screen.getByTestId("skipped")).toHaveTextContent("Music: not synced: symbolic links are not followed");
+  expect(screen.getByTestId("renamed-locally")).toHaveTextContent("1 server file kept under another name here");
+  expect(screen.getByTestId("renamed-locally")).toHaveTextContent("Docs/Note.txt: synced as");
   expect(screen.getByTestId("files-verified")).toHaveTextContent("8 files were checked against the server's checksum");
   expect(screen.getByText(/checksum does not match/)).toBeInTheDocument();
   expect(screen.getByTestId("job-state")).toHaveTextContent("Completed");

@@ -22,6 +22,11 @@ filesVerified: number, errors: Array<FileErrorDto>,
  */
 skipped: Array<FileErrorDto>, 
 /**
+ * Server items the folder holds under another name, with the name: twins that differ
+ * only in letter case, on a volume that cannot tell them apart. No failure.
+ */
+renamedLocally: Array<FileErrorDto>, 
+/**
  * The server gives neither ETags nor modification times (see `filesCompared`).
  */
 withoutValidators: boolean, 

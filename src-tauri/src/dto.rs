@@ -488,6 +488,9 @@ pub struct SummaryDto {
     pub errors: Vec<FileErrorDto>,
     /// Local items left alone on purpose (symbolic links, named pipes), with why: no failure.
     pub skipped: Vec<FileErrorDto>,
+    /// Server items the folder holds under another name, with the name: twins that differ
+    /// only in letter case, on a volume that cannot tell them apart. No failure.
+    pub renamed_locally: Vec<FileErrorDto>,
     /// The server gives neither ETags nor modification times (see `filesCompared`).
     pub without_validators: bool,
     /// Files compared with the server's copy because it gives no ETag.
@@ -518,6 +521,11 @@ impl From<Summary> for SummaryDto {
             files_verified: s.files_verified,
             errors: s.errors.into_iter().map(FileErrorDto::from).collect(),
             skipped: s.skipped.into_iter().map(FileErrorDto::from).collect(),
+            renamed_locally: s
+                .renamed_locally
+                .into_iter()
+                .map(FileErrorDto::from)
+                .collect(),
             without_validators: s.without_validators,
             files_compared: s.files_compared,
         }

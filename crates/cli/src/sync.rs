@@ -118,6 +118,9 @@ pub(crate) struct Report<'a> {
     errors: &'a [FileError],
     /// Local items left alone on purpose (symbolic links, special files), with why.
     skipped: &'a [FileError],
+    /// Server items the folder holds under another name (case twins on a case-insensitive
+    /// volume), with the name.
+    renamed_locally: &'a [FileError],
     /// The remote folder did not exist and this sync created it.
     created_remote_root: bool,
     /// Why the sync failed, when it did: `auth`, `untrustedCertificate`, `forbidden`,
@@ -145,6 +148,7 @@ impl<'a> Report<'a> {
             without_validators: outcome.summary.without_validators,
             errors: &outcome.summary.errors,
             skipped: &outcome.summary.skipped,
+            renamed_locally: &outcome.summary.renamed_locally,
             created_remote_root: outcome.summary.created_remote_root,
             failure: outcome.failure,
             error: outcome.error.as_deref(),
@@ -308,6 +312,9 @@ pub(crate) fn tell_files(outcome: &Outcome) {
     }
     for item in &outcome.summary.skipped {
         eprintln!("tidesync: skipped {}: {}", item.path, item.message);
+    }
+    for item in &outcome.summary.renamed_locally {
+        eprintln!("tidesync: {}: {}", item.path, item.message);
     }
     for error in &outcome.summary.errors {
         eprintln!("tidesync: {}: {}", error.path, error.message);

@@ -22,6 +22,7 @@
 //! - [`model`]: remotes, pairs, modes, job states, summaries.
 
 pub mod confine;
+pub mod disk;
 pub mod engine;
 pub mod journal;
 #[cfg(any(test, feature = "test-support"))]

@@ -352,6 +352,10 @@ pub struct Summary {
     /// but no failure.
     #[serde(default)]
     pub skipped: Vec<FileError>,
+    /// Server items this folder holds under another name, with why: twins that differ only
+    /// in letter case, on a volume that cannot tell them apart (see `run::letter_case`).
+    /// Shown, but no failure.
+    pub renamed_locally: Vec<FileError>,
     /// The server gave neither an ETag nor a modification time for its files: an edit there
     /// that keeps a file's size is only seen by comparing contents (see `run::verify`).
     #[serde(default)]

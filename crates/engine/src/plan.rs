@@ -332,7 +332,7 @@ fn wait_below_kind_changes(
 }
 
 /// Whether the phone's item is not what both sides last agreed on.
-fn differs_locally(local: Option<&LocalState>, agreed: Option<&Agreed>) -> bool {
+pub(crate) fn differs_locally(local: Option<&LocalState>, agreed: Option<&Agreed>) -> bool {
     match (local, agreed) {
         (None, None) => false,
         (Some(local), Some(agreed)) => {
@@ -345,7 +345,7 @@ fn differs_locally(local: Option<&LocalState>, agreed: Option<&Agreed>) -> bool 
 }
 
 /// Whether the server's item is not what both sides last agreed on.
-fn differs_remotely(remote: Option<&RemoteState>, agreed: Option<&Agreed>) -> bool {
+pub(crate) fn differs_remotely(remote: Option<&RemoteState>, agreed: Option<&Agreed>) -> bool {
     match (remote, agreed) {
         (None, None) => false,
         (Some(remote), Some(agreed)) => {

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{Server, World, write};
+use tidesync_engine::disk::Disk;
 use tidesync_engine::run::unicode::nfc;
 use tidesync_engine::{
     Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId, PlainHttp,
@@ -44,6 +45,7 @@ on_every_server!(
     long_names_download_and_a_path_too_long_is_an_error_of_its_own,
     far_future_and_pre_1970_times_are_sent_once,
     a_users_file_named_like_a_part_file_syncs,
+    on_a_case_insensitive_folder_case_renames_move_and_server_twins_stay_apart,
 );
 
 /// A sync that must end on its own: a hang fails the test instead of the whole suite.
@@ -650,4 +652,153 @@ async fn a_sync_waiting_on_a_stalled_server_stops_at_once_when_cancelled() {
     let took = asked.elapsed();
     assert_eq!(outcome.state, JobState::Cancelled, "{outcome:?}");
     assert!(took < Duration::from_secs(5), "stopped after {took:?}");
+}
+
+/// Stop must end a run whatever the disk does: here every read of a file's contents stalls
+/// for 10 s on its thread (`Disk::SlowReads`, as a failing card would). The run ends on the
+/// token; the read finishes alone. (The test lasts the stall: the runtime waits for it.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_waiting_on_a_slow_disk_stops_at_once_when_cancelled() {
+    use common::MemoryPair;
+    use tidesync_engine::memory::MemoryRemote;
+    let options = EngineOptions {
+        disk: Disk::SlowReads(Duration::from_secs(10)),
+        ..Default::default()
+    };
+    // A server whose `PUT` is atomic: a small file is read whole before it goes up.
+    let server = MemoryRemote::offering(tidesync_webdav::Abilities {
+        atomic_put: true,
+        chunking: None,
+        bulk_upload: None,
+    });
+    let pair = MemoryPair::with_options(Mode::Upload, server, options).await;
+    write(pair.local.path(), "a.txt", b"on a slow card");
+    let job = pair.engine.start(pair.pair).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let asked = std::time::Instant::now();
+    pair.engine.cancel(job).unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(60), pair.engine.wait(job))
+        .await
+        .expect("the run ended")
+        .unwrap();
+    let took = asked.elapsed();
+    assert_eq!(outcome.state, JobState::Cancelled, "{outcome:?}");
+    assert!(took < Duration::from_secs(5), "stopped after {took:?}");
+}
+
+/// The names in `folder` as its directory lists them (the spelling a volume keeps).
+fn names_in(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != MARKER)
+        .collect();
+    names.sort();
+    names
+}
+
+/// On a case-insensitive volume (FAT/exFAT cards, Android's shared storage, macOS; emulated
+/// here by `Disk::CaseFolding`), a rename on the server that changed only the letter case was
+/// refused on the phone (the new name "was taken" by the file itself), then planned as a
+/// download of the new name, which landed on the old file, and a delete of the old name, which
+/// removed it. Twins on the server that differ only in case were written over each other.
+async fn on_a_case_insensitive_folder_case_renames_move_and_server_twins_stay_apart(
+    server: Server,
+) {
+    let options = EngineOptions {
+        disk: Disk::CaseFolding,
+        ..Default::default()
+    };
+    let world = World::with_options(server, Mode::TwoWay, options).await;
+    world.put_remote("Report.txt", b"the report");
+    world.put_remote("Docs/note.txt", b"a note");
+    let first = sync(&world).await;
+    assert_eq!(first.summary.files_downloaded, 2, "{first:?}");
+    settled(&world).await;
+
+    // Renamed on the server in case only: renamed on the phone, nothing fetched or deleted.
+    std::fs::rename(
+        world.remote().join("Report.txt"),
+        world.remote().join("report.txt"),
+    )
+    .unwrap();
+    world.remote_writes_seen().await;
+    let renamed = sync(&world).await;
+    assert_eq!(renamed.state, JobState::Completed, "{renamed:?}");
+    assert!(renamed.summary.errors.is_empty(), "{renamed:?}");
+    assert_eq!(renamed.summary.moved, 1, "{renamed:?}");
+    assert_eq!(
+        (
+            renamed.summary.files_downloaded,
+            renamed.summary.deleted_local
+        ),
+        (0, 0),
+        "{renamed:?}"
+    );
+    assert_eq!(names_in(world.local()), ["Docs", "report.txt"]);
+    assert_eq!(read(world.local(), "report.txt"), b"the report");
+    settled(&world).await;
+
+    // Renamed on the phone in case only: moved on the server.
+    std::fs::rename(
+        world.local().join("report.txt"),
+        world.local().join("REPORT.txt"),
+    )
+    .unwrap();
+    let moved = sync(&world).await;
+    assert_eq!(moved.summary.moved, 1, "{moved:?}");
+    assert_eq!(moved.summary.files_uploaded, 0, "{moved:?}");
+    assert_eq!(names_in(world.remote()), ["Docs", "REPORT.txt"]);
+    world.remote_writes_seen().await;
+    settled(&world).await;
+
+    // A twin appears on the server: it gets a copy of its own on the phone, paired with it.
+    world.put_remote("Docs/Note.txt", b"another note");
+    world.remote_writes_seen().await;
+    let twinned = sync(&world).await;
+    assert_eq!(twinned.state, JobState::Completed, "{twinned:?}");
+    assert!(twinned.summary.errors.is_empty(), "{twinned:?}");
+    assert_eq!(twinned.summary.files_downloaded, 1, "{twinned:?}");
+    let reported: Vec<&str> = twinned
+        .summary
+        .renamed_locally
+        .iter()
+        .map(|r| r.path.as_str())
+        .collect();
+    assert_eq!(reported, ["Docs/Note.txt"], "{twinned:?}");
+    assert_eq!(
+        names_in(&world.local().join("Docs")),
+        ["Note (case conflict).txt", "note.txt"]
+    );
+    assert_eq!(read(world.local(), "Docs/note.txt"), b"a note");
+    assert_eq!(
+        read(world.local(), "Docs/Note (case conflict).txt"),
+        b"another note"
+    );
+    let quiet = sync(&world).await;
+    assert_eq!(
+        (
+            quiet.summary.files_downloaded,
+            quiet.summary.files_uploaded,
+            quiet.summary.deleted_local,
+            quiet.summary.deleted_remote
+        ),
+        (0, 0, 0, 0),
+        "no loop: {quiet:?}"
+    );
+
+    // The copy and its twin stay paired: an edit of the copy goes to the twin.
+    write(
+        world.local(),
+        "Docs/Note (case conflict).txt",
+        b"edited copy",
+    );
+    let edited = sync(&world).await;
+    assert_eq!(edited.summary.files_uploaded, 1, "{edited:?}");
+    assert_eq!(read(world.remote(), "Docs/Note.txt"), b"edited copy");
+    assert_eq!(read(world.remote(), "Docs/note.txt"), b"a note");
+    assert_eq!(
+        names_in(&world.remote().join("Docs")),
+        ["Note.txt", "note.txt"]
+    );
 }

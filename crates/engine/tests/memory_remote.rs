@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::leftovers;
+use tidesync_engine::disk::Disk;
 use tidesync_engine::memory::{MEMORY_CHUNK, MemoryConnector, MemoryRemote};
 use tidesync_engine::{
     Engine, EngineOptions, JobId, JobState, Mode, PairId, Phase, PlainHttp, Summary,
@@ -26,11 +27,17 @@ struct Setup {
 const RANGE: u64 = 1024 * 1024;
 
 async fn setup(mode: Mode) -> Setup {
+    setup_on(mode, Disk::Native).await
+}
+
+/// A pair whose local folder resolves names as `disk` does.
+async fn setup_on(mode: Mode, disk: Disk) -> Setup {
     let (local, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let connector = MemoryConnector::new();
     let options = EngineOptions {
         range_size: RANGE,
         connector: connector.clone(),
+        disk,
         ..EngineOptions::default()
     };
     let engine = Engine::open(data.path(), options).await.unwrap();
@@ -137,8 +144,55 @@ async fn new_folders_go_up_many_at_once_each_after_its_parent() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn names_differing_only_by_case_are_skipped_and_never_overwrite_each_other() {
-    let s = setup(Mode::Download).await;
+async fn names_differing_only_by_case_each_sync_where_the_folder_tells_them_apart() {
+    let s = setup(Mode::TwoWay).await;
+    s.server.write("notes.txt", b"one");
+    s.server.write("NOTES.txt", b"two");
+    s.server.write("Photos/a.jpg", b"a");
+    s.server.write("photos/b.jpg", b"b");
+    // The same name in two Unicode forms: the phone holds one item per NFC form.
+    s.server.write("caf\u{e9}.txt", b"composed");
+    s.server.write("cafe\u{301}.txt", b"decomposed");
+    let outcome = s.sync().await;
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert!(outcome.summary.errors.is_empty(), "{outcome:?}");
+    let renamed: Vec<&str> = outcome
+        .summary
+        .renamed_locally
+        .iter()
+        .map(|e| e.path.as_str())
+        .collect();
+    assert_eq!(renamed, ["caf\u{e9}.txt"], "{outcome:?}");
+    let files = s.local_files();
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        [
+            "NOTES.txt",
+            "Photos/a.jpg",
+            "cafe\u{301}.txt",
+            "caf\u{e9} (Unicode conflict).txt",
+            "notes.txt",
+            "photos/b.jpg"
+        ]
+    );
+    let again = s.sync().await;
+    assert_eq!(
+        (
+            again.summary.files_downloaded,
+            again.summary.files_uploaded,
+            again.summary.deleted_local,
+            again.summary.deleted_remote
+        ),
+        (0, 0, 0, 0),
+        "no loop, nothing deleted: {again:?}"
+    );
+}
+
+/// On a case-insensitive folder (emulated), the server's twins used to be skipped, and a
+/// newcomer was an error on every run. Each now syncs with a copy of its own.
+#[tokio::test(start_paused = true)]
+async fn names_differing_only_by_case_get_copies_of_their_own_and_never_overwrite_each_other() {
+    let s = setup_on(Mode::Download, Disk::CaseFolding).await;
     s.server.write("notes.txt", b"synced first");
     assert_eq!(s.sync().await.summary.files_downloaded, 1);
     s.server.write("NOTES.txt", b"a newcomer");
@@ -149,29 +203,36 @@ async fn names_differing_only_by_case_are_skipped_and_never_overwrite_each_other
     s.server.write("plain.txt", b"unaffected");
     let outcome = s.sync().await;
     assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
-    let skipped: Vec<&str> = outcome
+    assert!(outcome.summary.errors.is_empty(), "{outcome:?}");
+    let renamed: Vec<&str> = outcome
         .summary
-        .errors
+        .renamed_locally
         .iter()
         .map(|e| e.path.as_str())
         .collect();
-    assert_eq!(
-        skipped,
-        ["NOTES.txt", "Photos", "Report.txt", "photos", "report.txt"]
-    );
-    assert!(
-        outcome
-            .summary
-            .errors
-            .iter()
-            .all(|e| e.message.contains("letter case")),
-        "{outcome:?}"
-    );
+    assert_eq!(renamed, ["NOTES.txt", "photos", "report.txt"]);
     let files = s.local_files();
-    assert_eq!(files.keys().collect::<Vec<_>>(), ["notes.txt", "plain.txt"]);
+    let expected: [(&str, &[u8]); 7] = [
+        ("NOTES (case conflict).txt", b"a newcomer"),
+        ("Photos/a.jpg", b"a"),
+        ("Report.txt", b"one"),
+        ("notes.txt", b"synced first"),
+        ("photos (case conflict)/b.jpg", b"b"),
+        ("plain.txt", b"unaffected"),
+        ("report (case conflict).txt", b"two"),
+    ];
     assert_eq!(
-        files["notes.txt"], b"synced first",
-        "the synced file is neither overwritten nor deleted"
+        files
+            .iter()
+            .map(|(p, b)| (p.as_str(), b.as_slice()))
+            .collect::<Vec<_>>(),
+        expected
+    );
+    let again = s.sync().await;
+    assert_eq!(
+        (again.summary.files_downloaded, again.summary.deleted_local),
+        (0, 0),
+        "{again:?}"
     );
 }
 

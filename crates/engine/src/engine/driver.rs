@@ -394,6 +394,7 @@ impl Engine {
                 folders_made: Default::default(),
                 local_names: Default::default(),
                 verify_contents: options.verify_contents,
+                disk: options.disk,
             },
             remote: (remote.id, remote.hints),
             mode: pair.mode,

@@ -81,6 +81,9 @@ pub struct EngineOptions {
     /// `--checksum`; see `run::verify`). Without it, such servers are verified every
     /// [`crate::run::VERIFY_EVERY`]th run.
     pub verify_contents: bool,
+    /// How local paths resolve: the operating system's way, or an emulated case-insensitive
+    /// volume in tests (see [`Disk`](crate::disk::Disk)).
+    pub disk: crate::disk::Disk,
 }
 
 impl Default for EngineOptions {
@@ -98,6 +101,7 @@ impl Default for EngineOptions {
             uploads: Default::default(),
             watcher: Arc::new(NotifyWatch),
             verify_contents: false,
+            disk: Default::default(),
         }
     }
 }

@@ -44,7 +44,10 @@ pub(super) async fn conflict(
         && !local.is_dir
     {
         let (a, b) = (part.clone(), target.clone());
-        let same = blocking(&key, move || same_bytes(&a, &b)).await?;
+        // A comparison that stalls (a failing card) never holds up a stop.
+        let same = ctx
+            .or_stop(blocking(&key, move || same_bytes(&a, &b)))
+            .await??;
         if same {
             let _ = tokio::fs::remove_file(part).await;
             record(
@@ -70,7 +73,7 @@ pub(super) async fn conflict(
     // Keep the local version under a conflict name, if it is still the one the plan saw.
     let name = path.name().unwrap_or_default();
     let (expected, when, from) = (local.clone(), SystemTime::now(), target.clone());
-    let name = name.to_owned();
+    let (name, disk) = (name.to_owned(), ctx.disk);
     let moved = blocking(&key, move || -> std::io::Result<Option<PathBuf>> {
         // A folder moves aside with whatever is in it; a file only if it is the one planned.
         let now = stat(&from)?;
@@ -81,9 +84,10 @@ pub(super) async fn conflict(
         if !unchanged {
             return Ok(None);
         }
-        // Never onto an earlier conflict copy of the same second.
+        // Never onto an earlier conflict copy of the same second (in any letter case, on a
+        // volume that does not tell case apart).
         let free = |to: &PathBuf| {
-            matches!(std::fs::symlink_metadata(to), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+            matches!(std::fs::symlink_metadata(disk.found(to)), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
         };
         let to = (1..=u32::MAX)
             .map(|n| from.with_file_name(conflict_name(&name, when, n)))

@@ -44,7 +44,7 @@ use super::actions::{downloaded, fetch_and_record};
 use super::execute::{SAMPLE_MAX, Severity, account_for, answer_of, severity};
 use super::shared::Effect;
 use super::survey::remote_state;
-use super::unicode::nfc;
+use super::unicode::fold_case;
 use crate::journal::{Agreed, PartialDownload};
 use crate::model::{FileError, LocalState, RemoteState, Summary, is_internal_path};
 use crate::transfer::{Context, TransferError, resumable};
@@ -187,9 +187,10 @@ struct Proof<'a> {
     cases: HashMap<String, u32>,
     /// Local items the scan left out, which may stand where a download would go.
     skipped: HashSet<&'a str>,
-    /// Every local path and shield in NFC: a name the phone spells in another Unicode form
-    /// stands where the download would go, and only the survey matches it.
-    local_nfc: HashSet<String>,
+    /// Every local path and shield, case-folded: a name the phone spells in another Unicode
+    /// form, or (on a case-insensitive volume) in other letter case, stands where the download
+    /// would go, and only the survey matches it.
+    local_folded: HashSet<String>,
     /// The file ids of everything agreed.
     ids: HashSet<&'a str>,
     /// The versions of agreed files by ETag (its opaque part) and size.
@@ -209,11 +210,11 @@ impl<'a> Proof<'a> {
             listed: HashMap::new(),
             cases: HashMap::new(),
             skipped: known.shields.iter().map(|s| s.path.as_str()).collect(),
-            local_nfc: known
+            local_folded: known
                 .local
                 .keys()
                 .chain(known.shields.iter().map(|s| &s.path))
-                .map(|p| nfc(p).into_owned())
+                .map(|p| fold_case(p))
                 .collect(),
             ids: agreed
                 .clone()
@@ -240,7 +241,7 @@ impl<'a> Proof<'a> {
                 .insert(path.to_owned(), entry.kind == EntryKind::Folder)
                 .is_none()
             {
-                *self.cases.entry(nfc(path).to_lowercase()).or_default() += 1;
+                *self.cases.entry(fold_case(path)).or_default() += 1;
             }
         }
         entries
@@ -255,7 +256,7 @@ impl<'a> Proof<'a> {
         let (local, agreed) = (&self.known.local, &self.known.agreed);
         let is_new = !agreed.contains_key(path)
             && !local.contains_key(path)
-            && !self.local_nfc.contains(nfc(path).as_ref());
+            && !self.local_folded.contains(&fold_case(path));
         is_new
             && !self.is_a_move(remote)
             && self.has_one_case(path)
@@ -280,7 +281,7 @@ impl<'a> Proof<'a> {
     fn has_one_case(&self, path: &str) -> bool {
         ancestors(path)
             .chain([path])
-            .all(|p| self.cases.get(&nfc(p).to_lowercase()) == Some(&1))
+            .all(|p| self.cases.get(&fold_case(p)) == Some(&1))
     }
 
     /// Whether a download may go into the folder `folder` (see the module's doc).
@@ -290,7 +291,7 @@ impl<'a> Proof<'a> {
         }
         let local = self.known.local.get(folder);
         if local.is_some_and(|l| !l.is_dir)
-            || (local.is_none() && self.local_nfc.contains(nfc(folder).as_ref()))
+            || (local.is_none() && self.local_folded.contains(&fold_case(folder)))
         {
             return false;
         }

@@ -10,6 +10,7 @@ mod conflict;
 mod delete;
 mod early;
 mod execute;
+mod letter_case;
 mod shared;
 mod survey;
 pub mod unicode;
@@ -121,7 +122,7 @@ pub async fn run(
         let mut seen = survey::survey(&ctx, mode, transfers, summary).await?;
         let moves = seen.find_moves(mode, &refused);
         if !moves.is_empty() {
-            let failed = carry::carry_moves(&ctx, &moves, summary).await?;
+            let failed = carry::carry_moves(&ctx, &moves, &mut seen.local, summary).await?;
             if !failed.is_empty() {
                 // The plan counts on every move: survey again without the failed ones.
                 refused.extend(failed);

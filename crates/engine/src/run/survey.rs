@@ -10,6 +10,7 @@ use tidesync_webdav::{Concurrency, Depth, Entry, EntryKind, Listing, RemotePath,
 
 use super::RunError;
 use super::early::{Known, download_early};
+use super::letter_case;
 use super::shared::is_below;
 use super::shared::record_error;
 use super::unicode;
@@ -164,12 +165,15 @@ pub(super) async fn survey(
     tokio::fs::create_dir_all(&ctx.local_root)
         .await
         .map_err(local_error)?;
-    let (folder, seed) = (ctx.local_root.clone(), ctx.pair.0 as u64);
+    let (folder, seed, disk) = (ctx.local_root.clone(), ctx.pair.0 as u64, ctx.disk);
     let before = recorded.clone();
-    let identity = tokio::task::spawn_blocking(move || root::adopt(&folder, before.as_ref(), seed))
-        .await
-        .map_err(|e| local_error(std::io::Error::other(e)))?
-        .map_err(local_error)?;
+    let (identity, case_insensitive) = tokio::task::spawn_blocking(move || {
+        let identity = root::adopt(&folder, before.as_ref(), seed)?;
+        Ok::<_, std::io::Error>((identity, disk.is_case_insensitive(&folder)))
+    })
+    .await
+    .map_err(|e| local_error(std::io::Error::other(e)))?
+    .map_err(local_error)?;
     if recorded.as_ref() != Some(&identity) {
         ctx.journal
             .call(move |j| j.set_local_root(pair, &identity))
@@ -193,10 +197,24 @@ pub(super) async fn survey(
     for (path, why) in hide_too_long(&ctx.local_root, &mut remote) {
         record_error(ctx, summary, &path, &why);
     }
-    // The phone's names under the server's spelling where they differ only in Unicode form.
-    let matched = unicode::match_names(local, shields, &remote, &agreed);
+    // The server's twins (two Unicode forms of a name; on a case-insensitive volume, also
+    // two letter cases) each get a local copy of their own.
+    let twins = letter_case::twins(&remote, &agreed, &local, case_insensitive);
+    letter_case::forget_absent_copies(&twins, &local, &mut agreed);
+    let case = case_insensitive.then(|| letter_case::case_match(&remote, &agreed, &local, &twins));
+    // The phone's names under the server's spelling where they differ only in Unicode form
+    // (or, on such a volume, in letter case).
+    let matched = unicode::match_names(local, shields, &remote, &agreed, &twins, case.as_ref());
     let mut local = matched.local;
-    ctx.set_local_names(matched.aliases);
+    let mut names = matched.aliases;
+    for (twin, copy) in twins.copies {
+        names.entry(twin).or_insert(copy);
+    }
+    ctx.set_local_names(names);
+    for twin in twins.reports {
+        tracing::info!(path = %twin.path, reason = %twin.message, "synced under another name");
+        note(&mut summary.renamed_locally, twin);
+    }
     for clash in matched.clashes {
         record_error(ctx, summary, &clash.path, &clash.message);
     }
@@ -208,22 +226,11 @@ pub(super) async fn survey(
     for item in skipped {
         if mode != Mode::Download || shielded.contains(unicode::nfc(&item.path).as_ref()) {
             tracing::info!(path = %item.path, reason = %item.message, "local item left alone");
-            summary.skipped.push(item);
+            note(&mut summary.skipped, item);
         }
     }
     for error in unreadable {
         record_error(ctx, summary, &error.path, &error.message);
-    }
-    for path in hide_case_clashes(&mut remote, &agreed) {
-        tracing::warn!(%path, "remote entry skipped: its name differs from another only by case");
-        record_error(
-            ctx,
-            summary,
-            &path,
-            "skipped: another item in the same folder has the same name in other letter case or \
-             Unicode form, \
-             and Windows, macOS and Android storage cannot hold both; rename one on the server",
-        );
     }
     Ok(Survey {
         local,
@@ -361,39 +368,11 @@ fn hide_too_long(root: &Path, remote: &mut BTreeMap<String, RemoteState>) -> Vec
     hidden
 }
 
-/// Hides remote entries whose paths differ only by letter case (`Report.txt`, `report.txt`), and
-/// everything below them: on a case-insensitive file system one would overwrite the other. An
-/// entry already synced keeps syncing, so a newcomer never makes a synced file look deleted;
-/// the others are hidden. Returns the hidden paths (not their contents), to report.
-fn hide_case_clashes(
-    remote: &mut BTreeMap<String, RemoteState>,
-    agreed: &BTreeMap<String, Agreed>,
-) -> Vec<String> {
-    let mut groups: HashMap<String, Vec<&String>> = HashMap::new();
-    for path in remote.keys() {
-        groups
-            .entry(unicode::nfc(path).to_lowercase())
-            .or_default()
-            .push(path);
+/// Adds `item` to a summary's list, once: every pass of a run surveys again.
+fn note(list: &mut Vec<FileError>, item: FileError) {
+    if !list.iter().any(|known| known.path == item.path) {
+        list.push(item);
     }
-    let hidden: BTreeSet<String> = groups
-        .into_values()
-        .filter(|group| group.len() > 1)
-        .flatten()
-        .filter(|path| !agreed.contains_key(*path))
-        .cloned()
-        .collect();
-    if hidden.is_empty() {
-        return Vec::new();
-    }
-    remote.retain(|path, _| {
-        !path
-            .match_indices('/')
-            .map(|(i, _)| &path[..i])
-            .chain([path.as_str()])
-            .any(|ancestor| hidden.contains(ancestor))
-    });
-    hidden.into_iter().collect()
 }
 
 /// Removes the part files an older Tidesync named `.<name>.tidesync-part` for the downloads

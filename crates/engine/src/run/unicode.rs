@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use icu_normalizer::ComposingNormalizerBorrowed;
 
+use super::letter_case::{CaseMatch, Twins, fold_name};
 use super::shared::is_below;
 use crate::journal::Agreed;
 use crate::model::{FileError, LocalState, RemoteState};
@@ -22,6 +23,11 @@ use crate::model::{FileError, LocalState, RemoteState};
 /// `text` in NFC (borrowed when it already is).
 pub fn nfc(text: &str) -> Cow<'_, str> {
     ComposingNormalizerBorrowed::new_nfc().normalize(text)
+}
+
+/// `text` as a case-insensitive volume compares names: NFC, in lower case.
+pub fn fold_case(text: &str) -> String {
+    nfc(text).to_lowercase()
 }
 
 /// The local side under the names the plan uses.
@@ -38,17 +44,21 @@ pub(super) struct Matched {
 }
 
 /// Gives every local path (the scan's `local`, and the `shields`' paths) the key it has on
-/// the server or in the journal when its NFC form matches one there.
+/// the server or in the journal when its NFC form matches one there, or when it is the copy
+/// of one of the server's `twins`, and, on a case-insensitive volume (`case`), when it differs
+/// only in case from a server name [`CaseMatch`] offers.
 pub(super) fn match_names(
     local: BTreeMap<String, LocalState>,
     shields: Vec<FileError>,
     remote: &BTreeMap<String, RemoteState>,
     agreed: &BTreeMap<String, Agreed>,
+    twins: &Twins,
+    case: Option<&CaseMatch>,
 ) -> Matched {
     let all_nfc = local.keys().all(|p| nfc(p) == p.as_str())
         && shields.iter().all(|s| nfc(&s.path) == s.path.as_str())
         && remote.keys().all(|p| nfc(p) == p.as_str());
-    if all_nfc {
+    if all_nfc && twins.copies.is_empty() && case.is_none() {
         // The common case: nothing to match, nothing to allocate.
         return Matched {
             local,
@@ -59,10 +69,21 @@ pub(super) fn match_names(
     // The server's spelling first: the journal agreed on names the server had.
     let mut known: HashMap<String, &str> = HashMap::new();
     for path in agreed.keys().chain(remote.keys()) {
-        known.insert(nfc(path).into_owned(), path);
+        if !twins.copies.contains_key(path) {
+            known.insert(nfc(path).into_owned(), path);
+        }
     }
+    known.extend(
+        twins
+            .known
+            .iter()
+            .map(|(copy, twin)| (copy.clone(), twin.as_str())),
+    );
     let mut keys = Keys {
+        pinned: &twins.pinned,
         known,
+        case,
+        agreed,
         of: HashMap::new(),
     };
     let mut matched = Matched::default();
@@ -125,15 +146,20 @@ pub(super) fn match_names(
 
 /// Keys of local paths, each made from its folder's key and its own name.
 struct Keys<'a> {
+    /// Local paths whose key is settled (the phone's item of a twin group's name).
+    pinned: &'a HashMap<String, String>,
     /// NFC form → the spelling the server or the journal uses.
     known: HashMap<String, &'a str>,
+    /// On a case-insensitive volume: the server names a local name in other case is.
+    case: Option<&'a CaseMatch>,
+    agreed: &'a BTreeMap<String, Agreed>,
     /// Local path → its key, for the folders met so far.
     of: HashMap<String, String>,
 }
 
 impl Keys<'_> {
     fn key(&mut self, path: &str) -> String {
-        if let Some(key) = self.of.get(path) {
+        if let Some(key) = self.of.get(path).or_else(|| self.pinned.get(path)) {
             return key.clone();
         }
         let (parent_key, name) = match path.rsplit_once('/') {
@@ -144,9 +170,20 @@ impl Keys<'_> {
             Some(parent) => format!("{parent}/{name}"),
             None => name.to_owned(),
         };
-        let key = match self.known.get(nfc(&candidate).as_ref()) {
-            Some(spelled) => (*spelled).to_owned(),
-            None => candidate,
+        let by_case =
+            |case: &CaseMatch, candidate: &str| case.by_fold.get(&fold_name(candidate)).cloned();
+        let key = match (self.case, self.known.get(nfc(&candidate).as_ref())) {
+            // An agreed name the server no longer has, where a name in other case stands that
+            // is not its move: the phone's item is that one.
+            (Some(case), _) if case.released.contains(&candidate) => {
+                by_case(case, &candidate).unwrap_or(candidate)
+            }
+            (_, Some(spelled)) => (*spelled).to_owned(),
+            // A spelling the journal knows, renamed: left for move detection.
+            (Some(case), None) if !self.agreed.contains_key(&candidate) => {
+                by_case(case, &candidate).unwrap_or(candidate)
+            }
+            _ => candidate,
         };
         self.of.insert(path.to_owned(), key.clone());
         key
@@ -201,7 +238,14 @@ mod tests {
             message: "a link".into(),
         }];
         let server = remote(&["R\u{e9}sum\u{e9}", "caf\u{e9}.txt"]);
-        let matched = match_names(local, shields, &server, &BTreeMap::new());
+        let matched = match_names(
+            local,
+            shields,
+            &server,
+            &BTreeMap::new(),
+            &Twins::default(),
+            None,
+        );
 
         let keys: Vec<&str> = matched.local.keys().map(String::as_str).collect();
         assert_eq!(
@@ -225,5 +269,56 @@ mod tests {
         assert_eq!(matched.clashes.len(), 1);
         assert_eq!(matched.clashes[0].path, "cafe\u{301}.txt");
         assert_eq!(matched.shields[0].path, "R\u{e9}sum\u{e9}/link");
+    }
+
+    #[test]
+    fn on_a_case_insensitive_volume_only_names_never_synced_match_in_another_case() {
+        let local: BTreeMap<String, LocalState> = [
+            ("Photos", true),
+            ("Photos/IMG.JPG", false),
+            ("renamed.txt", false),
+            ("a (case conflict).txt", false),
+        ]
+        .into_iter()
+        .map(|(p, d)| (p.to_owned(), state(d)))
+        .collect();
+        let server = remote(&["photos", "photos/img.jpg", "Renamed.txt", "a.txt", "A.txt"]);
+        let agreed: BTreeMap<String, Agreed> =
+            [("Renamed.txt".to_owned(), agreed_file("Renamed.txt"))].into();
+        let twins = Twins {
+            copies: HashMap::from([("a.txt".to_owned(), "a (case conflict).txt".to_owned())]),
+            known: HashMap::from([("a (case conflict).txt".to_owned(), "a.txt".to_owned())]),
+            ..Twins::default()
+        };
+        let case = CaseMatch {
+            by_fold: server
+                .keys()
+                .filter(|p| !agreed.contains_key(*p) && *p != "a.txt")
+                .map(|p| (fold_name(p), p.clone()))
+                .collect(),
+            ..CaseMatch::default()
+        };
+        let matched = match_names(local, Vec::new(), &server, &agreed, &twins, Some(&case));
+        let keys: Vec<&str> = matched.local.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["a.txt", "photos", "photos/img.jpg", "renamed.txt"],
+            "a synced name renamed in case stays itself, for move detection"
+        );
+        assert_eq!(matched.aliases["photos/img.jpg"], "Photos/IMG.JPG");
+        assert_eq!(matched.aliases["a.txt"], "a (case conflict).txt");
+    }
+
+    fn agreed_file(path: &str) -> Agreed {
+        Agreed {
+            path: path.to_owned(),
+            is_dir: false,
+            size: 0,
+            local_mtime: None,
+            local_inode: None,
+            file_id: None,
+            etag: None,
+            remote_mtime: None,
+        }
     }
 }

@@ -81,7 +81,10 @@ async fn compare_one(
         unreachable!("a part landing is never installed");
     };
     let (a, b) = (part.clone(), target);
-    if blocking(path, move || same_bytes(&a, &b)).await? {
+    if ctx
+        .or_stop(blocking(path, move || same_bytes(&a, &b)))
+        .await??
+    {
         let _ = tokio::fs::remove_file(&part).await;
         return Ok(false);
     }

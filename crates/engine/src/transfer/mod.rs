@@ -29,6 +29,7 @@ pub use upload::{
     sweep_chunked, sweep_upload_temps,
 };
 
+use crate::disk::Disk;
 use crate::journal::{Journal, JournalError};
 use crate::model::{LocalState, PairId};
 use crate::progress::Hub;
@@ -119,6 +120,8 @@ pub struct Context {
     pub local_names: std::sync::Mutex<Arc<std::collections::HashMap<String, String>>>,
     /// Compare contents where the server gives no ETag, on every run (see `run::verify`).
     pub verify_contents: bool,
+    /// How local paths resolve (see [`Disk`]).
+    pub disk: Disk,
 }
 
 /// When an upload goes by chunks (where the server offers chunked uploads), and how large
@@ -157,10 +160,16 @@ impl Context {
     }
 
     pub fn local_path(&self, path: &RemotePath) -> PathBuf {
-        self.on_phone(path)
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .fold(self.local_root.clone(), |p, s| p.join(s))
+        self.disk.resolve(&self.local_root, &self.on_phone(path))
+    }
+
+    /// The local path of `path` with its own name as spelled, where [`local_path`] finds an
+    /// item whose name differs only in case on a case-insensitive volume: the target of a
+    /// rename that changes the case.
+    ///
+    /// [`local_path`]: Self::local_path
+    pub fn named_path(&self, path: &RemotePath) -> PathBuf {
+        self.disk.named(&self.local_root, &self.on_phone(path))
     }
 
     /// `path` (`/`-separated, relative) as the phone spells it: the longest part of it the
@@ -208,11 +217,7 @@ impl Context {
                 why,
             });
         }
-        let segments: Vec<String> = on_phone
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let segments = self.names_below_root(&target);
         let check = move || crate::confine::first_link(&root, segments.iter().map(String::as_str));
         // A few `lstat`s: inline where the run measured the disk quicker than a hand-off to
         // the blocking pool (as small downloads finish, see `quick_disk`), else on the pool.
@@ -233,6 +238,19 @@ impl Context {
         }
     }
 
+    /// The names of `local` (a path [`local_path`](Self::local_path) made) below the root.
+    fn names_below_root(&self, local: &Path) -> Vec<String> {
+        local
+            .strip_prefix(&self.local_root)
+            .map(|below| {
+                below
+                    .iter()
+                    .map(|name| name.to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Makes the folders `path` goes in, after the same check as
     /// [`writable_path`](Self::writable_path), in one blocking call (an early download starts
     /// as soon as its folder is listed, so each hop before its `GET` counts).
@@ -241,14 +259,7 @@ impl Context {
         let Some(folder) = target.parent().map(Path::to_owned) else {
             return Ok(());
         };
-        let on_phone = self.on_phone(path);
-        let parents: Vec<String> = on_phone
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect::<Vec<_>>()
-            .split_last()
-            .map_or_else(Vec::new, |(_, above)| above.to_vec());
+        let parents = self.names_below_root(&folder);
         let root = self.local_root.clone();
         let made = tokio::task::spawn_blocking(move || {
             let link = crate::confine::first_link(&root, parents.iter().map(String::as_str))?;
@@ -281,11 +292,12 @@ impl Context {
     }
 }
 
-/// The state of a local file, read on the blocking pool.
-async fn stat_async(path: &Path) -> Result<Option<LocalState>, TransferError> {
+/// The state of a local file, read on the blocking pool; a stop does not wait for a disk
+/// that stalls (the `stat` ends alone on its thread).
+async fn stat_async(ctx: &Context, path: &Path) -> Result<Option<LocalState>, TransferError> {
     let owned = path.to_owned();
-    tokio::task::spawn_blocking(move || stat(&owned))
-        .await
+    ctx.or_stop(tokio::task::spawn_blocking(move || stat(&owned)))
+        .await?
         .map_err(|e| TransferError::local(path, std::io::Error::other(e)))?
         .map_err(|e| TransferError::local(path, e))
 }

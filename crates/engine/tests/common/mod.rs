@@ -75,8 +75,15 @@ impl World {
         let data_dir = tempfile::tempdir().unwrap();
         if let Server::Apache = server {
             let apache = ApacheServer::start().await.unwrap();
-            let (engine, remote_id, pair) =
-                apache_pair(data_dir.path(), apache.url(), None, local_dir.path(), mode).await;
+            let (engine, remote_id, pair) = apache_pair_with(
+                data_dir.path(),
+                apache.url(),
+                None,
+                local_dir.path(),
+                mode,
+                options,
+            )
+            .await;
             return World {
                 remote_root: apache.root(),
                 remote_id,
@@ -230,7 +237,19 @@ pub async fn apache_pair(
     local: &Path,
     mode: Mode,
 ) -> (Engine, RemoteId, PairId) {
-    let engine = Engine::open(data, EngineOptions::default()).await.unwrap();
+    apache_pair_with(data, url, pin_sha256, local, mode, EngineOptions::default()).await
+}
+
+/// [`apache_pair`] by an engine with `options`.
+pub async fn apache_pair_with(
+    data: &Path,
+    url: String,
+    pin_sha256: Option<String>,
+    local: &Path,
+    mode: Mode,
+    options: EngineOptions,
+) -> (Engine, RemoteId, PairId) {
+    let engine = Engine::open(data, options).await.unwrap();
     let remote = engine
         .add_server(ServerForm {
             name: "apache".into(),

@@ -30,7 +30,13 @@ pub async fn send_batch(
     ctx: &Context,
     paths: &[RemotePath],
 ) -> Vec<(RemotePath, Result<Agreed, TransferError>)> {
-    let read = snapshots(ctx, paths).await;
+    // A read that stalls (a failing card) never holds up a stop: it ends alone on its thread.
+    let Ok(read) = ctx.or_stop(snapshots(ctx, paths)).await else {
+        return paths
+            .iter()
+            .map(|p| (p.clone(), Err(TransferError::Stopped)))
+            .collect();
+    };
     let taken = taken_names(ctx, paths).await;
     let mut results: BTreeMap<RemotePath, Result<Agreed, TransferError>> = BTreeMap::new();
     let mut batch = Vec::new();
@@ -115,11 +121,13 @@ async fn snapshots(
 ) -> Vec<Result<(LocalState, Bytes), TransferError>> {
     let locals: Vec<_> = paths.iter().map(|p| ctx.local_path(p)).collect();
     let names: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
+    let disk = ctx.disk;
     let read = tokio::task::spawn_blocking(move || {
         locals
             .iter()
             .zip(names)
             .map(|(local, name)| {
+                disk.before_read();
                 let before = stat(local).map_err(|e| TransferError::local(local, e))?;
                 let data = tidesync_webdav::plain_file::read_plain(local)
                     .map_err(|e| TransferError::local(local, e))?;

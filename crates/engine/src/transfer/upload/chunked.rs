@@ -37,7 +37,7 @@ pub(super) async fn send(
         )
         .await??;
     // After the checksum `put_chunks` read: an unchanged file means it is the chunks' one.
-    if stat_async(&local).await?.as_ref() != Some(&before) {
+    if stat_async(ctx, &local).await?.as_ref() != Some(&before) {
         discard(ctx, &id).await;
         return Err(changed_locally(path));
     }

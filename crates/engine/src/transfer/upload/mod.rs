@@ -43,13 +43,12 @@ pub async fn send(
     path: &RemotePath,
     remote_before: Option<&RemoteState>,
 ) -> Result<Agreed, TransferError> {
-    let before =
-        stat_async(&ctx.local_path(path))
-            .await?
-            .ok_or_else(|| TransferError::Changed {
-                path: path.to_string(),
-                what: "the local file is gone".into(),
-            })?;
+    let before = stat_async(ctx, &ctx.local_path(path))
+        .await?
+        .ok_or_else(|| TransferError::Changed {
+            path: path.to_string(),
+            what: "the local file is gone".into(),
+        })?;
     let abilities = abilities(ctx, path).await?;
     // A weak tag cannot be sent as `If-Match`: such a replacement goes the checked way.
     let strong_or_new =

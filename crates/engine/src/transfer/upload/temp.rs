@@ -49,7 +49,7 @@ pub(super) async fn send(
             });
         }
     };
-    if stat_async(&local).await?.as_ref() != Some(&before) {
+    if stat_async(ctx, &local).await?.as_ref() != Some(&before) {
         discard_temp(ctx, temp).await;
         return Err(changed_locally(path));
     }

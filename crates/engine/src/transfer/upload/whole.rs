@@ -19,7 +19,8 @@ pub(super) async fn send(
     remote_before: Option<&RemoteState>,
     before: LocalState,
 ) -> Result<Agreed, TransferError> {
-    let data = snapshot(ctx, path, &before).await?;
+    // A read that stalls (a failing card) never holds up a stop: it ends alone on its thread.
+    let data = ctx.or_stop(snapshot(ctx, path, &before)).await??;
     let precondition = precondition_for(remote_before);
     let put = ctx
         .or_stop(
@@ -50,8 +51,9 @@ async fn snapshot(
     before: &LocalState,
 ) -> Result<Bytes, TransferError> {
     let local = ctx.local_path(path);
-    let read_from = local.clone();
+    let (read_from, disk) = (local.clone(), ctx.disk);
     let read = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+        disk.before_read();
         let data = tidesync_webdav::plain_file::read_plain(&read_from)?;
         Ok((data, stat(&read_from)?))
     })
