@@ -8,7 +8,9 @@
 //! lists files, a run stops before anything is planned when the folder is missing, is not a
 //! folder, or holds no marker with the pair's token and has another device or inode. The
 //! marker alone decides when it is there: a card's device and inode numbers may change with
-//! each mount. The device and inode alone decide when only the marker was deleted.
+//! each mount. The device and inode decide when only the marker was deleted, and only while
+//! the folder still holds something synced: a folder deleted and made again empty often gets
+//! its old inode number back.
 //!
 //! A pair synced before this existed (nothing recorded) adopts the folder it finds on its
 //! next run; a missing folder stops it all the same.
@@ -96,13 +98,15 @@ pub fn look(root: &Path) -> std::io::Result<Seen> {
     })
 }
 
-/// Whether a run may go on with the folder it `seen`, given what the journal `recorded`
-/// and whether it lists files (`synced`).
+/// Whether a run may go on with the folder it `seen`, given what the journal `recorded`,
+/// whether it lists files (`synced`) and whether the folder still holds any of them
+/// (`survivors`).
 pub fn verdict(
     root: &Path,
     seen: &Seen,
     recorded: Option<&RootIdentity>,
     synced: bool,
+    survivors: bool,
 ) -> Result<(), FolderGone> {
     let path = root.display().to_string();
     match seen {
@@ -118,9 +122,13 @@ pub fn verdict(
             None => Ok(()),
             Some(_) if !synced => Ok(()),
             Some(recorded) if tokens.contains(&recorded.token) => Ok(()),
+            // Inode numbers are reused (a folder deleted and made again often gets its old
+            // one back), so the same numbers prove the same folder only while it still holds
+            // something synced.
             Some(recorded)
                 if recorded.device.is_some()
-                    && (recorded.device, recorded.inode) == (*device, *inode) =>
+                    && (recorded.device, recorded.inode) == (*device, *inode)
+                    && survivors =>
             {
                 tracing::warn!(%path, "the folder's marker file was deleted; writing it again");
                 Ok(())
@@ -213,36 +221,42 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("sync");
         assert_eq!(look(&root).unwrap(), Seen::Missing);
-        assert_eq!(verdict(&root, &Seen::Missing, None, false), Ok(()));
+        assert_eq!(verdict(&root, &Seen::Missing, None, false, false), Ok(()));
         std::fs::create_dir(&root).unwrap();
         let identity = adopt(&root, None, 7).unwrap();
         let seen = look(&root).unwrap();
-        assert_eq!(verdict(&root, &seen, Some(&identity), true), Ok(()));
+        assert_eq!(verdict(&root, &seen, Some(&identity), true, false), Ok(()));
         assert_eq!(
             adopt(&root, Some(&identity), 7).unwrap(),
             identity,
             "written once"
         );
 
-        // Only the marker deleted: the same folder.
+        // Only the marker deleted: the same folder, while it holds what was synced.
         std::fs::remove_file(root.join(MARKER)).unwrap();
         let seen = look(&root).unwrap();
-        assert_eq!(verdict(&root, &seen, Some(&identity), true), Ok(()));
+        assert_eq!(verdict(&root, &seen, Some(&identity), true, true), Ok(()));
+        // The same numbers with nothing synced left: deleted and made again, which reuses
+        // inode numbers.
+        assert!(matches!(
+            verdict(&root, &seen, Some(&identity), true, false),
+            Err(FolderGone::LocalReplaced { .. })
+        ));
         assert_eq!(adopt(&root, Some(&identity), 7).unwrap(), identity);
 
         // Moved away and replaced by an empty folder: stop while files were synced.
         std::fs::rename(&root, dir.path().join("moved")).unwrap();
         assert!(matches!(
-            verdict(&root, &look(&root).unwrap(), Some(&identity), true),
+            verdict(&root, &look(&root).unwrap(), Some(&identity), true, false),
             Err(FolderGone::LocalMissing { .. })
         ));
         std::fs::create_dir(&root).unwrap();
         let seen = look(&root).unwrap();
         assert!(matches!(
-            verdict(&root, &seen, Some(&identity), true),
+            verdict(&root, &seen, Some(&identity), true, false),
             Err(FolderGone::LocalReplaced { .. })
         ));
-        assert_eq!(verdict(&root, &seen, Some(&identity), false), Ok(()));
+        assert_eq!(verdict(&root, &seen, Some(&identity), false, false), Ok(()));
 
         // A card mounted again (other numbers) with its marker: the same folder.
         std::fs::remove_dir(&root).unwrap();
@@ -252,7 +266,7 @@ mod tests {
             device: identity.device.map(|d| d + 1),
             ..identity.clone()
         };
-        assert_eq!(verdict(&root, &seen, Some(&remounted), true), Ok(()));
+        assert_eq!(verdict(&root, &seen, Some(&remounted), true, false), Ok(()));
 
         std::fs::remove_dir_all(&root).unwrap();
         std::fs::write(&root, b"a file").unwrap();

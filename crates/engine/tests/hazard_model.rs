@@ -4,7 +4,9 @@
 //! random places — a symbolic link to a folder outside the sync folder, a link to a file
 //! inside it, a dangling link, a named pipe — some replacing synced files or folders, and
 //! writes new files, some under decomposed (NFD) names, one name of 250 bytes, and some dated
-//! after 2262. Then it syncs two-way three times. The oracle:
+//! after 2262. Now and then the sync folder itself is then removed, or removed and made again
+//! empty: the next sync must stop (`FolderGone`) with the server unchanged. Otherwise it syncs
+//! two-way three times. The oracle:
 //! - every sync completes, with no error (a hazard is skipped, not a failure);
 //! - nothing is written outside the sync folder;
 //! - every server file at or below a hazard is still on the server, unchanged;
@@ -12,6 +14,9 @@
 //!   its name in any Unicode form, or as a conflict copy in its folder);
 //! - the hazards are still on the phone as they were, and no part file is left;
 //! - the third run changes nothing.
+//!
+//! Unreadable folders are not generated: these tests run as root on CI, which reads anything;
+//! `crates/cli/tests/hazards.rs` runs the CLI as `nobody` for them.
 //!
 //! proptest generates and shrinks. The in-memory server runs `TIDESYNC_HAZARD_CASES` cases
 //! (150 by default); dav-server, rclone serve, Apache mod_dav and the Nextcloud emulation
@@ -32,7 +37,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use tidesync_engine::remote::Remote;
 use tidesync_engine::run::unicode::nfc;
-use tidesync_engine::{Engine, EngineOptions, JobState, Mode, Outcome, PairId};
+use tidesync_engine::{Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId};
 use tidesync_webdav::{Depth, EntryKind, Precondition, RemotePath};
 
 /// Folders the generator places things in; `""` is the root.
@@ -80,12 +85,23 @@ impl Place {
     }
 }
 
+/// What becomes of the sync folder itself after the first sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Root {
+    Kept,
+    /// Gone, as an unmounted card or a folder moved away.
+    Removed,
+    /// Gone and made again empty, as a card formatted or another one put in.
+    Replaced,
+}
+
 #[derive(Debug, Clone)]
 struct Case {
     server: Vec<Place>,
     hazards: Vec<(Place, Hazard)>,
     /// New local files: where, whether decomposed, whether dated after 2262.
     local: Vec<(Place, bool, bool)>,
+    root: Root,
 }
 
 fn place() -> impl Strategy<Value = Place> {
@@ -107,6 +123,11 @@ fn case() -> impl Strategy<Value = Case> {
         Just(Hazard::Dangling),
         Just(Hazard::Fifo),
     ];
+    let root = prop_oneof![
+        16 => Just(Root::Kept),
+        1 => Just(Root::Removed),
+        1 => Just(Root::Replaced),
+    ];
     (
         prop::collection::vec(file_place(), 1..8),
         prop::collection::vec((place(), hazard), 1..4),
@@ -114,11 +135,13 @@ fn case() -> impl Strategy<Value = Case> {
             (file_place(), any::<bool>(), prop::bool::weighted(0.2)),
             0..5,
         ),
+        root,
     )
-        .prop_map(|(server, hazards, local)| Case {
+        .prop_map(|(server, hazards, local, root)| Case {
             server,
             hazards,
             local,
+            root,
         })
 }
 
@@ -355,6 +378,29 @@ async fn play(server: &CaseServer, folder: &str, case: &Case) -> Result<(), Test
         written.push((path, data));
     }
 
+    if case.root != Root::Kept {
+        // The folder is not the one synced: every run stops before planning, in every mode,
+        // and the server keeps every file.
+        std::fs::remove_dir_all(stage.local.path()).unwrap();
+        if case.root == Root::Replaced {
+            std::fs::create_dir(stage.local.path()).unwrap();
+        }
+        let stopped = stage.sync().await;
+        if stopped.failure != Some(FailureKind::FolderGone) {
+            return Err(fail(format!(
+                "a {:?} folder synced: {stopped:?}",
+                case.root
+            )));
+        }
+        let server_after = stage.server_files().await;
+        if server_after != server_before {
+            return Err(fail(format!(
+                "the server changed behind a {:?} folder: {server_after:?}",
+                case.root
+            )));
+        }
+        return Ok(());
+    }
     let mut outcomes = Vec::new();
     for run in 0..3 {
         let outcome = stage.sync().await;

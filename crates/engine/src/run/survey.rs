@@ -111,6 +111,7 @@ pub(super) async fn survey(
             &seen,
             recorded.as_ref(),
             !agreed.is_empty(),
+            holds_any(&agreed, &tree, skipped.iter().chain(&unreadable)),
         )?;
         let mut known = Known {
             local: tree,
@@ -366,6 +367,26 @@ fn hide_too_long(root: &Path, remote: &mut BTreeMap<String, RemoteState>) -> Vec
         remote.retain(|path, _| !hidden.iter().any(|(h, _)| path == h || is_below(path, h)));
     }
     hidden
+}
+
+/// Whether the scan found any item the journal lists (in any Unicode form or letter case),
+/// counting the items it left out.
+fn holds_any<'a>(
+    agreed: &[Agreed],
+    tree: &BTreeMap<String, LocalState>,
+    left_out: impl Iterator<Item = &'a FileError>,
+) -> bool {
+    if agreed.iter().any(|a| tree.contains_key(&a.path)) {
+        return true;
+    }
+    let found: HashSet<String> = tree
+        .keys()
+        .chain(left_out.map(|item| &item.path))
+        .map(|path| unicode::fold_case(path))
+        .collect();
+    agreed
+        .iter()
+        .any(|a| found.contains(&unicode::fold_case(&a.path)))
 }
 
 /// Adds `item` to a summary's list, once: every pass of a run surveys again.
