@@ -23,7 +23,7 @@
 
 mod common;
 
-use common::generated::{CaseServer, RealServer, env_number, runner};
+use common::generated::{CaseServer, RealServer, env_number, put_remote, remote_files, run_cases};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,7 +35,7 @@ use tidesync_engine::disk::Disk;
 use tidesync_engine::remote::Remote;
 use tidesync_engine::run::unicode::fold_case;
 use tidesync_engine::{Engine, EngineOptions, JobState, Mode, Outcome, PairId};
-use tidesync_webdav::{Depth, EntryKind, Overwrite, Precondition, RemotePath};
+use tidesync_webdav::{EntryKind, Overwrite, RemotePath};
 
 /// Folders the generator places files in; `""` is the root. Two differ only in case.
 const DIRS: &[&str] = &["", "Docs", "docs"];
@@ -166,45 +166,14 @@ impl Stage {
         self.engine.wait(job).await.unwrap()
     }
 
-    /// Writes `path` on the server (its folder made first), replacing what is there.
+    /// Writes `path` on the server (its folders made first), replacing what is there.
     async fn put(&self, path: &str, data: &[u8]) {
-        if let Some((folder, _)) = path.rsplit_once('/') {
-            let _ = self.server.mkcol(&RemotePath::parse(folder).unwrap()).await;
-        }
-        let file = self.scratch.path().join("upload");
-        std::fs::write(&file, data).unwrap();
-        self.server
-            .put_file(
-                &RemotePath::parse(path).unwrap(),
-                &file,
-                &Precondition::None,
-                None,
-                Arc::new(|_| {}),
-            )
-            .await
-            .unwrap();
+        put_remote(self.server.as_ref(), self.scratch.path(), path, data).await
     }
 
     /// The server's files by path.
     async fn server_files(&self) -> BTreeMap<String, Vec<u8>> {
-        let listing = self
-            .server
-            .list(&RemotePath::root(), Depth::Infinity)
-            .await
-            .unwrap();
-        let mut files = BTreeMap::new();
-        for entry in listing.entries {
-            if entry.kind != EntryKind::File {
-                continue;
-            }
-            let mut body = self.server.get(&entry.path, 0, None, None).await.unwrap();
-            let mut data = Vec::new();
-            while let Some(chunk) = body.chunk().await.unwrap() {
-                data.extend_from_slice(&chunk);
-            }
-            files.insert(entry.path.as_str().to_owned(), data);
-        }
-        files
+        remote_files(self.server.as_ref()).await
     }
 
     /// The phone's files by path (its marker aside).
@@ -391,21 +360,20 @@ async fn play(server: &CaseServer, folder: &str, case: &Case) -> Result<(), Test
     Ok(())
 }
 
-fn run_cases(server: CaseServer, cases: u32, seed: u8) {
-    let (runtime, mut runner) = runner(cases, seed, 300);
-    let played = std::sync::atomic::AtomicU32::new(0);
-    let result = runner.run(&case(), |case| {
-        let n = played.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        runtime.block_on(play(&server, &format!("case-{n}"), &case))
-    });
-    if let Err(error) = result {
-        panic!("{error}");
-    }
+fn cases_on(server: CaseServer, cases: u32, seed: u8) {
+    run_cases(
+        server,
+        cases,
+        seed,
+        300,
+        case(),
+        |runtime, server, folder, case| runtime.block_on(play(server, &folder, &case)),
+    );
 }
 
 #[test]
 fn letter_case_loses_nothing_on_the_in_memory_server() {
-    run_cases(
+    cases_on(
         CaseServer::Memory,
         env_number("TIDESYNC_CASE_CASES", 150),
         21,
@@ -414,7 +382,7 @@ fn letter_case_loses_nothing_on_the_in_memory_server() {
 
 fn on_real_server(real: RealServer, seed: u8) {
     let cases = env_number("TIDESYNC_MODEL_SERVER_CASES", 12);
-    real.serve(|server| run_cases(server, cases, seed));
+    real.serve(|server| cases_on(server, cases, seed));
 }
 
 #[test]

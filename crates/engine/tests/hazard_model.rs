@@ -26,7 +26,7 @@
 
 mod common;
 
-use common::generated::{CaseServer, RealServer, env_number, runner};
+use common::generated::{CaseServer, RealServer, env_number, put_remote, remote_files, run_cases};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,7 +38,6 @@ use proptest::test_runner::TestCaseError;
 use tidesync_engine::remote::Remote;
 use tidesync_engine::run::unicode::nfc;
 use tidesync_engine::{Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId};
-use tidesync_webdav::{Depth, EntryKind, Precondition, RemotePath};
 
 /// Folders the generator places things in; `""` is the root.
 const DIRS: &[&str] = &["", "Docs", "Docs/\u{c9}t\u{e9}", "\u{3a9}"];
@@ -205,53 +204,14 @@ impl Stage {
         self.engine.wait(job).await.unwrap()
     }
 
+    /// Writes `path` on the server (its folders made first), replacing what is there.
     async fn put(&self, path: &str, data: &[u8]) {
-        let mut folder = String::new();
-        for part in path.split('/').collect::<Vec<_>>().split_last().unwrap().1 {
-            folder = if folder.is_empty() {
-                (*part).to_owned()
-            } else {
-                format!("{folder}/{part}")
-            };
-            let _ = self
-                .server
-                .mkcol(&RemotePath::parse(&folder).unwrap())
-                .await;
-        }
-        let file = self.scratch.path().join("upload");
-        std::fs::write(&file, data).unwrap();
-        self.server
-            .put_file(
-                &RemotePath::parse(path).unwrap(),
-                &file,
-                &Precondition::None,
-                None,
-                Arc::new(|_| {}),
-            )
-            .await
-            .unwrap();
+        put_remote(self.server.as_ref(), self.scratch.path(), path, data).await
     }
 
     /// The server's files by path.
     async fn server_files(&self) -> BTreeMap<String, Vec<u8>> {
-        let listing = self
-            .server
-            .list(&RemotePath::root(), Depth::Infinity)
-            .await
-            .unwrap();
-        let mut files = BTreeMap::new();
-        for entry in listing.entries {
-            if entry.kind != EntryKind::File {
-                continue;
-            }
-            let mut body = self.server.get(&entry.path, 0, None, None).await.unwrap();
-            let mut data = Vec::new();
-            while let Some(chunk) = body.chunk().await.unwrap() {
-                data.extend_from_slice(&chunk);
-            }
-            files.insert(entry.path.as_str().to_owned(), data);
-        }
-        files
+        remote_files(self.server.as_ref()).await
     }
 
     /// Puts `hazard` at `path` on the phone, in place of whatever stood there.
@@ -471,21 +431,20 @@ async fn play(server: &CaseServer, folder: &str, case: &Case) -> Result<(), Test
     Ok(())
 }
 
-fn run_cases(server: CaseServer, cases: u32, seed: u8) {
-    let (runtime, mut runner) = runner(cases, seed, 300);
-    let played = std::sync::atomic::AtomicU32::new(0);
-    let result = runner.run(&case(), |case| {
-        let n = played.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        runtime.block_on(play(&server, &format!("case-{n}"), &case))
-    });
-    if let Err(error) = result {
-        panic!("{error}");
-    }
+fn cases_on(server: CaseServer, cases: u32, seed: u8) {
+    run_cases(
+        server,
+        cases,
+        seed,
+        300,
+        case(),
+        |runtime, server, folder, case| runtime.block_on(play(server, &folder, &case)),
+    );
 }
 
 #[test]
 fn hazards_lose_nothing_on_the_in_memory_server() {
-    run_cases(
+    cases_on(
         CaseServer::Memory,
         env_number("TIDESYNC_HAZARD_CASES", 150),
         11,
@@ -494,7 +453,7 @@ fn hazards_lose_nothing_on_the_in_memory_server() {
 
 fn on_real_server(real: RealServer, seed: u8) {
     let cases = env_number("TIDESYNC_MODEL_SERVER_CASES", 12);
-    real.serve(|server| run_cases(server, cases, seed));
+    real.serve(|server| cases_on(server, cases, seed));
 }
 
 #[test]

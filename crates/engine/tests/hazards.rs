@@ -641,11 +641,17 @@ async fn a_sync_waiting_on_a_stalled_server_stops_at_once_when_cancelled() {
     proxy.always(Some(tidesync_testkit::Fault::Stall(Duration::from_secs(
         120,
     ))));
-    let job = world.engine.start(world.pair).await.unwrap();
+    stops_at_once(&world.engine, world.pair).await;
+}
+
+/// Starts a sync of `pair`, cancels it 300 ms later and checks it ended as cancelled at
+/// once (within a bound generous for a busy machine, far below the stalls these tests make).
+async fn stops_at_once(engine: &Engine, pair: PairId) {
+    let job = engine.start(pair).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let asked = std::time::Instant::now();
-    world.engine.cancel(job).unwrap();
-    let outcome = tokio::time::timeout(Duration::from_secs(60), world.engine.wait(job))
+    engine.cancel(job).unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(60), engine.wait(job))
         .await
         .expect("the run ended")
         .unwrap();
@@ -673,17 +679,7 @@ async fn a_sync_waiting_on_a_slow_disk_stops_at_once_when_cancelled() {
     });
     let pair = MemoryPair::with_options(Mode::Upload, server, options).await;
     write(pair.local.path(), "a.txt", b"on a slow card");
-    let job = pair.engine.start(pair.pair).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let asked = std::time::Instant::now();
-    pair.engine.cancel(job).unwrap();
-    let outcome = tokio::time::timeout(Duration::from_secs(60), pair.engine.wait(job))
-        .await
-        .expect("the run ended")
-        .unwrap();
-    let took = asked.elapsed();
-    assert_eq!(outcome.state, JobState::Cancelled, "{outcome:?}");
-    assert!(took < Duration::from_secs(5), "stopped after {took:?}");
+    stops_at_once(&pair.engine, pair.pair).await;
 }
 
 /// The names in `folder` as its directory lists them (the spelling a volume keeps).

@@ -22,7 +22,7 @@
 
 mod common;
 
-use common::generated::{CaseServer, RealServer, env_number, runner};
+use common::generated::{CaseServer, RealServer, env_number, run_cases};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -764,23 +764,20 @@ async fn converge(stage: &Stage, local: &LocalSide<'_>, what: &str) -> Result<Tr
 }
 
 /// Runs `cases` scenarios from a fixed seed, each on a fresh pair.
-fn run_cases(server: CaseServer, cases: u32, seed: u8) {
-    let (runtime, mut runner) = runner(cases, seed, 400);
-    // Every case, shrinking ones too, gets a folder of its own on a shared server.
-    let played = std::sync::atomic::AtomicU32::new(0);
-    let result = runner.run(&scenario(), |scenario| {
-        let n = played.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let folder = format!("scenario-{n}");
-        runtime.block_on(play(&server, &folder, &scenario))
-    });
-    if let Err(error) = result {
-        panic!("{error}");
-    }
+fn cases_on(server: CaseServer, cases: u32, seed: u8) {
+    run_cases(
+        server,
+        cases,
+        seed,
+        400,
+        scenario(),
+        |runtime, server, folder, scenario| runtime.block_on(play(server, &folder, &scenario)),
+    );
 }
 
 #[test]
 fn nothing_is_lost_in_any_tree_shape_on_the_in_memory_server() {
-    run_cases(
+    cases_on(
         CaseServer::Memory,
         env_number("TIDESYNC_MODEL_CASES", 1000),
         1,
@@ -790,7 +787,7 @@ fn nothing_is_lost_in_any_tree_shape_on_the_in_memory_server() {
 /// Scenarios against a real server, each in a folder of its own.
 fn on_real_server(real: RealServer, seed: u8) {
     let cases = env_number("TIDESYNC_MODEL_SERVER_CASES", 20);
-    real.serve(|server| run_cases(server, cases, seed));
+    real.serve(|server| cases_on(server, cases, seed));
 }
 
 #[test]

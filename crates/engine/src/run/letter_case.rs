@@ -69,7 +69,7 @@ pub(super) fn twins(
         }
         let taken: HashSet<&String> = groups.keys().collect();
         let mut named: HashSet<String> = HashSet::new();
-        let folder_on_phone = phone_path(&twins.copies, parent);
+        let folder_on_phone = crate::transfer::spelled(&twins.copies, parent);
         let on_phone = |name: &str| match folder_on_phone.is_empty() {
             true => name.to_owned(),
             false => format!("{folder_on_phone}/{name}"),
@@ -253,20 +253,6 @@ fn is_move_of(now: &RemoteState, then: &Agreed) -> bool {
             }
             _ => false,
         },
-    }
-}
-
-/// `folder` (a key) as the phone spells it, through the copies named so far.
-fn phone_path(copies: &HashMap<String, String>, folder: &str) -> String {
-    let mut end = folder.len();
-    loop {
-        if let Some(copy) = copies.get(&folder[..end]) {
-            return format!("{copy}{}", &folder[end..]);
-        }
-        match folder[..end].rfind('/') {
-            Some(slash) => end = slash,
-            None => return folder.to_owned(),
-        }
     }
 }
 

@@ -181,19 +181,7 @@ impl Context {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
-        if names.is_empty() {
-            return key.to_owned();
-        }
-        let mut end = key.len();
-        loop {
-            if let Some(actual) = names.get(&key[..end]) {
-                return format!("{actual}{}", &key[end..]);
-            }
-            match key[..end].rfind('/') {
-                Some(slash) => end = slash,
-                None => return key.to_owned(),
-            }
-        }
+        spelled(&names, key)
     }
 
     /// Takes the local spellings a survey matched (see `run::unicode`).
@@ -289,6 +277,24 @@ impl Context {
             .run_until_cancelled(future)
             .await
             .ok_or(TransferError::Stopped)
+    }
+}
+
+/// `key` (`/`-separated, relative) with the longest part of it that `names` maps to another
+/// spelling replaced.
+pub(crate) fn spelled(names: &std::collections::HashMap<String, String>, key: &str) -> String {
+    if names.is_empty() {
+        return key.to_owned();
+    }
+    let mut end = key.len();
+    loop {
+        if let Some(actual) = names.get(&key[..end]) {
+            return format!("{actual}{}", &key[end..]);
+        }
+        match key[..end].rfind('/') {
+            Some(slash) => end = slash,
+            None => return key.to_owned(),
+        }
     }
 }
 

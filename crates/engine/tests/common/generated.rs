@@ -158,3 +158,74 @@ pub fn env_number(var: &str, default: u32) -> u32 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// Runs `cases` cases that `strategy` generates, each played by `play` (given a runtime to
+/// block on) on `server` in a folder of its own (shrinking ones too: the server is shared),
+/// from `seed`, shrinking a failure at most `shrink` times; panics with the shrunk case.
+pub fn run_cases<S, P>(server: CaseServer, cases: u32, seed: u8, shrink: u32, strategy: S, play: P)
+where
+    S: proptest::strategy::Strategy,
+    P: Fn(
+        &tokio::runtime::Runtime,
+        &CaseServer,
+        String,
+        S::Value,
+    ) -> Result<(), proptest::test_runner::TestCaseError>,
+{
+    let (runtime, mut runner) = runner(cases, seed, shrink);
+    let played = std::sync::atomic::AtomicU32::new(0);
+    let result = runner.run(&strategy, |case| {
+        let n = played.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        play(&runtime, &server, format!("case-{n}"), case)
+    });
+    if let Err(error) = result {
+        panic!("{error}");
+    }
+}
+
+/// Writes `path` on `server` as another client would (its folders made first), replacing
+/// what is there; `scratch` holds the bytes on their way.
+pub async fn put_remote(server: &dyn Remote, scratch: &std::path::Path, path: &str, data: &[u8]) {
+    let mut folder = String::new();
+    for part in path.split('/').collect::<Vec<_>>().split_last().unwrap().1 {
+        folder = if folder.is_empty() {
+            (*part).to_owned()
+        } else {
+            format!("{folder}/{part}")
+        };
+        let _ = server.mkcol(&RemotePath::parse(&folder).unwrap()).await;
+    }
+    let file = scratch.join("upload");
+    std::fs::write(&file, data).unwrap();
+    server
+        .put_file(
+            &RemotePath::parse(path).unwrap(),
+            &file,
+            &tidesync_webdav::Precondition::None,
+            None,
+            Arc::new(|_| {}),
+        )
+        .await
+        .unwrap();
+}
+
+/// The files on `server`, by path, with their bytes.
+pub async fn remote_files(server: &dyn Remote) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let listing = server
+        .list(&RemotePath::root(), tidesync_webdav::Depth::Infinity)
+        .await
+        .unwrap();
+    let mut files = std::collections::BTreeMap::new();
+    for entry in listing.entries {
+        if entry.kind != tidesync_webdav::EntryKind::File {
+            continue;
+        }
+        let mut body = server.get(&entry.path, 0, None, None).await.unwrap();
+        let mut data = Vec::new();
+        while let Some(chunk) = body.chunk().await.unwrap() {
+            data.extend_from_slice(&chunk);
+        }
+        files.insert(entry.path.as_str().to_owned(), data);
+    }
+    files
+}
