@@ -28,14 +28,15 @@ before(() => {
 
 /**
  * Every file below `root` by relative path, with its SHA-256; hidden in-progress files too,
- * but not the `.tidesync` marker a synced folder holds at its root (never synced itself).
+ * but not the `.tidesync` marker and `.tidesync-trash` folder a synced folder holds at its root
+ * (never synced themselves).
  */
 async function tree(root) {
   const files = new Map();
   async function walk(dir) {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
-      if (dir === root && entry.name === ".tidesync") continue;
+      if (dir === root && [".tidesync", ".tidesync-trash"].includes(entry.name)) continue;
       if (entry.isDirectory()) await walk(full);
       else files.set(path.relative(root, full), createHash("sha256").update(await readFile(full)).digest("hex"));
     }

@@ -5,6 +5,7 @@
 //! - [`connection`]: the flags that say how to reach a server, and password files.
 //! - [`exit`]: the exit codes, each with a one-line message that says what to do.
 //! - [`demo`]: `tidesync demo` and `tidesync serve`, the embedded demo remote.
+//! - [`trash`]: `tidesync trash`, what syncs removed from a local folder.
 //! - [`bar`]: the progress bar shown on a terminal.
 
 mod bar;
@@ -13,6 +14,7 @@ mod demo;
 mod exit;
 mod login;
 mod sync;
+mod trash;
 mod watch;
 
 use std::path::PathBuf;
@@ -43,6 +45,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Serve a folder over WebDAV until Ctrl-C (for testers and emulators).
     Serve(demo::ServeArgs),
+    /// The files syncs removed from a local folder: list, restore, empty.
+    Trash(trash::Args),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
             Command::Logout(args) => login::logout(args).await,
             Command::Demo(args) => demo::demo(args).await,
             Command::Serve(args) => demo::serve(args).await,
+            Command::Trash(args) => trash::run(args).await,
         }
     });
     match result {

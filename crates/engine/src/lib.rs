@@ -39,6 +39,7 @@ pub mod root;
 pub mod run;
 pub mod scan;
 pub mod transfer;
+pub mod trash;
 
 pub use engine::{
     AutoStatus, ConflictCopy, Connector, Engine, EngineError, EngineOptions, JobChange,

@@ -493,7 +493,8 @@ pub fn is_part_name(name: &str) -> bool {
 /// Whether the relative `path` (`/`-separated) is Tidesync's own: the folder's marker file
 /// (see [`crate::root`]) or anything with an internal name on its way.
 pub fn is_internal_path(path: &str) -> bool {
-    path == crate::root::MARKER || path.split('/').any(is_internal)
+    let top = path.split('/').next().unwrap_or_default();
+    top == crate::root::MARKER || top == crate::trash::TRASH || path.split('/').any(is_internal)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use tidesync_webdav::validate_name;
 
 use crate::model::{FileError, LocalState, is_internal};
 use crate::root::MARKER;
+use crate::trash::TRASH;
 
 /// What the scan found below the root.
 #[derive(Debug, Default)]
@@ -63,7 +64,7 @@ pub fn scan(root: &Path) -> std::io::Result<Scanned> {
                 });
                 continue;
             };
-            if is_internal(&name) || (prefix.is_empty() && name == MARKER) {
+            if is_internal(&name) || (prefix.is_empty() && (name == MARKER || name == TRASH)) {
                 continue;
             }
             let path = format!("{prefix}{name}");

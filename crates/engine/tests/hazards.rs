@@ -15,7 +15,7 @@ use tidesync_engine::run::unicode::nfc;
 use tidesync_engine::{
     Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId, PlainHttp,
 };
-use tidesync_testkit::tree::{MARKER, snapshot};
+use tidesync_testkit::tree::{MARKER, TRASH, snapshot};
 
 /// One test per server for each hazard.
 macro_rules! on_every_server {
@@ -687,7 +687,7 @@ fn names_in(folder: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(folder)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n != MARKER)
+        .filter(|n| n != MARKER && n != TRASH)
         .collect();
     names.sort();
     names

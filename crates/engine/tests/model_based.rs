@@ -11,7 +11,9 @@
 //! - every untouched file stays;
 //! - a delete the other side did not touch is carried over;
 //! - both sides are identical after at most 2 runs, and a further run changes nothing;
-//! - no internal temp file is left on either side.
+//! - no internal temp file is left on either side;
+//! - every version the phone held before a round's syncs is, after them, on both sides or in
+//!   the phone's trash (a delete or a replacement from the server never loses a local file).
 //!
 //! proptest generates and shrinks: a failing case prints the smallest operations that still
 //! fail. The in-memory server runs `TIDESYNC_MODEL_CASES` scenarios (1,000 by default);
@@ -489,7 +491,11 @@ impl Driver for LocalSide<'_> {
             for entry in std::fs::read_dir(&dir).unwrap() {
                 let entry = entry.unwrap();
                 let name = entry.file_name().into_string().unwrap();
-                if prefix.is_empty() && name == tidesync_testkit::tree::MARKER {
+                let ours = [
+                    tidesync_testkit::tree::MARKER,
+                    tidesync_testkit::tree::TRASH,
+                ];
+                if prefix.is_empty() && ours.contains(&name.as_str()) {
                     continue;
                 }
                 let path = join(&prefix, &name);
@@ -687,7 +693,19 @@ async fn play(server: &CaseServer, folder: &str, scenario: &Scenario) -> Result<
         }
         let expected = expect(&agreed, (&l, &l_renames), (&r, &r_renames));
         let what = format!("round {round}");
+        let phone_before = local.read().await.files;
         let end = converge(&stage, &local, &what).await?;
+        // Every version the phone held before the syncs is on both sides or in its trash.
+        let trashed = trashed_contents(local.root);
+        for (path, data) in &phone_before {
+            if !end.files.values().any(|d| d == data) && !trashed.contains(data) {
+                return Err(fail(format!(
+                    "{what}: the phone's {path} ({:?}) is neither on either side nor in the \
+                     trash; both sides hold {end:#?}",
+                    String::from_utf8_lossy(data)
+                )));
+            }
+        }
         let at = |p: &str, places: &[String]| places.iter().any(|x| is_path_or_conflict_copy(p, x));
         for kept in &expected.kept {
             let found = end.files.iter().any(|(p, d)| {
@@ -717,6 +735,16 @@ async fn play(server: &CaseServer, folder: &str, scenario: &Scenario) -> Result<
         }
     }
     Ok(())
+}
+
+/// The contents of every file in the trash of the sync folder `root`.
+fn trashed_contents(root: &Path) -> Vec<Vec<u8>> {
+    use tidesync_engine::trash;
+    trash::list(root)
+        .unwrap()
+        .into_iter()
+        .map(|e| std::fs::read(root.join(trash::TRASH).join(&e.id).join(&e.path)).unwrap())
+        .collect()
 }
 
 /// Syncs until both sides agree (at most 2 runs), then once more to prove nothing is left.

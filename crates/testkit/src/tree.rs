@@ -9,6 +9,10 @@ pub use tidesync_demo::content::Seeded;
 /// `root::MARKER`); never synced, so never part of a tree compared with the server's.
 pub const MARKER: &str = ".tidesync";
 
+/// The trash Tidesync keeps in the root of a synced local folder (the engine's
+/// `trash::TRASH`); never synced either.
+pub const TRASH: &str = ".tidesync-trash";
+
 /// Whether `name` is one of Tidesync's in-progress files: a download's part file
 /// (`.tidesync-part-` and a hash) or an upload's temp name on the server (`.tidesync-up-…`).
 pub fn is_in_progress(name: &str) -> bool {
@@ -16,12 +20,14 @@ pub fn is_in_progress(name: &str) -> bool {
 }
 
 /// Every file below `root` (relative path with `/` → contents), folders as `path/` → empty;
-/// without the root's [`MARKER`] (tests that need it look at it directly), symbolic links
-/// and special files.
+/// without the root's [`MARKER`] and [`TRASH`] (tests that need them look at them directly),
+/// symbolic links and special files.
 pub fn snapshot(root: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     walk(root, root, &mut out);
     out.remove(MARKER);
+    let trash = format!("{TRASH}/");
+    out.retain(|path, _| !path.starts_with(&trash));
     out
 }
 

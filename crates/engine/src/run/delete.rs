@@ -1,5 +1,5 @@
 //! Deletes, on either side, that never take what the sync has not seen: a local file only if
-//! unchanged since the scan, a local folder only if empty of anything but our part files, a
+//! unchanged since the scan (and then into the pair's trash, see [`crate::trash`]), a local folder only if empty of anything but our part files, a
 //! server file with its precondition, a server folder only once a fresh listing shows it empty.
 
 use std::path::Path;
@@ -11,6 +11,7 @@ use crate::model::{LocalState, RemoteState, is_internal};
 use crate::progress::FileAction;
 use crate::scan::stat;
 use crate::transfer::{Context, TransferError};
+use crate::trash::{self, Removal};
 
 pub(super) async fn delete_local(
     ctx: &Context,
@@ -20,6 +21,7 @@ pub(super) async fn delete_local(
 ) -> Result<Effect, TransferError> {
     let target = ctx.writable_path(path).await?;
     let expected = local.cloned();
+    let root = ctx.local_root.clone();
     blocking(path.as_str(), move || {
         if is_dir {
             return remove_synced_folder(&target);
@@ -30,7 +32,8 @@ pub(super) async fn delete_local(
                 "the local file changed, so it was not deleted",
             ));
         }
-        std::fs::remove_file(&target).map(|()| Checked::Done)
+        // Never gone for good: into the pair's trash.
+        trash::keep_below(&root, &target, Removal::DeletedOnServer).map(|_| Checked::Done)
     })
     .await?
     .or_changed(path.as_str())?;

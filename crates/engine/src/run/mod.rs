@@ -102,6 +102,23 @@ async fn verify_due(ctx: &Context) -> Result<bool, RunError> {
     Ok(runs % VERIFY_EVERY == 0)
 }
 
+/// Drops from the pair's trash what it keeps no longer (see [`crate::trash::purge`]), once a
+/// run has done its work. A failure only costs space: logged.
+async fn purge_trash(ctx: &Context) {
+    let root = ctx.local_root.clone();
+    let purged = tokio::task::spawn_blocking(move || {
+        let keep = crate::trash::Keep::default_for(&root);
+        crate::trash::purge(&root, keep, std::time::SystemTime::now())
+    })
+    .await;
+    match purged {
+        Ok(Ok(0)) => {}
+        Ok(Ok(gone)) => tracing::info!(gone, "old files left the trash"),
+        Ok(Err(error)) => tracing::warn!(%error, "the trash was not purged"),
+        Err(error) => tracing::warn!(%error, "the trash was not purged"),
+    }
+}
+
 /// Runs the sync of `ctx`'s pair to its end, or until the run token is cancelled.
 pub async fn run(
     ctx: Arc<Context>,
@@ -145,6 +162,7 @@ pub async fn run(
                 verify::compare_contents(&ctx, &seen, &acted, summary).await?;
             }
             survey::sweep_stale_parts(&ctx, &seen.remote).await?;
+            purge_trash(&ctx).await;
             match sweep_chunked(&ctx).await {
                 Ok(()) => {}
                 Err(TransferError::Stopped) => return Err(RunError::Stopped),

@@ -278,8 +278,8 @@ async fn fetch_from(
     let rename = match lands {
         Landing::Target(before) if complete => {
             let (part, target) = (part.to_owned(), target.to_owned());
-            let before = before.cloned();
-            Some(move || rename_into_place(&part, &target, before.as_ref()))
+            let (before, root) = (before.cloned(), ctx.local_root.clone());
+            Some(move || rename_into_place(&root, &part, &target, before.as_ref()))
         }
         _ => None,
     };
@@ -367,8 +367,8 @@ pub async fn install(
         what: what.to_owned(),
     };
     let now = tokio::task::spawn_blocking({
-        let target = target.clone();
-        move || rename_into_place(&part, &target, before.as_ref())
+        let (target, root) = (target.clone(), ctx.local_root.clone());
+        move || rename_into_place(&root, &part, &target, before.as_ref())
     })
     .await
     .map_err(|e| TransferError::local(&target, std::io::Error::other(e)))?
@@ -378,16 +378,21 @@ pub async fn install(
 }
 
 /// Renames a complete, fsync'd part file over `target` if `target` is still `before` (a local
-/// edit made during the download wins). The part file already carries the server's mtime. The
-/// rename is durable once its folder is synced, which the recorder does before it records the
+/// edit made during the download wins); a file it replaces goes into the trash of the sync
+/// folder `root` first. The part file already carries the server's mtime. The rename is
+/// durable once its folder is synced, which the recorder does before it records the
 /// agreement. Returns the target's state, or why it was left alone.
 fn rename_into_place(
+    root: &Path,
     part: &Path,
     target: &Path,
     before: Option<&LocalState>,
 ) -> std::io::Result<Result<LocalState, &'static str>> {
     if stat(target)?.as_ref() != before {
         return Ok(Err("the local file changed during the download"));
+    }
+    if before.is_some_and(|b| !b.is_dir) {
+        crate::trash::keep_below(root, target, crate::trash::Removal::ReplacedByServer)?;
     }
     std::fs::rename(part, target)?;
     Ok(Ok(stat(target)?.unwrap_or(LocalState {

@@ -23,7 +23,7 @@ pub use download::{
     Fetched, Landing, fetch, install, is_verifiable, legacy_part_path, part_path, resumable,
 };
 pub use fresh_folders::FreshFolders;
-pub use names::{conflict_name, parse_conflict_name, same_bytes};
+pub use names::{conflict_name, parse_conflict_name, same_bytes, utc_minute};
 pub use upload::{
     BATCH_BYTES, BATCH_FILE_MAX, BATCH_FILES, WHOLE_PUT_MAX, offers_bulk, send, send_batch,
     sweep_chunked, sweep_upload_temps,

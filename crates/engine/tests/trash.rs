@@ -1,0 +1,118 @@
+//! Every local file a sync deletes or replaces goes into the pair's trash first, one test per
+//! way a sync removes one: a delete that came from the server, a newer version from the
+//! server over an unchanged file, and a content comparison that found the server's copy
+//! different. Each file comes back with `trash::restore`.
+
+mod common;
+
+use common::{MemoryPair, write};
+use tidesync_engine::memory::MemoryRemote;
+use tidesync_engine::trash::{self, Removal};
+use tidesync_engine::{EngineOptions, JobState, Mode};
+
+/// The trash's entries as (path, why, bytes kept).
+fn in_trash(pair: &MemoryPair) -> Vec<(String, Removal, Vec<u8>)> {
+    let root = pair.local.path();
+    trash::list(root)
+        .unwrap()
+        .into_iter()
+        .map(|entry| {
+            let kept = root.join(trash::TRASH).join(&entry.id).join(&entry.path);
+            (entry.path, entry.why, std::fs::read(kept).unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_file_deleted_on_the_server_goes_to_the_trash_and_comes_back() {
+    let pair = MemoryPair::new(Mode::TwoWay).await;
+    pair.server.write("Photos/a.jpg", b"a photo");
+    pair.server.write("keep.txt", b"kept");
+    pair.sync().await;
+    pair.server.remove("Photos/a.jpg");
+    let outcome = pair.sync().await;
+    assert_eq!(outcome.summary.deleted_local, 1, "{outcome:?}");
+    assert!(!pair.local.path().join("Photos/a.jpg").exists());
+    assert_eq!(
+        in_trash(&pair),
+        [(
+            "Photos/a.jpg".to_owned(),
+            Removal::DeletedOnServer,
+            b"a photo".to_vec()
+        )]
+    );
+
+    // Restored, it is a file new on the phone: the next sync uploads it.
+    let id = trash::list(pair.local.path()).unwrap()[0].id.clone();
+    trash::restore(pair.local.path(), &id).unwrap();
+    let back = pair.sync().await;
+    assert_eq!(back.summary.files_uploaded, 1, "{back:?}");
+    assert_eq!(pair.server.files()["Photos/a.jpg"], b"a photo");
+    assert!(in_trash(&pair).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_file_a_newer_server_version_replaces_goes_to_the_trash() {
+    let pair = MemoryPair::new(Mode::Download).await;
+    pair.server.write("notes.txt", b"version one");
+    pair.sync().await;
+    pair.server.write("notes.txt", b"version two, longer");
+    let outcome = pair.sync().await;
+    assert_eq!(outcome.summary.files_downloaded, 1, "{outcome:?}");
+    assert_eq!(
+        std::fs::read(pair.local.path().join("notes.txt")).unwrap(),
+        b"version two, longer"
+    );
+    assert_eq!(
+        in_trash(&pair),
+        [(
+            "notes.txt".to_owned(),
+            Removal::ReplacedByServer,
+            b"version one".to_vec()
+        )]
+    );
+    // The trash is never synced: the server holds what it held.
+    assert_eq!(pair.server.files().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_file_a_content_comparison_replaces_goes_to_the_trash() {
+    let server = MemoryRemote::new();
+    server.drop_validators();
+    let options = EngineOptions {
+        verify_contents: true,
+        ..EngineOptions::default()
+    };
+    let pair = MemoryPair::with_options(Mode::TwoWay, server, options).await;
+    pair.server.write("a.txt", b"one");
+    pair.sync().await;
+    // The same size and no validator: only the comparison sees the edit.
+    pair.server.write("a.txt", b"two");
+    let outcome = pair.sync().await;
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert_eq!(outcome.summary.files_compared, 1, "{outcome:?}");
+    assert_eq!(
+        std::fs::read(pair.local.path().join("a.txt")).unwrap(),
+        b"two"
+    );
+    assert_eq!(
+        in_trash(&pair),
+        [(
+            "a.txt".to_owned(),
+            Removal::ReplacedByServer,
+            b"one".to_vec()
+        )]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_file_made_on_the_phone_is_never_put_in_the_trash() {
+    let pair = MemoryPair::new(Mode::TwoWay).await;
+    write(pair.local.path(), "mine.txt", b"mine");
+    pair.server.write("theirs.txt", b"theirs");
+    pair.sync().await;
+    write(pair.local.path(), "mine.txt", b"mine, edited");
+    pair.sync().await;
+    assert!(in_trash(&pair).is_empty());
+    assert_eq!(pair.server.files()["mine.txt"], b"mine, edited");
+}
