@@ -1,4 +1,4 @@
-import { afterEach, expect, test } from "vitest";
+import { afterEach, expect, test, vi } from "vitest";
 import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
 import App from "./App.svelte";
 import JobCard from "./components/JobCard.svelte";
@@ -20,6 +20,7 @@ function backend(overrides: Record<string, (args: Record<string, unknown>) => un
         case "list_pairs":
         case "list_jobs":
         case "job_history":
+        case "list_trash":
           return [];
         default:
           throw new Error(`unexpected ${cmd}`);
@@ -283,4 +284,47 @@ test("conflict copies are listed with what they are copies of", async () => {
   expect(conflict).toHaveTextContent("This device's version of notes/plan.txt in Demo");
   // A phone has no file manager to show it in.
   expect(screen.queryByTestId("conflict-reveal")).toBeNull();
+});
+
+test("recently removed files are listed, found by search, restored and emptied", async () => {
+  let trash = [
+    { pairId: 7, id: "1796117400-deleted-0a1b2c3d", path: "Photos/a.jpg", size: 2_400_000, removedAt: 1_796_117_400, why: "deletedOnServer" },
+    { pairId: 7, id: "1796117000-replaced-1a2b3c4d", path: "notes.txt", size: 120, removedAt: 1_796_117_000, why: "replacedByServer" },
+  ];
+  const calls: string[] = [];
+  backend({
+    list_remotes: () => [REMOTE],
+    list_pairs: () => [PAIR],
+    list_conflicts: () => [],
+    list_trash: () => trash,
+    restore_trashed: (args) => {
+      calls.push(`restore ${args.pairId} ${args.id}`);
+      trash = trash.filter((entry) => entry.id !== args.id);
+      return "notes (restored).txt";
+    },
+    empty_trash: (args) => {
+      calls.push(`empty ${args.pairId}`);
+      const gone = trash.length;
+      trash = [];
+      return gone;
+    },
+  });
+  render(App);
+  const entries = await screen.findAllByTestId("removed-entry");
+  expect(entries).toHaveLength(2);
+  expect(entries[0]).toHaveTextContent("Photos/a.jpg");
+  expect(entries[0]).toHaveTextContent("In Demo: deleted on the server");
+  expect(entries[0]).toHaveTextContent("2.4 MB");
+  expect(entries[1]).toHaveTextContent("replaced by a newer version from the server");
+
+  await fireEvent.input(screen.getByTestId("removed-search"), { target: { value: "NOTES" } });
+  expect(screen.getAllByTestId("removed-entry")).toHaveLength(1);
+  await fireEvent.click(screen.getByTestId("removed-restore"));
+  expect(await screen.findByTestId("removed-restored")).toHaveTextContent("Restored as notes (restored).txt.");
+  expect(calls).toEqual(["restore 7 1796117000-replaced-1a2b3c4d"]);
+
+  await fireEvent.input(screen.getByTestId("removed-search"), { target: { value: "" } });
+  await fireEvent.click(screen.getByTestId("removed-empty"));
+  expect(calls.at(-1)).toBe("empty 7");
+  await vi.waitFor(() => expect(screen.queryByTestId("removed")).toBeNull());
 });

@@ -304,6 +304,51 @@ impl ConflictDto {
     }
 }
 
+/// A file a sync removed from a pair's folder, kept in its trash.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct TrashedDto {
+    pub pair_id: PairId,
+    /// The entry, as `restore_trashed` takes it.
+    pub id: String,
+    /// Where the file was in the pair.
+    pub path: String,
+    #[ts(type = "number")]
+    pub size: u64,
+    /// When the sync removed it (seconds since the Unix epoch).
+    #[ts(type = "number")]
+    pub removed_at: u64,
+    pub why: RemovalDto,
+}
+
+/// Why a sync removed a file from this device.
+#[derive(Debug, Clone, Copy, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum RemovalDto {
+    /// Deleted on the server, so deleted here.
+    DeletedOnServer,
+    /// A newer version from the server took its place.
+    ReplacedByServer,
+}
+
+impl TrashedDto {
+    pub fn new(pair_id: PairId, entry: tidesync_engine::trash::Trashed) -> Self {
+        TrashedDto {
+            pair_id,
+            id: entry.id,
+            path: entry.path,
+            size: entry.size,
+            removed_at: entry.removed_at,
+            why: match entry.why {
+                tidesync_engine::trash::Removal::DeletedOnServer => RemovalDto::DeletedOnServer,
+                tidesync_engine::trash::Removal::ReplacedByServer => RemovalDto::ReplacedByServer,
+            },
+        }
+    }
+}
+
 /// Where a new pair's local folder comes from. Never a path: the webview cannot name one.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "camelCase")]

@@ -479,4 +479,31 @@ fn automatic_sync_uploads_a_local_edit_and_conflicts_are_listed() {
         )
         .unwrap_err();
     assert_eq!(refused["kind"], "invalidInput", "{refused}");
+
+    // A file deleted on the server goes to this device's trash, and comes back from it.
+    std::fs::remove_file(served.path().join("from-the-app.txt")).unwrap();
+    let removed = wait_until("the delete in the trash", || {
+        let listed = app.ok("list_trash", json!({ "pairId": pair }));
+        (!listed.as_array().unwrap().is_empty()).then_some(listed)
+    });
+    assert_eq!(removed[0]["path"], "from-the-app.txt");
+    assert_eq!(removed[0]["why"], "deletedOnServer");
+    assert!(!folder.join("from-the-app.txt").exists());
+    let placed = app.ok(
+        "restore_trashed",
+        json!({ "pairId": pair, "id": removed[0]["id"] }),
+    );
+    assert_eq!(placed, "from-the-app.txt");
+    assert_eq!(
+        std::fs::read(folder.join("from-the-app.txt")).unwrap(),
+        b"written here"
+    );
+    let missing = app
+        .invoke(
+            "restore_trashed",
+            json!({ "pairId": pair, "id": "1-deleted-00000000" }),
+        )
+        .unwrap_err();
+    assert_eq!(missing["kind"], "notFound", "{missing}");
+    assert_eq!(app.ok("empty_trash", json!({ "pairId": pair })), 0);
 }

@@ -7,12 +7,15 @@ import {
   cancelLogin,
   CommandError,
   completeLogin,
+  emptyTrash,
   listConflicts,
   listPairs,
   listRemotes,
+  listTrash,
   onPairsChanged,
   removePair,
   removeRemote,
+  restoreTrashed,
   revealConflict,
   syncAll,
   updatePair,
@@ -25,6 +28,7 @@ import {
   type PairSettingsDto,
   type RemoteDto,
   type RemoteId,
+  type TrashedDto,
 } from "./ipc";
 
 /** `pinSha256`: the certificate the user chose to trust, by the fingerprint they were shown. */
@@ -47,6 +51,8 @@ export class Library {
   pairs = $state<PairDto[]>([]);
   /** The conflict copies in every pair's folder, newest first. */
   conflicts = $state<ConflictDto[]>([]);
+  /** What syncs removed from every pair's folder (their trash), newest first. */
+  removed = $state<TrashedDto[]>([]);
   loaded = $state(false);
   error = $state<CommandError | null>(null);
   empty = $derived(this.loaded && this.remotes.length === 0);
@@ -79,6 +85,34 @@ export class Library {
     } catch (reason) {
       this.error = reason as CommandError;
     }
+  }
+
+  /** Reads every pair's trash (after a sync ends, and after a restore or an emptying). */
+  async loadRemoved(): Promise<void> {
+    try {
+      const found = await Promise.all(this.pairs.map((p) => listTrash(p.id)));
+      this.removed = found.flat().sort((a, b) => b.removedAt - a.removedAt);
+    } catch (reason) {
+      this.error = reason as CommandError;
+    }
+  }
+
+  /** Puts a removed file back; resolves to where it went, or null when it could not. */
+  async restoreRemoved(entry: TrashedDto): Promise<string | null> {
+    let placed: string | null = null;
+    await this.#guard(async () => {
+      placed = await restoreTrashed(entry.pairId, entry.id);
+    });
+    await this.loadRemoved();
+    return placed;
+  }
+
+  /** Deletes everything in a pair's trash. */
+  async emptyRemoved(pairId: PairId): Promise<void> {
+    await this.#guard(async () => {
+      await emptyTrash(pairId);
+    });
+    await this.loadRemoved();
   }
 
   async revealConflict(conflict: ConflictDto): Promise<void> {

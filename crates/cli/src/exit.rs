@@ -60,7 +60,7 @@ impl Exit {
                 "the login works, but this account may not use that folder; check its sharing or permissions on the server"
             }
             Exit::MassDelete => {
-                "if the deletes are intended, sync a smaller folder or delete on the other side too"
+                "if the deletes are intended, run once with --allow-deletes (files deleted here go to the folder's trash) or raise --max-delete"
             }
             Exit::FolderGone => {
                 "the journal in --state remembers files synced from that folder; to start afresh with another folder, use another --state"

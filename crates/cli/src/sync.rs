@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use tidesync_engine::plan::DeleteLimit;
 use tidesync_engine::{
     Credentials, Engine, EngineOptions, FailureKind, FileError, JobId, JobState, Mode, Outcome,
     PairId,
@@ -53,6 +54,15 @@ pub struct Args {
     /// ETags nor modification times. Without it, such a server is checked every 10th run.
     #[arg(long)]
     checksum: bool,
+    /// The most files one sync may delete on one side: a number (`50`) or a share of the
+    /// pair's files (`30%`). Default: 50 files or 30 %, whichever is more. A sync that would
+    /// delete more stops (exit 5) and deletes nothing.
+    #[arg(long, value_name = "N|P%", value_parser = parse_max_delete, conflicts_with = "allow_deletes")]
+    max_delete: Option<DeleteLimit>,
+    /// Run this once without the delete guard: every delete the sync finds is made (local
+    /// files go to the folder's trash, see `tidesync trash`). Never with --watch.
+    #[arg(long, conflicts_with = "watch")]
+    allow_deletes: bool,
     /// A file whose first line is the password, as `tidesync login` writes it.
     #[arg(long, value_name = "FILE", conflicts_with = "password_env")]
     password_file: Option<PathBuf>,
@@ -86,11 +96,31 @@ impl Args {
             transfers: None,
             json: false,
             checksum: false,
+            max_delete: None,
+            allow_deletes: false,
             password_file: None,
             watch: false,
             interval: 300,
             connection: Connection::default(),
         }
+    }
+}
+
+/// `--max-delete`: `N` files, or `P%` of the pair's files.
+fn parse_max_delete(text: &str) -> Result<DeleteLimit, String> {
+    let invalid = || format!("'{text}' is neither a number of files nor a percentage like 30%");
+    match text.trim().strip_suffix('%') {
+        Some(percent) => {
+            let percent: u32 = percent.trim().parse().map_err(|_| invalid())?;
+            if percent > 100 {
+                return Err(invalid());
+            }
+            Ok(DeleteLimit { files: 0, percent })
+        }
+        None => Ok(DeleteLimit {
+            files: text.trim().parse().map_err(|_| invalid())?,
+            percent: 0,
+        }),
     }
 }
 
@@ -212,6 +242,8 @@ pub(crate) async fn open(args: &Args) -> Result<Opened, Failure> {
             transfers: args.transfers.unwrap_or(EngineOptions::default().transfers),
             webdav,
             verify_contents: args.checksum,
+            mass_delete_guard: !args.allow_deletes,
+            delete_limit: args.max_delete.unwrap_or_default(),
             ..EngineOptions::default()
         },
     )

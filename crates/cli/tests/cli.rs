@@ -279,18 +279,86 @@ async fn a_mass_delete_exits_5_and_deletes_nothing() {
     for i in 0..10 {
         std::fs::remove_file(remote.path().join(format!("f{i}"))).unwrap();
     }
+    let url = server.url();
+    for limit in ["5", "60%"] {
+        let (code, _, stderr) = run(&mut tidesync(
+            state.path(),
+            &url,
+            local.path(),
+            &["--max-delete", limit],
+        ))
+        .await;
+        assert_eq!(code, 5, "--max-delete {limit}: {stderr}");
+        assert!(
+            stderr.contains("would delete 10 of the 12 synced files on this device"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("--allow-deletes"), "{stderr}");
+        assert_eq!(
+            visible(local.path()).len(),
+            12,
+            "nothing was deleted locally"
+        );
+    }
+    let (code, _, stderr) = run(&mut tidesync(
+        state.path(),
+        &url,
+        local.path(),
+        &["--max-delete", "half"],
+    ))
+    .await;
+    assert_eq!(code, 2, "a limit that is no number: {stderr}");
+    // 10 of 12 is 83 %: within 90 % (and within the default, 50 files or 30 %).
+    let (code, _, stderr) = run(&mut tidesync(
+        state.path(),
+        &url,
+        local.path(),
+        &["--max-delete", "90%"],
+    ))
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(visible(local.path()).len(), 2);
+}
+
+#[tokio::test]
+async fn allow_deletes_runs_once_without_the_guard_and_keeps_the_files_in_the_trash() {
+    let (remote, local, state) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    for i in 0..12 {
+        std::fs::write(remote.path().join(format!("f{i}")), b"x").unwrap();
+    }
+    let server = DavServer::serve(remote.path()).await.unwrap();
+    let strict = ["--max-delete", "5"];
+    assert_eq!(
+        run(&mut tidesync(
+            state.path(),
+            &server.url(),
+            local.path(),
+            &strict
+        ))
+        .await
+        .0,
+        0
+    );
+    for i in 0..10 {
+        std::fs::remove_file(remote.path().join(format!("f{i}"))).unwrap();
+    }
     let (code, _, stderr) = run(&mut tidesync(
         state.path(),
         &server.url(),
         local.path(),
-        &[],
+        &["--allow-deletes"],
     ))
     .await;
-    assert_eq!(code, 5, "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(visible(local.path()).len(), 2);
     assert_eq!(
-        visible(local.path()).len(),
-        12,
-        "nothing was deleted locally"
+        tidesync_engine::trash::list(local.path()).unwrap().len(),
+        10,
+        "every deleted file is in the trash"
     );
 }
 

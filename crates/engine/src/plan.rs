@@ -12,8 +12,8 @@
 //!
 //! Then across the tree: a folder deleted on one side is kept while anything below it survives
 //! on the other (and made again on the deleting side); nothing is made below a path whose kind
-//! changes until the change has landed (the next pass). A plan that would delete more than half
-//! of a tree of 10 or more agreed paths is refused.
+//! changes until the change has landed (the next pass). A plan that would delete more files on
+//! one side than its [`DeleteLimit`] allows is refused.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -131,33 +131,91 @@ impl Plan {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
     #[error(
-        "this sync would delete {deletes} of {agreed} synced files and folders; that looks like a mistake (a wrong folder, an unmounted disk), so nothing was deleted"
+        "this sync would delete {deletes} of the {files} synced files on {side}, more than the \
+         {allowed} it may delete at once; that looks like a mistake (a server that lost a \
+         folder, a wrong folder, an unmounted disk), so nothing was deleted"
     )]
-    MassDelete { deletes: usize, agreed: usize },
+    MassDelete {
+        side: DeleteSide,
+        deletes: usize,
+        files: usize,
+        allowed: usize,
+    },
 }
 
-/// Trees smaller than this are never guarded: deleting 3 of 4 files is ordinary.
-pub const MASS_DELETE_MIN_TREE: usize = 10;
+/// The side a guarded delete would remove files from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteSide {
+    Phone,
+    Server,
+}
+
+impl std::fmt::Display for DeleteSide {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DeleteSide::Phone => "this device",
+            DeleteSide::Server => "the server",
+        })
+    }
+}
+
+/// How many files one sync may delete on one side: the larger of `files` and `percent` % of
+/// the pair's synced files (like rclone's `--max-delete` and bisync's percentage check). A
+/// folder's delete counts every file in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeleteLimit {
+    pub files: usize,
+    pub percent: u32,
+}
+
+impl Default for DeleteLimit {
+    /// 50 files or 30 %, whichever is more.
+    fn default() -> Self {
+        DeleteLimit {
+            files: 50,
+            percent: 30,
+        }
+    }
+}
+
+impl DeleteLimit {
+    /// The most files one side of a pair with `synced` files may lose in one sync.
+    pub fn allowed(self, synced: usize) -> usize {
+        let share = synced.saturating_mul(self.percent as usize) / 100;
+        self.files.max(share)
+    }
+}
 
 /// Decides what to do for every path known to either side or to the journal, and refuses a
-/// plan that deletes more than half of a tree of [`MASS_DELETE_MIN_TREE`] or more paths.
+/// plan that deletes more files on one side than `limit` allows.
 pub fn plan(
     local: &BTreeMap<String, LocalState>,
     remote: &BTreeMap<String, RemoteState>,
     agreed: &BTreeMap<String, Agreed>,
     mode: Mode,
+    limit: DeleteLimit,
 ) -> Result<Plan, PlanError> {
     let plan = plan_unguarded(local, remote, agreed, mode);
-    let deletes = plan
-        .actions
-        .iter()
-        .filter(|a| matches!(a, Action::DeleteLocal { .. } | Action::DeleteRemote { .. }))
-        .count();
-    if agreed.len() >= MASS_DELETE_MIN_TREE && deletes * 2 > agreed.len() {
-        return Err(PlanError::MassDelete {
-            deletes,
-            agreed: agreed.len(),
-        });
+    let files = agreed.values().filter(|a| !a.is_dir).count();
+    let allowed = limit.allowed(files);
+    for side in [DeleteSide::Phone, DeleteSide::Server] {
+        let deletes = plan
+            .actions
+            .iter()
+            .filter(|a| match (a, side) {
+                (Action::DeleteLocal { is_dir, .. }, DeleteSide::Phone)
+                | (Action::DeleteRemote { is_dir, .. }, DeleteSide::Server) => !is_dir,
+                _ => false,
+            })
+            .count();
+        if deletes > allowed {
+            return Err(PlanError::MassDelete {
+                side,
+                deletes,
+                files,
+                allowed,
+            });
+        }
     }
     Ok(plan)
 }
@@ -539,7 +597,7 @@ mod tests {
         let local = l.into_iter().map(|l| ("x".to_owned(), l)).collect();
         let remote = r.into_iter().map(|r| ("x".to_owned(), r)).collect();
         let agreed = b.into_iter().map(|b| ("x".to_owned(), b)).collect();
-        let plan = plan(&local, &remote, &agreed, mode).unwrap();
+        let plan = plan(&local, &remote, &agreed, mode, DeleteLimit::default()).unwrap();
         assert!(plan.actions.len() <= 1);
         plan.actions.into_iter().next()
     }
@@ -745,7 +803,7 @@ mod tests {
     }
 
     #[test]
-    fn mass_deletes_are_refused_and_small_trees_are_not_guarded() {
+    fn deletes_beyond_the_limit_on_one_side_are_refused() {
         let mut local = BTreeMap::new();
         let mut remote = BTreeMap::new();
         let mut base = BTreeMap::new();
@@ -763,17 +821,23 @@ mod tests {
                 remote.insert(p, rfile(1, "e"));
             }
         }
+        let strict = DeleteLimit {
+            files: 5,
+            percent: 30,
+        };
         assert_eq!(
-            plan(&local, &remote, &base, Mode::TwoWay),
+            plan(&local, &remote, &base, Mode::TwoWay, strict),
             Err(PlanError::MassDelete {
+                side: DeleteSide::Phone,
                 deletes: 7,
-                agreed: 12
+                files: 12,
+                allowed: 5
             })
         );
-        let small: BTreeMap<_, _> = base.into_iter().take(4).collect();
-        let local_small: BTreeMap<_, _> = local.into_iter().take(4).collect();
-        let plan = plan(&local_small, &BTreeMap::new(), &small, Mode::TwoWay).unwrap();
-        assert_eq!(plan.actions.len(), 4);
+        // 7 of 12 is within the default: 50 files or 30 %, whichever is more.
+        assert!(plan(&local, &remote, &base, Mode::TwoWay, DeleteLimit::default()).is_ok());
+        assert_eq!(DeleteLimit::default().allowed(221), 66);
+        assert_eq!(DeleteLimit::default().allowed(12), 50);
     }
 
     #[test]
@@ -797,7 +861,7 @@ mod tests {
         let mut remote = BTreeMap::new();
         remote.insert("new".to_owned(), rdir());
         remote.insert("new/b".to_owned(), rfile(1, "e"));
-        let plan = plan(&local, &remote, &base, Mode::TwoWay).unwrap();
+        let plan = plan(&local, &remote, &base, Mode::TwoWay, DeleteLimit::default()).unwrap();
         assert_eq!(
             plan.actions,
             [

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use tidesync_engine::Mode;
 use tidesync_engine::journal::Agreed;
 use tidesync_engine::model::{LocalState, RemoteState};
-use tidesync_engine::plan::{Action, plan};
+use tidesync_engine::plan::{Action, DeleteLimit, plan};
 
 /// A path's content on one side: a folder, or a file whose bytes are named by a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,8 +96,8 @@ impl World {
             .iter()
             .map(|(p, i)| (p.clone(), agreed(p, *i)))
             .collect();
-        plan(&local, &remote, &base, mode)
-            .expect("trees under 10 paths are never guarded")
+        plan(&local, &remote, &base, mode, DeleteLimit::default())
+            .expect("trees of fewer files than 50 are never guarded")
             .actions
     }
 

@@ -4,7 +4,8 @@
 mod common;
 
 use common::{Server, World, write};
-use tidesync_engine::{JobState, Mode};
+use tidesync_engine::plan::DeleteLimit;
+use tidesync_engine::{EngineOptions, FailureKind, JobState, Mode};
 
 /// A synced pair holding `a.txt`, `b.txt` and `dir/c.txt` on both sides.
 async fn synced() -> World {
@@ -143,7 +144,14 @@ async fn a_rename_is_a_move_not_a_transfer() {
 
 #[tokio::test]
 async fn a_mass_delete_is_refused_and_nothing_is_deleted() {
-    let world = World::new(Server::Dav, Mode::TwoWay).await;
+    let options = EngineOptions {
+        delete_limit: DeleteLimit {
+            files: 10,
+            percent: 30,
+        },
+        ..EngineOptions::default()
+    };
+    let world = World::with_options(Server::Dav, Mode::TwoWay, options).await;
     for i in 0..20 {
         write(world.remote(), &format!("f{i:02}.txt"), b"x");
     }
@@ -153,7 +161,11 @@ async fn a_mass_delete_is_refused_and_nothing_is_deleted() {
     }
     let outcome = world.sync().await;
     assert_eq!(outcome.state, JobState::Failed);
-    assert!(outcome.error.unwrap().contains("would delete 15 of 20"));
+    let error = outcome.error.unwrap();
+    assert!(
+        error.contains("would delete 15 of the 20 synced files on the server"),
+        "{error}"
+    );
     assert_eq!(
         common::visible(world.remote()).len(),
         20,
@@ -198,4 +210,34 @@ async fn the_conflict_copies_are_listed_with_what_they_are_copies_of() {
         .duration_since(copy.found_at)
         .unwrap();
     assert!(age < std::time::Duration::from_secs(60), "{age:?}");
+}
+
+/// The guard counts files, per side, against the larger of 50 and 30 % of the pair's files:
+/// a server that lost one folder of 100 files from a pair of 221 used to have them deleted
+/// here too (101 paths were under half of the tree), and exit 0.
+#[tokio::test(start_paused = true)]
+async fn a_folder_of_100_files_deleted_on_the_server_from_221_stops_the_run() {
+    let pair = common::MemoryPair::new(Mode::TwoWay).await;
+    for i in 0..100 {
+        pair.server
+            .write(&format!("Photos/2024/{i:03}.jpg"), b"photo");
+    }
+    for i in 0..121 {
+        pair.server.write(&format!("Documents/{i:03}.txt"), b"text");
+    }
+    assert_eq!(pair.sync().await.state, JobState::Completed);
+    pair.server.remove("Photos/2024");
+    let outcome = pair.sync().await;
+    assert_eq!(outcome.state, JobState::Failed, "{outcome:?}");
+    assert_eq!(outcome.failure, Some(FailureKind::MassDelete));
+    let error = outcome.error.unwrap();
+    assert!(
+        error.contains("would delete 100 of the 221 synced files on this device, more than the 66"),
+        "{error}"
+    );
+    assert_eq!(
+        common::visible(pair.local.path()).len(),
+        221 + 3,
+        "nothing deleted here (221 files, 3 folders)"
+    );
 }

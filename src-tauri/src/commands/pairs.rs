@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use tauri::{AppHandle, Runtime, State};
 use tidesync_engine::{JobState, PairId, PairSettings, RemoteId};
 
-use crate::dto::{ConflictDto, LocalFolderDto, ModeDto, PairDto, PairSettingsDto};
+use crate::dto::{ConflictDto, LocalFolderDto, ModeDto, PairDto, PairSettingsDto, TrashedDto};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -88,6 +88,39 @@ pub async fn reveal_conflict<R: Runtime>(
     }
     let file = state.engine.pair(pair_id).await?.local_dir.join(&path);
     crate::commands::app::reveal(&app, file).await
+}
+
+/// What syncs removed from a pair's folder (its trash), newest first.
+#[tauri::command]
+pub async fn list_trash(
+    state: State<'_, AppState>,
+    pair_id: PairId,
+) -> Result<Vec<TrashedDto>, Error> {
+    Ok(state
+        .engine
+        .trash(pair_id)
+        .await?
+        .into_iter()
+        .map(|entry| TrashedDto::new(pair_id, entry))
+        .collect())
+}
+
+/// Puts a removed file back in its pair's folder; returns where it went (its path, or
+/// `name (restored).ext` beside a file that took it). The next sync uploads it.
+#[tauri::command]
+pub async fn restore_trashed(
+    state: State<'_, AppState>,
+    pair_id: PairId,
+    id: String,
+) -> Result<String, Error> {
+    Ok(state.engine.restore_trashed(pair_id, id).await?)
+}
+
+/// Deletes everything in a pair's trash; returns how many files went.
+#[tauri::command]
+pub async fn empty_trash(state: State<'_, AppState>, pair_id: PairId) -> Result<u32, Error> {
+    let gone = state.engine.empty_trash(pair_id).await?;
+    Ok(u32::try_from(gone).unwrap_or(u32::MAX))
 }
 
 /// Pairs `remote_path` on the remote with a local folder, after checking the remote folder

@@ -6,6 +6,7 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type EventCallback, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppInfo } from "$gen/ipc/AppInfo";
 import type { ConflictDto } from "$gen/ipc/ConflictDto";
+import type { TrashedDto } from "$gen/ipc/TrashedDto";
 import type { Command } from "$gen/ipc/contract";
 import type { DemoDto } from "$gen/ipc/DemoDto";
 import type { Hint } from "$gen/ipc/Hint";
@@ -47,6 +48,7 @@ export type { RemoteDto } from "$gen/ipc/RemoteDto";
 export type { RemoteId } from "$gen/ipc/RemoteId";
 export type { SummaryDto } from "$gen/ipc/SummaryDto";
 export type { SyncEvent } from "$gen/ipc/SyncEvent";
+export type { TrashedDto } from "$gen/ipc/TrashedDto";
 export { CommandError } from "./errors";
 
 /** The event every window gets when a job starts, changes state or ends. */
@@ -165,6 +167,21 @@ export function listConflicts(pairId: PairId): Promise<ConflictDto[]> {
 /** Shows a conflict copy in the file manager (desktop). */
 export function revealConflict(pairId: PairId, path: string): Promise<void> {
   return call("reveal_conflict", { pairId, path });
+}
+
+/** What syncs removed from a pair's folder (kept in its trash), newest first. */
+export function listTrash(pairId: PairId): Promise<TrashedDto[]> {
+  return call("list_trash", { pairId });
+}
+
+/** Puts a removed file back; resolves to where it went (beside a file that took its path). */
+export function restoreTrashed(pairId: PairId, id: string): Promise<string> {
+  return call("restore_trashed", { pairId, id });
+}
+
+/** Deletes everything in a pair's trash; resolves to how many files went. */
+export function emptyTrash(pairId: PairId): Promise<number> {
+  return call("empty_trash", { pairId });
 }
 
 /** A fresh channel per attach: the backend replaces this window's previous one. */

@@ -388,6 +388,7 @@ impl Engine {
                 range_size: options.range_size,
                 retry: options.webdav.retry.clone(),
                 mass_delete_guard: options.mass_delete_guard,
+                delete_limit: options.delete_limit,
                 uploads: options.uploads,
                 chunked_used: Default::default(),
                 quick_disk: Default::default(),

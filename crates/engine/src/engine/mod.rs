@@ -24,6 +24,7 @@ mod driver;
 mod jobs;
 mod lifecycle;
 mod login;
+mod removed;
 mod servers;
 
 use std::collections::HashMap;
@@ -65,9 +66,12 @@ pub struct EngineOptions {
     /// Files larger than this are downloaded this many bytes at a time, in bounded ranges
     /// one after the other (see `Client::get_range` for why).
     pub range_size: u64,
-    /// Refuse a sync that would delete more than half of a synced tree (see
-    /// [`crate::plan::plan`]). Only tests of other rules on tiny trees turn it off.
+    /// Refuse a sync that would delete more files on one side than `delete_limit` allows
+    /// (see [`crate::plan::plan`]). Only tests of other rules, and a user's `--allow-deletes`
+    /// for one run, turn it off.
     pub mass_delete_guard: bool,
+    /// How many files one sync may delete on one side (CLI `--max-delete`).
+    pub delete_limit: crate::plan::DeleteLimit,
     /// Opens the client each run talks to: WebDAV, or an in-memory server in tests.
     pub connector: Arc<dyn Connector>,
     /// Where passwords are kept between runs (see [`PasswordStore`]).
@@ -96,6 +100,7 @@ impl Default for EngineOptions {
             shutdown_wait: Duration::from_secs(5),
             range_size: crate::transfer::RANGE_SIZE,
             mass_delete_guard: true,
+            delete_limit: Default::default(),
             connector: Arc::new(WebDavConnector),
             passwords: Arc::new(ProcessPasswords::default()),
             uploads: Default::default(),
@@ -150,6 +155,8 @@ pub enum EngineError {
     NoLogin(u64),
     #[error(transparent)]
     InvalidSetting(#[from] InvalidSetting),
+    #[error(transparent)]
+    Trash(#[from] crate::trash::TrashError),
 }
 
 impl EngineError {
@@ -169,6 +176,10 @@ impl EngineError {
             | EngineError::PasswordWithoutUser
             | EngineError::InvalidSetting(_) => FailureKind::InvalidInput,
             EngineError::Worker(_) => FailureKind::Other,
+            EngineError::Trash(crate::trash::TrashError::NoSuchEntry { .. }) => {
+                FailureKind::NotFound
+            }
+            EngineError::Trash(crate::trash::TrashError::Io { .. }) => FailureKind::LocalAccess,
             EngineError::Login(LoginError::Server(e)) => FailureKind::of_remote(e),
             EngineError::Login(LoginError::NotOffered(_)) => FailureKind::InvalidInput,
             EngineError::Login(LoginError::Cancelled) => FailureKind::Cancelled,

@@ -273,7 +273,7 @@ impl Survey {
     pub(super) fn plan(&self, ctx: &Context, mode: Mode) -> Result<Plan, RunError> {
         let (local, remote, agreed) = (&self.local, &self.remote, &self.agreed);
         let plan = if ctx.mass_delete_guard {
-            plan(local, remote, agreed, mode)?
+            plan(local, remote, agreed, mode, ctx.delete_limit)?
         } else {
             plan_unguarded(local, remote, agreed, mode)
         };

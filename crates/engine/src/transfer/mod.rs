@@ -103,8 +103,9 @@ pub struct Context {
     /// The client's retry policy, which also bounds how often a download that broke off
     /// mid-body is resumed within a run.
     pub retry: RetryPolicy,
-    /// Whether plans that delete most of the tree are refused.
+    /// Whether plans that delete more than `delete_limit` allows are refused.
     pub mass_delete_guard: bool,
+    pub delete_limit: crate::plan::DeleteLimit,
     /// When uploads go by chunks, where the server offers it.
     pub uploads: UploadSizes,
     /// The upload folders of chunked uploads this run used; [`sweep_chunked`] deletes the
