@@ -22,6 +22,8 @@ function backend(overrides: Record<string, (args: Record<string, unknown>) => un
         case "job_history":
         case "list_trash":
           return [];
+        case "refused_deletes":
+          return null;
         default:
           throw new Error(`unexpected ${cmd}`);
       }
@@ -327,4 +329,60 @@ test("recently removed files are listed, found by search, restored and emptied",
   await fireEvent.click(screen.getByTestId("removed-empty"));
   expect(calls.at(-1)).toBe("empty 7");
   await vi.waitFor(() => expect(screen.queryByTestId("removed")).toBeNull());
+});
+
+test("deletes the guard refused are shown with their folders, and each choice is sent", async () => {
+  let refused: unknown = {
+    pairId: 7,
+    side: "phone",
+    files: 100,
+    bytes: 240_000_000,
+    folders: [{ folder: "Photos/2024", files: 100, bytes: 240_000_000 }],
+  };
+  const decided: unknown[] = [];
+  backend({
+    list_remotes: () => [REMOTE],
+    list_pairs: () => [PAIR],
+    list_conflicts: () => [],
+    refused_deletes: () => refused,
+    decide_deletes: (args) => {
+      decided.push(args);
+      refused = null;
+      return 12;
+    },
+  });
+  render(App);
+  const prompt = await screen.findByTestId("delete-prompt");
+  expect(prompt).toHaveTextContent("The server deleted 100 files in Photos/2024");
+  expect(prompt).toHaveTextContent("In Demo: that is more than a sync deletes without asking, so nothing was deleted here.");
+  expect(screen.getByTestId("delete-prompt-folders")).toHaveTextContent("Photos/2024: 100 files, 240 MB");
+  expect(screen.getByTestId("delete-them")).toHaveTextContent("Delete them here too");
+  expect(screen.getByTestId("keep-them")).toHaveTextContent("Restore them to the server");
+
+  await fireEvent.click(screen.getByTestId("decide-later"));
+  expect(screen.queryByTestId("delete-prompt")).toBeNull();
+  expect(decided).toEqual([]);
+});
+
+test("restoring refused deletes to the server asks the backend and closes the prompt", async () => {
+  const decided: unknown[] = [];
+  backend({
+    list_remotes: () => [REMOTE],
+    list_pairs: () => [PAIR],
+    list_conflicts: () => [],
+    refused_deletes: () =>
+      decided.length === 0
+        ? { pairId: 7, side: "server", files: 60, bytes: 600, folders: [{ folder: "", files: 60, bytes: 600 }] }
+        : null,
+    decide_deletes: (args) => {
+      decided.push(args);
+      return 12;
+    },
+  });
+  render(App);
+  const prompt = await screen.findByTestId("delete-prompt");
+  expect(prompt).toHaveTextContent("This device deleted 60 files in the top folder");
+  await fireEvent.click(screen.getByTestId("keep-them"));
+  await vi.waitFor(() => expect(screen.queryByTestId("delete-prompt")).toBeNull());
+  expect(decided).toEqual([{ pairId: 7, decision: "keepThem" }]);
 });

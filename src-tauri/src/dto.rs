@@ -349,6 +349,85 @@ impl TrashedDto {
     }
 }
 
+/// What the delete guard refused in a pair's last sync, for the user to decide on.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RefusedDeletesDto {
+    pub pair_id: PairId,
+    /// Where the files would have been deleted: `phone` (the server lost them) or `server`.
+    pub side: DeleteSideDto,
+    /// How many files, and their bytes.
+    pub files: u32,
+    #[ts(type = "number")]
+    pub bytes: u64,
+    /// The folders they are in, most files first.
+    pub folders: Vec<RefusedFolderDto>,
+}
+
+/// One folder's share of refused deletes.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct RefusedFolderDto {
+    /// The folder's path in the pair (empty: its top).
+    pub folder: String,
+    pub files: u32,
+    #[ts(type = "number")]
+    pub bytes: u64,
+}
+
+/// A side of a pair.
+#[derive(Debug, Clone, Copy, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum DeleteSideDto {
+    Phone,
+    Server,
+}
+
+impl RefusedDeletesDto {
+    pub fn new(pair_id: PairId, refused: tidesync_engine::RefusedDeletes) -> Self {
+        let mut folders: std::collections::BTreeMap<String, (u32, u64)> = Default::default();
+        for (path, size) in &refused.files {
+            let folder = path.rsplit_once('/').map_or("", |(f, _)| f).to_owned();
+            let entry = folders.entry(folder).or_default();
+            entry.0 += 1;
+            entry.1 += size;
+        }
+        let mut folders: Vec<RefusedFolderDto> = folders
+            .into_iter()
+            .map(|(folder, (files, bytes))| RefusedFolderDto {
+                folder,
+                files,
+                bytes,
+            })
+            .collect();
+        folders.sort_by(|a, b| b.files.cmp(&a.files).then(a.folder.cmp(&b.folder)));
+        RefusedDeletesDto {
+            pair_id,
+            side: match refused.side {
+                tidesync_engine::plan::DeleteSide::Phone => DeleteSideDto::Phone,
+                tidesync_engine::plan::DeleteSide::Server => DeleteSideDto::Server,
+            },
+            files: u32::try_from(refused.files.len()).unwrap_or(u32::MAX),
+            bytes: refused.files.iter().map(|(_, size)| size).sum(),
+            folders,
+        }
+    }
+}
+
+/// What the user decided about refused deletes.
+#[derive(Debug, Clone, Copy, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub enum DeleteDecisionDto {
+    /// Delete them on that side too (one sync without the guard).
+    DeleteThemToo,
+    /// Keep them, and put them back on the side that lost them.
+    KeepThem,
+}
+
 /// Where a new pair's local folder comes from. Never a path: the webview cannot name one.
 #[derive(Debug, Clone, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "camelCase")]

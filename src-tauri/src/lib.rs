@@ -65,6 +65,8 @@ macro_rules! app_commands {
             commands::pairs::update_pair,
             commands::pairs::list_conflicts,
             commands::pairs::reveal_conflict,
+            commands::pairs::refused_deletes,
+            commands::pairs::decide_deletes,
             commands::pairs::list_trash,
             commands::pairs::restore_trashed,
             commands::pairs::empty_trash,

@@ -7,12 +7,14 @@ import {
   cancelLogin,
   CommandError,
   completeLogin,
+  decideDeletes,
   emptyTrash,
   listConflicts,
   listPairs,
   listRemotes,
   listTrash,
   onPairsChanged,
+  refusedDeletes,
   removePair,
   removeRemote,
   restoreTrashed,
@@ -29,6 +31,8 @@ import {
   type RemoteDto,
   type RemoteId,
   type TrashedDto,
+  type RefusedDeletesDto,
+  type DeleteDecisionDto,
 } from "./ipc";
 
 /** `pinSha256`: the certificate the user chose to trust, by the fingerprint they were shown. */
@@ -51,6 +55,8 @@ export class Library {
   pairs = $state<PairDto[]>([]);
   /** The conflict copies in every pair's folder, newest first. */
   conflicts = $state<ConflictDto[]>([]);
+  /** Deletes the guard refused, per pair, waiting for the user's decision. */
+  refused = $state<RefusedDeletesDto[]>([]);
   /** What syncs removed from every pair's folder (their trash), newest first. */
   removed = $state<TrashedDto[]>([]);
   loaded = $state(false);
@@ -85,6 +91,29 @@ export class Library {
     } catch (reason) {
       this.error = reason as CommandError;
     }
+  }
+
+  /** Reads what the guard refused in every pair's last sync (after a sync ends). */
+  async loadRefused(): Promise<void> {
+    try {
+      const found = await Promise.all(this.pairs.map((p) => refusedDeletes(p.id)));
+      this.refused = found.filter((r): r is RefusedDeletesDto => r !== null);
+    } catch (reason) {
+      this.error = reason as CommandError;
+    }
+  }
+
+  /** Decides about a pair's refused deletes; the sync that carries it out shows in the jobs. */
+  async decideDeletes(refused: RefusedDeletesDto, decision: DeleteDecisionDto): Promise<void> {
+    await this.#guard(async () => {
+      await decideDeletes(refused.pairId, decision);
+    });
+    this.refused = this.refused.filter((r) => r.pairId !== refused.pairId);
+  }
+
+  /** Hides a pair's refused deletes until its next sync asks again. */
+  decideLater(refused: RefusedDeletesDto): void {
+    this.refused = this.refused.filter((r) => r.pairId !== refused.pairId);
   }
 
   /** Reads every pair's trash (after a sync ends, and after a restore or an emptying). */

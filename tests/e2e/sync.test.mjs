@@ -3,7 +3,8 @@
 // self-signed rclone server trusted by its fingerprint and synced, and a sign-in to the test
 // kit's Nextcloud emulation by Login Flow v2, the browser's part played by the test, and
 // automatic sync: turned on in a pair's settings, a file the test writes reaches the server
-// without a click, and a conflict shows in the conflicts list.
+// without a click, and a conflict shows in the conflicts list; and the delete guard: a server
+// that lost 70 files asks first, and "Restore them to the server" brings them back.
 // The demo server is slowed to TIDESYNC_DEMO_RATE so that "mid-sync" lasts long enough to act.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -214,6 +215,47 @@ describe("automatic sync", () => {
       (await s.execute(`return document.querySelectorAll('${JOB}').length`)) === 1);
     await s.execute("document.querySelector('[data-testid=\"conflicts\"]').scrollIntoView()");
     await app.screenshots("conflict");
+  });
+});
+
+describe("the delete guard", () => {
+  let app;
+  after(() => app?.close());
+
+  test("a server that lost 70 files asks first, and \"Restore them to the server\" brings them back", async () => {
+    app = await App.launch(binary);
+    const s = app.session;
+    const local = await startDemoSync(app);
+    await untilState(app, "completed");
+    await waitFor("the settings sheet", async () => {
+      if ((await s.attribute('[data-testid="pair-settings-open"]', "aria-expanded")) !== "true") {
+        await s.click('[data-testid="pair-settings-open"]').catch(() => {});
+      }
+      return s.textOf('[data-testid="pair-settings"]');
+    });
+    await s.click('[data-testid="settings-mode-twoWay"]');
+    await s.click('[data-testid="settings-save"]');
+    await waitFor("the sheet to close", async () => (await s.textOf('[data-testid="pair-settings"]')) === null);
+
+    // More than 50 files and more than 30 % of the demo's 199.
+    const server = demoContent(app);
+    const full = await tree(server);
+    const lost = [...full.keys()].filter((f) => !path.basename(f).startsWith(".")).sort().slice(0, 70);
+    for (const file of lost) await rm(path.join(server, file));
+    await s.click('[data-testid="sync-pair"]');
+    const prompt = await waitFor("the prompt", () => s.textOf('[data-testid="delete-prompt"]'), 60_000);
+    assert.match(prompt, /The server deleted 70 files/);
+    assert.equal((await tree(local)).size, full.size, "nothing was deleted here");
+    await s.execute("document.querySelector('[data-testid=\"delete-prompt\"]').scrollIntoView()");
+    await app.screenshots("delete-prompt");
+
+    await s.click('[data-testid="keep-them"]');
+    // Read while uploads land: a temp file may go between the listing and the read.
+    await waitFor("the server's full tree again", () =>
+      tree(server).then((now) => now.size === full.size && [...full.keys()].every((f) => now.has(f)), () => false), 60_000);
+    const back = await tree(server);
+    for (const [file, hash] of full) assert.equal(back.get(file), hash, `${file} is back on the server`);
+    await waitFor("the prompt to go", async () => (await s.textOf('[data-testid="delete-prompt"]')) === null);
   });
 });
 

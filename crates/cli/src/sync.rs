@@ -297,10 +297,34 @@ pub async fn sync(args: Args) -> Result<(Exit, Outcome), Failure> {
         show_certificate(&args.url).await;
     }
     tell_files(&outcome);
+    if let Some(refused) = engine.refused_deletes(pair) {
+        tell_refused(&refused);
+    }
     if args.json {
         Report::of(args.mode, &outcome, started.elapsed()).print();
     }
     verdict(&outcome).map(|exit| (exit, outcome))
+}
+
+/// What the delete guard kept, by folder (most files first), on stderr.
+fn tell_refused(refused: &tidesync_engine::RefusedDeletes) {
+    let mut folders: std::collections::BTreeMap<&str, (usize, u64)> = Default::default();
+    for (path, size) in &refused.files {
+        let folder = path.rsplit_once('/').map_or("", |(f, _)| f);
+        let entry = folders.entry(folder).or_default();
+        entry.0 += 1;
+        entry.1 += size;
+    }
+    let mut folders: Vec<_> = folders.into_iter().collect();
+    folders.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(b.0)));
+    for (folder, (files, bytes)) in folders {
+        let folder = if folder.is_empty() {
+            "(top folder)"
+        } else {
+            folder
+        };
+        eprintln!("tidesync: not deleted: {files} file(s) in {folder}, {bytes} bytes");
+    }
 }
 
 /// The local folder's canonical path, without making it: a folder that is missing (a card

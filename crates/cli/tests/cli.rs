@@ -294,6 +294,10 @@ async fn a_mass_delete_exits_5_and_deletes_nothing() {
             "{stderr}"
         );
         assert!(stderr.contains("--allow-deletes"), "{stderr}");
+        assert!(
+            stderr.contains("not deleted: 10 file(s) in (top folder), 10 bytes"),
+            "{stderr}"
+        );
         assert_eq!(
             visible(local.path()).len(),
             12,

@@ -42,9 +42,10 @@ pub mod transfer;
 pub mod trash;
 
 pub use engine::{
-    AutoStatus, ConflictCopy, Connector, Engine, EngineError, EngineOptions, JobChange,
-    LocalChange, NotifyWatch, Outcome, PasswordStore, PasswordStoreError, ProcessPasswords,
-    ServerCheck, ServerForm, WatchError, WatchSource, WebDavConnector,
+    AutoStatus, ConflictCopy, Connector, DeleteDecision, Engine, EngineError, EngineOptions,
+    JobChange, LocalChange, NotifyWatch, Outcome, PasswordStore, PasswordStoreError,
+    ProcessPasswords, RefusedDeletes, ServerCheck, ServerForm, WatchError, WatchSource,
+    WebDavConnector,
 };
 pub use model::{
     FailureKind, FileError, InvalidSetting, JobId, JobState, Mode, Pair, PairId, PairSettings,

@@ -140,6 +140,8 @@ pub enum PlanError {
         deletes: usize,
         files: usize,
         allowed: usize,
+        /// The files it would have deleted, with their sizes, for the user to decide on.
+        paths: Vec<(String, u64)>,
     },
 }
 
@@ -199,21 +201,26 @@ pub fn plan(
     let files = agreed.values().filter(|a| !a.is_dir).count();
     let allowed = limit.allowed(files);
     for side in [DeleteSide::Phone, DeleteSide::Server] {
-        let deletes = plan
+        let paths: Vec<(String, u64)> = plan
             .actions
             .iter()
-            .filter(|a| match (a, side) {
-                (Action::DeleteLocal { is_dir, .. }, DeleteSide::Phone)
-                | (Action::DeleteRemote { is_dir, .. }, DeleteSide::Server) => !is_dir,
-                _ => false,
+            .filter_map(|a| match (a, side) {
+                (Action::DeleteLocal { path, is_dir }, DeleteSide::Phone) if !is_dir => {
+                    Some((path.clone(), local.get(path).map_or(0, |l| l.size)))
+                }
+                (Action::DeleteRemote { path, is_dir }, DeleteSide::Server) if !is_dir => {
+                    Some((path.clone(), remote.get(path).map_or(0, |r| r.size)))
+                }
+                _ => None,
             })
-            .count();
-        if deletes > allowed {
+            .collect();
+        if paths.len() > allowed {
             return Err(PlanError::MassDelete {
                 side,
-                deletes,
+                deletes: paths.len(),
                 files,
                 allowed,
+                paths,
             });
         }
     }
@@ -825,15 +832,21 @@ mod tests {
             files: 5,
             percent: 30,
         };
+        let Err(PlanError::MassDelete {
+            side,
+            deletes,
+            files,
+            allowed,
+            paths,
+        }) = plan(&local, &remote, &base, Mode::TwoWay, strict)
+        else {
+            panic!("refused");
+        };
         assert_eq!(
-            plan(&local, &remote, &base, Mode::TwoWay, strict),
-            Err(PlanError::MassDelete {
-                side: DeleteSide::Phone,
-                deletes: 7,
-                files: 12,
-                allowed: 5
-            })
+            (side, deletes, files, allowed),
+            (DeleteSide::Phone, 7, 12, 5)
         );
+        assert!(paths.contains(&("f05".to_owned(), 1)) && paths.len() == 7);
         // 7 of 12 is within the default: 50 files or 30 %, whichever is more.
         assert!(plan(&local, &remote, &base, Mode::TwoWay, DeleteLimit::default()).is_ok());
         assert_eq!(DeleteLimit::default().allowed(221), 66);

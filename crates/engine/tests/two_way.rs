@@ -4,8 +4,8 @@
 mod common;
 
 use common::{Server, World, write};
-use tidesync_engine::plan::DeleteLimit;
-use tidesync_engine::{EngineOptions, FailureKind, JobState, Mode};
+use tidesync_engine::plan::{DeleteLimit, DeleteSide};
+use tidesync_engine::{DeleteDecision, EngineOptions, FailureKind, JobState, Mode};
 
 /// A synced pair holding `a.txt`, `b.txt` and `dir/c.txt` on both sides.
 async fn synced() -> World {
@@ -239,5 +239,52 @@ async fn a_folder_of_100_files_deleted_on_the_server_from_221_stops_the_run() {
         common::visible(pair.local.path()).len(),
         221 + 3,
         "nothing deleted here (221 files, 3 folders)"
+    );
+    let refused = pair.engine.refused_deletes(pair.pair).unwrap();
+    assert_eq!(refused.side, DeleteSide::Phone);
+    assert_eq!(refused.files.len(), 100);
+    assert!(
+        refused
+            .files
+            .iter()
+            .all(|(p, size)| p.starts_with("Photos/2024/") && *size == 5)
+    );
+
+    // Kept: the server gets them back, as if they were new here.
+    let job = pair
+        .engine
+        .decide_deletes(pair.pair, DeleteDecision::KeepThem)
+        .await
+        .unwrap();
+    let kept = pair.engine.wait(job).await.unwrap();
+    assert_eq!(kept.state, JobState::Completed, "{kept:?}");
+    assert_eq!(kept.summary.files_uploaded, 100, "{kept:?}");
+    assert_eq!(pair.server.files().len(), 221);
+    assert!(pair.engine.refused_deletes(pair.pair).is_none());
+
+    // Lost again and deleted here too, as decided: once, into the trash.
+    pair.server.remove("Photos/2024");
+    assert_eq!(pair.sync().await.failure, Some(FailureKind::MassDelete));
+    let job = pair
+        .engine
+        .decide_deletes(pair.pair, DeleteDecision::DeleteThemToo)
+        .await
+        .unwrap();
+    let deleted = pair.engine.wait(job).await.unwrap();
+    assert_eq!(
+        deleted.summary.deleted_local, 101,
+        "100 files and their folder: {deleted:?}"
+    );
+    assert_eq!(
+        tidesync_engine::trash::list(pair.local.path())
+            .unwrap()
+            .len(),
+        100
+    );
+    pair.server.remove("Documents/000.txt");
+    assert_eq!(
+        pair.sync().await.state,
+        JobState::Completed,
+        "the guard is back on, and one delete is within it"
     );
 }

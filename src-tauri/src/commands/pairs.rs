@@ -7,9 +7,12 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use tauri::{AppHandle, Runtime, State};
-use tidesync_engine::{JobState, PairId, PairSettings, RemoteId};
+use tidesync_engine::{DeleteDecision, JobId, JobState, PairId, PairSettings, RemoteId};
 
-use crate::dto::{ConflictDto, LocalFolderDto, ModeDto, PairDto, PairSettingsDto, TrashedDto};
+use crate::dto::{
+    ConflictDto, DeleteDecisionDto, LocalFolderDto, ModeDto, PairDto, PairSettingsDto,
+    RefusedDeletesDto, TrashedDto,
+};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -88,6 +91,33 @@ pub async fn reveal_conflict<R: Runtime>(
     }
     let file = state.engine.pair(pair_id).await?.local_dir.join(&path);
     crate::commands::app::reveal(&app, file).await
+}
+
+/// What the delete guard refused in a pair's last sync, if anything.
+#[tauri::command]
+pub async fn refused_deletes(
+    state: State<'_, AppState>,
+    pair_id: PairId,
+) -> Result<Option<RefusedDeletesDto>, Error> {
+    state.engine.pair(pair_id).await?;
+    Ok(state
+        .engine
+        .refused_deletes(pair_id)
+        .map(|refused| RefusedDeletesDto::new(pair_id, refused)))
+}
+
+/// Carries out the user's decision about refused deletes; returns the sync that does it.
+#[tauri::command]
+pub async fn decide_deletes(
+    state: State<'_, AppState>,
+    pair_id: PairId,
+    decision: DeleteDecisionDto,
+) -> Result<JobId, Error> {
+    let decision = match decision {
+        DeleteDecisionDto::DeleteThemToo => DeleteDecision::DeleteThemToo,
+        DeleteDecisionDto::KeepThem => DeleteDecision::KeepThem,
+    };
+    Ok(state.engine.decide_deletes(pair_id, decision).await?)
 }
 
 /// What syncs removed from a pair's folder (its trash), newest first.

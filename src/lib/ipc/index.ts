@@ -7,6 +7,8 @@ import { listen, type EventCallback, type UnlistenFn } from "@tauri-apps/api/eve
 import type { AppInfo } from "$gen/ipc/AppInfo";
 import type { ConflictDto } from "$gen/ipc/ConflictDto";
 import type { TrashedDto } from "$gen/ipc/TrashedDto";
+import type { RefusedDeletesDto } from "$gen/ipc/RefusedDeletesDto";
+import type { DeleteDecisionDto } from "$gen/ipc/DeleteDecisionDto";
 import type { Command } from "$gen/ipc/contract";
 import type { DemoDto } from "$gen/ipc/DemoDto";
 import type { Hint } from "$gen/ipc/Hint";
@@ -49,6 +51,8 @@ export type { RemoteId } from "$gen/ipc/RemoteId";
 export type { SummaryDto } from "$gen/ipc/SummaryDto";
 export type { SyncEvent } from "$gen/ipc/SyncEvent";
 export type { TrashedDto } from "$gen/ipc/TrashedDto";
+export type { RefusedDeletesDto } from "$gen/ipc/RefusedDeletesDto";
+export type { DeleteDecisionDto } from "$gen/ipc/DeleteDecisionDto";
 export { CommandError } from "./errors";
 
 /** The event every window gets when a job starts, changes state or ends. */
@@ -167,6 +171,16 @@ export function listConflicts(pairId: PairId): Promise<ConflictDto[]> {
 /** Shows a conflict copy in the file manager (desktop). */
 export function revealConflict(pairId: PairId, path: string): Promise<void> {
   return call("reveal_conflict", { pairId, path });
+}
+
+/** What the delete guard refused in a pair's last sync, or null. */
+export function refusedDeletes(pairId: PairId): Promise<RefusedDeletesDto | null> {
+  return call("refused_deletes", { pairId });
+}
+
+/** Carries out the user's decision about refused deletes; resolves to the sync that does it. */
+export function decideDeletes(pairId: PairId, decision: DeleteDecisionDto): Promise<JobId> {
+  return call("decide_deletes", { pairId, decision });
 }
 
 /** What syncs removed from a pair's folder (kept in its trash), newest first. */

@@ -21,12 +21,14 @@ use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::RefusedDeletes;
 use super::connect::Limits;
 use super::{Engine, EngineError, JobChange, Outcome, lock};
 use crate::journal::JournalError;
 use crate::model::{
     FailureKind, JobId, JobState, Mode, PairId, RemoteId, ServerHints, StopReason, Summary,
 };
+use crate::plan::PlanError;
 use crate::progress::{Hub, JobEvent};
 use crate::record::Recorder;
 use crate::run::{RunError, run};
@@ -243,6 +245,17 @@ impl Engine {
         result: Result<(), RunError>,
     ) -> Stage {
         let summary = progress.summary.clone();
+        match &result {
+            Ok(()) => self.note_refused(job.pair, None),
+            Err(RunError::Plan(PlanError::MassDelete { side, paths, .. })) => self.note_refused(
+                job.pair,
+                Some(RefusedDeletes {
+                    side: *side,
+                    files: paths.clone(),
+                }),
+            ),
+            Err(_) => {}
+        }
         match result {
             Ok(()) => {
                 let _ = self
@@ -387,7 +400,7 @@ impl Engine {
                 recorder: Recorder::start(self.inner.journal.clone(), pair.id),
                 range_size: options.range_size,
                 retry: options.webdav.retry.clone(),
-                mass_delete_guard: options.mass_delete_guard,
+                mass_delete_guard: options.mass_delete_guard && !self.take_unguarded(pair.id),
                 delete_limit: options.delete_limit,
                 uploads: options.uploads,
                 chunked_used: Default::default(),

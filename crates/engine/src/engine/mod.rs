@@ -24,6 +24,7 @@ mod driver;
 mod jobs;
 mod lifecycle;
 mod login;
+mod refused;
 mod removed;
 mod servers;
 
@@ -43,6 +44,7 @@ pub use auto::{AutoStatus, ServerCheck};
 pub use conflicts::ConflictCopy;
 pub use connect::{Connector, WebDavConnector};
 pub use jobs::FINISHED_KEPT;
+pub use refused::{DeleteDecision, RefusedDeletes};
 pub use servers::{PasswordStore, PasswordStoreError, ProcessPasswords, ServerForm};
 
 use crate::journal::{Journal, JournalError};
@@ -236,6 +238,10 @@ struct Inner {
     auto: auto::Supervisors,
     /// The pairs whose automatic-sync status changed, for views of the pair list.
     auto_changes: broadcast::Sender<PairId>,
+    /// What the delete guard refused, per pair, until the user decides (see `refused`).
+    refused: Mutex<HashMap<PairId, refused::RefusedDeletes>>,
+    /// Pairs whose next run goes without the guard, as the user decided.
+    unguarded_once: Mutex<std::collections::HashSet<PairId>>,
 }
 
 impl Engine {
@@ -261,6 +267,8 @@ impl Engine {
                 logins: login::Logins::default(),
                 auto: Default::default(),
                 auto_changes: broadcast::Sender::new(64),
+                refused: Mutex::new(HashMap::new()),
+                unguarded_once: Mutex::new(Default::default()),
             }),
         })
     }
