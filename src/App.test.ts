@@ -159,6 +159,7 @@ test("an older snapshot never overwrites a newer one, and the end shows what cha
       errors: [{ path: "bad.txt", message: "the server's checksum does not match; it will be fetched again" }],
       skipped: [{ path: "Music", message: "not synced: symbolic links are not followed" }],
       renamedLocally: [{ path: "Docs/Note.txt", message: "synced as `Docs/Note (case conflict).txt`" }],
+      deletedRemoteToTrash: true,
       withoutValidators: true,
       filesCompared: 3,
     },
@@ -168,6 +169,7 @@ test("an older snapshot never overwrites a newer one, and the end shows what cha
   expect(screen.getByTestId("without-validators")).toHaveTextContent("3 compared this time");
   expect(screen.getByTestId("skipped")).toHaveTextContent("Music: not synced: symbolic links are not followed");
   expect(screen.getByTestId("renamed-locally")).toHaveTextContent("1 server file kept under another name here");
+  expect(screen.getByTestId("deleted-remote-to-trash")).toHaveTextContent("in the server's trash bin");
   expect(screen.getByTestId("renamed-locally")).toHaveTextContent("Docs/Note.txt: synced as");
   expect(screen.getByTestId("files-verified")).toHaveTextContent("8 files were checked against the server's checksum");
   expect(screen.getByText(/checksum does not match/)).toBeInTheDocument();

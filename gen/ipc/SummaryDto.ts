@@ -27,6 +27,11 @@ skipped: Array<FileErrorDto>,
  */
 renamedLocally: Array<FileErrorDto>, 
 /**
+ * What this sync deleted on the server is in the server's trash bin (Nextcloud,
+ * ownCloud).
+ */
+deletedRemoteToTrash: boolean, 
+/**
  * The server gives neither ETags nor modification times (see `filesCompared`).
  */
 withoutValidators: boolean, 

@@ -615,6 +615,9 @@ pub struct SummaryDto {
     /// Server items the folder holds under another name, with the name: twins that differ
     /// only in letter case, on a volume that cannot tell them apart. No failure.
     pub renamed_locally: Vec<FileErrorDto>,
+    /// What this sync deleted on the server is in the server's trash bin (Nextcloud,
+    /// ownCloud).
+    pub deleted_remote_to_trash: bool,
     /// The server gives neither ETags nor modification times (see `filesCompared`).
     pub without_validators: bool,
     /// Files compared with the server's copy because it gives no ETag.
@@ -650,6 +653,7 @@ impl From<Summary> for SummaryDto {
                 .into_iter()
                 .map(FileErrorDto::from)
                 .collect(),
+            deleted_remote_to_trash: s.deleted_remote_to_trash,
             without_validators: s.without_validators,
             files_compared: s.files_compared,
         }

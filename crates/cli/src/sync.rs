@@ -151,6 +151,8 @@ pub(crate) struct Report<'a> {
     /// Server items the folder holds under another name (case twins on a case-insensitive
     /// volume), with the name.
     renamed_locally: &'a [FileError],
+    /// What the sync deleted on the server is in the server's trash bin (Nextcloud, ownCloud).
+    deleted_remote_to_trash: bool,
     /// The remote folder did not exist and this sync created it.
     created_remote_root: bool,
     /// Why the sync failed, when it did: `auth`, `untrustedCertificate`, `forbidden`,
@@ -179,6 +181,7 @@ impl<'a> Report<'a> {
             errors: &outcome.summary.errors,
             skipped: &outcome.summary.skipped,
             renamed_locally: &outcome.summary.renamed_locally,
+            deleted_remote_to_trash: outcome.summary.deleted_remote_to_trash,
             created_remote_root: outcome.summary.created_remote_root,
             failure: outcome.failure,
             error: outcome.error.as_deref(),
@@ -368,6 +371,13 @@ pub(crate) fn tell_files(outcome: &Outcome) {
     }
     for item in &outcome.summary.skipped {
         eprintln!("tidesync: skipped {}: {}", item.path, item.message);
+    }
+    if outcome.summary.deleted_remote_to_trash {
+        eprintln!(
+            "tidesync: the {} file(s) deleted on the server are in its trash bin (Deleted files), \
+             where they can be restored",
+            outcome.summary.deleted_remote
+        );
     }
     for item in &outcome.summary.renamed_locally {
         eprintln!("tidesync: {}: {}", item.path, item.message);

@@ -356,6 +356,9 @@ pub struct Summary {
     /// in letter case, on a volume that cannot tell them apart (see `run::letter_case`).
     /// Shown, but no failure.
     pub renamed_locally: Vec<FileError>,
+    /// The files this sync deleted on the server went to the server's own trash bin
+    /// (Nextcloud and ownCloud keep deleted files there), where they can be restored.
+    pub deleted_remote_to_trash: bool,
     /// The server gave neither an ETag nor a modification time for its files: an edit there
     /// that keeps a file's size is only seen by comparing contents (see `run::verify`).
     #[serde(default)]

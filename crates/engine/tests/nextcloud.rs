@@ -844,3 +844,25 @@ async fn files_dated_before_1970_or_after_2262_go_up_once_by_bulk_and_by_put() {
         );
     }
 }
+
+/// A file deleted on the phone is deleted on Nextcloud, which keeps it in its trash bin: the
+/// summary says so (CLI, app), and the file is there to restore.
+#[tokio::test]
+async fn a_delete_sent_to_nextcloud_is_said_to_be_in_its_trash_bin() {
+    let cloud = Cloud::new(Mode::TwoWay, EngineOptions::default()).await;
+    cloud.server.write("old.txt", b"not needed any more");
+    cloud.server.write("kept.txt", b"kept");
+    completed(&cloud.sync().await);
+    std::fs::remove_file(cloud.local.path().join("old.txt")).unwrap();
+    let outcome = cloud.sync().await;
+    completed(&outcome);
+    assert_eq!(outcome.summary.deleted_remote, 1, "{outcome:?}");
+    assert!(outcome.summary.deleted_remote_to_trash, "{outcome:?}");
+    let binned: Vec<String> = cloud
+        .server
+        .trash()
+        .into_iter()
+        .map(|t| t.original_location)
+        .collect();
+    assert_eq!(binned, ["old.txt"]);
+}

@@ -158,6 +158,10 @@ pub async fn run(
         execute::execute(&ctx, plan, seen.clone(), transfers, summary).await?;
         if !again {
             summary.without_validators = verify::lacks_validators(&seen);
+            // Nextcloud and ownCloud (the servers with ownCloud's properties) keep what a
+            // client deletes in their trash bin.
+            summary.deleted_remote_to_trash =
+                summary.deleted_remote > 0 && ctx.client.hints().owncloud_properties == Some(true);
             if ctx.verify_contents || (summary.without_validators && verify_due(&ctx).await?) {
                 verify::compare_contents(&ctx, &seen, &acted, summary).await?;
             }
