@@ -63,6 +63,12 @@ pub struct Args {
     /// files go to the folder's trash, see `tidesync trash`). Never with --watch.
     #[arg(long, conflicts_with = "watch")]
     allow_deletes: bool,
+    /// A folder in the server folder (e.g. `.deleted`) where files the sync would delete on
+    /// the server are moved instead, under their paths (a newer one replaces an older one);
+    /// never synced itself. For servers without a trash bin of their own (Nextcloud and
+    /// ownCloud have one).
+    #[arg(long, value_name = "PATH")]
+    backup_dir: Option<String>,
     /// A file whose first line is the password, as `tidesync login` writes it.
     #[arg(long, value_name = "FILE", conflicts_with = "password_env")]
     password_file: Option<PathBuf>,
@@ -98,6 +104,7 @@ impl Args {
             checksum: false,
             max_delete: None,
             allow_deletes: false,
+            backup_dir: None,
             password_file: None,
             watch: false,
             interval: 300,
@@ -247,6 +254,7 @@ pub(crate) async fn open(args: &Args) -> Result<Opened, Failure> {
             verify_contents: args.checksum,
             mass_delete_guard: !args.allow_deletes,
             delete_limit: args.max_delete.unwrap_or_default(),
+            remote_backup: args.backup_dir.clone(),
             ..EngineOptions::default()
         },
     )

@@ -141,3 +141,33 @@ async fn trash_lists_restores_and_empties_what_syncs_removed() {
     assert_eq!(s.trash(&["empty"]).await["deleted"], 1);
     assert_eq!(s.trash(&["list"]).await, serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn backup_dir_keeps_what_a_sync_deletes_on_the_server() {
+    let s = Setup::new().await;
+    write(&s.local, "Docs/old.txt", b"not needed any more");
+    s.sync().await;
+    std::fs::remove_file(s.local.join("Docs/old.txt")).unwrap();
+    let state = s.work.path().join("state");
+    let (code, _) = s
+        .run(&[
+            "sync",
+            "--mode",
+            "two-way",
+            "--backup-dir",
+            ".deleted",
+            "--url",
+            &s.server.url(),
+            "--local",
+            s.local.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ])
+        .await;
+    assert_eq!(code, 0);
+    assert!(!s.remote.join("Docs/old.txt").exists());
+    assert_eq!(
+        std::fs::read(s.remote.join(".deleted/Docs/old.txt")).unwrap(),
+        b"not needed any more"
+    );
+}

@@ -116,3 +116,34 @@ async fn a_file_made_on_the_phone_is_never_put_in_the_trash() {
     assert!(in_trash(&pair).is_empty());
     assert_eq!(pair.server.files()["mine.txt"], b"mine, edited");
 }
+
+/// For a server without a trash bin of its own, `remote_backup` (CLI `--backup-dir`) moves a
+/// file the sync would delete there into a folder of the server instead; that folder is
+/// never synced.
+#[tokio::test(start_paused = true)]
+async fn a_delete_sent_to_the_server_goes_to_its_backup_folder_when_one_is_set() {
+    let options = EngineOptions {
+        remote_backup: Some("Deleted by Tidesync".into()),
+        ..EngineOptions::default()
+    };
+    let pair = MemoryPair::with_options(Mode::TwoWay, MemoryRemote::new(), options).await;
+    pair.server.write("Docs/old.txt", b"not needed any more");
+    pair.server.write("keep.txt", b"kept");
+    pair.sync().await;
+    std::fs::remove_file(pair.local.path().join("Docs/old.txt")).unwrap();
+    let outcome = pair.sync().await;
+    assert_eq!(outcome.summary.deleted_remote, 1, "{outcome:?}");
+    let files = pair.server.files();
+    assert!(!files.contains_key("Docs/old.txt"));
+    assert_eq!(
+        files["Deleted by Tidesync/Docs/old.txt"],
+        b"not needed any more"
+    );
+    let again = pair.sync().await;
+    assert_eq!(
+        again.summary,
+        Default::default(),
+        "the backup is not synced"
+    );
+    assert!(!pair.local.path().join("Deleted by Tidesync").exists());
+}

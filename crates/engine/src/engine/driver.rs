@@ -33,7 +33,7 @@ use crate::progress::{Hub, JobEvent};
 use crate::record::Recorder;
 use crate::run::{RunError, run};
 use crate::transfer::Context;
-use tidesync_webdav::Concurrency;
+use tidesync_webdav::{Concurrency, RemotePath};
 
 /// A job in the registry.
 pub(super) struct Job {
@@ -402,6 +402,17 @@ impl Engine {
                 retry: options.webdav.retry.clone(),
                 mass_delete_guard: options.mass_delete_guard && !self.take_unguarded(pair.id),
                 delete_limit: options.delete_limit,
+                remote_backup: options
+                    .remote_backup
+                    .as_deref()
+                    .map(RemotePath::parse)
+                    .transpose()
+                    .map_err(|e| {
+                        EngineError::RemotePath(
+                            options.remote_backup.clone().unwrap_or_default(),
+                            e,
+                        )
+                    })?,
                 uploads: options.uploads,
                 chunked_used: Default::default(),
                 quick_disk: Default::default(),

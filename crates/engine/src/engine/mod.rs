@@ -74,6 +74,10 @@ pub struct EngineOptions {
     pub mass_delete_guard: bool,
     /// How many files one sync may delete on one side (CLI `--max-delete`).
     pub delete_limit: crate::plan::DeleteLimit,
+    /// A folder inside each pair's server folder (CLI `--backup-dir`) where a file the sync
+    /// would delete on the server is moved instead, under its path; never synced itself. For
+    /// servers without a trash bin of their own.
+    pub remote_backup: Option<String>,
     /// Opens the client each run talks to: WebDAV, or an in-memory server in tests.
     pub connector: Arc<dyn Connector>,
     /// Where passwords are kept between runs (see [`PasswordStore`]).
@@ -103,6 +107,7 @@ impl Default for EngineOptions {
             range_size: crate::transfer::RANGE_SIZE,
             mass_delete_guard: true,
             delete_limit: Default::default(),
+            remote_backup: None,
             connector: Arc::new(WebDavConnector),
             passwords: Arc::new(ProcessPasswords::default()),
             uploads: Default::default(),

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use tidesync_webdav::{Depth, EntryKind, RemotePath, validator};
+use tidesync_webdav::{Depth, EntryKind, Overwrite, RemotePath, validator};
 
 use super::shared::{Checked, Effect, blocking, forget};
 use crate::model::{LocalState, RemoteState, is_internal};
@@ -120,8 +120,42 @@ async fn delete_remote_file(
             }
         }
     }
-    ctx.or_stop(ctx.client.delete(path, EntryKind::File, etag.as_deref()))
-        .await??;
+    match &ctx.remote_backup {
+        Some(backup) => move_to_backup(ctx, path, backup).await,
+        None => {
+            ctx.or_stop(ctx.client.delete(path, EntryKind::File, etag.as_deref()))
+                .await??;
+            Ok(())
+        }
+    }
+}
+
+/// Moves a file the sync would delete on the server into the backup folder, under its path
+/// (an older backup of the same path is replaced, as rclone's `--backup-dir` does).
+async fn move_to_backup(
+    ctx: &Context,
+    path: &RemotePath,
+    backup: &RemotePath,
+) -> Result<(), TransferError> {
+    let kept =
+        RemotePath::parse(&format!("{backup}/{path}")).map_err(|e| TransferError::Changed {
+            path: path.to_string(),
+            what: format!("no backup name could be made: {e}"),
+        })?;
+    let mut folders = Vec::new();
+    let mut parent = kept.parent();
+    while let Some(folder) = parent.filter(|p| !p.is_root()) {
+        parent = folder.parent();
+        folders.push(folder);
+    }
+    for folder in folders.into_iter().rev() {
+        ctx.or_stop(ctx.client.mkcol(&folder)).await??;
+    }
+    ctx.or_stop(
+        ctx.client
+            .move_to(path, &kept, EntryKind::File, Overwrite::Replace),
+    )
+    .await??;
     Ok(())
 }
 

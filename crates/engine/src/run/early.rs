@@ -114,7 +114,10 @@ pub(super) async fn download_early(
         }
         tokio::select! {
             entries = found.recv(), if listing => match entries {
-                Some(entries) => waiting.extend(proof.admit(entries)),
+                Some(entries) => {
+                    let synced = entries.into_iter().filter(|e| !ctx.excluded(e.path.as_str()));
+                    waiting.extend(proof.admit(synced.collect()));
+                }
                 None => listing = false,
             },
             Some((path, result, sample)) = running.next() => {

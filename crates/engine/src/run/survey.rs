@@ -15,7 +15,7 @@ use super::shared::is_below;
 use super::shared::record_error;
 use super::unicode;
 use crate::journal::{Agreed, PartialDownload};
-use crate::model::{FileError, LocalState, Mode, RemoteState, Summary, is_internal_path};
+use crate::model::{FileError, LocalState, Mode, RemoteState, Summary};
 use crate::moves::{self, Move};
 use crate::plan::{Action, Plan, plan, plan_unguarded};
 use crate::progress::Phase;
@@ -192,7 +192,7 @@ pub(super) async fn survey(
     let mut remote: BTreeMap<String, RemoteState> = listing
         .entries
         .into_iter()
-        .filter(|e| !e.path.is_root() && !is_internal_path(e.path.as_str()))
+        .filter(|e| !e.path.is_root() && !ctx.excluded(e.path.as_str()))
         .map(|e| (e.path.as_str().to_owned(), remote_state(e)))
         .collect();
     for (path, why) in hide_too_long(&ctx.local_root, &mut remote) {
@@ -207,6 +207,10 @@ pub(super) async fn survey(
     // (or, on such a volume, in letter case).
     let matched = unicode::match_names(local, shields, &remote, &agreed, &twins, case.as_ref());
     let mut local = matched.local;
+    // The server backup folder is not synced: a local folder of its name is left alone.
+    if ctx.remote_backup.is_some() {
+        local.retain(|path, _| !ctx.excluded(path));
+    }
     let mut names = matched.aliases;
     for (twin, copy) in twins.copies {
         names.entry(twin).or_insert(copy);

@@ -106,6 +106,8 @@ pub struct Context {
     /// Whether plans that delete more than `delete_limit` allows are refused.
     pub mass_delete_guard: bool,
     pub delete_limit: crate::plan::DeleteLimit,
+    /// Where files deleted on the server go instead (see `EngineOptions::remote_backup`).
+    pub remote_backup: Option<RemotePath>,
     /// When uploads go by chunks, where the server offers it.
     pub uploads: UploadSizes,
     /// The upload folders of chunked uploads this run used; [`sweep_chunked`] deletes the
@@ -267,6 +269,19 @@ impl Context {
             }),
             None => Ok(()),
         }
+    }
+
+    /// Whether `path` is left out of the sync on both sides: Tidesync's own files, and the
+    /// server backup folder with everything in it.
+    pub fn excluded(&self, path: &str) -> bool {
+        crate::model::is_internal_path(path)
+            || self.remote_backup.as_ref().is_some_and(|backup| {
+                let backup = backup.as_str();
+                path == backup
+                    || path
+                        .strip_prefix(backup)
+                        .is_some_and(|r| r.starts_with('/'))
+            })
     }
 
     /// Races `future` against the run token.
