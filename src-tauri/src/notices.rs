@@ -84,7 +84,8 @@ fn needs_you(folder: &str, kind: FailureKind) -> Option<Notice> {
         }
         FailureKind::Forbidden => "The server does not let this account change that folder.",
         FailureKind::MassDelete => {
-            "The sync would delete most of the folder, so it deleted nothing. Open Tidesync to decide."
+            "The sync would delete more files than it deletes without asking, so it deleted \
+             nothing. Open Tidesync to decide: delete them, restore them, or later."
         }
         _ => return None,
     };
