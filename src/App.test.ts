@@ -210,7 +210,15 @@ test("editing a server sends its id and keeps the password when none is typed", 
 });
 
 const REMOTE = { id: 1, name: "Demo", url: "http://127.0.0.1:9/", user: null, serverKind: null, isDemo: true, pinnedSha256: null };
-const SETTINGS = { autoSync: false, checkEverySecs: 300, transfers: null, uploadLimit: 0, downloadLimit: 0 };
+const SETTINGS = {
+  autoSync: false,
+  checkEverySecs: 300,
+  transfers: null,
+  uploadLimit: 0,
+  downloadLimit: 0,
+  trashDays: null,
+  trashBytes: null,
+};
 const PAIR = {
   id: 7,
   remoteId: 1,
@@ -246,6 +254,7 @@ test("the settings sheet saves a pair's mode and automatic sync, warning before 
   await fireEvent.change(screen.getByTestId("settings-interval"), { target: { value: "900" } });
   await fireEvent.input(screen.getByTestId("settings-transfers"), { target: { value: "0" } });
   await fireEvent.input(screen.getByTestId("settings-download"), { target: { value: "250" } });
+  await fireEvent.input(screen.getByTestId("settings-trash-days"), { target: { value: "7" } });
   await fireEvent.click(screen.getByTestId("settings-save"));
   expect(await screen.findByTestId("settings-error")).toHaveTextContent("1 to 64 files");
 
@@ -255,7 +264,15 @@ test("the settings sheet saves a pair's mode and automatic sync, warning before 
   expect(saved.at(-1)).toEqual({
     id: 7,
     mode: "twoWay",
-    settings: { autoSync: true, checkEverySecs: 900, transfers: null, uploadLimit: 0, downloadLimit: 250_000 },
+    settings: {
+      autoSync: true,
+      checkEverySecs: 900,
+      transfers: null,
+      uploadLimit: 0,
+      downloadLimit: 250_000,
+      trashDays: 7,
+      trashBytes: null,
+    },
   });
   expect(screen.queryByTestId("pair-settings")).toBeNull();
 });

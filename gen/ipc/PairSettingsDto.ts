@@ -20,4 +20,13 @@ uploadLimit: number,
 /**
  * Download bytes a second; 0 for no limit.
  */
-downloadLimit: number, };
+downloadLimit: number, 
+/**
+ * Days the trash keeps what syncs removed; `null` for the default (30).
+ */
+trashDays: number | null, 
+/**
+ * The most bytes the trash keeps; `null` for the default (a tenth of the volume, at
+ * most 5 GiB).
+ */
+trashBytes: number | null, };

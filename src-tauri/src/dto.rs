@@ -189,6 +189,13 @@ pub struct PairSettingsDto {
     /// Download bytes a second; 0 for no limit.
     #[ts(type = "number")]
     pub download_limit: i64,
+    /// Days the trash keeps what syncs removed; `null` for the default (30).
+    #[ts(type = "number | null")]
+    pub trash_days: Option<i64>,
+    /// The most bytes the trash keeps; `null` for the default (a tenth of the volume, at
+    /// most 5 GiB).
+    #[ts(type = "number | null")]
+    pub trash_bytes: Option<i64>,
 }
 
 impl From<PairSettings> for PairSettingsDto {
@@ -201,6 +208,8 @@ impl From<PairSettings> for PairSettingsDto {
             transfers: s.transfers.map(i64::from),
             upload_limit: limit(s.upload_limit),
             download_limit: limit(s.download_limit),
+            trash_days: s.trash_days.map(i64::from),
+            trash_bytes: s.trash_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
         }
     }
 }
@@ -228,12 +237,29 @@ impl TryFrom<PairSettingsDto> for PairSettings {
                 ))
             })?),
         };
+        let trash_days = match s.trash_days {
+            None => None,
+            Some(days) => Some(u32::try_from(days).map_err(|_| {
+                Error::InvalidInput(format!(
+                    "the trash keeps files 1 to {} days; {days} is out of range",
+                    PairSettings::MAX_TRASH_DAYS
+                ))
+            })?),
+        };
+        let trash_bytes = match s.trash_bytes {
+            None => None,
+            Some(bytes) => {
+                Some(u64::try_from(bytes).map_err(|_| invalid("the trash's size", bytes))?)
+            }
+        };
         Ok(PairSettings {
             auto_sync: s.auto_sync,
             check_every: Duration::from_secs(check_every),
             transfers,
             upload_limit: limit("the upload limit", s.upload_limit)?,
             download_limit: limit("the download limit", s.download_limit)?,
+            trash_days,
+            trash_bytes,
         })
     }
 }

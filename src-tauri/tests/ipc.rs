@@ -354,6 +354,8 @@ fn settings(auto: bool, every: i64, transfers: Value, up: i64, down: i64) -> Val
         "transfers": transfers,
         "uploadLimit": up,
         "downloadLimit": down,
+        "trashDays": null,
+        "trashBytes": null,
     })
 }
 
@@ -389,6 +391,9 @@ fn update_pair_saves_settings_and_says_what_is_wrong_with_bad_ones() {
         assert!(message.contains(says), "{message}");
     };
     refused(settings(false, 600, json!(0), 0, 0), "1 to 64 files");
+    let mut forever = settings(false, 600, Value::Null, 0, 0);
+    forever["trashDays"] = json!(100_000);
+    refused(forever, "the trash keeps files 1 to 3650 days");
     refused(settings(false, 600, json!(-2), 0, 0), "1 to 64 files");
     refused(settings(false, 600, json!(65), 0, 0), "1 to 64 files");
     refused(settings(false, -5, Value::Null, 0, 0), "cannot be negative");

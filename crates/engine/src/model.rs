@@ -192,6 +192,11 @@ pub struct PairSettings {
     pub upload_limit: Option<NonZeroU64>,
     /// Download bytes a second; `None` for no limit.
     pub download_limit: Option<NonZeroU64>,
+    /// Days the local trash keeps what syncs removed; `None`: [`crate::trash::KEEP_DAYS`].
+    pub trash_days: Option<u32>,
+    /// The most bytes the local trash keeps; `None`: a tenth of the volume, at most
+    /// [`crate::trash::KEEP_BYTES_CAP`].
+    pub trash_bytes: Option<u64>,
 }
 
 impl PairSettings {
@@ -201,15 +206,33 @@ impl PairSettings {
     pub const MAX_CHECK: Duration = Duration::from_secs(24 * 60 * 60);
     /// The most files a pair may transfer at once.
     pub const MAX_TRANSFERS: u16 = 64;
+    /// The longest the trash may keep files, in days (ten years).
+    pub const MAX_TRASH_DAYS: u32 = 3650;
 
     /// Why these settings cannot be saved, if they cannot.
     pub fn invalid(&self) -> Option<InvalidSetting> {
         if !(Self::MIN_CHECK..=Self::MAX_CHECK).contains(&self.check_every) {
             return Some(InvalidSetting::CheckEvery(self.check_every));
         }
-        match self.transfers {
-            Some(n) if n == 0 || n > Self::MAX_TRANSFERS => Some(InvalidSetting::Transfers(n)),
+        if let Some(n) = self
+            .transfers
+            .filter(|&n| n == 0 || n > Self::MAX_TRANSFERS)
+        {
+            return Some(InvalidSetting::Transfers(n));
+        }
+        match self.trash_days {
+            Some(days) if days == 0 || days > Self::MAX_TRASH_DAYS => {
+                Some(InvalidSetting::TrashDays(days))
+            }
             _ => None,
+        }
+    }
+
+    /// How long and how much the pair's trash keeps, as set.
+    pub fn trash_keep(&self) -> crate::trash::KeepSetting {
+        crate::trash::KeepSetting {
+            days: self.trash_days,
+            bytes: self.trash_bytes,
         }
     }
 }
@@ -222,6 +245,8 @@ impl Default for PairSettings {
             transfers: None,
             upload_limit: None,
             download_limit: None,
+            trash_days: None,
+            trash_bytes: None,
         }
     }
 }
@@ -240,6 +265,11 @@ pub enum InvalidSetting {
         max = PairSettings::MAX_TRANSFERS
     )]
     Transfers(u16),
+    #[error(
+        "the trash keeps files 1 to {max} days; {0} is out of range",
+        max = PairSettings::MAX_TRASH_DAYS
+    )]
+    TrashDays(u32),
 }
 
 /// Where a job is in its life.

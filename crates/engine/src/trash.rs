@@ -273,6 +273,24 @@ impl Keep {
     }
 }
 
+/// A pair's retention as its settings say: `None` takes the default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeepSetting {
+    pub days: Option<u32>,
+    pub bytes: Option<u64>,
+}
+
+impl KeepSetting {
+    /// What it means for the sync folder at `root`. Blocking (the default asks the volume).
+    pub fn for_folder(self, root: &Path) -> Keep {
+        let defaults = Keep::default_for(root);
+        Keep {
+            days: self.days.unwrap_or(defaults.days),
+            bytes: self.bytes.unwrap_or(defaults.bytes),
+        }
+    }
+}
+
 #[cfg(unix)]
 fn volume_size(root: &Path) -> Option<u64> {
     let stats = rustix::fs::statvfs(root).ok()?;

@@ -365,6 +365,8 @@ async fn settings_survive_and_changing_them_keeps_what_the_journal_knows() {
         transfers: Some(2),
         upload_limit: std::num::NonZeroU64::new(100_000),
         download_limit: None,
+        trash_days: Some(7),
+        trash_bytes: Some(1 << 30),
     };
     let pair = memory
         .engine
@@ -417,6 +419,17 @@ async fn settings_out_of_range_are_refused_with_what_to_choose() {
     .await;
     assert!(
         error.to_string().contains("every 1s to every 86400s"),
+        "{error}"
+    );
+    let error = refused(PairSettings {
+        trash_days: Some(0),
+        ..base
+    })
+    .await;
+    assert!(
+        error
+            .to_string()
+            .contains("the trash keeps files 1 to 3650 days"),
         "{error}"
     );
     assert_eq!(

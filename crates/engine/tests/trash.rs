@@ -147,3 +147,35 @@ async fn a_delete_sent_to_the_server_goes_to_its_backup_folder_when_one_is_set()
     );
     assert!(!pair.local.path().join("Deleted by Tidesync").exists());
 }
+
+/// The pair's settings say how long the trash keeps files: set to keep nothing older than a
+/// day, a file removed two days ago goes after the next sync; a new one stays.
+#[tokio::test(start_paused = true)]
+async fn the_trash_keeps_files_as_long_as_the_pair_says() {
+    let pair = MemoryPair::new(Mode::Download).await;
+    pair.server.write("a.txt", b"one");
+    pair.sync().await;
+    let old = pair
+        .local
+        .path()
+        .join(trash::TRASH)
+        .join("1000-deleted-00000000");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join("ancient.txt"), b"from long ago").unwrap();
+    let settings = tidesync_engine::PairSettings {
+        trash_days: Some(1),
+        ..pair.engine.pair(pair.pair).await.unwrap().settings
+    };
+    pair.engine
+        .update_pair(pair.pair, Mode::Download, settings)
+        .await
+        .unwrap();
+    pair.server.write("a.txt", b"two, longer");
+    pair.sync().await;
+    let kept: Vec<String> = trash::list(pair.local.path())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.path)
+        .collect();
+    assert_eq!(kept, ["a.txt"], "the old entry went, the new one stays");
+}

@@ -402,6 +402,7 @@ impl Engine {
                 retry: options.webdav.retry.clone(),
                 mass_delete_guard: options.mass_delete_guard && !self.take_unguarded(pair.id),
                 delete_limit: options.delete_limit,
+                trash_keep: pair.settings.trash_keep(),
                 remote_backup: options
                     .remote_backup
                     .as_deref()

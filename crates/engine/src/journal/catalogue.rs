@@ -157,6 +157,8 @@ impl Journal {
                 transfers,
                 upload_limit: limit(row.upload_limit),
                 download_limit: limit(row.download_limit),
+                trash_days: row.trash_days.and_then(|d| u32::try_from(d).ok()),
+                trash_bytes: row.trash_bytes.and_then(|b| u64::try_from(b).ok()),
             },
         })
     }
@@ -173,7 +175,8 @@ impl Journal {
         self.with(|db| {
             db.execute(
                 "UPDATE pairs SET mode = ?2, auto_sync = ?3, check_every = ?4, transfers = ?5,
-                        upload_limit = ?6, download_limit = ?7
+                        upload_limit = ?6, download_limit = ?7, trash_days = ?8,
+                        trash_bytes = ?9
                  WHERE id = ?1",
                 params![
                     id,
@@ -183,6 +186,8 @@ impl Journal {
                     settings.transfers,
                     limit(settings.upload_limit),
                     limit(settings.download_limit),
+                    settings.trash_days,
+                    settings.trash_bytes.map(|b| b.min(i64::MAX as u64) as i64),
                 ],
             )
             .map(|n| n > 0)
@@ -251,7 +256,7 @@ impl Journal {
 
 /// The columns [`pair_row`] reads, in its order.
 const PAIR_COLUMNS: &str = "SELECT id, remote_id, remote_path, local_dir, mode, auto_sync, \
-     check_every, transfers, upload_limit, download_limit FROM pairs";
+     check_every, transfers, upload_limit, download_limit, trash_days, trash_bytes FROM pairs";
 
 /// A pair's columns before they are checked.
 struct PairRow {
@@ -265,6 +270,8 @@ struct PairRow {
     transfers: Option<i64>,
     upload_limit: Option<i64>,
     download_limit: Option<i64>,
+    trash_days: Option<i64>,
+    trash_bytes: Option<i64>,
 }
 
 fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
@@ -279,6 +286,8 @@ fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
         transfers: r.get(7)?,
         upload_limit: r.get(8)?,
         download_limit: r.get(9)?,
+        trash_days: r.get(10)?,
+        trash_bytes: r.get(11)?,
     })
 }
 

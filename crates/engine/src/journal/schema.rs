@@ -124,4 +124,10 @@ CREATE TABLE local_roots (
     inode   INTEGER
 );
 "#,
+    r#"
+-- How long and how much each pair's local trash keeps (see `crate::trash`): NULL for the
+-- defaults.
+ALTER TABLE pairs ADD COLUMN trash_days INTEGER;
+ALTER TABLE pairs ADD COLUMN trash_bytes INTEGER;
+"#,
 ];

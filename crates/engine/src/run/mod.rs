@@ -105,10 +105,9 @@ async fn verify_due(ctx: &Context) -> Result<bool, RunError> {
 /// Drops from the pair's trash what it keeps no longer (see [`crate::trash::purge`]), once a
 /// run has done its work. A failure only costs space: logged.
 async fn purge_trash(ctx: &Context) {
-    let root = ctx.local_root.clone();
+    let (root, keep) = (ctx.local_root.clone(), ctx.trash_keep);
     let purged = tokio::task::spawn_blocking(move || {
-        let keep = crate::trash::Keep::default_for(&root);
-        crate::trash::purge(&root, keep, std::time::SystemTime::now())
+        crate::trash::purge(&root, keep.for_folder(&root), std::time::SystemTime::now())
     })
     .await;
     match purged {

@@ -106,6 +106,8 @@ pub struct Context {
     /// Whether plans that delete more than `delete_limit` allows are refused.
     pub mass_delete_guard: bool,
     pub delete_limit: crate::plan::DeleteLimit,
+    /// How long and how much the pair's local trash keeps (see `crate::trash::purge`).
+    pub trash_keep: crate::trash::KeepSetting,
     /// Where files deleted on the server go instead (see `EngineOptions::remote_backup`).
     pub remote_backup: Option<RemotePath>,
     /// When uploads go by chunks, where the server offers it.
