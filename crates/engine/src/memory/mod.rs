@@ -112,6 +112,9 @@ pub struct MemoryRemote {
     /// Runs once as the next listing is answered: a test can act at the instant a job moves
     /// from listing to planning.
     after_listing: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    /// Runs once as the next upload arrives, before its bytes are read: a test can rewrite
+    /// the file while it goes up.
+    pub(super) during_upload: Mutex<Option<Box<dyn FnOnce() + Send>>>,
     /// Body bytes sent so far, so a test can tell what a resume saved.
     served: Arc<AtomicU64>,
     /// Every GET's requested range (first byte, end), in order.
@@ -216,6 +219,23 @@ impl MemoryRemote {
             .after_listing
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(Box::new(hook));
+    }
+
+    /// Runs `hook` once, synchronously, as the next upload (`PUT` of a file or of bytes)
+    /// arrives, before its bytes are read.
+    pub fn during_next_upload(&self, hook: impl FnOnce() + Send + 'static) {
+        *self
+            .during_upload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Box::new(hook));
+    }
+
+    /// Takes the hook [`during_next_upload`](Self::during_next_upload) set, if any.
+    pub(super) fn take_upload_hook(&self) -> Option<Box<dyn FnOnce() + Send>> {
+        self.during_upload
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     /// How many body bytes downloads have received from this server.

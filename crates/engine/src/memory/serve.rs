@@ -180,6 +180,9 @@ impl Remote for MemoryRemote {
         sent: SentBytes,
     ) -> BoxFuture<'a, Result<Uploaded, Error>> {
         Box::pin(async move {
+            if let Some(hook) = self.take_upload_hook() {
+                hook();
+            }
             let data = tokio::fs::read(local)
                 .await
                 .map_err(|source| Error::LocalRead {
@@ -205,6 +208,9 @@ impl Remote for MemoryRemote {
         mtime: Option<SystemTime>,
     ) -> BoxFuture<'a, Result<Uploaded, Error>> {
         Box::pin(async move {
+            if let Some(hook) = self.take_upload_hook() {
+                hook();
+            }
             tokio::task::yield_now().await;
             self.store(path, data, precondition, mtime)
         })

@@ -22,11 +22,13 @@ pub enum CaseServer {
 }
 
 /// A case's engine, the remote it knows the server as, and the server for the test to act
-/// on as another client would (through the engine's own `Remote` interface).
+/// on as another client would (through the engine's own `Remote` interface; the in-memory
+/// one also as itself, for its hooks).
 pub struct Connected {
     pub engine: Engine,
     pub remote: RemoteId,
     pub server: Arc<dyn Remote>,
+    pub memory: Option<Arc<MemoryRemote>>,
 }
 
 impl CaseServer {
@@ -36,8 +38,21 @@ impl CaseServer {
         &self,
         data: &std::path::Path,
         folder: &str,
+        options: EngineOptions,
+        walks: bool,
+    ) -> Connected {
+        self.connect_to(data, folder, options, walks, MemoryRemote::new())
+            .await
+    }
+
+    /// [`connect`](Self::connect), with `memory` as the in-memory server.
+    pub async fn connect_to(
+        &self,
+        data: &std::path::Path,
+        folder: &str,
         mut options: EngineOptions,
         walks: bool,
+        memory: MemoryRemote,
     ) -> Connected {
         let connector = MemoryConnector::new();
         if let CaseServer::Memory = self {
@@ -52,13 +67,15 @@ impl CaseServer {
             .add_remote("generated", &url, None, PlainHttp::LoopbackOnly)
             .await
             .unwrap();
+        let mut in_memory = None;
         let server: Arc<dyn Remote> = match self {
             CaseServer::Memory => {
-                let memory = Arc::new(MemoryRemote::new());
+                let memory = Arc::new(memory);
                 if walks {
                     memory.answer_folder_by_folder();
                 }
                 connector.serve(remote, memory.clone());
+                in_memory = Some(memory.clone());
                 memory
             }
             CaseServer::WebDav { .. } => {
@@ -75,6 +92,7 @@ impl CaseServer {
             engine,
             remote,
             server,
+            memory: in_memory,
         }
     }
 }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use bytes::Bytes;
 use tidesync_webdav::{BulkFile, BulkResult, Depth, RemotePath};
 
-use super::{Context, TransferError, agreed, mtime_of, send};
+use super::{Context, TransferError, agreed, mtime_of, send, settled};
 use crate::journal::Agreed;
 use crate::model::LocalState;
 use crate::scan::stat;
@@ -61,10 +61,15 @@ pub async fn send_batch(
     if !batch.is_empty() {
         match ctx.or_stop(ctx.client.put_bulk(&batch)).await {
             Ok(Ok(answers)) => {
-                for ((file, state), answer) in batch.iter().zip(&states).zip(answers) {
+                let now = states_now(ctx, &batch).await;
+                for (((file, state), answer), now) in
+                    batch.iter().zip(&states).zip(answers).zip(now)
+                {
                     match answer {
                         BulkResult::Stored(uploaded) => {
-                            let made = agreed(ctx, &file.path, state, Some(uploaded)).await;
+                            let made = agreed(ctx, &file.path, state, Some(uploaded))
+                                .await
+                                .map(|made| settled(made, state, now.as_ref()));
                             upload_done(ctx, &file.path, state.size);
                             results.insert(file.path.clone(), made);
                         }
@@ -112,6 +117,23 @@ pub async fn send_batch(
             (p.clone(), result)
         })
         .collect()
+}
+
+/// The state of each file of `batch` now, in one blocking call (`None` where it cannot be
+/// read: the agreement then says it changed).
+async fn states_now(ctx: &Context, batch: &[BulkFile]) -> Vec<Option<LocalState>> {
+    let locals: Vec<_> = batch.iter().map(|f| ctx.local_path(&f.path)).collect();
+    let count = locals.len();
+    let read = tokio::task::spawn_blocking(move || {
+        locals
+            .iter()
+            .map(|local| stat(local).ok().flatten())
+            .collect::<Vec<_>>()
+    });
+    match ctx.or_stop(read).await {
+        Ok(Ok(states)) => states,
+        _ => vec![None; count],
+    }
 }
 
 /// Each file's bytes, read in one blocking call, with the state they were read at.

@@ -7,7 +7,8 @@ use bytes::Bytes;
 use tidesync_webdav::RemotePath;
 
 use super::{
-    Context, TransferError, agreed, changed_remotely, mtime_of, precondition_for, upload_progress,
+    Context, TransferError, agreed, changed_remotely, mtime_of, precondition_for, settled,
+    stat_async, upload_progress,
 };
 use crate::journal::Agreed;
 use crate::model::{LocalState, RemoteState};
@@ -31,7 +32,9 @@ pub(super) async fn send(
     match put {
         Ok(uploaded) => {
             upload_progress(ctx, path, before.size)(before.size);
-            agreed(ctx, path, &before, Some(uploaded)).await
+            let made = agreed(ctx, path, &before, Some(uploaded)).await?;
+            let now = stat_async(ctx, &ctx.local_path(path)).await?;
+            Ok(settled(made, &before, now.as_ref()))
         }
         Err(e) if e.is_precondition_failed() => Err(match remote_before {
             Some(_) => changed_remotely(path),
