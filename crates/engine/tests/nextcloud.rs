@@ -534,8 +534,19 @@ async fn maintenance_mode_is_waited_out() {
     cloud.server.write("a.txt", b"a");
     cloud.server.set_maintenance(true);
     let sync = cloud.sync();
+    // Ended once two requests were refused: the client still has retries left whatever its
+    // jittered pauses drew (after 700 ms, as this test first did, they could all be spent).
     let end_maintenance = async {
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        while cloud
+            .server
+            .requests()
+            .iter()
+            .filter(|l| l.status == 503)
+            .count()
+            < 2
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         cloud.server.set_maintenance(false);
     };
     let (outcome, ()) = tokio::join!(sync, end_maintenance);
