@@ -23,7 +23,9 @@
 
 mod common;
 
-use common::generated::{CaseServer, RealServer, env_number, put_remote, remote_files, run_cases};
+use common::generated::{
+    CaseServer, RealServer, changes, env_number, put_remote, remote_files, run_cases,
+};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -309,14 +311,7 @@ async fn play(server: &CaseServer, folder: &str, case: &Case) -> Result<(), Test
             )));
         }
     }
-    let last = &outcomes[2].summary;
-    let changed = last.files_downloaded
-        + last.files_uploaded
-        + last.deleted_local
-        + last.deleted_remote
-        + last.conflicts
-        + last.moved;
-    if changed > 0 {
+    if changes(&outcomes[2].summary) > 0 {
         return Err(fail(format!(
             "the third run was not a no-op: {outcomes:#?}"
         )));

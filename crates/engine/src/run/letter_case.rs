@@ -278,24 +278,8 @@ fn copy_name(name: &str, in_case: bool, taken: impl Fn(&str) -> bool) -> String 
 
 #[cfg(test)]
 mod tests {
+    use super::super::unicode::tests::remote;
     use super::*;
-
-    fn remote(paths: &[&str]) -> BTreeMap<String, RemoteState> {
-        paths
-            .iter()
-            .map(|p| {
-                let state = RemoteState {
-                    is_dir: !p.contains('.'),
-                    size: 0,
-                    etag: None,
-                    mtime: None,
-                    checksums: Vec::new(),
-                    file_id: None,
-                };
-                ((*p).to_owned(), state)
-            })
-            .collect()
-    }
 
     fn agreed(paths: &[&str]) -> BTreeMap<String, Agreed> {
         paths

@@ -191,7 +191,7 @@ impl Keys<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     fn state(is_dir: bool) -> LocalState {
@@ -204,7 +204,8 @@ mod tests {
         }
     }
 
-    fn remote(paths: &[&str]) -> BTreeMap<String, RemoteState> {
+    /// Server items at `paths` (a name with a dot is a file).
+    pub(in crate::run) fn remote(paths: &[&str]) -> BTreeMap<String, RemoteState> {
         paths
             .iter()
             .map(|p| {

@@ -247,3 +247,14 @@ pub async fn remote_files(server: &dyn Remote) -> std::collections::BTreeMap<Str
     }
     files
 }
+
+/// How many things a sync changed on either side (transfers, deletes, conflicts, moves): a
+/// no-op run has none.
+pub fn changes(summary: &tidesync_engine::Summary) -> u64 {
+    summary.files_downloaded
+        + summary.files_uploaded
+        + summary.deleted_local
+        + summary.deleted_remote
+        + summary.conflicts
+        + summary.moved
+}
