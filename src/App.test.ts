@@ -218,6 +218,7 @@ const SETTINGS = {
   downloadLimit: 0,
   trashDays: null,
   trashBytes: null,
+  serverBackup: null,
 };
 const PAIR = {
   id: 7,
@@ -255,6 +256,7 @@ test("the settings sheet saves a pair's mode and automatic sync, warning before 
   await fireEvent.input(screen.getByTestId("settings-transfers"), { target: { value: "0" } });
   await fireEvent.input(screen.getByTestId("settings-download"), { target: { value: "250" } });
   await fireEvent.input(screen.getByTestId("settings-trash-days"), { target: { value: "7" } });
+  await fireEvent.input(screen.getByTestId("settings-server-backup"), { target: { value: "Removed" } });
   await fireEvent.click(screen.getByTestId("settings-save"));
   expect(await screen.findByTestId("settings-error")).toHaveTextContent("1 to 64 files");
 
@@ -272,6 +274,7 @@ test("the settings sheet saves a pair's mode and automatic sync, warning before 
       downloadLimit: 250_000,
       trashDays: 7,
       trashBytes: null,
+      serverBackup: "Removed",
     },
   });
   expect(screen.queryByTestId("pair-settings")).toBeNull();

@@ -29,4 +29,9 @@ trashDays: number | null,
  * The most bytes the trash keeps; `null` for the default (a tenth of the volume, at
  * most 5 GiB).
  */
-trashBytes: number | null, };
+trashBytes: number | null, 
+/**
+ * A folder of the pair's server folder where what syncs delete on the server is moved
+ * instead; `null` (or blank) deletes.
+ */
+serverBackup: string | null, };

@@ -196,6 +196,9 @@ pub struct PairSettingsDto {
     /// most 5 GiB).
     #[ts(type = "number | null")]
     pub trash_bytes: Option<i64>,
+    /// A folder of the pair's server folder where what syncs delete on the server is moved
+    /// instead; `null` (or blank) deletes.
+    pub server_backup: Option<String>,
 }
 
 impl From<PairSettings> for PairSettingsDto {
@@ -210,6 +213,7 @@ impl From<PairSettings> for PairSettingsDto {
             download_limit: limit(s.download_limit),
             trash_days: s.trash_days.map(i64::from),
             trash_bytes: s.trash_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
+            server_backup: s.server_backup,
         }
     }
 }
@@ -260,6 +264,10 @@ impl TryFrom<PairSettingsDto> for PairSettings {
             download_limit: limit("the download limit", s.download_limit)?,
             trash_days,
             trash_bytes,
+            server_backup: s
+                .server_backup
+                .map(|folder| folder.trim().trim_matches('/').to_owned())
+                .filter(|folder| !folder.is_empty()),
         })
     }
 }

@@ -356,6 +356,7 @@ fn settings(auto: bool, every: i64, transfers: Value, up: i64, down: i64) -> Val
         "downloadLimit": down,
         "trashDays": null,
         "trashBytes": null,
+        "serverBackup": null,
     })
 }
 
@@ -379,6 +380,25 @@ fn update_pair_saves_settings_and_says_what_is_wrong_with_bad_ones() {
     assert_eq!(listed["settings"]["uploadLimit"], 0, "0 means no limit");
     assert_eq!(listed["settings"]["downloadLimit"], 50_000);
 
+    let mut backed_up = settings(false, 600, json!(3), 0, 50_000);
+    backed_up["serverBackup"] = json!(" /Deleted by sync/ ");
+    let saved = app.ok(
+        "update_pair",
+        json!({ "id": pair, "mode": "twoWay", "settings": backed_up }),
+    );
+    assert_eq!(saved["settings"]["serverBackup"], "Deleted by sync");
+    let mut blank = settings(false, 600, json!(3), 0, 50_000);
+    blank["serverBackup"] = json!("  ");
+    let saved = app.ok(
+        "update_pair",
+        json!({ "id": pair, "mode": "twoWay", "settings": blank }),
+    );
+    assert_eq!(
+        saved["settings"]["serverBackup"],
+        Value::Null,
+        "blank is off"
+    );
+
     let refused = |settings: Value, says: &str| {
         let error = app
             .invoke(
@@ -394,6 +414,9 @@ fn update_pair_saves_settings_and_says_what_is_wrong_with_bad_ones() {
     let mut forever = settings(false, 600, Value::Null, 0, 0);
     forever["trashDays"] = json!(100_000);
     refused(forever, "the trash keeps files 1 to 3650 days");
+    let mut outside = settings(false, 600, Value::Null, 0, 0);
+    outside["serverBackup"] = json!("../elsewhere");
+    refused(outside, "the folder for what is deleted on the server");
     refused(settings(false, 600, json!(-2), 0, 0), "1 to 64 files");
     refused(settings(false, 600, json!(65), 0, 0), "1 to 64 files");
     refused(settings(false, -5, Value::Null, 0, 0), "cannot be negative");

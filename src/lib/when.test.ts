@@ -19,6 +19,7 @@ function pair(over: Partial<PairDto>): PairDto {
       uploadLimit: 0,
       downloadLimit: 0,
       trashDays: null,
+      serverBackup: null,
       trashBytes: null,
     },
     auto: null,

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tidesync_webdav::{HrefError, RemotePath};
 
 /// Declares an id: a journal row id that cannot be mistaken for another kind of id. As a
 /// newtype it crosses IPC and JSON as a plain number.
@@ -179,7 +180,7 @@ pub struct Pair {
 
 /// How a pair syncs besides its mode, set in its settings sheet. Changing them never
 /// touches what the journal knows of the pair's files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PairSettings {
     /// Sync by itself: on local changes, when the server changed, on start and resume.
     pub auto_sync: bool,
@@ -197,6 +198,10 @@ pub struct PairSettings {
     /// The most bytes the local trash keeps; `None`: a tenth of the volume, at most
     /// [`crate::trash::KEEP_BYTES_CAP`].
     pub trash_bytes: Option<u64>,
+    /// A folder inside the pair's server folder where a file the sync would delete on the
+    /// server is moved instead, under its path (as rclone's `--backup-dir`); never synced
+    /// itself. For servers without a trash bin of their own; `None` deletes.
+    pub server_backup: Option<String>,
 }
 
 impl PairSettings {
@@ -220,9 +225,16 @@ impl PairSettings {
         {
             return Some(InvalidSetting::Transfers(n));
         }
-        match self.trash_days {
-            Some(days) if days == 0 || days > Self::MAX_TRASH_DAYS => {
-                Some(InvalidSetting::TrashDays(days))
+        if let Some(days) = self
+            .trash_days
+            .filter(|&days| days == 0 || days > Self::MAX_TRASH_DAYS)
+        {
+            return Some(InvalidSetting::TrashDays(days));
+        }
+        match self.server_backup.as_deref().map(RemotePath::parse) {
+            Some(Err(error)) => Some(InvalidSetting::ServerBackup(error)),
+            Some(Ok(path)) if path.is_root() => {
+                Some(InvalidSetting::ServerBackup(HrefError::EmptyName))
             }
             _ => None,
         }
@@ -247,12 +259,13 @@ impl Default for PairSettings {
             download_limit: None,
             trash_days: None,
             trash_bytes: None,
+            server_backup: None,
         }
     }
 }
 
 /// A pair setting out of its range, said so the user knows what to choose instead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidSetting {
     #[error(
         "the server is checked every {min}s to every {max}s; {0:?} is out of range",
@@ -270,6 +283,8 @@ pub enum InvalidSetting {
         max = PairSettings::MAX_TRASH_DAYS
     )]
     TrashDays(u32),
+    #[error("the folder for what is deleted on the server: {0}")]
+    ServerBackup(HrefError),
 }
 
 /// Where a job is in its life.

@@ -367,13 +367,14 @@ async fn settings_survive_and_changing_them_keeps_what_the_journal_knows() {
         download_limit: None,
         trash_days: Some(7),
         trash_bytes: Some(1 << 30),
+        server_backup: Some("Removed/by sync".into()),
     };
     let pair = memory
         .engine
-        .update_pair(memory.pair, Mode::TwoWay, settings)
+        .update_pair(memory.pair, Mode::TwoWay, settings.clone())
         .await
         .unwrap();
-    assert_eq!((pair.mode, pair.settings), (Mode::TwoWay, settings));
+    assert_eq!((pair.mode, &pair.settings), (Mode::TwoWay, &settings));
     assert_eq!(
         memory.engine.pair(memory.pair).await.unwrap().settings,
         settings
@@ -406,7 +407,7 @@ async fn settings_out_of_range_are_refused_with_what_to_choose() {
     };
     let error = refused(PairSettings {
         transfers: Some(0),
-        ..base
+        ..base.clone()
     })
     .await;
     assert!(matches!(error, EngineError::InvalidSetting(_)), "{error:?}");
@@ -414,7 +415,7 @@ async fn settings_out_of_range_are_refused_with_what_to_choose() {
     assert!(error.to_string().contains("1 to 64 files"), "{error}");
     let error = refused(PairSettings {
         check_every: Duration::ZERO,
-        ..base
+        ..base.clone()
     })
     .await;
     assert!(
@@ -423,13 +424,24 @@ async fn settings_out_of_range_are_refused_with_what_to_choose() {
     );
     let error = refused(PairSettings {
         trash_days: Some(0),
-        ..base
+        ..base.clone()
     })
     .await;
     assert!(
         error
             .to_string()
             .contains("the trash keeps files 1 to 3650 days"),
+        "{error}"
+    );
+    let error = refused(PairSettings {
+        server_backup: Some("../elsewhere".into()),
+        ..base.clone()
+    })
+    .await;
+    assert!(
+        error
+            .to_string()
+            .contains("the folder for what is deleted on the server"),
         "{error}"
     );
     assert_eq!(

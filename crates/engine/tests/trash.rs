@@ -121,12 +121,34 @@ async fn a_file_made_on_the_phone_is_never_put_in_the_trash() {
 /// file the sync would delete there into a folder of the server instead; that folder is
 /// never synced.
 #[tokio::test(start_paused = true)]
-async fn a_delete_sent_to_the_server_goes_to_its_backup_folder_when_one_is_set() {
+async fn a_delete_sent_to_the_server_goes_to_the_backup_folder_given_for_the_run() {
     let options = EngineOptions {
         remote_backup: Some("Deleted by Tidesync".into()),
         ..EngineOptions::default()
     };
     let pair = MemoryPair::with_options(Mode::TwoWay, MemoryRemote::new(), options).await;
+    deletes_go_to_the_backup_folder(&pair).await;
+}
+
+/// The same folder set once in the pair's settings (the app's "Keep what syncs delete on the
+/// server in").
+#[tokio::test(start_paused = true)]
+async fn a_delete_sent_to_the_server_goes_to_the_backup_folder_the_pair_names() {
+    let pair = MemoryPair::new(Mode::TwoWay).await;
+    let settings = tidesync_engine::PairSettings {
+        server_backup: Some("Deleted by Tidesync".into()),
+        ..pair.engine.pair(pair.pair).await.unwrap().settings
+    };
+    pair.engine
+        .update_pair(pair.pair, Mode::TwoWay, settings)
+        .await
+        .unwrap();
+    deletes_go_to_the_backup_folder(&pair).await;
+}
+
+/// A file deleted on the phone lands in `Deleted by Tidesync` on the server, which is then
+/// neither downloaded nor deleted.
+async fn deletes_go_to_the_backup_folder(pair: &MemoryPair) {
     pair.server.write("Docs/old.txt", b"not needed any more");
     pair.server.write("keep.txt", b"kept");
     pair.sync().await;

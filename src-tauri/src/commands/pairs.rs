@@ -52,7 +52,7 @@ pub async fn update_pair<R: Runtime>(
     let settings = PairSettings::try_from(settings)?;
     let was_auto = state.engine.pair(id).await?.settings.auto_sync;
     let pair = state.engine.update_pair(id, mode.into(), settings).await?;
-    if settings.auto_sync && !was_auto {
+    if pair.settings.auto_sync && !was_auto {
         crate::notices::ask_permission(&app).await;
     }
     let auto = state.engine.auto_status(id);

@@ -23,10 +23,11 @@ use tracing::Instrument;
 
 use super::RefusedDeletes;
 use super::connect::Limits;
-use super::{Engine, EngineError, JobChange, Outcome, lock};
+use super::{Engine, EngineError, EngineOptions, JobChange, Outcome, lock};
 use crate::journal::JournalError;
 use crate::model::{
-    FailureKind, JobId, JobState, Mode, PairId, RemoteId, ServerHints, StopReason, Summary,
+    FailureKind, JobId, JobState, Mode, PairId, PairSettings, RemoteId, ServerHints, StopReason,
+    Summary,
 };
 use crate::plan::PlanError;
 use crate::progress::{Hub, JobEvent};
@@ -403,17 +404,7 @@ impl Engine {
                 mass_delete_guard: options.mass_delete_guard && !self.take_unguarded(pair.id),
                 delete_limit: options.delete_limit,
                 trash_keep: pair.settings.trash_keep(),
-                remote_backup: options
-                    .remote_backup
-                    .as_deref()
-                    .map(RemotePath::parse)
-                    .transpose()
-                    .map_err(|e| {
-                        EngineError::RemotePath(
-                            options.remote_backup.clone().unwrap_or_default(),
-                            e,
-                        )
-                    })?,
+                remote_backup: remote_backup(options, &pair.settings)?,
                 uploads: options.uploads,
                 chunked_used: Default::default(),
                 quick_disk: Default::default(),
@@ -433,4 +424,22 @@ impl Engine {
             },
         })
     }
+}
+
+/// Where a run moves what it would delete on the server: the folder given for this run
+/// (CLI `--backup-dir`), else the pair's own setting, else nowhere (it deletes).
+fn remote_backup(
+    options: &EngineOptions,
+    settings: &PairSettings,
+) -> Result<Option<RemotePath>, EngineError> {
+    let Some(folder) = options
+        .remote_backup
+        .as_deref()
+        .or(settings.server_backup.as_deref())
+    else {
+        return Ok(None);
+    };
+    RemotePath::parse(folder)
+        .map(Some)
+        .map_err(|e| EngineError::RemotePath(folder.to_owned(), e))
 }

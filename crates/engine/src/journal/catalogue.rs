@@ -159,6 +159,7 @@ impl Journal {
                 download_limit: limit(row.download_limit),
                 trash_days: row.trash_days.and_then(|d| u32::try_from(d).ok()),
                 trash_bytes: row.trash_bytes.and_then(|b| u64::try_from(b).ok()),
+                server_backup: row.server_backup,
             },
         })
     }
@@ -176,7 +177,7 @@ impl Journal {
             db.execute(
                 "UPDATE pairs SET mode = ?2, auto_sync = ?3, check_every = ?4, transfers = ?5,
                         upload_limit = ?6, download_limit = ?7, trash_days = ?8,
-                        trash_bytes = ?9
+                        trash_bytes = ?9, server_backup = ?10
                  WHERE id = ?1",
                 params![
                     id,
@@ -188,6 +189,7 @@ impl Journal {
                     limit(settings.download_limit),
                     settings.trash_days,
                     settings.trash_bytes.map(|b| b.min(i64::MAX as u64) as i64),
+                    settings.server_backup,
                 ],
             )
             .map(|n| n > 0)
@@ -256,7 +258,8 @@ impl Journal {
 
 /// The columns [`pair_row`] reads, in its order.
 const PAIR_COLUMNS: &str = "SELECT id, remote_id, remote_path, local_dir, mode, auto_sync, \
-     check_every, transfers, upload_limit, download_limit, trash_days, trash_bytes FROM pairs";
+     check_every, transfers, upload_limit, download_limit, trash_days, trash_bytes, server_backup \
+     FROM pairs";
 
 /// A pair's columns before they are checked.
 struct PairRow {
@@ -272,6 +275,7 @@ struct PairRow {
     download_limit: Option<i64>,
     trash_days: Option<i64>,
     trash_bytes: Option<i64>,
+    server_backup: Option<String>,
 }
 
 fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
@@ -288,6 +292,7 @@ fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
         download_limit: r.get(9)?,
         trash_days: r.get(10)?,
         trash_bytes: r.get(11)?,
+        server_backup: r.get(12)?,
     })
 }
 

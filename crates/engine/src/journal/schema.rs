@@ -130,4 +130,9 @@ CREATE TABLE local_roots (
 ALTER TABLE pairs ADD COLUMN trash_days INTEGER;
 ALTER TABLE pairs ADD COLUMN trash_bytes INTEGER;
 "#,
+    r#"
+-- Where a pair moves what its syncs delete on the server (see `PairSettings::server_backup`):
+-- NULL deletes.
+ALTER TABLE pairs ADD COLUMN server_backup TEXT;
+"#,
 ];
