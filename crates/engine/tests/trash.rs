@@ -201,3 +201,83 @@ async fn the_trash_keeps_files_as_long_as_the_pair_says() {
         .collect();
     assert_eq!(kept, ["a.txt"], "the old entry went, the new one stays");
 }
+
+/// The device (volume) `path` is on.
+fn device(path: &std::path::Path) -> u64 {
+    std::os::unix::fs::MetadataExt::dev(&std::fs::metadata(path).unwrap())
+}
+
+/// Two folders on different volumes: a tmpfs one (`/dev/shm`) and one on the disk that holds
+/// the build (`CARGO_TARGET_TMPDIR`).
+fn two_volumes() -> (tempfile::TempDir, tempfile::TempDir) {
+    let memory = tempfile::tempdir_in("/dev/shm").expect("/dev/shm (tmpfs) for a second volume");
+    let disk = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    assert_ne!(
+        device(memory.path()),
+        device(disk.path()),
+        "/dev/shm and the target folder must be two volumes for this test"
+    );
+    (memory, disk)
+}
+
+/// The sync folder on one volume and the state folder on another: a server delete moves the
+/// file into the trash beside the sync folder, by a rename (the same inode), not through the
+/// state folder's volume.
+#[tokio::test(start_paused = true)]
+async fn the_trash_is_on_the_sync_folders_volume_whatever_the_state_folders() {
+    let (local, data) = two_volumes();
+    let pair = MemoryPair::in_folders(
+        Mode::TwoWay,
+        MemoryRemote::new(),
+        EngineOptions::default(),
+        local,
+        data,
+    )
+    .await;
+    pair.server.write("a.txt", b"a file");
+    pair.server.write("keep.txt", b"kept");
+    pair.sync().await;
+    let inode = std::os::unix::fs::MetadataExt::ino(
+        &std::fs::metadata(pair.local.path().join("a.txt")).unwrap(),
+    );
+    pair.server.remove("a.txt");
+    assert_eq!(pair.sync().await.summary.deleted_local, 1);
+    let entry = &trash::list(pair.local.path()).unwrap()[0];
+    let kept = pair
+        .local
+        .path()
+        .join(trash::TRASH)
+        .join(&entry.id)
+        .join("a.txt");
+    let meta = std::fs::metadata(&kept).unwrap();
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::ino(&meta),
+        inode,
+        "renamed, not copied"
+    );
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::dev(&meta),
+        device(pair.local.path())
+    );
+}
+
+/// Where the file lies on another volume than the trash (a card mounted inside the sync
+/// folder), a rename cannot move it: it is copied into the trash, then removed.
+#[test]
+fn a_file_on_another_volume_than_the_trash_is_copied_there_then_removed() {
+    let (root, elsewhere) = two_volumes();
+    let file = elsewhere.path().join("card.txt");
+    std::fs::write(&file, b"on the card").unwrap();
+    let kept = trash::keep(
+        root.path(),
+        &file,
+        "Card/card.txt",
+        Removal::DeletedOnServer,
+    )
+    .unwrap();
+    assert!(!file.exists(), "the original is removed");
+    assert_eq!(std::fs::read(&kept).unwrap(), b"on the card");
+    let listed = trash::list(root.path()).unwrap();
+    assert_eq!(listed[0].path, "Card/card.txt");
+    assert_eq!(device(&kept), device(root.path()));
+}

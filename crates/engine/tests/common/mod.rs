@@ -300,6 +300,18 @@ impl MemoryPair {
         options: EngineOptions,
     ) -> MemoryPair {
         let (local, data) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        Self::in_folders(mode, server, options, local, data).await
+    }
+
+    /// A pair syncing `local`, by an engine keeping its journal in `data` (tests of which
+    /// volume holds what).
+    pub async fn in_folders(
+        mode: Mode,
+        server: MemoryRemote,
+        options: EngineOptions,
+        local: tempfile::TempDir,
+        data: tempfile::TempDir,
+    ) -> MemoryPair {
         let connector = MemoryConnector::new();
         let watch = ManualWatch::new();
         let options = EngineOptions {
