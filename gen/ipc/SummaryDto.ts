@@ -38,4 +38,8 @@ withoutValidators: boolean,
 /**
  * Files compared with the server's copy because it gives no ETag.
  */
-filesCompared: number, };
+filesCompared: number, 
+/**
+ * Items the pair's patterns or largest size left out (`list_ignored` lists them).
+ */
+ignored: number, };

@@ -5,6 +5,7 @@ use std::num::NonZeroU64;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
+use tidesync_engine::filter::{Excludes, Ignored};
 use tidesync_engine::journal::JobRecord;
 use tidesync_engine::{
     AutoStatus, ConflictCopy, FileAction, JobChange, JobEvent, JobId, JobSnapshot, JobState, Mode,
@@ -199,6 +200,122 @@ pub struct PairSettingsDto {
     /// A folder of the pair's server folder where what syncs delete on the server is moved
     /// instead; `null` (or blank) deletes.
     pub server_backup: Option<String>,
+    /// What the pair leaves out of its sync.
+    pub excludes: ExcludesDto,
+}
+
+/// What a pair leaves out: gitignore-style patterns and a largest file size.
+#[derive(Debug, Clone, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ExcludesDto {
+    /// The pair's own patterns, one per line.
+    pub patterns: Vec<String>,
+    /// Default patterns switched off, by their text (`default_excludes` lists them).
+    pub defaults_off: Vec<String>,
+    /// Files larger than this many bytes are left out; `null` for no limit.
+    #[ts(type = "number | null")]
+    pub max_size: Option<i64>,
+    /// A folder deleted on one side takes what is left out in it along (into the trash).
+    pub remove_with_folder: bool,
+}
+
+impl From<Excludes> for ExcludesDto {
+    fn from(e: Excludes) -> Self {
+        ExcludesDto {
+            patterns: e.patterns,
+            defaults_off: e.defaults_off,
+            max_size: e.max_size.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
+            remove_with_folder: e.remove_with_folder,
+        }
+    }
+}
+
+impl TryFrom<ExcludesDto> for Excludes {
+    type Error = Error;
+
+    /// Blank lines go; the patterns themselves are the engine's to check.
+    fn try_from(e: ExcludesDto) -> Result<Self, Error> {
+        let max_size = match e.max_size {
+            None => None,
+            Some(bytes) => Some(u64::try_from(bytes).map_err(|_| {
+                Error::InvalidInput(format!(
+                    "the largest file size cannot be negative ({bytes})"
+                ))
+            })?),
+        };
+        Ok(Excludes {
+            patterns: e
+                .patterns
+                .into_iter()
+                .filter(|line| !line.trim().is_empty())
+                .collect(),
+            defaults_off: e.defaults_off,
+            max_size,
+            remove_with_folder: e.remove_with_folder,
+        })
+    }
+}
+
+/// A pattern every pair leaves out unless switched off.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DefaultPatternDto {
+    pub pattern: String,
+    /// What it leaves out, in words.
+    pub what: String,
+}
+
+/// An item the pair's last sync left out, and why.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct IgnoredDto {
+    pub path: String,
+    pub is_dir: bool,
+    /// A file's size; 0 for a folder.
+    #[ts(type = "number")]
+    pub size: u64,
+    /// Where it was found: `here`, `server` or `both`.
+    pub side: String,
+    /// Why, in words: `matches *.log`, `larger than 1000 bytes`.
+    pub why: String,
+}
+
+impl From<Ignored> for IgnoredDto {
+    fn from(item: Ignored) -> Self {
+        IgnoredDto {
+            why: item.reason.to_string(),
+            side: item.side.as_str().to_owned(),
+            path: item.path,
+            is_dir: item.is_dir,
+            size: item.size,
+        }
+    }
+}
+
+/// How much a set of patterns would leave out of what a pair holds.
+#[derive(Debug, Clone, Copy, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct FilterPreviewDto {
+    #[ts(type = "number")]
+    pub files: u64,
+    #[ts(type = "number")]
+    pub folders: u64,
+    #[ts(type = "number")]
+    pub bytes: u64,
+}
+
+impl From<tidesync_engine::FilterPreview> for FilterPreviewDto {
+    fn from(p: tidesync_engine::FilterPreview) -> Self {
+        FilterPreviewDto {
+            files: p.files,
+            folders: p.folders,
+            bytes: p.bytes,
+        }
+    }
 }
 
 impl From<PairSettings> for PairSettingsDto {
@@ -214,6 +331,7 @@ impl From<PairSettings> for PairSettingsDto {
             trash_days: s.trash_days.map(i64::from),
             trash_bytes: s.trash_bytes.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
             server_backup: s.server_backup,
+            excludes: s.excludes.into(),
         }
     }
 }
@@ -268,6 +386,7 @@ impl TryFrom<PairSettingsDto> for PairSettings {
                 .server_backup
                 .map(|folder| folder.trim().trim_matches('/').to_owned())
                 .filter(|folder| !folder.is_empty()),
+            excludes: s.excludes.try_into()?,
         })
     }
 }
@@ -656,6 +775,8 @@ pub struct SummaryDto {
     pub without_validators: bool,
     /// Files compared with the server's copy because it gives no ETag.
     pub files_compared: u64,
+    /// Items the pair's patterns or largest size left out (`list_ignored` lists them).
+    pub ignored: u64,
 }
 
 impl From<tidesync_engine::FileError> for FileErrorDto {
@@ -690,6 +811,7 @@ impl From<Summary> for SummaryDto {
             deleted_remote_to_trash: s.deleted_remote_to_trash,
             without_validators: s.without_validators,
             files_compared: s.files_compared,
+            ignored: s.ignored,
         }
     }
 }

@@ -357,7 +357,76 @@ fn settings(auto: bool, every: i64, transfers: Value, up: i64, down: i64) -> Val
         "trashDays": null,
         "trashBytes": null,
         "serverBackup": null,
+        "excludes": { "patterns": [], "defaultsOff": [], "maxSize": null, "removeWithFolder": false },
     })
+}
+
+/// What a pair leaves out: the defaults listed, the pair's own patterns saved, what its last
+/// sync left out listed with why, and a preview of edited patterns (a bad one named).
+#[test]
+fn left_out_items_are_listed_and_edited_patterns_previewed() {
+    let app = TestApp::new();
+    let served = tempfile::tempdir().unwrap();
+    std::fs::write(served.path().join("notes.txt"), b"notes").unwrap();
+    std::fs::write(served.path().join("Thumbs.db"), b"thumbnails").unwrap();
+    std::fs::write(served.path().join("debug.log"), [b'x'; 100]).unwrap();
+    let server = serve(served.path());
+    let pair = app.pair(&server.url(), "Filtered");
+    let defaults = app.ok("default_excludes", json!({}));
+    assert!(
+        defaults
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["pattern"] == "Thumbs.db" && d["what"].is_string()),
+        "{defaults}"
+    );
+
+    let mut filtered = settings(false, 600, Value::Null, 0, 0);
+    filtered["excludes"]["patterns"] = json!(["*.log", "  "]);
+    let saved = app.ok(
+        "update_pair",
+        json!({ "id": pair, "mode": "download", "settings": filtered }),
+    );
+    assert_eq!(saved["settings"]["excludes"]["patterns"], json!(["*.log"]));
+    app.ok(
+        "start_sync",
+        json!({ "pairId": pair, "onEvent": channel(1) }),
+    );
+    let seen = app.channels.wait_for(1, "finished");
+    assert_eq!(seen.last().unwrap()["summary"]["ignored"], 2);
+    assert!(app.folder("Filtered").join("notes.txt").exists());
+    assert!(!app.folder("Filtered").join("debug.log").exists());
+
+    let ignored = app.ok("list_ignored", json!({ "pairId": pair }));
+    assert_eq!(
+        ignored,
+        json!([
+            { "path": "Thumbs.db", "isDir": false, "size": 10, "side": "server", "why": "matches Thumbs.db" },
+            { "path": "debug.log", "isDir": false, "size": 100, "side": "server", "why": "matches *.log" },
+        ])
+    );
+
+    let preview = |patterns: Value| {
+        app.invoke(
+            "preview_excludes",
+            json!({ "pairId": pair, "excludes": { "patterns": patterns, "defaultsOff": [], "maxSize": null, "removeWithFolder": false } }),
+        )
+    };
+    assert_eq!(
+        preview(json!(["*.txt"])).unwrap(),
+        json!({ "files": 2, "folders": 0, "bytes": 15 }),
+        "notes.txt (synced) and Thumbs.db (left out by default)"
+    );
+    let bad = preview(json!(["*.txt", "[oops"])).unwrap_err();
+    assert_eq!(bad["kind"], "invalidInput", "{bad}");
+    assert!(
+        bad["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 2, \"[oops\""),
+        "{bad}"
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod bar;
 mod connection;
 mod demo;
 mod exit;
+mod filtering;
 mod login;
 mod sync;
 mod trash;
@@ -35,7 +36,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Sync the WebDAV folder at --url with the local folder --local.
-    Sync(sync::Args),
+    Sync(Box<sync::Args>),
     /// Sign in to a Nextcloud server in a browser (Login Flow v2); the app password it makes
     /// for this device goes to --password-file.
     Login(login::LoginArgs),
@@ -76,7 +77,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Sync(args) => sync::run(args).await,
+            Command::Sync(args) => sync::run(*args).await,
             Command::Login(args) => login::login(args).await,
             Command::Logout(args) => login::logout(args).await,
             Command::Demo(args) => demo::demo(args).await,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use tidesync_engine::plan::DeleteLimit;
 use tidesync_engine::{
     Credentials, Engine, EngineOptions, FailureKind, FileError, JobId, JobState, Mode, Outcome,
-    PairId,
+    PairId, PairSettings,
 };
 use tidesync_webdav::presented_certificate;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -21,6 +21,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use crate::bar::Bar;
 use crate::connection::{Connection, read_password};
 use crate::exit::Exit;
+use crate::filtering::Filtering;
 
 #[derive(clap::Args, Clone)]
 pub struct Args {
@@ -82,6 +83,8 @@ pub struct Args {
     pub(crate) interval: u64,
     #[command(flatten)]
     connection: Connection,
+    #[command(flatten)]
+    filtering: Filtering,
     /// The embedded demo remote, named this: found by its demo mark instead of its URL (it
     /// moves ports).
     #[arg(skip)]
@@ -109,6 +112,7 @@ impl Args {
             watch: false,
             interval: 300,
             connection: Connection::default(),
+            filtering: Filtering::default(),
         }
     }
 }
@@ -153,6 +157,9 @@ pub(crate) struct Report<'a> {
     /// file's size is only seen by comparing contents.
     without_validators: bool,
     errors: &'a [FileError],
+    /// Items left out by the pair's patterns or largest size (`--exclude`, the defaults,
+    /// `--max-size`), each path once.
+    ignored: u64,
     /// Local items left alone on purpose (symbolic links, special files), with why.
     skipped: &'a [FileError],
     /// Server items the folder holds under another name (case twins on a case-insensitive
@@ -184,6 +191,7 @@ impl<'a> Report<'a> {
             moved: outcome.summary.moved,
             files_verified: outcome.summary.files_verified,
             files_compared: outcome.summary.files_compared,
+            ignored: outcome.summary.ignored,
             without_validators: outcome.summary.without_validators,
             errors: &outcome.summary.errors,
             skipped: &outcome.summary.skipped,
@@ -235,6 +243,7 @@ pub(crate) async fn open(args: &Args) -> Result<Opened, Failure> {
     // Refuse a bad or insecure URL before touching any state.
     tidesync_webdav::Client::new(&args.url, None, webdav.clone())
         .map_err(|e| usage(e.to_string()))?;
+    let excludes = args.filtering.excludes().map_err(usage)?;
     if args.transfers == Some(0) {
         return Err(usage("--transfers must be at least 1".into()));
     }
@@ -285,6 +294,17 @@ pub(crate) async fn open(args: &Args) -> Result<Opened, Failure> {
         .ensure_pair(remote, "", &local, args.mode)
         .await
         .map_err(setup)?;
+    let saved = engine.pair(pair).await.map_err(setup)?;
+    if saved.settings.excludes != excludes {
+        let settings = PairSettings {
+            excludes,
+            ..saved.settings
+        };
+        engine
+            .update_pair(pair, saved.mode, settings)
+            .await
+            .map_err(setup)?;
+    }
     Ok(Opened { engine, pair })
 }
 
@@ -379,6 +399,12 @@ pub(crate) fn tell_files(outcome: &Outcome) {
     }
     for item in &outcome.summary.skipped {
         eprintln!("tidesync: skipped {}: {}", item.path, item.message);
+    }
+    if outcome.summary.ignored > 0 {
+        eprintln!(
+            "tidesync: {} item(s) left out by the patterns or the largest size",
+            outcome.summary.ignored
+        );
     }
     if outcome.summary.deleted_remote_to_trash {
         eprintln!(

@@ -741,3 +741,63 @@ async fn files_that_cannot_be_synced_exit_1_and_are_listed() {
         ["fine.txt"]
     );
 }
+
+/// `--exclude`, `--exclude-from`, `--max-size` and the default patterns leave files out of an
+/// upload (counted in the JSON); `--no-default-excludes` takes the defaults back; a bad
+/// pattern is a usage error that names it.
+#[tokio::test]
+async fn exclude_options_leave_out_what_they_name() {
+    let (remote, local, state) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let server = DavServer::serve(remote.path()).await.unwrap();
+    let url = server.url();
+    for (path, bytes) in [
+        ("notes.txt", &b"notes"[..]),
+        (".DS_Store", b"finder"),
+        ("build/out.o", b"object"),
+        ("debug.log", b"log"),
+        ("video.mp4", &[7; 4096]),
+    ] {
+        let full = local.path().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, bytes).unwrap();
+    }
+    let list = state.path().join("excludes.txt");
+    std::fs::write(&list, "# build output\nbuild/\n").unwrap();
+    let list = list.to_str().unwrap();
+    let upload = |extra: &[&str]| {
+        let mut args = vec!["--mode", "upload"];
+        args.extend_from_slice(extra);
+        tidesync(state.path(), &url, local.path(), &args)
+    };
+
+    let (code, json, stderr) = run(&mut upload(&[
+        "--exclude",
+        "*.log",
+        "--exclude-from",
+        list,
+        "--max-size",
+        "2k",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json["filesUploaded"], 1, "{json}");
+    assert_eq!(json["ignored"], 4, "{json}");
+    assert!(stderr.contains("4 item(s) left out"), "{stderr}");
+    let on_server: Vec<String> = snapshot(remote.path()).into_keys().collect();
+    assert_eq!(on_server, ["notes.txt"]);
+
+    let (code, json, stderr) = run(&mut upload(&["--no-default-excludes"])).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(json["filesUploaded"], 4, "{json}");
+    assert_eq!(json["ignored"], 0, "{json}");
+
+    let (code, _, stderr) = run(&mut upload(&["--exclude", "ok", "--exclude", "[oops"])).await;
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("line 2, \"[oops\""), "{stderr}");
+    let (code, _, stderr) = run(&mut upload(&["--max-size", "lots"])).await;
+    assert_eq!(code, 2, "{stderr}");
+}

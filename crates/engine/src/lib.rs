@@ -24,6 +24,7 @@
 pub mod confine;
 pub mod disk;
 pub mod engine;
+pub mod filter;
 pub mod journal;
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory;
@@ -43,7 +44,7 @@ pub mod trash;
 
 pub use engine::{
     AutoStatus, ConflictCopy, Connector, DeleteDecision, Engine, EngineError, EngineOptions,
-    JobChange, LocalChange, NotifyWatch, Outcome, PasswordStore, PasswordStoreError,
+    FilterPreview, JobChange, LocalChange, NotifyWatch, Outcome, PasswordStore, PasswordStoreError,
     ProcessPasswords, RefusedDeletes, ServerCheck, ServerForm, WatchError, WatchSource,
     WebDavConnector,
 };

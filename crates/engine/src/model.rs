@@ -202,6 +202,8 @@ pub struct PairSettings {
     /// server is moved instead, under its path (as rclone's `--backup-dir`); never synced
     /// itself. For servers without a trash bin of their own; `None` deletes.
     pub server_backup: Option<String>,
+    /// What the pair leaves out of its sync (see [`crate::filter`]).
+    pub excludes: crate::filter::Excludes,
 }
 
 impl PairSettings {
@@ -232,12 +234,20 @@ impl PairSettings {
             return Some(InvalidSetting::TrashDays(days));
         }
         match self.server_backup.as_deref().map(RemotePath::parse) {
-            Some(Err(error)) => Some(InvalidSetting::ServerBackup(error)),
+            Some(Err(error)) => return Some(InvalidSetting::ServerBackup(error)),
             Some(Ok(path)) if path.is_root() => {
-                Some(InvalidSetting::ServerBackup(HrefError::EmptyName))
+                return Some(InvalidSetting::ServerBackup(HrefError::EmptyName));
             }
-            _ => None,
+            _ => {}
         }
+        crate::filter::Filter::new(&self.excludes)
+            .err()
+            .map(InvalidSetting::Pattern)
+    }
+
+    /// The matcher of what the pair leaves out.
+    pub fn filter(&self) -> Result<crate::filter::Filter, InvalidSetting> {
+        crate::filter::Filter::new(&self.excludes).map_err(InvalidSetting::Pattern)
     }
 
     /// How long and how much the pair's trash keeps, as set.
@@ -260,6 +270,7 @@ impl Default for PairSettings {
             trash_days: None,
             trash_bytes: None,
             server_backup: None,
+            excludes: Default::default(),
         }
     }
 }
@@ -285,6 +296,8 @@ pub enum InvalidSetting {
     TrashDays(u32),
     #[error("the folder for what is deleted on the server: {0}")]
     ServerBackup(HrefError),
+    #[error("a pattern of what to leave out: {0}")]
+    Pattern(crate::filter::PatternError),
 }
 
 /// Where a job is in its life.
@@ -392,6 +405,8 @@ pub struct Summary {
     /// Downloads checked against the checksum the server publishes (`oc:checksums`).
     #[serde(default)]
     pub files_verified: u64,
+    /// Items the pair left out (its patterns, its largest size), each path once.
+    pub ignored: u64,
     pub errors: Vec<FileError>,
     /// Local items left alone on purpose (symbolic links, special files), with why: shown,
     /// but no failure.

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 
 use tidesync_webdav::validate_name;
 
+use crate::filter::{Filter, Ignored, Side};
 use crate::model::{FileError, LocalState, is_internal};
 use crate::root::MARKER;
 use crate::trash::TRASH;
@@ -22,14 +23,18 @@ pub struct Scanned {
     /// Items that could not be read or cannot be synced as named: each an error for its path,
     /// while the rest of the tree syncs.
     pub unreadable: Vec<FileError>,
+    /// Items the pair leaves out (see [`crate::filter`]); nothing below a folder left out is
+    /// read.
+    pub ignored: Vec<Ignored>,
 }
 
 /// The local tree below `root`. The root itself must be readable; below it, a folder or an
 /// entry that cannot be read is reported and left out, as are names that cannot be synced
 /// (not UTF-8, or invalid on some platform) and anything that is not a plain file or folder.
 /// Symbolic links are never followed and special files never opened, so nothing here can
-/// block or leave the root.
-pub fn scan(root: &Path) -> std::io::Result<Scanned> {
+/// block or leave the root. What `filter` leaves out (`fold`: without letter case) is listed
+/// apart, and a folder left out is not entered.
+pub fn scan(root: &Path, filter: &Filter, fold: bool) -> std::io::Result<Scanned> {
     let mut found = Scanned::default();
     let mut stack = vec![(root.to_owned(), String::new())];
     while let Some((dir, prefix)) = stack.pop() {
@@ -68,6 +73,21 @@ pub fn scan(root: &Path) -> std::io::Result<Scanned> {
                 continue;
             }
             let path = format!("{prefix}{name}");
+            let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+            if let Some(reason) = filter.excludes(&path, is_dir, None, fold) {
+                let size = match entry.metadata() {
+                    Ok(meta) if meta.is_file() => meta.len(),
+                    _ => 0,
+                };
+                found.ignored.push(Ignored {
+                    path,
+                    is_dir,
+                    size,
+                    reason,
+                    side: Side::Here,
+                });
+                continue;
+            }
             if let Err(error) = validate_name(&name) {
                 found.unreadable.push(FileError {
                     path,
@@ -93,6 +113,16 @@ pub fn scan(root: &Path) -> std::io::Result<Scanned> {
                 continue;
             }
             let state = state_of(&meta);
+            if let Some(reason) = filter.excludes(&path, meta.is_dir(), Some(state.size), fold) {
+                found.ignored.push(Ignored {
+                    path,
+                    is_dir: false,
+                    size: state.size,
+                    reason,
+                    side: Side::Here,
+                });
+                continue;
+            }
             if meta.is_dir() {
                 stack.push((entry.path(), format!("{path}/")));
             }

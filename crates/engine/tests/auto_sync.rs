@@ -368,6 +368,12 @@ async fn settings_survive_and_changing_them_keeps_what_the_journal_knows() {
         trash_days: Some(7),
         trash_bytes: Some(1 << 30),
         server_backup: Some("Removed/by sync".into()),
+        excludes: tidesync_engine::filter::Excludes {
+            patterns: vec!["*.tmp".into(), "Build/".into()],
+            defaults_off: vec!["*.part".into()],
+            max_size: Some(1 << 20),
+            remove_with_folder: true,
+        },
     };
     let pair = memory
         .engine
@@ -431,6 +437,20 @@ async fn settings_out_of_range_are_refused_with_what_to_choose() {
         error
             .to_string()
             .contains("the trash keeps files 1 to 3650 days"),
+        "{error}"
+    );
+    let error = refused(PairSettings {
+        excludes: tidesync_engine::filter::Excludes {
+            patterns: vec!["*.tmp".into(), "[unclosed".into()],
+            ..Default::default()
+        },
+        ..base.clone()
+    })
+    .await;
+    assert!(
+        error
+            .to_string()
+            .contains("a pattern of what to leave out: line 2, \"[unclosed\""),
         "{error}"
     );
     let error = refused(PairSettings {

@@ -7,6 +7,7 @@
 pub mod app;
 #[cfg(feature = "debug-lifecycle")]
 pub mod debug;
+pub mod excludes;
 pub mod jobs;
 pub mod login;
 pub mod pairs;

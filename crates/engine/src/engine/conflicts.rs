@@ -22,9 +22,16 @@ pub struct ConflictCopy {
 impl Engine {
     /// Every conflict copy in `pair`'s local folder, newest first.
     pub async fn conflicts(&self, pair: PairId) -> Result<Vec<ConflictCopy>, EngineError> {
-        let root = self.pair(pair).await?.local_dir;
+        let pair = self.pair(pair).await?;
+        let (root, filter, disk) = (
+            pair.local_dir,
+            pair.settings.filter()?,
+            self.inner.options.disk,
+        );
         let scanned = tokio::task::spawn_blocking(move || match root.try_exists()? {
-            true => scan(&root).map(|scanned| scanned.tree),
+            true => {
+                scan(&root, &filter, disk.is_case_insensitive(&root)).map(|scanned| scanned.tree)
+            }
             false => Ok(Default::default()),
         })
         .await

@@ -412,6 +412,8 @@ impl Engine {
                 local_names: Default::default(),
                 verify_contents: options.verify_contents,
                 disk: options.disk,
+                filter: pair.settings.filter()?,
+                fold: true.into(),
             },
             remote: (remote.id, remote.hints),
             mode: pair.mode,

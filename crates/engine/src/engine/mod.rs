@@ -22,6 +22,7 @@ mod conflicts;
 pub mod connect;
 mod driver;
 mod jobs;
+mod left_out;
 mod lifecycle;
 mod login;
 mod refused;
@@ -44,6 +45,7 @@ pub use auto::{AutoStatus, ServerCheck};
 pub use conflicts::ConflictCopy;
 pub use connect::{Connector, WebDavConnector};
 pub use jobs::FINISHED_KEPT;
+pub use left_out::FilterPreview;
 pub use refused::{DeleteDecision, RefusedDeletes};
 pub use servers::{PasswordStore, PasswordStoreError, ProcessPasswords, ServerForm};
 

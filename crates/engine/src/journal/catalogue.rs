@@ -160,6 +160,11 @@ impl Journal {
                 trash_days: row.trash_days.and_then(|d| u32::try_from(d).ok()),
                 trash_bytes: row.trash_bytes.and_then(|b| u64::try_from(b).ok()),
                 server_backup: row.server_backup,
+                excludes: match row.excludes {
+                    Some(json) => serde_json::from_str(&json)
+                        .map_err(|e| corrupt(format!("the pair's excludes: {e}")))?,
+                    None => Default::default(),
+                },
             },
         })
     }
@@ -173,11 +178,13 @@ impl Journal {
         settings: &PairSettings,
     ) -> Result<bool, JournalError> {
         let limit = |l: Option<NonZeroU64>| l.map(|b| b.get().min(i64::MAX as u64) as i64);
+        let excludes = (settings.excludes != Default::default())
+            .then(|| serde_json::to_string(&settings.excludes).expect("excludes serialize"));
         self.with(|db| {
             db.execute(
                 "UPDATE pairs SET mode = ?2, auto_sync = ?3, check_every = ?4, transfers = ?5,
                         upload_limit = ?6, download_limit = ?7, trash_days = ?8,
-                        trash_bytes = ?9, server_backup = ?10
+                        trash_bytes = ?9, server_backup = ?10, excludes = ?11
                  WHERE id = ?1",
                 params![
                     id,
@@ -190,6 +197,7 @@ impl Journal {
                     settings.trash_days,
                     settings.trash_bytes.map(|b| b.min(i64::MAX as u64) as i64),
                     settings.server_backup,
+                    excludes,
                 ],
             )
             .map(|n| n > 0)
@@ -258,8 +266,8 @@ impl Journal {
 
 /// The columns [`pair_row`] reads, in its order.
 const PAIR_COLUMNS: &str = "SELECT id, remote_id, remote_path, local_dir, mode, auto_sync, \
-     check_every, transfers, upload_limit, download_limit, trash_days, trash_bytes, server_backup \
-     FROM pairs";
+     check_every, transfers, upload_limit, download_limit, trash_days, trash_bytes, server_backup, \
+     excludes FROM pairs";
 
 /// A pair's columns before they are checked.
 struct PairRow {
@@ -276,6 +284,7 @@ struct PairRow {
     trash_days: Option<i64>,
     trash_bytes: Option<i64>,
     server_backup: Option<String>,
+    excludes: Option<String>,
 }
 
 fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
@@ -293,6 +302,7 @@ fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
         trash_days: r.get(10)?,
         trash_bytes: r.get(11)?,
         server_backup: r.get(12)?,
+        excludes: r.get(13)?,
     })
 }
 

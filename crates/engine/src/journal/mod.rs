@@ -16,6 +16,7 @@
 mod catalogue;
 mod files;
 mod jobs;
+mod left_out;
 mod roots;
 mod schema;
 

@@ -135,4 +135,19 @@ ALTER TABLE pairs ADD COLUMN trash_bytes INTEGER;
 -- NULL deletes.
 ALTER TABLE pairs ADD COLUMN server_backup TEXT;
 "#,
+    r#"
+-- What each pair leaves out of its sync (`crate::filter::Excludes` as JSON): NULL for the
+-- defaults.
+ALTER TABLE pairs ADD COLUMN excludes TEXT;
+-- What each pair's last survey left out, for the pair screen (see `journal::left_out`).
+CREATE TABLE ignored (
+    pair_id INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+    path    TEXT NOT NULL,
+    side    TEXT NOT NULL,
+    is_dir  INTEGER NOT NULL,
+    size    INTEGER NOT NULL,
+    reason  TEXT NOT NULL,
+    PRIMARY KEY (pair_id, path)
+);
+"#,
 ];

@@ -301,6 +301,15 @@ impl MemoryRemote {
             .retain(|p, _| p != path && !p.starts_with(&below));
     }
 
+    /// Every folder's path.
+    pub fn folders(&self) -> std::collections::BTreeSet<String> {
+        self.lock()
+            .iter()
+            .filter(|(_, item)| matches!(item, Item::Folder))
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+
     /// Every file's bytes, by path.
     pub fn files(&self) -> BTreeMap<String, Vec<u8>> {
         self.lock()

@@ -115,7 +115,12 @@ pub(super) async fn download_early(
         tokio::select! {
             entries = found.recv(), if listing => match entries {
                 Some(entries) => {
-                    let synced = entries.into_iter().filter(|e| !ctx.excluded(e.path.as_str()));
+                    let synced = entries.into_iter().filter(|e| {
+                        !ctx.excluded(e.path.as_str())
+                            && ctx
+                                .left_out(e.path.as_str(), e.kind == EntryKind::Folder, Some(e.size))
+                                .is_none()
+                    });
                     waiting.extend(proof.admit(synced.collect()));
                 }
                 None => listing = false,

@@ -16,6 +16,7 @@ mod survey;
 pub mod unicode;
 mod verify;
 
+pub(crate) use shared::is_below;
 pub use verify::VERIFY_EVERY;
 
 use std::collections::{BTreeSet, HashSet};

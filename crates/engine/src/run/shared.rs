@@ -43,13 +43,16 @@ pub(super) enum Checked {
     Done,
     /// Not done, and why, in words for the user.
     Refused(&'static str),
+    /// A folder deleted on the other side stays for the items the pair leaves out in it:
+    /// its record goes, and nothing counts as deleted.
+    Kept,
 }
 
 impl Checked {
     /// A refusal as the error that reports it against `path`.
     pub(super) fn or_changed(self, path: &str) -> Result<(), TransferError> {
         match self {
-            Checked::Done => Ok(()),
+            Checked::Done | Checked::Kept => Ok(()),
             Checked::Refused(what) => Err(TransferError::Changed {
                 path: path.to_owned(),
                 what: what.into(),
@@ -153,7 +156,7 @@ pub(super) fn record_installed(
 }
 
 /// Whether the relative `path` lies strictly below the folder `folder`.
-pub(super) fn is_below(path: &str, folder: &str) -> bool {
+pub(crate) fn is_below(path: &str, folder: &str) -> bool {
     path.strip_prefix(folder)
         .is_some_and(|rest| rest.starts_with('/'))
 }

@@ -14,6 +14,7 @@ use super::letter_case;
 use super::shared::is_below;
 use super::shared::record_error;
 use super::unicode;
+use crate::filter::{Ignored, Side};
 use crate::journal::{Agreed, PartialDownload};
 use crate::model::{FileError, LocalState, Mode, RemoteState, Summary};
 use crate::moves::{self, Move};
@@ -50,11 +51,17 @@ pub(super) async fn survey(
     // only reads (a missing folder is an empty one, created once the server has answered, when
     // nothing was synced from it), so a cancelled run may leave it to finish on its blocking
     // thread unobserved.
-    let folder = ctx.local_root.clone();
+    let (folder, scanning) = (ctx.local_root.clone(), ctx.clone());
     let scanned = tokio::task::spawn_blocking(move || {
         let seen = root::look(&folder)?;
+        // The filter matches as the folder looks names up (a folder without its marker yet
+        // counts as case-insensitive, the side that leaves more out).
+        let fold = scanning.disk.is_case_insensitive(&folder);
+        scanning
+            .fold
+            .store(fold, std::sync::atomic::Ordering::Relaxed);
         let found = match seen {
-            Seen::Folder { .. } => scan(&folder)?,
+            Seen::Folder { .. } => scan(&folder, &scanning.filter, fold)?,
             Seen::Missing | Seen::NotAFolder => Scanned::default(),
         };
         Ok::<_, std::io::Error>((seen, found))
@@ -99,10 +106,14 @@ pub(super) async fn survey(
                 tree,
                 skipped,
                 unreadable,
+                ignored,
             },
         ) = scanned
             .map_err(|e| local_error(std::io::Error::other(e)))?
             .map_err(local_error)?;
+        // What the pair leaves out stands where it is, like an item the scan could not read:
+        // nothing is written over it, deleted because of it, or made of it on the server.
+        let left_out: Vec<FileError> = ignored.iter().map(as_shield).collect();
         let (agreed, partials, recorded) = records?;
         // Before anything is written or planned: a folder that is not the one synced must not
         // look like a folder whose files were deleted.
@@ -111,11 +122,20 @@ pub(super) async fn survey(
             &seen,
             recorded.as_ref(),
             !agreed.is_empty(),
-            holds_any(&agreed, &tree, skipped.iter().chain(&unreadable)),
+            holds_any(
+                &agreed,
+                &tree,
+                skipped.iter().chain(&unreadable).chain(&left_out),
+            ),
         )?;
         let mut known = Known {
             local: tree,
-            shields: skipped.iter().chain(&unreadable).cloned().collect(),
+            shields: skipped
+                .iter()
+                .chain(&unreadable)
+                .chain(&left_out)
+                .cloned()
+                .collect(),
             agreed: agreed.into_iter().map(|a| (a.path.clone(), a)).collect(),
             partials: partials.into_iter().collect(),
         };
@@ -123,7 +143,7 @@ pub(super) async fn survey(
             let installed = download_early(ctx, &known, found, transfers, summary).await?;
             known.add_installed(installed);
         }
-        Ok::<_, RunError>((known, skipped, unreadable, recorded))
+        Ok::<_, RunError>((known, skipped, unreadable, recorded, ignored))
     };
     let (listing, known) = tokio::join!(ctx.run.run_until_cancelled(listed), known);
     // A stop that arrived with the listing's end (the three finished in one poll) is still a
@@ -162,6 +182,7 @@ pub(super) async fn survey(
         skipped,
         unreadable,
         recorded,
+        ignored_here,
     ) = known?;
     tokio::fs::create_dir_all(&ctx.local_root)
         .await
@@ -189,12 +210,29 @@ pub(super) async fn survey(
             &format!("skipped: {}", rejected.error),
         );
     }
-    let mut remote: BTreeMap<String, RemoteState> = listing
-        .entries
-        .into_iter()
-        .filter(|e| !e.path.is_root() && !ctx.excluded(e.path.as_str()))
-        .map(|e| (e.path.as_str().to_owned(), remote_state(e)))
-        .collect();
+    let mut ignored_there: Vec<Ignored> = Vec::new();
+    let mut remote: BTreeMap<String, RemoteState> = BTreeMap::new();
+    for entry in listing.entries {
+        let path = entry.path.as_str();
+        if entry.path.is_root() || ctx.excluded(path) {
+            continue;
+        }
+        let is_dir = entry.kind == EntryKind::Folder;
+        if let Some(reason) = ctx.left_out(path, is_dir, Some(entry.size)) {
+            // Only the topmost item left out is listed: below it, everything is.
+            if !ignored_there.iter().any(|out| is_below(path, &out.path)) {
+                ignored_there.push(Ignored {
+                    path: path.to_owned(),
+                    is_dir,
+                    size: if is_dir { 0 } else { entry.size },
+                    reason,
+                    side: Side::Server,
+                });
+            }
+            continue;
+        }
+        remote.insert(path.to_owned(), remote_state(entry));
+    }
     for (path, why) in hide_too_long(&ctx.local_root, &mut remote) {
         record_error(ctx, summary, &path, &why);
     }
@@ -223,7 +261,10 @@ pub(super) async fn survey(
     for clash in matched.clashes {
         record_error(ctx, summary, &clash.path, &clash.message);
     }
-    let shielded: HashSet<String> = shield(&matched.shields, &mut local, &mut remote, &mut agreed)
+    // What the server leaves out shields its path on the phone too.
+    let mut shields = matched.shields;
+    shields.extend(ignored_there.iter().map(as_shield));
+    let shielded: HashSet<String> = shield(&shields, &mut local, &mut remote, &mut agreed)
         .iter()
         .map(|key| unicode::nfc(key).into_owned())
         .collect();
@@ -237,6 +278,23 @@ pub(super) async fn survey(
     for error in unreadable {
         record_error(ctx, summary, &error.path, &error.message);
     }
+    // A folder on one side only that holds nothing but what the pair leaves out is left
+    // alone: not made on the other side, and, once the other side deleted it, kept quietly.
+    let holders = |ignored: &[Ignored], keys: &dyn Fn(&str) -> String| -> HashSet<String> {
+        ignored
+            .iter()
+            .flat_map(|item| ancestors(&keys(&item.path)))
+            .collect()
+    };
+    let here = holders(&ignored_here, &|path| unicode::nfc(path).into_owned());
+    let there = holders(&ignored_there, &|path| path.to_owned());
+    drop_holders_only(&mut local, &here, &remote, &agreed);
+    drop_holders_only(&mut remote, &there, &local, &agreed);
+    let left_out = both_sides(ignored_here, ignored_there);
+    summary.ignored = left_out.len() as u64;
+    ctx.journal
+        .call(move |j| j.set_ignored(pair, &left_out))
+        .await?;
     Ok(Survey {
         local,
         remote,
@@ -391,6 +449,65 @@ fn holds_any<'a>(
     agreed
         .iter()
         .any(|a| found.contains(&unicode::fold_case(&a.path)))
+}
+
+/// An item left out, as a shield over its path.
+fn as_shield(item: &Ignored) -> FileError {
+    FileError {
+        path: item.path.clone(),
+        message: format!("left out: {}", item.reason),
+    }
+}
+
+/// Every folder above `path`.
+fn ancestors(path: &str) -> Vec<String> {
+    path.match_indices('/')
+        .map(|(i, _)| path[..i].to_owned())
+        .collect()
+}
+
+/// Takes out of `side` each folder that holds items left out (`holders`), holds nothing
+/// else there, and is neither on the `other` side nor agreed: the deepest first, so a folder
+/// whose only content was such a folder goes too.
+fn drop_holders_only<S, O>(
+    side: &mut BTreeMap<String, S>,
+    holders: &HashSet<String>,
+    other: &BTreeMap<String, O>,
+    agreed: &BTreeMap<String, Agreed>,
+) {
+    let mut candidates: Vec<&String> = holders
+        .iter()
+        .filter(|f| side.contains_key(*f) && !other.contains_key(*f) && !agreed.contains_key(*f))
+        .collect();
+    candidates.sort_by_key(|f| std::cmp::Reverse(f.matches('/').count()));
+    for folder in candidates {
+        let holds_more = side
+            .range::<String, _>((
+                std::ops::Bound::Excluded(folder),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(path, _)| path.starts_with(folder.as_str()))
+            .any(|(path, _)| is_below(path, folder));
+        if !holds_more {
+            side.remove(folder);
+        }
+    }
+}
+
+/// The items the run left out, each path once (in NFC) whichever side it is on.
+fn both_sides(here: Vec<Ignored>, there: Vec<Ignored>) -> Vec<Ignored> {
+    let mut by_path: BTreeMap<String, Ignored> = BTreeMap::new();
+    for mut item in here.into_iter().chain(there) {
+        item.path = unicode::nfc(&item.path).into_owned();
+        match by_path.get_mut(&item.path) {
+            Some(found) if found.side != item.side => found.side = Side::Both,
+            Some(_) => {}
+            None => {
+                by_path.insert(item.path.clone(), item);
+            }
+        }
+    }
+    by_path.into_values().collect()
 }
 
 /// Adds `item` to a summary's list, once: every pass of a run surveys again.

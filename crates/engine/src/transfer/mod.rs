@@ -12,6 +12,7 @@ mod fresh_folders;
 mod names;
 mod upload;
 
+use crate::filter::{Filter, Reason};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -127,6 +128,11 @@ pub struct Context {
     pub verify_contents: bool,
     /// How local paths resolve (see [`Disk`]).
     pub disk: Disk,
+    /// What the pair leaves out (see [`crate::filter`]).
+    pub filter: Filter,
+    /// Whether the filter matches without letter case, as the local folder looks names up:
+    /// set by each survey before its scan.
+    pub fold: std::sync::atomic::AtomicBool,
 }
 
 /// When an upload goes by chunks (where the server offers chunked uploads), and how large
@@ -284,6 +290,12 @@ impl Context {
                         .strip_prefix(backup)
                         .is_some_and(|r| r.starts_with('/'))
             })
+    }
+
+    /// Why the pair leaves the item at `path` out, if it does (see [`Filter::excludes`]).
+    pub fn left_out(&self, path: &str, is_dir: bool, size: Option<u64>) -> Option<Reason> {
+        let fold = self.fold.load(std::sync::atomic::Ordering::Relaxed);
+        self.filter.excludes(path, is_dir, size, fold)
     }
 
     /// Races `future` against the run token.

@@ -11,6 +11,7 @@ use notify::event::{AccessKind, AccessMode};
 use notify::{EventKind, RecursiveMode, Watcher as _};
 use tokio::sync::mpsc;
 
+use crate::filter::Filter;
 use crate::journal::{Agreed, Journal, JournalError};
 use crate::model::{PairId, is_internal_path};
 use crate::scan::{scan, stat};
@@ -113,6 +114,7 @@ pub fn check_paths(
     pair: PairId,
     root: &Path,
     paths: &BTreeSet<PathBuf>,
+    (filter, fold): &(Filter, bool),
 ) -> Result<Verdict, JournalError> {
     let mut agreed: Option<BTreeMap<String, Agreed>> = None;
     for path in paths {
@@ -126,6 +128,13 @@ pub fn check_paths(
                 return Ok(Verdict::Unsure);
             }
         };
+        // An editor's swap file or an OS's debris coming and going is no change to sync.
+        let (is_dir, size) = now
+            .as_ref()
+            .map_or((false, None), |n| (n.is_dir, Some(n.size)));
+        if filter.excludes(&relative, is_dir, size, *fold).is_some() {
+            continue;
+        }
         let agreed = match &agreed {
             Some(agreed) => agreed,
             None => agreed.insert(by_path(journal.agreed(pair)?)),
@@ -156,9 +165,14 @@ pub fn check_paths(
 
 /// Whether the folder differs from what the journal agreed anywhere (after a watcher
 /// overflow). Runs on the blocking pool.
-pub fn check_tree(journal: &Journal, pair: PairId, root: &Path) -> Result<Verdict, JournalError> {
+pub fn check_tree(
+    journal: &Journal,
+    pair: PairId,
+    root: &Path,
+    (filter, fold): &(Filter, bool),
+) -> Result<Verdict, JournalError> {
     let tree = match root.try_exists() {
-        Ok(true) => match scan(root) {
+        Ok(true) => match scan(root, filter, *fold) {
             Ok(scanned) => scanned.tree,
             Err(error) => {
                 tracing::debug!(%error, "the folder could not be scanned; syncing");
@@ -167,7 +181,12 @@ pub fn check_tree(journal: &Journal, pair: PairId, root: &Path) -> Result<Verdic
         },
         _ => BTreeMap::new(),
     };
-    let agreed = by_path(journal.agreed(pair)?);
+    let mut agreed = by_path(journal.agreed(pair)?);
+    agreed.retain(|path, a| {
+        filter
+            .excludes(path, a.is_dir, Some(a.size), *fold)
+            .is_none()
+    });
     if tree.len() != agreed.len() {
         return Ok(Verdict::Changed);
     }

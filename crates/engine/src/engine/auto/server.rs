@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 use tidesync_webdav::validator::same_version;
 use tidesync_webdav::{Depth, EntryKind, Listing, RemotePath};
 
+use crate::filter::Filter;
 use crate::model::is_internal_path;
-
 use crate::remote::Remote;
 
 /// Whether the root's ETag follows every change below it.
@@ -44,13 +44,25 @@ enum Baseline {
 }
 
 /// A pair's server, as its checks see it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ServerWatch {
     propagation: Propagation,
     baseline: Option<Baseline>,
+    /// What the pair leaves out, and whether without letter case: a change there is no news.
+    filter: Filter,
+    fold: bool,
 }
 
 impl ServerWatch {
+    pub fn new(filter: Filter, fold: bool) -> ServerWatch {
+        ServerWatch {
+            propagation: Propagation::Unknown,
+            baseline: None,
+            filter,
+            fold,
+        }
+    }
+
     pub fn propagation(&self) -> Propagation {
         self.propagation
     }
@@ -62,23 +74,32 @@ impl ServerWatch {
             let listing = client.list(&RemotePath::root(), Depth::Zero).await?;
             Baseline::Root(root_etag(&listing))
         } else {
-            tree(client.list(&RemotePath::root(), Depth::Infinity).await?)
+            self.tree(client.list(&RemotePath::root(), Depth::Infinity).await?)
+                .0
         };
         Ok(self.compare(now))
     }
 
     /// After a run of ours changed the server: lists the tree, takes it as the new baseline,
     /// and says whether it holds anything besides what the journal agreed (`agreed`: every
-    /// path with its ETag, folders' ETags left out).
+    /// path with its ETag, folders' ETags left out, and what the pair leaves out already
+    /// taken away).
     pub async fn rebaseline(
         &mut self,
         client: &dyn Remote,
-        agreed: &BTreeMap<String, Option<String>>,
+        mut agreed: BTreeMap<String, Option<String>>,
     ) -> Result<bool, tidesync_webdav::Error> {
-        let now = tree(client.list(&RemotePath::root(), Depth::Infinity).await?);
+        let (now, left_out) = self.tree(client.list(&RemotePath::root(), Depth::Infinity).await?);
         let Baseline::Tree { paths, root } = &now else {
             unreachable!("a listing makes a tree")
         };
+        // A path left out on the server (a file grown past the largest size, say) is left
+        // out of the sync on both sides: its record is no news either.
+        agreed.retain(|path, _| {
+            !left_out
+                .iter()
+                .any(|out| path == out || crate::run::is_below(path, out))
+        });
         let theirs = paths.len() != agreed.len()
             || paths
                 .iter()
@@ -168,19 +189,32 @@ impl ServerWatch {
     }
 }
 
-/// A listing as a baseline: every path but the root and Tidesync's own hidden files.
-fn tree(listing: Listing) -> Baseline {
-    Baseline::Tree {
-        root: root_etag(&listing),
-        paths: listing
-            .entries
-            .into_iter()
-            .filter(|e| !e.path.is_root() && !is_internal_path(e.path.as_str()))
-            .map(|e| {
-                let folder = e.kind == EntryKind::Folder;
-                (e.path.as_str().to_owned(), (e.etag, folder))
-            })
-            .collect(),
+impl ServerWatch {
+    /// A listing as a baseline: every path but the root, Tidesync's own hidden files and
+    /// what the pair leaves out; and the paths left out (not what lies below them).
+    fn tree(&self, listing: Listing) -> (Baseline, Vec<String>) {
+        let root = root_etag(&listing);
+        let mut left_out: Vec<String> = Vec::new();
+        let mut paths = BTreeMap::new();
+        for e in listing.entries {
+            let path = e.path.as_str();
+            if e.path.is_root() || is_internal_path(path) {
+                continue;
+            }
+            let folder = e.kind == EntryKind::Folder;
+            if self
+                .filter
+                .excludes(path, folder, Some(e.size), self.fold)
+                .is_some()
+            {
+                if !left_out.iter().any(|out| crate::run::is_below(path, out)) {
+                    left_out.push(path.to_owned());
+                }
+                continue;
+            }
+            paths.insert(path.to_owned(), (e.etag, folder));
+        }
+        (Baseline::Tree { root, paths }, left_out)
     }
 }
 

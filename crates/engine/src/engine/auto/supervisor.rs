@@ -24,6 +24,7 @@ use super::local::{LocalChange, Verdict, check_paths, check_tree};
 use super::server::{Propagation, ServerWatch};
 use super::{AutoStatus, ServerCheck};
 use crate::engine::{Engine, Outcome};
+use crate::filter::Filter;
 use crate::model::{FailureKind, JobId, JobState, Pair, Summary};
 
 /// Quiet time after the last local event before its paths are looked at.
@@ -79,6 +80,8 @@ impl Pending {
 /// Where the supervisor is between events.
 struct State {
     server: ServerWatch,
+    /// Whether the pair's filter matches without letter case, as its folder looks names up.
+    fold: bool,
     pending: Pending,
     /// The job under way (ours, or one the user started), if any.
     running: Option<JobId>,
@@ -108,8 +111,13 @@ impl Supervisor {
         let every = self.pair.settings.check_every;
         let (sender, mut changes) = mpsc::unbounded_channel();
         let mut guard = self.watch(&sender);
+        let (disk, root) = (self.engine.inner.options.disk, self.pair.local_dir.clone());
+        let fold = tokio::task::spawn_blocking(move || disk.is_case_insensitive(&root))
+            .await
+            .unwrap_or(true);
         let mut state = State {
-            server: ServerWatch::default(),
+            server: ServerWatch::new(self.filter(), fold),
+            fold,
             pending: Pending::default(),
             running: None,
             // A sync when automatic sync starts: on app start, and when the user turns it on.
@@ -195,18 +203,27 @@ impl Supervisor {
         }
     }
 
+    /// What the pair leaves out; its settings were checked when saved.
+    fn filter(&self) -> Filter {
+        self.pair.settings.filter().unwrap_or_else(|error| {
+            tracing::warn!(%error, "the pair's patterns do not build; leaving nothing out");
+            Filter::none()
+        })
+    }
+
     /// Looks at the local paths that changed: a run if any differs from the journal.
     async fn look_local(&self, state: &mut State) {
         let pending = std::mem::take(&mut state.pending);
         let journal = self.engine.inner.journal.clone();
         let (pair, root) = (self.pair.id, self.pair.local_dir.clone());
+        let filter = (self.filter(), state.fold);
         let verdict = tokio::task::spawn_blocking(move || {
             let verdict = match pending.overflowed {
                 true => Verdict::Unsure,
-                false => check_paths(&journal, pair, &root, &pending.paths)?,
+                false => check_paths(&journal, pair, &root, &pending.paths, &filter)?,
             };
             match verdict {
-                Verdict::Unsure => check_tree(&journal, pair, &root),
+                Verdict::Unsure => check_tree(&journal, pair, &root, &filter),
                 known => Ok(known),
             }
         })
@@ -273,8 +290,17 @@ impl Supervisor {
             .journal
             .call(move |j| j.agreed(pair))
             .await;
+        let filter = self.filter();
         let agreed: BTreeMap<String, Option<String>> = match agreed {
-            Ok(agreed) => agreed.into_iter().map(|a| (a.path, a.etag)).collect(),
+            Ok(agreed) => agreed
+                .into_iter()
+                .filter(|a| {
+                    filter
+                        .excludes(&a.path, a.is_dir, Some(a.size), state.fold)
+                        .is_none()
+                })
+                .map(|a| (a.path, a.etag))
+                .collect(),
             Err(error) => {
                 tracing::warn!(%error, "could not read the journal; syncing again");
                 state.queued = true;
@@ -283,7 +309,7 @@ impl Supervisor {
         };
         let looked = match self.engine.pair_client(&self.pair).await {
             Ok(client) => {
-                let look = state.server.rebaseline(client.as_ref(), &agreed);
+                let look = state.server.rebaseline(client.as_ref(), agreed);
                 match self.token.run_until_cancelled(look).await {
                     Some(result) => result.map_err(|e| e.to_string()),
                     None => return,

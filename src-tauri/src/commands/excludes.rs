@@ -1,0 +1,53 @@
+//! What a pair leaves out of its sync: the default patterns, the items its last sync left
+//! out, and a preview of what edited patterns would leave out.
+
+use tauri::State;
+use tidesync_engine::PairId;
+use tidesync_engine::filter::{DEFAULT_PATTERNS, Excludes};
+
+use crate::AppState;
+use crate::dto::{DefaultPatternDto, ExcludesDto, FilterPreviewDto, IgnoredDto};
+use crate::error::Error;
+
+/// The patterns every pair leaves out unless its settings switch them off.
+#[tauri::command]
+pub fn default_excludes() -> Vec<DefaultPatternDto> {
+    DEFAULT_PATTERNS
+        .iter()
+        .map(|d| DefaultPatternDto {
+            pattern: d.pattern.to_owned(),
+            what: d.what.to_owned(),
+        })
+        .collect()
+}
+
+/// What the pair's last sync left out, and why.
+#[tauri::command]
+pub async fn list_ignored(
+    state: State<'_, AppState>,
+    pair_id: PairId,
+) -> Result<Vec<IgnoredDto>, Error> {
+    Ok(state
+        .engine
+        .ignored(pair_id)
+        .await?
+        .into_iter()
+        .map(IgnoredDto::from)
+        .collect())
+}
+
+/// How much `excludes` would leave out of what the pair holds; a bad pattern is an
+/// `invalidInput` error naming its line.
+#[tauri::command]
+pub async fn preview_excludes(
+    state: State<'_, AppState>,
+    pair_id: PairId,
+    excludes: ExcludesDto,
+) -> Result<FilterPreviewDto, Error> {
+    let excludes = Excludes::try_from(excludes)?;
+    Ok(state
+        .engine
+        .preview_excludes(pair_id, excludes)
+        .await?
+        .into())
+}
