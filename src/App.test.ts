@@ -1,5 +1,5 @@
 import { afterEach, expect, test, vi } from "vitest";
-import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import App from "./App.svelte";
 import JobCard from "./components/JobCard.svelte";
 import { JobsState, JobView } from "./lib/jobs.svelte";
@@ -24,6 +24,13 @@ function backend(overrides: Record<string, (args: Record<string, unknown>) => un
           return [];
         case "refused_deletes":
           return null;
+        case "default_excludes":
+          return [
+            { pattern: ".DS_Store", what: "macOS folder view settings" },
+            { pattern: "*.part", what: "partial downloads" },
+          ];
+        case "preview_excludes":
+          return { files: 0, folders: 0, bytes: 0 };
         default:
           throw new Error(`unexpected ${cmd}`);
       }
@@ -162,6 +169,7 @@ test("an older snapshot never overwrites a newer one, and the end shows what cha
       deletedRemoteToTrash: true,
       withoutValidators: true,
       filesCompared: 3,
+      ignored: 0,
     },
   });
   expect(await screen.findByTestId("summary")).toHaveTextContent("9 downloaded");
@@ -219,6 +227,7 @@ const SETTINGS = {
   trashDays: null,
   trashBytes: null,
   serverBackup: null,
+  excludes: { patterns: [], defaultsOff: [], maxSize: null, removeWithFolder: false },
 };
 const PAIR = {
   id: 7,
@@ -275,9 +284,104 @@ test("the settings sheet saves a pair's mode and automatic sync, warning before 
       trashDays: 7,
       trashBytes: null,
       serverBackup: "Removed",
+      excludes: SETTINGS.excludes,
     },
   });
   expect(screen.queryByTestId("pair-settings")).toBeNull();
+});
+
+test("the settings sheet edits what to leave out, with a live preview that points at a bad pattern", async () => {
+  const saved: Record<string, unknown>[] = [];
+  backend({
+    list_remotes: () => [REMOTE],
+    list_pairs: () => [PAIR],
+    list_conflicts: () => [],
+    preview_excludes: (args) => {
+      const patterns = (args.excludes as { patterns: string[] }).patterns;
+      if (patterns.includes("[oops")) {
+        throw { kind: "invalidInput", message: 'a pattern of what to leave out: line 2, "[oops": unclosed character class' };
+      }
+      return { files: patterns.length * 3, folders: 1, bytes: 2_500_000 };
+    },
+    update_pair: (args) => {
+      saved.push(args);
+      return { ...PAIR, settings: args.settings };
+    },
+  });
+  render(App);
+  await fireEvent.click(await screen.findByTestId("pair-settings-open"));
+  const defaults = await screen.findAllByTestId("excludes-default");
+  expect(defaults.map((d) => d.getAttribute("data-pattern"))).toEqual([".DS_Store", "*.part"]);
+  expect(defaults.every((d) => (d as HTMLInputElement).checked)).toBe(true);
+
+  await fireEvent.input(screen.getByTestId("excludes-patterns"), { target: { value: "*.log\n[oops" } });
+  await waitFor(() => expect(screen.getByTestId("excludes-preview")).toHaveTextContent('line 2, "[oops"'));
+  expect(screen.getByTestId("excludes-patterns")).toHaveAttribute("aria-invalid", "true");
+
+  await fireEvent.input(screen.getByTestId("excludes-patterns"), { target: { value: "*.log\n\nbuild/" } });
+  await waitFor(() =>
+    expect(screen.getByTestId("excludes-preview")).toHaveTextContent("Leaves out 6 files (2.5 MB) and 1 folder"),
+  );
+  await fireEvent.click(defaults[1]);
+  await fireEvent.input(screen.getByTestId("excludes-max-mb"), { target: { value: "500" } });
+  await fireEvent.click(screen.getByTestId("excludes-remove-with-folder"));
+  await fireEvent.click(screen.getByTestId("settings-save"));
+  await waitFor(() => expect(saved).toHaveLength(1));
+  expect((saved[0].settings as { excludes: unknown }).excludes).toEqual({
+    patterns: ["*.log", "build/"],
+    defaultsOff: ["*.part"],
+    maxSize: 500_000_000,
+    removeWithFolder: true,
+  });
+});
+
+test("a pair lists what its last sync left out, and why", async () => {
+  backend({
+    list_remotes: () => [REMOTE],
+    list_pairs: () => [PAIR],
+    list_conflicts: () => [],
+    job_history: () => [
+      {
+        id: 3,
+        pairId: 7,
+        state: "completed",
+        startedAt: 1_796_117_400,
+        endedAt: 1_796_117_460,
+        summary: {
+          filesDownloaded: 1,
+          filesUploaded: 0,
+          bytesDownloaded: 10,
+          bytesUploaded: 0,
+          conflicts: 0,
+          deletedLocal: 0,
+          deletedRemote: 0,
+          moved: 0,
+          createdRemoteRoot: false,
+          filesVerified: 0,
+          errors: [],
+          skipped: [],
+          renamedLocally: [],
+          deletedRemoteToTrash: false,
+          withoutValidators: false,
+          filesCompared: 0,
+          ignored: 2,
+        },
+        error: null,
+      },
+    ],
+    list_ignored: () => [
+      { path: ".git", isDir: true, size: 0, side: "here", why: "matches .git/" },
+      { path: "big.iso", isDir: false, size: 4_000_000_000, side: "server", why: "larger than 1000000000 bytes" },
+    ],
+  });
+  render(App);
+  const details = await screen.findByTestId("left-out");
+  expect(details).toHaveTextContent("2 items left out last time");
+  details.setAttribute("open", "");
+  await fireEvent(details, new Event("toggle"));
+  const items = await screen.findAllByTestId("left-out-item");
+  expect(items[0]).toHaveTextContent(".git/ on this device: matches .git/");
+  expect(items[1]).toHaveTextContent("big.iso on the server, 4.0 GB: larger than 1000000000 bytes");
 });
 
 test("a pair says when it last synced and when the server is checked next", async () => {

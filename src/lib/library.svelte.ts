@@ -8,12 +8,15 @@ import {
   CommandError,
   completeLogin,
   decideDeletes,
+  defaultExcludes,
   emptyTrash,
+  listIgnored,
   listConflicts,
   listPairs,
   listRemotes,
   listTrash,
   onPairsChanged,
+  previewExcludes,
   refusedDeletes,
   removePair,
   removeRemote,
@@ -33,6 +36,10 @@ import {
   type TrashedDto,
   type RefusedDeletesDto,
   type DeleteDecisionDto,
+  type DefaultPatternDto,
+  type ExcludesDto,
+  type FilterPreviewDto,
+  type IgnoredDto,
 } from "./ipc";
 
 /** `pinSha256`: the certificate the user chose to trust, by the fingerprint they were shown. */
@@ -146,6 +153,21 @@ export class Library {
 
   async revealConflict(conflict: ConflictDto): Promise<void> {
     await this.#guard(() => revealConflict(conflict.pairId, conflict.path));
+  }
+
+  /** The patterns every pair leaves out unless switched off. */
+  defaultExcludes(): Promise<DefaultPatternDto[]> {
+    return defaultExcludes();
+  }
+
+  /** What a pair's last sync left out, and why. */
+  ignored(pairId: PairId): Promise<IgnoredDto[]> {
+    return listIgnored(pairId);
+  }
+
+  /** How much `excludes` would leave out of a pair; rejects with a CommandError naming a bad line. */
+  previewExcludes(pairId: PairId, excludes: ExcludesDto): Promise<FilterPreviewDto> {
+    return previewExcludes(pairId, excludes);
   }
 
   /** Saves a pair's mode and settings; rejects with a CommandError that says what to fix. */

@@ -21,6 +21,7 @@ function pair(over: Partial<PairDto>): PairDto {
       trashDays: null,
       serverBackup: null,
       trashBytes: null,
+      excludes: { patterns: [], defaultsOff: [], maxSize: null, removeWithFolder: false },
     },
     auto: null,
     lastSyncedAt: null,

@@ -7,6 +7,10 @@ import { listen, type EventCallback, type UnlistenFn } from "@tauri-apps/api/eve
 import type { AppInfo } from "$gen/ipc/AppInfo";
 import type { ConflictDto } from "$gen/ipc/ConflictDto";
 import type { TrashedDto } from "$gen/ipc/TrashedDto";
+import type { DefaultPatternDto } from "$gen/ipc/DefaultPatternDto";
+import type { ExcludesDto } from "$gen/ipc/ExcludesDto";
+import type { FilterPreviewDto } from "$gen/ipc/FilterPreviewDto";
+import type { IgnoredDto } from "$gen/ipc/IgnoredDto";
 import type { RefusedDeletesDto } from "$gen/ipc/RefusedDeletesDto";
 import type { DeleteDecisionDto } from "$gen/ipc/DeleteDecisionDto";
 import type { Command } from "$gen/ipc/contract";
@@ -29,6 +33,10 @@ import type { SyncEvent } from "$gen/ipc/SyncEvent";
 import { toCommandError } from "./errors";
 
 export type { AppInfo } from "$gen/ipc/AppInfo";
+export type { DefaultPatternDto } from "$gen/ipc/DefaultPatternDto";
+export type { ExcludesDto } from "$gen/ipc/ExcludesDto";
+export type { FilterPreviewDto } from "$gen/ipc/FilterPreviewDto";
+export type { IgnoredDto } from "$gen/ipc/IgnoredDto";
 export type { AutoStatusDto } from "$gen/ipc/AutoStatusDto";
 export type { CertificateDto } from "$gen/ipc/CertificateDto";
 export type { ConflictDto } from "$gen/ipc/ConflictDto";
@@ -196,6 +204,21 @@ export function restoreTrashed(pairId: PairId, id: string): Promise<string> {
 /** Deletes everything in a pair's trash; resolves to how many files went. */
 export function emptyTrash(pairId: PairId): Promise<number> {
   return call("empty_trash", { pairId });
+}
+
+/** The patterns every pair leaves out unless its settings switch them off. */
+export function defaultExcludes(): Promise<DefaultPatternDto[]> {
+  return call("default_excludes", {});
+}
+
+/** What a pair's last sync left out, and why. */
+export function listIgnored(pairId: PairId): Promise<IgnoredDto[]> {
+  return call("list_ignored", { pairId });
+}
+
+/** How much `excludes` would leave out of what a pair holds; rejects naming a bad pattern. */
+export function previewExcludes(pairId: PairId, excludes: ExcludesDto): Promise<FilterPreviewDto> {
+  return call("preview_excludes", { pairId, excludes });
 }
 
 /** A fresh channel per attach: the backend replaces this window's previous one. */
