@@ -190,15 +190,23 @@ describe("automatic sync", () => {
     assert.match(await s.textOf('[data-testid="mode-warning"]'), /delete it on the server too/);
     await s.click('[data-testid="settings-auto"]');
     await app.screenshots("pair-settings");
+    // A pattern of its own: the preview counts what it leaves out of the synced demo files.
+    await s.type('[data-testid="excludes-patterns"]', "*.draft");
+    await waitFor("the preview of what is left out", async () =>
+      /Leaves out \d+ files? /.test((await s.textOf('[data-testid="excludes-preview"]')) ?? ""));
+    await s.execute("document.querySelector('[data-testid=\"excludes\"]').scrollIntoView()");
+    await app.screenshots("pair-excludes");
     await s.click('[data-testid="settings-save"]');
     await waitFor("the pair to show it is automatic", () => s.textOf('[data-testid="pair-auto"]'));
     await waitFor("the watcher", async () => /watching for changes/.test((await s.textOf('[data-testid="pair-status"]')) ?? ""), 30_000);
 
     const server = demoContent(app);
+    await writeFile(path.join(local, "notes.draft"), "left out by the pair's pattern");
     await writeFile(path.join(local, "from-the-test.txt"), "written while nobody clicked");
     const arrived = await waitFor("the file on the demo server", () =>
       readFile(path.join(server, "from-the-test.txt"), "utf8").catch(() => null), 30_000);
     assert.equal(arrived, "written while nobody clicked");
+    assert.equal(await readFile(path.join(server, "notes.draft"), "utf8").catch(() => null), null, "left out");
     await waitFor("the status to say when it synced", async () =>
       /Last synced just now/.test((await s.textOf('[data-testid="pair-status"]')) ?? ""), 30_000);
     await app.screenshots("automatic-sync");
