@@ -31,6 +31,8 @@ function backend(overrides: Record<string, (args: Record<string, unknown>) => un
           ];
         case "preview_excludes":
           return { files: 0, folders: 0, bytes: 0 };
+        case "browse_server":
+          return [];
         default:
           throw new Error(`unexpected ${cmd}`);
       }
@@ -227,7 +229,7 @@ const SETTINGS = {
   trashDays: null,
   trashBytes: null,
   serverBackup: null,
-  excludes: { patterns: [], defaultsOff: [], maxSize: null, removeWithFolder: false },
+  excludes: { patterns: [], defaultsOff: [], maxSize: null, removeWithFolder: false, unsynced: [] },
 };
 const PAIR = {
   id: 7,
@@ -332,7 +334,105 @@ test("the settings sheet edits what to leave out, with a live preview that point
     defaultsOff: ["*.part"],
     maxSize: 500_000_000,
     removeWithFolder: true,
+    unsynced: [],
   });
+});
+
+test("choosing what to sync saves the folders switched off, then lets go or keeps each copy here", async () => {
+  const saved: Record<string, unknown>[] = [];
+  const letGo: unknown[] = [];
+  const folder = (path: string, size: number | null) => ({
+    name: path.split("/").pop(),
+    path,
+    isDir: true,
+    size,
+  });
+  backend({
+    list_remotes: () => [REMOTE],
+    list_pairs: () => [PAIR],
+    list_conflicts: () => [],
+    browse_server: (args) =>
+      args.path === ""
+        ? [folder("Docs", 1_200_000), folder("Photos", null), { name: "a.txt", path: "a.txt", isDir: false, size: 3 }]
+        : args.path === "Photos"
+          ? [folder("Photos/2019", 5_000)]
+          : [],
+    update_pair: (args) => {
+      saved.push(args);
+      return { ...PAIR, settings: args.settings };
+    },
+    let_go_folder: (args) => {
+      letGo.push(args);
+      return 4;
+    },
+  });
+  render(App);
+  await fireEvent.click(await screen.findByTestId("pair-settings-open"));
+  const top = await screen.findAllByTestId("choice-folder");
+  expect(top.map((f) => f.getAttribute("data-path"))).toEqual(["Docs", "Photos"]);
+  expect(top[0]).toHaveTextContent("1.2 MB");
+  await fireEvent.click(top[0].querySelector('[data-testid="choice-sync"]')!);
+  await fireEvent.click(screen.getByRole("button", { name: "Open Photos" }));
+  await waitFor(() => expect(screen.getAllByTestId("choice-folder")).toHaveLength(3));
+  const year = screen.getAllByTestId("choice-folder")[2];
+  expect(year.getAttribute("data-path")).toBe("Photos/2019");
+  await fireEvent.click(year.querySelector('[data-testid="choice-sync"]')!);
+  await fireEvent.click(screen.getByTestId("settings-save"));
+  await waitFor(() => expect(saved).toHaveLength(1));
+  expect((saved[0].settings as { excludes: { unsynced: string[] } }).excludes.unsynced).toEqual(["Docs", "Photos/2019"]);
+
+  const questions = await screen.findAllByTestId("let-go-question");
+  expect(questions[0]).toHaveTextContent("Docs is no longer synced");
+  await fireEvent.click(questions[0].querySelector('[data-testid="let-go"]')!);
+  await waitFor(() => expect(letGo).toEqual([{ pairId: 7, folder: "Docs" }]));
+  await waitFor(() => expect(screen.getAllByTestId("let-go-question")).toHaveLength(1));
+  expect(screen.getByTestId("let-go-question")).toHaveTextContent("Photos/2019 is no longer synced");
+  await fireEvent.click(screen.getByTestId("keep-unsynced"));
+  await waitFor(() => expect(screen.queryByTestId("pair-settings")).toBeNull());
+  expect(letGo).toHaveLength(1);
+});
+
+test("the pairing form browses the server, makes a folder there, and pairs with it", async () => {
+  const made: unknown[] = [];
+  const added: Record<string, unknown>[] = [];
+  backend({
+    list_remotes: () => [REMOTE],
+    list_pairs: () => [],
+    list_conflicts: () => [],
+    browse_server: (args) =>
+      args.path === ""
+        ? [
+            { name: "Photos", path: "Photos", isDir: true, size: 2_000_000 },
+            { name: "notes.txt", path: "notes.txt", isDir: false, size: 10 },
+          ]
+        : [],
+    make_server_folder: (args) => {
+      made.push(args);
+      return null;
+    },
+    add_pair: (args) => {
+      added.push(args);
+      return { ...PAIR, remotePath: args.remotePath };
+    },
+  });
+  render(App);
+  await fireEvent.click(await screen.findByRole("button", { name: "Servers" }));
+  const photos = await screen.findByRole("button", { name: "Open Photos, 2.0 MB" });
+  expect(screen.getByTestId("browse-status")).toHaveTextContent("1 folder, 1 file");
+  await fireEvent.click(photos);
+  await waitFor(() => expect(screen.getByTestId("browse-chosen")).toHaveTextContent("Pairs with /Photos."));
+  expect(screen.getAllByTestId("browse-crumb").map((c) => c.textContent)).toEqual(["Server", "Photos"]);
+  await fireEvent.input(screen.getByTestId("browse-new-name"), { target: { value: "2027" } });
+  await fireEvent.click(screen.getByTestId("browse-new"));
+  await waitFor(() => expect(screen.getByTestId("browse-chosen")).toHaveTextContent("Pairs with /Photos/2027."));
+  expect(made).toEqual([{ remoteId: 1, path: "Photos/2027" }]);
+  await fireEvent.click(screen.getAllByTestId("browse-crumb")[0]);
+  await waitFor(() => expect(screen.getByTestId("browse-chosen")).toHaveTextContent("the whole server"));
+  await fireEvent.click(screen.getByRole("button", { name: "Open Photos, 2.0 MB" }));
+  await fireEvent.input(screen.getByTestId("pair-folder-name"), { target: { value: "Pictures" } });
+  await fireEvent.click(screen.getByTestId("pair-submit"));
+  await waitFor(() => expect(added).toHaveLength(1));
+  expect(added[0].remotePath).toBe("Photos");
 });
 
 test("a pair lists what its last sync left out, and why", async () => {

@@ -19,4 +19,8 @@ maxSize: number | null,
 /**
  * A folder deleted on one side takes what is left out in it along (into the trash).
  */
-removeWithFolder: boolean, };
+removeWithFolder: boolean, 
+/**
+ * Folders of the pair not chosen to sync (selective sync), by their path in the pair.
+ */
+unsynced: Array<string>, };

@@ -3,4 +3,4 @@
 /**
  * Why a sync removed a file from this device.
  */
-export type RemovalDto = "deletedOnServer" | "replacedByServer";
+export type RemovalDto = "deletedOnServer" | "replacedByServer" | "noLongerSynced";

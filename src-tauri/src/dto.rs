@@ -218,6 +218,8 @@ pub struct ExcludesDto {
     pub max_size: Option<i64>,
     /// A folder deleted on one side takes what is left out in it along (into the trash).
     pub remove_with_folder: bool,
+    /// Folders of the pair not chosen to sync (selective sync), by their path in the pair.
+    pub unsynced: Vec<String>,
 }
 
 impl From<Excludes> for ExcludesDto {
@@ -227,6 +229,7 @@ impl From<Excludes> for ExcludesDto {
             defaults_off: e.defaults_off,
             max_size: e.max_size.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
             remove_with_folder: e.remove_with_folder,
+            unsynced: e.unsynced,
         }
     }
 }
@@ -253,7 +256,38 @@ impl TryFrom<ExcludesDto> for Excludes {
             defaults_off: e.defaults_off,
             max_size,
             remove_with_folder: e.remove_with_folder,
+            unsynced: e
+                .unsynced
+                .into_iter()
+                .map(|folder| folder.trim().trim_matches('/').to_owned())
+                .filter(|folder| !folder.is_empty())
+                .collect(),
         })
+    }
+}
+
+/// One item of a server folder, as a person browsing it sees it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct BrowsedDto {
+    pub name: String,
+    /// Its path from the server's address, as a pair's `remotePath` takes it.
+    pub path: String,
+    pub is_dir: bool,
+    /// A file's size; a folder's where the server reports it (Nextcloud, ownCloud).
+    #[ts(type = "number | null")]
+    pub size: Option<u64>,
+}
+
+impl From<tidesync_engine::Browsed> for BrowsedDto {
+    fn from(b: tidesync_engine::Browsed) -> Self {
+        BrowsedDto {
+            name: b.name,
+            path: b.path,
+            is_dir: b.is_dir,
+            size: b.size,
+        }
     }
 }
 
@@ -484,6 +518,8 @@ pub enum RemovalDto {
     DeletedOnServer,
     /// A newer version from the server took its place.
     ReplacedByServer,
+    /// Its folder is no longer synced, and the user let the copy here go.
+    NoLongerSynced,
 }
 
 impl TrashedDto {
@@ -497,6 +533,7 @@ impl TrashedDto {
             why: match entry.why {
                 tidesync_engine::trash::Removal::DeletedOnServer => RemovalDto::DeletedOnServer,
                 tidesync_engine::trash::Removal::ReplacedByServer => RemovalDto::ReplacedByServer,
+                tidesync_engine::trash::Removal::NoLongerSynced => RemovalDto::NoLongerSynced,
             },
         }
     }

@@ -357,8 +357,61 @@ fn settings(auto: bool, every: i64, transfers: Value, up: i64, down: i64) -> Val
         "trashDays": null,
         "trashBytes": null,
         "serverBackup": null,
-        "excludes": { "patterns": [], "defaultsOff": [], "maxSize": null, "removeWithFolder": false },
+        "excludes": { "patterns": [], "defaultsOff": [], "maxSize": null, "removeWithFolder": false, "unsynced": [] },
     })
+}
+
+/// Choosing a folder: the server browsed a level at a time (folders first), a folder made
+/// from the browser, and a folder the pair still syncs never let go.
+#[test]
+fn the_server_is_browsed_and_a_folder_made_from_the_browser() {
+    let app = TestApp::new();
+    let served = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(served.path().join("Photos/2024")).unwrap();
+    std::fs::write(served.path().join("Photos/2024/a.jpg"), [1; 30]).unwrap();
+    std::fs::write(served.path().join("zeta.txt"), b"z").unwrap();
+    std::fs::create_dir(served.path().join("Archive")).unwrap();
+    let server = serve(served.path());
+    let pair = app.pair(&server.url(), "Browsed");
+    let remote = app.ok("list_remotes", json!({}))[0]["id"].clone();
+
+    let top = app.ok("browse_server", json!({ "remoteId": remote, "path": "" }));
+    let names: Vec<(&str, bool)> = top
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["name"].as_str().unwrap(), b["isDir"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        names,
+        [("Archive", true), ("Photos", true), ("zeta.txt", false)]
+    );
+    assert_eq!(top[2]["size"], 1);
+    let inside = app.ok(
+        "browse_server",
+        json!({ "remoteId": remote, "path": "Photos" }),
+    );
+    assert_eq!(inside[0]["path"], "Photos/2024");
+
+    app.ok(
+        "make_server_folder",
+        json!({ "remoteId": remote, "path": "Photos/2025" }),
+    );
+    assert!(served.path().join("Photos/2025").is_dir());
+    let outside = app
+        .invoke(
+            "browse_server",
+            json!({ "remoteId": remote, "path": "../x" }),
+        )
+        .unwrap_err();
+    assert_eq!(outside["kind"], "invalidInput", "{outside}");
+    let still = app
+        .invoke(
+            "let_go_folder",
+            json!({ "pairId": pair, "folder": "Photos" }),
+        )
+        .unwrap_err();
+    assert_eq!(still["kind"], "invalidInput", "{still}");
 }
 
 /// What a pair leaves out: the defaults listed, the pair's own patterns saved, what its last
@@ -410,7 +463,7 @@ fn left_out_items_are_listed_and_edited_patterns_previewed() {
     let preview = |patterns: Value| {
         app.invoke(
             "preview_excludes",
-            json!({ "pairId": pair, "excludes": { "patterns": patterns, "defaultsOff": [], "maxSize": null, "removeWithFolder": false } }),
+            json!({ "pairId": pair, "excludes": { "patterns": patterns, "defaultsOff": [], "maxSize": null, "removeWithFolder": false, "unsynced": [] } }),
         )
     };
     assert_eq!(

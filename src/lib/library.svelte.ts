@@ -4,13 +4,16 @@ import {
   addPair,
   addRemote,
   beginLogin,
+  browseServer,
   cancelLogin,
   CommandError,
   completeLogin,
   decideDeletes,
   defaultExcludes,
   emptyTrash,
+  letGoFolder,
   listIgnored,
+  makeServerFolder,
   listConflicts,
   listPairs,
   listRemotes,
@@ -36,6 +39,7 @@ import {
   type TrashedDto,
   type RefusedDeletesDto,
   type DeleteDecisionDto,
+  type BrowsedDto,
   type DefaultPatternDto,
   type ExcludesDto,
   type FilterPreviewDto,
@@ -153,6 +157,23 @@ export class Library {
 
   async revealConflict(conflict: ConflictDto): Promise<void> {
     await this.#guard(() => revealConflict(conflict.pairId, conflict.path));
+  }
+
+  /** What a server folder holds, folders first. */
+  browse(remoteId: RemoteId, path: string): Promise<BrowsedDto[]> {
+    return browseServer(remoteId, path);
+  }
+
+  /** Makes a folder on the server. */
+  makeServerFolder(remoteId: RemoteId, path: string): Promise<void> {
+    return makeServerFolder(remoteId, path);
+  }
+
+  /** Moves the copy here of a folder the pair no longer syncs into its trash. */
+  async letGo(pairId: PairId, folder: string): Promise<number> {
+    const went = await letGoFolder(pairId, folder);
+    await this.loadRemoved();
+    return went;
   }
 
   /** The patterns every pair leaves out unless switched off. */

@@ -419,6 +419,8 @@ describe("adding a server", () => {
     const files = path.join(served, "files");
     await mkdir(files);
     await writeFile(path.join(files, "hello.txt"), "over TLS, trusted by fingerprint");
+    await mkdir(path.join(files, "Shared"));
+    await writeFile(path.join(files, "Shared", "inside.txt"), "in a folder");
     const tls = selfSigned(served);
     server = await rclone(files, "alice", "right horse", tls);
     app = await App.launch(binary);
@@ -441,6 +443,16 @@ describe("adding a server", () => {
     await waitFor("the saved server", () => s.textOf('[data-testid="form-ok"]'));
     const [remote] = (await s.invoke("list_remotes")).ok;
     assert.equal(remote.pinnedSha256, tls.sha256);
+
+    // The pairing form browses the server: into Shared and back to the top, which is paired.
+    await waitFor("the server's folders", () => s.textOf('[data-testid="browse-folder"]'));
+    await app.screenshots("server-browser");
+    await s.click('[data-testid="browse-folder"]');
+    await waitFor("Shared chosen", async () =>
+      /Pairs with \/Shared\./.test((await s.textOf('[data-testid="browse-chosen"]')) ?? ""));
+    await s.click('[data-testid="browse-crumb"]');
+    await waitFor("the top chosen", async () =>
+      /the whole server/.test((await s.textOf('[data-testid="browse-chosen"]')) ?? ""));
 
     await s.type('[data-testid="pair-folder-name"]', "NAS");
     await s.click('[data-testid="pair-mode-download"]');

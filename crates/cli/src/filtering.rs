@@ -46,6 +46,8 @@ impl Filtering {
             },
             max_size: self.max_size,
             remove_with_folder: self.remove_excluded_with_folder,
+            // The CLI chooses folders by pattern (`--exclude /Folder/`).
+            unsynced: Vec::new(),
         };
         Filter::new(&excludes).map_err(|e| format!("--exclude: {e}"))?;
         Ok(excludes)

@@ -84,6 +84,9 @@ pub struct Excludes {
     /// A folder deleted on the other side takes the items left out in it along (into the
     /// trash, or the server's); otherwise it stays for them.
     pub remove_with_folder: bool,
+    /// Folders not chosen to sync (selective sync), by their path in the pair: each is left
+    /// out with everything in it, on both sides.
+    pub unsynced: Vec<String>,
 }
 
 /// Every default switched off.
@@ -115,6 +118,8 @@ pub struct PatternError {
 pub enum Reason {
     /// A pattern matched it (or a folder above it).
     Pattern { pattern: String, debris: bool },
+    /// It is, or lies in, a folder the user chose not to sync.
+    NotChosen { folder: String },
     /// A file larger than the pair's largest size.
     TooLarge { limit: u64 },
 }
@@ -123,6 +128,7 @@ impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reason::Pattern { pattern, .. } => write!(f, "matches {pattern}"),
+            Reason::NotChosen { folder } => write!(f, "in {folder}, which is not chosen to sync"),
             Reason::TooLarge { limit } => write!(f, "larger than {limit} bytes"),
         }
     }
@@ -188,6 +194,8 @@ pub struct Filter {
     exact: Gitignore,
     folded: Gitignore,
     debris: Vec<&'static str>,
+    /// The pattern made for each folder not chosen to sync, and the folder.
+    not_chosen: Vec<(String, String)>,
     max_size: Option<u64>,
     remove_with_folder: bool,
 }
@@ -196,6 +204,13 @@ impl Filter {
     /// The filter of `excludes`, or the first of its own patterns that is not one.
     pub fn new(excludes: &Excludes) -> Result<Filter, PatternError> {
         let defaults: Vec<&DefaultPattern> = excludes.defaults().collect();
+        let not_chosen: Vec<(String, String)> = excludes
+            .unsynced
+            .iter()
+            .map(|folder| folder.trim_matches('/'))
+            .filter(|folder| !folder.is_empty())
+            .map(|folder| (format!("/{}/", literal(&nfc(folder))), folder.to_owned()))
+            .collect();
         let build = |fold: bool| {
             let mut builder = GitignoreBuilder::new("");
             builder.allow_unclosed_class(false);
@@ -205,6 +220,11 @@ impl Filter {
                 builder
                     .add_line(None, default.pattern)
                     .expect("the default patterns are valid");
+            }
+            for (pattern, _) in &not_chosen {
+                builder
+                    .add_line(None, pattern)
+                    .expect("an escaped path is a valid pattern");
             }
             for (i, line) in excludes.patterns.iter().enumerate() {
                 let line = nfc(line);
@@ -230,6 +250,7 @@ impl Filter {
                 .filter(|d| d.debris)
                 .map(|d| d.pattern)
                 .collect(),
+            not_chosen,
             max_size: excludes.max_size,
             remove_with_folder: excludes.remove_with_folder,
         })
@@ -262,6 +283,11 @@ impl Filter {
         for (part, dir) in folders.chain([(path.as_ref(), is_dir)]) {
             if let Match::Ignore(glob) = matcher.matched(part, dir) {
                 let pattern = glob.original().to_owned();
+                if let Some((_, folder)) = self.not_chosen.iter().find(|(p, _)| *p == pattern) {
+                    return Some(Reason::NotChosen {
+                        folder: folder.clone(),
+                    });
+                }
                 let debris = self.debris.contains(&pattern.as_str());
                 return Some(Reason::Pattern { pattern, debris });
             }
@@ -278,6 +304,19 @@ impl Filter {
     pub fn remove_with_folder(&self) -> bool {
         self.remove_with_folder
     }
+}
+
+/// `path` as a pattern that matches it and nothing else: every character a glob reads
+/// specially is escaped.
+fn literal(path: &str) -> String {
+    let mut pattern = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '\\' | '*' | '?' | '[' | ']' | '{' | '}' | '!' | '#') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern
 }
 
 /// The matcher's error, without its repetition of the pattern.
@@ -461,6 +500,34 @@ mod tests {
         assert!(
             error.to_string().starts_with("line 2, \"photos/[ab\": "),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn folders_not_chosen_are_left_out_whole_and_only_they() {
+        let filter = Filter::new(&Excludes {
+            unsynced: vec!["Photos/2019".into(), "Odd [1] *name*/".into()],
+            ..Excludes::default()
+        })
+        .unwrap();
+        let why = |path: &str, is_dir| filter.excludes(path, is_dir, None, false);
+        assert_eq!(
+            why("Photos/2019/a.jpg", false),
+            Some(Reason::NotChosen {
+                folder: "Photos/2019".into()
+            })
+        );
+        assert!(why("Photos/2019", true).is_some());
+        assert!(why("Photos/2020/a.jpg", false).is_none());
+        assert!(why("Other/Photos/2019/a.jpg", false).is_none(), "anchored");
+        assert!(
+            why("Odd [1] *name*/x", false).is_some(),
+            "glob characters are literal"
+        );
+        assert!(why("Odd 1 xnamex/x", false).is_none());
+        assert_eq!(
+            why("Photos/2019/a.jpg", false).unwrap().to_string(),
+            "in Photos/2019, which is not chosen to sync"
         );
     }
 

@@ -43,10 +43,10 @@ pub mod transfer;
 pub mod trash;
 
 pub use engine::{
-    AutoStatus, ConflictCopy, Connector, DeleteDecision, Engine, EngineError, EngineOptions,
-    FilterPreview, JobChange, LocalChange, NotifyWatch, Outcome, PasswordStore, PasswordStoreError,
-    ProcessPasswords, RefusedDeletes, ServerCheck, ServerForm, WatchError, WatchSource,
-    WebDavConnector,
+    AutoStatus, Browsed, ConflictCopy, Connector, DeleteDecision, Engine, EngineError,
+    EngineOptions, FilterPreview, JobChange, LocalChange, NotifyWatch, Outcome, PasswordStore,
+    PasswordStoreError, ProcessPasswords, RefusedDeletes, ServerCheck, ServerForm, WatchError,
+    WatchSource, WebDavConnector,
 };
 pub use model::{
     FailureKind, FileError, InvalidSetting, JobId, JobState, Mode, Pair, PairId, PairSettings,

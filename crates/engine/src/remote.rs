@@ -129,6 +129,12 @@ pub trait Remote: Send + Sync + 'static {
         kind: EntryKind,
         if_match: Option<&'a str>,
     ) -> BoxFuture<'a, Result<(), Error>>;
+    /// What the folder `path` holds one level down, with each folder's size where the server
+    /// reports it (see `Client::browse`): for a person choosing a folder. By default, a
+    /// `Depth: 1` listing without folder sizes.
+    fn browse<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Listing, Error>> {
+        self.list(path, Depth::One)
+    }
     /// Deletes a file of Tidesync's own (an upload's temp name) and any copy the server
     /// keeps of it in a trash bin: the user's deleted files are for the user's files.
     fn delete_own<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<(), Error>>;
@@ -293,6 +299,10 @@ impl Remote for Client {
         if_match: Option<&'a str>,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(Client::delete(self, path, kind, if_match))
+    }
+
+    fn browse<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Listing, Error>> {
+        Box::pin(Client::browse(self, path))
     }
 
     fn delete_own<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<(), Error>> {

@@ -33,6 +33,8 @@ pub enum Removal {
     DeletedOnServer,
     /// A newer version from the server took its place.
     ReplacedByServer,
+    /// Its folder was unchosen from the sync and the user let its copy here go.
+    NoLongerSynced,
 }
 
 impl Removal {
@@ -40,6 +42,7 @@ impl Removal {
         match self {
             Removal::DeletedOnServer => "deleted",
             Removal::ReplacedByServer => "replaced",
+            Removal::NoLongerSynced => "unsynced",
         }
     }
 
@@ -47,6 +50,7 @@ impl Removal {
         match code {
             "deleted" => Some(Removal::DeletedOnServer),
             "replaced" => Some(Removal::ReplacedByServer),
+            "unsynced" => Some(Removal::NoLongerSynced),
             _ => None,
         }
     }
@@ -56,6 +60,7 @@ impl Removal {
         match self {
             Removal::DeletedOnServer => "deleted on the server",
             Removal::ReplacedByServer => "replaced by a newer version from the server",
+            Removal::NoLongerSynced => "in a folder no longer synced",
         }
     }
 }
@@ -129,6 +134,41 @@ pub fn keep_below(root: &Path, file: &Path, why: Removal) -> std::io::Result<Pat
         .to_string_lossy()
         .replace('\\', "/");
     keep(root, file, &relative, why)
+}
+
+/// Moves every file below `folder` (relative to `root`) into the trash, one entry each, and
+/// removes the folders left empty. Returns how many files went. Blocking.
+pub fn keep_folder(root: &Path, folder: &str, why: Removal) -> Result<usize, TrashError> {
+    let top = folder
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .fold(root.to_path_buf(), |path, name| path.join(name));
+    let (mut files, mut folders) = (Vec::new(), vec![top.clone()]);
+    let mut queue = vec![top.clone()];
+    while let Some(at) = queue.pop() {
+        let entries = match std::fs::read_dir(&at) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && at == top => return Ok(0),
+            Err(e) => return Err(io(&at)(e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(io(&at))?;
+            if entry.file_type().map_err(io(&entry.path()))?.is_dir() {
+                queue.push(entry.path());
+                folders.push(entry.path());
+            } else {
+                files.push(entry.path());
+            }
+        }
+    }
+    for file in &files {
+        keep_below(root, file, why).map_err(io(file))?;
+    }
+    folders.sort_by_key(|f| std::cmp::Reverse(f.components().count()));
+    for empty in folders {
+        std::fs::remove_dir(&empty).map_err(io(&empty))?;
+    }
+    Ok(files.len())
 }
 
 /// What the trash of the sync folder `root` holds, newest first. Blocking.
@@ -327,6 +367,44 @@ pub fn purge(root: &Path, keep: Keep, now: SystemTime) -> Result<usize, TrashErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folder_goes_into_the_trash_file_by_file_and_comes_back() {
+        let root = tempfile::tempdir().unwrap();
+        for (path, data) in [
+            ("Old/a.txt", "a"),
+            ("Old/Deep/b.txt", "b"),
+            ("kept.txt", "k"),
+        ] {
+            let full = root.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, data).unwrap();
+        }
+        std::fs::create_dir_all(root.path().join("Old/Empty")).unwrap();
+        assert_eq!(
+            keep_folder(root.path(), "Old", Removal::NoLongerSynced).unwrap(),
+            2
+        );
+        assert!(!root.path().join("Old").exists());
+        assert!(root.path().join("kept.txt").exists());
+        let mut listed: Vec<(String, Removal)> = list(root.path())
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.path, e.why))
+            .collect();
+        listed.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            listed,
+            [
+                ("Old/Deep/b.txt".to_owned(), Removal::NoLongerSynced),
+                ("Old/a.txt".to_owned(), Removal::NoLongerSynced)
+            ]
+        );
+        assert_eq!(
+            keep_folder(root.path(), "Gone", Removal::NoLongerSynced).unwrap(),
+            0
+        );
+    }
 
     fn write(root: &Path, relative: &str, data: &[u8]) -> PathBuf {
         let path = root.join(relative);

@@ -373,6 +373,7 @@ async fn settings_survive_and_changing_them_keeps_what_the_journal_knows() {
             defaults_off: vec!["*.part".into()],
             max_size: Some(1 << 20),
             remove_with_folder: true,
+            unsynced: vec!["Photos/2019".into()],
         },
     };
     let pair = memory

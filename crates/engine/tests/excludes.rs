@@ -270,3 +270,77 @@ async fn a_folder_deleted_here_stays_on_the_server_for_what_is_left_out() {
     quiet(&pair.sync().await);
     assert!(!pair.local.path().join("Work").exists(), "not made again");
 }
+
+/// A folder not chosen to sync (selective sync) is neither downloaded nor deleted on the
+/// server, and what the phone makes under its name stays here.
+#[tokio::test(start_paused = true)]
+async fn a_folder_not_chosen_is_untouched_on_both_sides() {
+    let pair = MemoryPair::new(Mode::TwoWay).await;
+    leave_out(
+        &pair,
+        Excludes {
+            unsynced: vec!["Photos/2019".into()],
+            ..Excludes::default()
+        },
+    )
+    .await;
+    pair.server.write("Photos/2019/a.jpg", b"old photo");
+    pair.server.write("Photos/2020/b.jpg", b"newer photo");
+    pair.server.write("Docs/c.txt", b"doc");
+    let outcome = pair.sync().await;
+    assert_eq!(outcome.summary.files_downloaded, 2, "{outcome:?}");
+    assert!(!pair.local.path().join("Photos/2019").exists());
+    write(pair.local.path(), "Photos/2019/mine.jpg", b"made here");
+    quiet(&pair.sync().await);
+    let files = pair.server.files();
+    assert_eq!(files["Photos/2019/a.jpg"], b"old photo");
+    assert!(!files.contains_key("Photos/2019/mine.jpg"));
+}
+
+/// Unchosen after it was synced: the copy here stays, unsynced (a server edit is not
+/// fetched), until the user lets it go: then its files go into the trash and nothing is
+/// deleted on the server. A folder still synced cannot be let go.
+#[tokio::test(start_paused = true)]
+async fn an_unchosen_synced_folder_stays_until_let_go() {
+    let pair = MemoryPair::new(Mode::TwoWay).await;
+    pair.server.write("Docs/c.txt", b"doc");
+    pair.server.write("Docs/Deep/d.txt", b"deep");
+    pair.server.write("keep.txt", b"kept");
+    pair.sync().await;
+    let refused = pair
+        .engine
+        .let_go(pair.pair, "Docs".into())
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("still chosen to sync"),
+        "{refused}"
+    );
+
+    leave_out(
+        &pair,
+        Excludes {
+            unsynced: vec!["Docs".into()],
+            ..Excludes::default()
+        },
+    )
+    .await;
+    pair.server
+        .write("Docs/c.txt", b"doc, edited on the server");
+    quiet(&pair.sync().await);
+    assert_eq!(
+        std::fs::read(pair.local.path().join("Docs/c.txt")).unwrap(),
+        b"doc"
+    );
+
+    assert_eq!(
+        pair.engine.let_go(pair.pair, "Docs".into()).await.unwrap(),
+        2
+    );
+    assert!(!pair.local.path().join("Docs").exists());
+    assert_eq!(trashed(&pair), ["Docs/Deep/d.txt", "Docs/c.txt"]);
+    quiet(&pair.sync().await);
+    let files = pair.server.files();
+    assert_eq!(files["Docs/c.txt"], b"doc, edited on the server");
+    assert_eq!(files["Docs/Deep/d.txt"], b"deep");
+}

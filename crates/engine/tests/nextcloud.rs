@@ -877,3 +877,41 @@ async fn a_delete_sent_to_nextcloud_is_said_to_be_in_its_trash_bin() {
         .collect();
     assert_eq!(binned, ["old.txt"]);
 }
+
+/// Browsing a Nextcloud folder: folders first, each with its size (`oc:size`, the total of
+/// what it holds), then files with theirs; a new folder made from the browser is there.
+#[tokio::test]
+async fn browsing_shows_folders_first_with_their_sizes() {
+    let cloud = Cloud::new(Mode::Download, EngineOptions::default()).await;
+    cloud.server.write("Photos/2024/a.jpg", &[1; 300]);
+    cloud.server.write("Photos/b.jpg", &[2; 200]);
+    cloud.server.write("notes.txt", b"notes");
+    cloud.server.write("Archive/old.zip", &[3; 1000]);
+    let remote = cloud.engine.pair(cloud.pair).await.unwrap().remote_id;
+
+    let top = cloud.engine.browse(remote, "").await.unwrap();
+    let seen: Vec<(&str, bool, Option<u64>)> = top
+        .iter()
+        .map(|b| (b.name.as_str(), b.is_dir, b.size))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("Archive", true, Some(1000)),
+            ("Photos", true, Some(500)),
+            ("notes.txt", false, Some(5)),
+        ]
+    );
+    let photos = cloud.engine.browse(remote, "/Photos/").await.unwrap();
+    assert_eq!(photos[0].path, "Photos/2024");
+
+    cloud
+        .engine
+        .make_remote_folder(remote, "Photos/2025")
+        .await
+        .unwrap();
+    let photos = cloud.engine.browse(remote, "Photos").await.unwrap();
+    assert!(photos.iter().any(|b| b.path == "Photos/2025" && b.is_dir));
+    let outside = cloud.engine.browse(remote, "../etc").await.unwrap_err();
+    assert_eq!(outside.failure_kind(), FailureKind::InvalidInput);
+}

@@ -32,6 +32,10 @@ pub struct Entry {
     pub file_id: Option<String>,
     /// ownCloud/Nextcloud `oc:permissions`, e.g. `RGDNVW`.
     pub permissions: Option<String>,
+    /// A folder's total size, where the server reports it: ownCloud/Nextcloud `oc:size`, asked
+    /// for only by [`crate::Client::browse`]. (RFC 4331's `quota-used-bytes` is not read: a
+    /// plain server, dav-server's among them, answers it with the whole volume's usage.)
+    pub used_bytes: Option<u64>,
 }
 
 /// Why one entry of a listing was left out.
@@ -126,5 +130,11 @@ fn entry(base: &Url, raw: &RawResponse) -> Result<Entry, EntryError> {
         checksums,
         file_id: raw.file_id.clone(),
         permissions: raw.permissions.clone(),
+        // A size that is not a number (or a negative "unknown", as some servers send) is
+        // simply not known.
+        used_bytes: raw
+            .used_bytes
+            .as_deref()
+            .and_then(|b| b.trim().parse().ok()),
     })
 }

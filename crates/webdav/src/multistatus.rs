@@ -32,6 +32,8 @@ pub(crate) struct RawResponse {
     pub checksums: Vec<String>,
     pub file_id: Option<String>,
     pub permissions: Option<String>,
+    /// A folder's size: ownCloud/Nextcloud `oc:size`.
+    pub used_bytes: Option<String>,
 }
 
 /// Why a multistatus body was refused.
@@ -74,6 +76,7 @@ enum Tag {
     Checksum,
     FileId,
     Permissions,
+    OcSize,
     Other,
 }
 
@@ -101,6 +104,7 @@ impl Tag {
             (OWNCLOUD, "checksum") => Tag::Checksum,
             (OWNCLOUD, "fileid") => Tag::FileId,
             (OWNCLOUD, "permissions") => Tag::Permissions,
+            (OWNCLOUD, "size") => Tag::OcSize,
             _ => Tag::Other,
         }
     }
@@ -117,6 +121,7 @@ impl Tag {
                 | Tag::Checksum
                 | Tag::FileId
                 | Tag::Permissions
+                | Tag::OcSize
         )
     }
 }
@@ -131,6 +136,7 @@ struct Props {
     checksums: Vec<String>,
     file_id: Option<String>,
     permissions: Option<String>,
+    used_bytes: Option<String>,
     status: Option<String>,
 }
 
@@ -274,6 +280,7 @@ fn close<F: FnMut(RawResponse)>(
         Tag::Checksum => props.checksums.extend(value()),
         Tag::FileId => props.file_id = value(),
         Tag::Permissions => props.permissions = value(),
+        Tag::OcSize => props.used_bytes = value(),
         Tag::Propstat => {
             let found = std::mem::take(props);
             // A propstat without a status is read as 200; one with 404 lists missing props.
@@ -286,6 +293,7 @@ fn close<F: FnMut(RawResponse)>(
                 r.checksums.extend(found.checksums);
                 r.file_id = r.file_id.take().or(found.file_id);
                 r.permissions = r.permissions.take().or(found.permissions);
+                r.used_bytes = r.used_bytes.take().or(found.used_bytes);
             }
         }
         Tag::Response => {

@@ -278,3 +278,44 @@ async fn a_50_mb_listing_parses_entry_by_entry() {
     assert_eq!(listing.entries.len(), count);
     assert!(listing.entries.iter().all(|e| e.size == 1));
 }
+
+/// A browse's answer: a folder's `oc:size` is its total size; one a plain server leaves out
+/// (a 404 propstat), or sends as `-1` or text, is simply unknown.
+#[tokio::test]
+async fn folder_sizes_come_from_oc_size_when_the_server_knows_them() {
+    let xml = br#"<?xml version="1.0"?>
+<d:multistatus xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns">
+ <d:response><d:href>/dav/</d:href><d:propstat><d:prop>
+  <d:resourcetype><d:collection/></d:resourcetype><oc:size>1500</oc:size>
+ </d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+ <d:response><d:href>/dav/Photos/</d:href><d:propstat><d:prop>
+  <d:resourcetype><d:collection/></d:resourcetype><oc:size>1200</oc:size>
+ </d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+ <d:response><d:href>/dav/Plain/</d:href><d:propstat><d:prop>
+  <d:resourcetype><d:collection/></d:resourcetype>
+ </d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>
+ <d:propstat><d:prop><oc:size/></d:prop><d:status>HTTP/1.1 404 Not Found</d:status></d:propstat></d:response>
+ <d:response><d:href>/dav/Odd/</d:href><d:propstat><d:prop>
+  <d:resourcetype><d:collection/></d:resourcetype><oc:size>-1</oc:size>
+ </d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+ <d:response><d:href>/dav/a.txt</d:href><d:propstat><d:prop>
+  <d:resourcetype/><d:getcontentlength>300</d:getcontentlength>
+ </d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>
+</d:multistatus>"#;
+    let listing = read("https://cloud.example/dav/", xml).await.unwrap();
+    let sizes: Vec<(&str, Option<u64>, u64)> = listing
+        .entries
+        .iter()
+        .map(|e| (e.path.as_str(), e.used_bytes, e.size))
+        .collect();
+    assert_eq!(
+        sizes,
+        [
+            ("", Some(1500), 0),
+            ("Photos", Some(1200), 0),
+            ("Plain", None, 0),
+            ("Odd", None, 0),
+            ("a.txt", None, 300),
+        ]
+    );
+}

@@ -36,6 +36,17 @@ pub async fn list_ignored(
         .collect())
 }
 
+/// Moves the copy here of `folder`, which the pair no longer syncs, into its trash; resolves
+/// to how many files went. Refused for a folder still synced or while the pair syncs.
+#[tauri::command]
+pub async fn let_go_folder(
+    state: State<'_, AppState>,
+    pair_id: PairId,
+    folder: String,
+) -> Result<usize, Error> {
+    Ok(state.engine.let_go(pair_id, folder).await?)
+}
+
 /// How much `excludes` would leave out of what the pair holds; a bad pattern is an
 /// `invalidInput` error naming its line.
 #[tauri::command]

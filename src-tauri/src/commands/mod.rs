@@ -5,6 +5,7 @@
 //! map the error.
 
 pub mod app;
+pub mod browse;
 #[cfg(feature = "debug-lifecycle")]
 pub mod debug;
 pub mod excludes;

@@ -7,6 +7,7 @@ import { listen, type EventCallback, type UnlistenFn } from "@tauri-apps/api/eve
 import type { AppInfo } from "$gen/ipc/AppInfo";
 import type { ConflictDto } from "$gen/ipc/ConflictDto";
 import type { TrashedDto } from "$gen/ipc/TrashedDto";
+import type { BrowsedDto } from "$gen/ipc/BrowsedDto";
 import type { DefaultPatternDto } from "$gen/ipc/DefaultPatternDto";
 import type { ExcludesDto } from "$gen/ipc/ExcludesDto";
 import type { FilterPreviewDto } from "$gen/ipc/FilterPreviewDto";
@@ -33,6 +34,7 @@ import type { SyncEvent } from "$gen/ipc/SyncEvent";
 import { toCommandError } from "./errors";
 
 export type { AppInfo } from "$gen/ipc/AppInfo";
+export type { BrowsedDto } from "$gen/ipc/BrowsedDto";
 export type { DefaultPatternDto } from "$gen/ipc/DefaultPatternDto";
 export type { ExcludesDto } from "$gen/ipc/ExcludesDto";
 export type { FilterPreviewDto } from "$gen/ipc/FilterPreviewDto";
@@ -214,6 +216,21 @@ export function defaultExcludes(): Promise<DefaultPatternDto[]> {
 /** What a pair's last sync left out, and why. */
 export function listIgnored(pairId: PairId): Promise<IgnoredDto[]> {
   return call("list_ignored", { pairId });
+}
+
+/** Moves the copy here of a folder the pair no longer syncs into its trash; resolves to how many files went. */
+export function letGoFolder(pairId: PairId, folder: string): Promise<number> {
+  return call("let_go_folder", { pairId, folder });
+}
+
+/** What a server folder holds (`""` for the top): folders first, with sizes where the server reports them. */
+export function browseServer(remoteId: RemoteId, path: string): Promise<BrowsedDto[]> {
+  return call("browse_server", { remoteId, path });
+}
+
+/** Makes a folder on the server (its parent must exist). */
+export function makeServerFolder(remoteId: RemoteId, path: string): Promise<void> {
+  return call("make_server_folder", { remoteId, path });
 }
 
 /** How much `excludes` would leave out of what a pair holds; rejects naming a bad pattern. */

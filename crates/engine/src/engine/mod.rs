@@ -17,6 +17,7 @@
 //! whether to wait for a resume, end as Cancelled, or keep its checkpoint for the next start.
 
 pub mod auto;
+mod browse;
 mod catalogue;
 mod conflicts;
 pub mod connect;
@@ -42,6 +43,7 @@ use tokio_util::task::TaskTracker;
 
 pub use auto::local::{LocalChange, NotifyWatch, WatchError, WatchSource};
 pub use auto::{AutoStatus, ServerCheck};
+pub use browse::Browsed;
 pub use conflicts::ConflictCopy;
 pub use connect::{Connector, WebDavConnector};
 pub use jobs::FINISHED_KEPT;
@@ -144,6 +146,8 @@ pub enum EngineError {
     NotAFolder(String),
     #[error("a sync of this {0} is under way; cancel it first")]
     Busy(&'static str),
+    #[error("{0} is still chosen to sync; only a folder no longer synced can be let go")]
+    StillSynced(String),
     #[error("a password was given without a user name")]
     PasswordWithoutUser,
     /// The server's certificate was refused; `certificate` is what it says, for the user to
@@ -182,6 +186,7 @@ impl EngineError {
             EngineError::ShuttingDown => FailureKind::ShuttingDown,
             EngineError::RemotePath(..)
             | EngineError::NotAFolder(_)
+            | EngineError::StillSynced(_)
             | EngineError::PasswordWithoutUser
             | EngineError::InvalidSetting(_) => FailureKind::InvalidInput,
             EngineError::Worker(_) => FailureKind::Other,

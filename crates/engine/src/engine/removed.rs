@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use super::{Engine, EngineError};
 use crate::model::PairId;
-use crate::trash::{self, TrashError, Trashed};
+use crate::trash::{self, Removal, TrashError, Trashed};
+use tidesync_webdav::RemotePath;
 
 impl Engine {
     /// What the trash of `pair`'s folder holds, newest first.
@@ -24,6 +25,31 @@ impl Engine {
                 .unwrap_or(&at)
                 .to_string_lossy()
                 .replace('\\', "/"))
+        })
+        .await
+    }
+
+    /// Lets the copy here of `folder`, a folder `pair` no longer syncs, go into the trash
+    /// (file by file, so each can come back). Refused for a folder the pair still syncs, and
+    /// while a sync of the pair runs (it may not know yet that the folder is out). Returns how
+    /// many files went.
+    pub async fn let_go(&self, pair: PairId, folder: String) -> Result<usize, EngineError> {
+        let settings = self.pair(pair).await?.settings;
+        let path = RemotePath::parse(folder.trim_matches('/'))
+            .map_err(|e| EngineError::RemotePath(folder.clone(), e))?;
+        let unsynced = settings
+            .excludes
+            .unsynced
+            .iter()
+            .any(|f| f.trim_matches('/') == path.as_str());
+        if path.is_root() || !unsynced {
+            return Err(EngineError::StillSynced(folder));
+        }
+        if self.unfinished_job(pair).is_some() {
+            return Err(EngineError::Busy("pair"));
+        }
+        self.in_trash(pair, move |root| {
+            trash::keep_folder(&root, path.as_str(), Removal::NoLongerSynced)
         })
         .await
     }

@@ -408,6 +408,7 @@ impl MemoryRemote {
             checksums,
             file_id: None,
             permissions: None,
+            used_bytes: None,
         }
     }
 }

@@ -369,7 +369,7 @@ fn propfind(state: &State, asked: &Asked, path: &str) -> Answer {
         "<?xml version=\"1.0\"?>\n<d:multistatus xmlns:d=\"DAV:\" xmlns:s=\"http://sabredav.org/ns\" \
          xmlns:oc=\"http://owncloud.org/ns\" xmlns:nc=\"http://nextcloud.org/ns\">",
     );
-    push_response(&mut out, path, node);
+    push_response(&mut out, path, node, &state.files);
     // Nextcloud's `apps/dav/lib/Connector/Sabre/Server.php` turns Sabre's
     // `enablePropfindDepthInfinity` on; without it (Sabre's default, still older servers'),
     // any depth but 0 is answered as 1, silently (`CorePlugin::httpPropFind`).
@@ -377,11 +377,11 @@ fn propfind(state: &State, asked: &Asked, path: &str) -> Answer {
     if node.is_folder() && depth != Some("0") {
         if depth == Some("infinity") && state.features.depth_infinity {
             for (child, node) in state.files.descendants(path) {
-                push_response(&mut out, child, node);
+                push_response(&mut out, child, node, &state.files);
             }
         } else {
             for (child, node) in state.files.children(path) {
-                push_response(&mut out, child, node);
+                push_response(&mut out, child, node, &state.files);
             }
         }
     }
@@ -403,7 +403,7 @@ pub(super) fn dav_header() -> String {
         .into()
 }
 
-fn push_response(out: &mut String, path: &str, node: &Node) {
+fn push_response(out: &mut String, path: &str, node: &Node, files: &super::files::Files) {
     let mut href = format!("/remote.php/dav/files/{USER}/");
     for (i, segment) in path.split('/').filter(|s| !s.is_empty()).enumerate() {
         if i > 0 {
@@ -424,7 +424,13 @@ fn push_response(out: &mut String, path: &str, node: &Node) {
         node.etag,
         super::long_file_id(node.file_id),
         node.file_id,
-        node.size(),
+        // `FilesPlugin::handleGetProperties` answers `oc:size` with `$node->getSize()`: for a
+        // folder, the size the file cache keeps of everything in it.
+        if node.is_folder() {
+            files.descendants(path).map(|(_, n)| n.size()).sum()
+        } else {
+            node.size()
+        },
     ));
     if node.is_folder() {
         out.push_str("<d:resourcetype><d:collection/></d:resourcetype><oc:permissions>RGDNVCK</oc:permissions>");

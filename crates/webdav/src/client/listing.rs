@@ -36,6 +36,14 @@ const PROPFIND_BODY_DAV: &str = r#"<?xml version="1.0" encoding="utf-8"?>
   </d:prop>
 </d:propfind>"#;
 
+/// What a browse asks for: names, kinds and sizes (a folder's from `oc:size`).
+const BROWSE_BODY: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns">
+  <d:prop>
+    <d:resourcetype/><d:getcontentlength/><d:getlastmodified/><oc:size/>
+  </d:prop>
+</d:propfind>"#;
+
 /// What a listing asks for, given whether the server is known to have the ownCloud properties.
 fn propfind_body(owncloud_properties: Option<bool>) -> &'static str {
     match owncloud_properties {
@@ -207,8 +215,26 @@ impl Client {
         depth: Depth,
         kind: EntryKind,
     ) -> Result<Listing, Error> {
-        let method = Method::from_bytes(b"PROPFIND").expect("PROPFIND is a valid method");
         let body = propfind_body(self.quirks().owncloud_properties);
+        self.propfind_asking(path, depth, kind, body).await
+    }
+
+    /// What `path` (a folder) holds, one level down, with each folder's size where the server
+    /// reports it: for a person choosing a folder, not for a sync.
+    pub async fn browse(&self, path: &RemotePath) -> Result<Listing, Error> {
+        self.propfind_asking(path, Depth::One, EntryKind::Folder, BROWSE_BODY)
+            .await
+    }
+
+    /// A `PROPFIND` of `path` asking for the properties in `body`.
+    async fn propfind_asking(
+        &self,
+        path: &RemotePath,
+        depth: Depth,
+        kind: EntryKind,
+        body: &'static str,
+    ) -> Result<Listing, Error> {
+        let method = Method::from_bytes(b"PROPFIND").expect("PROPFIND is a valid method");
         let response = self
             .send(&method, path, kind, |r| {
                 r.header("Depth", depth.header())
