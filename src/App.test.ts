@@ -171,10 +171,12 @@ test("an older snapshot never overwrites a newer one, and the end shows what cha
       deletedRemoteToTrash: true,
       withoutValidators: true,
       filesCompared: 3,
-      ignored: 0,
+      ignored: 4,
+      waiting: [],
     },
   });
   expect(await screen.findByTestId("summary")).toHaveTextContent("9 downloaded");
+  expect(screen.getByTestId("ignored")).toHaveTextContent("4 items were left out");
   expect(screen.getByTestId("skipped")).toHaveTextContent("1 item left alone");
   expect(screen.getByTestId("without-validators")).toHaveTextContent("3 compared this time");
   expect(screen.getByTestId("skipped")).toHaveTextContent("Music: not synced: symbolic links are not followed");
@@ -229,7 +231,7 @@ const SETTINGS = {
   trashDays: null,
   trashBytes: null,
   serverBackup: null,
-  excludes: { patterns: [], defaultsOff: [], maxSize: null, removeWithFolder: false, unsynced: [] },
+  excludes: { patterns: [], defaultsOff: [], maxSize: null, removeWithFolder: false, unsynced: [], askAbove: null },
 };
 const PAIR = {
   id: 7,
@@ -335,6 +337,7 @@ test("the settings sheet edits what to leave out, with a live preview that point
     maxSize: 500_000_000,
     removeWithFolder: true,
     unsynced: [],
+    askAbove: null,
   });
 });
 
@@ -435,6 +438,62 @@ test("the pairing form browses the server, makes a folder there, and pairs with 
   expect(added[0].remotePath).toBe("Photos");
 });
 
+test("a large new server folder waits on the pair's card until the user answers", async () => {
+  const answers: unknown[] = [];
+  const record = (waiting: { path: string; bytes: number }[]) => ({
+    id: 4,
+    pairId: 7,
+    state: "completed",
+    startedAt: 1_796_117_400,
+    endedAt: 1_796_117_460,
+    summary: {
+      filesDownloaded: 0,
+      filesUploaded: 0,
+      bytesDownloaded: 0,
+      bytesUploaded: 0,
+      conflicts: 0,
+      deletedLocal: 0,
+      deletedRemote: 0,
+      moved: 0,
+      createdRemoteRoot: false,
+      filesVerified: 0,
+      errors: [],
+      skipped: [],
+      renamedLocally: [],
+      deletedRemoteToTrash: false,
+      withoutValidators: false,
+      filesCompared: 0,
+      ignored: 0,
+      waiting,
+    },
+    error: null,
+  });
+  backend({
+    list_remotes: () => [REMOTE],
+    list_pairs: () => [PAIR],
+    list_conflicts: () => [],
+    job_history: () => [record([
+      { path: "Videos", bytes: 1_240_000_000 },
+      { path: "Backups", bytes: 900_000_000 },
+    ])],
+    answer_new_folder: (args) => {
+      answers.push(args);
+      return args.sync ? 9 : null;
+    },
+  });
+  render(App);
+  const waiting = await screen.findAllByTestId("waiting-folder");
+  expect(waiting[0]).toHaveTextContent("Videos (1.2 GB) is new on the server");
+  await fireEvent.click(waiting[0].querySelector('[data-testid="waiting-sync"]')!);
+  await waitFor(() => expect(screen.getAllByTestId("waiting-folder")).toHaveLength(1));
+  await fireEvent.click(screen.getByTestId("waiting-leave"));
+  await waitFor(() => expect(screen.queryByTestId("waiting-folder")).toBeNull());
+  expect(answers).toEqual([
+    { pairId: 7, path: "Videos", sync: true },
+    { pairId: 7, path: "Backups", sync: false },
+  ]);
+});
+
 test("a pair lists what its last sync left out, and why", async () => {
   backend({
     list_remotes: () => [REMOTE],
@@ -465,6 +524,7 @@ test("a pair lists what its last sync left out, and why", async () => {
           withoutValidators: false,
           filesCompared: 0,
           ignored: 2,
+          waiting: [],
         },
         error: null,
       },

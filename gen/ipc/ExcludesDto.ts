@@ -23,4 +23,9 @@ removeWithFolder: boolean,
 /**
  * Folders of the pair not chosen to sync (selective sync), by their path in the pair.
  */
-unsynced: Array<string>, };
+unsynced: Array<string>, 
+/**
+ * New server folders larger than this many bytes wait for the user's yes; `null` for
+ * the default (500 MB), 0 never to ask.
+ */
+askAbove: number | null, };

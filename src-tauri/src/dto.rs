@@ -220,6 +220,10 @@ pub struct ExcludesDto {
     pub remove_with_folder: bool,
     /// Folders of the pair not chosen to sync (selective sync), by their path in the pair.
     pub unsynced: Vec<String>,
+    /// New server folders larger than this many bytes wait for the user's yes; `null` for
+    /// the default (500 MB), 0 never to ask.
+    #[ts(type = "number | null")]
+    pub ask_above: Option<i64>,
 }
 
 impl From<Excludes> for ExcludesDto {
@@ -230,6 +234,7 @@ impl From<Excludes> for ExcludesDto {
             max_size: e.max_size.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
             remove_with_folder: e.remove_with_folder,
             unsynced: e.unsynced,
+            ask_above: e.ask_above.map(|b| i64::try_from(b).unwrap_or(i64::MAX)),
         }
     }
 }
@@ -239,6 +244,14 @@ impl TryFrom<ExcludesDto> for Excludes {
 
     /// Blank lines go; the patterns themselves are the engine's to check.
     fn try_from(e: ExcludesDto) -> Result<Self, Error> {
+        let ask_above = match e.ask_above {
+            None => None,
+            Some(bytes) => Some(u64::try_from(bytes).map_err(|_| {
+                Error::InvalidInput(format!(
+                    "the size above which new folders wait cannot be negative ({bytes})"
+                ))
+            })?),
+        };
         let max_size = match e.max_size {
             None => None,
             Some(bytes) => Some(u64::try_from(bytes).map_err(|_| {
@@ -262,6 +275,7 @@ impl TryFrom<ExcludesDto> for Excludes {
                 .map(|folder| folder.trim().trim_matches('/').to_owned())
                 .filter(|folder| !folder.is_empty())
                 .collect(),
+            ask_above,
         })
     }
 }
@@ -814,6 +828,19 @@ pub struct SummaryDto {
     pub files_compared: u64,
     /// Items the pair's patterns or largest size left out (`list_ignored` lists them).
     pub ignored: u64,
+    /// New server folders larger than the pair's limit, waiting for the user's yes
+    /// (`answer_new_folder`).
+    pub waiting: Vec<NewFolderDto>,
+}
+
+/// A new server folder held back until the user says whether to sync it.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct NewFolderDto {
+    pub path: String,
+    #[ts(type = "number")]
+    pub bytes: u64,
 }
 
 impl From<tidesync_engine::FileError> for FileErrorDto {
@@ -849,6 +876,14 @@ impl From<Summary> for SummaryDto {
             without_validators: s.without_validators,
             files_compared: s.files_compared,
             ignored: s.ignored,
+            waiting: s
+                .waiting
+                .into_iter()
+                .map(|w| NewFolderDto {
+                    path: w.path,
+                    bytes: w.bytes,
+                })
+                .collect(),
         }
     }
 }

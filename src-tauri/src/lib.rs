@@ -74,6 +74,7 @@ macro_rules! app_commands {
             commands::excludes::list_ignored,
             commands::excludes::preview_excludes,
             commands::excludes::let_go_folder,
+            commands::excludes::answer_new_folder,
             commands::browse::browse_server,
             commands::browse::make_server_folder,
             commands::jobs::start_sync,

@@ -25,6 +25,20 @@ pub fn notice_for(folder: &str, outcome: &Outcome) -> Option<Notice> {
 }
 
 fn changed(folder: &str, summary: &Summary) -> Option<Notice> {
+    if let Some(new) = summary.waiting.first() {
+        let others = match summary.waiting.len() {
+            1 => String::new(),
+            n => format!(" ({} more like it)", n - 1),
+        };
+        return Some(Notice {
+            title: format!("{folder}: a large new folder"),
+            body: format!(
+                "{} ({:.1} GB) is new on the server{others}. Open Tidesync to sync it or leave it out.",
+                new.path,
+                new.bytes as f64 / 1e9
+            ),
+        });
+    }
     let files = summary.files_downloaded
         + summary.files_uploaded
         + summary.deleted_local
@@ -128,12 +142,18 @@ pub fn forward<R: Runtime>(app: AppHandle<R>, engine: &Engine) {
     let mut changes = engine.subscribe_changes();
     let engine = engine.clone();
     tauri::async_runtime::spawn(async move {
+        // A large new folder waits run after run: it is told of once.
+        let mut told_waiting: std::collections::HashSet<(PairId, String)> = Default::default();
         loop {
             match changes.recv().await {
                 Ok(change) if matches!(change.state, JobState::Completed | JobState::Failed) => {
-                    let Ok(outcome) = engine.wait(change.job_id).await else {
+                    let Ok(mut outcome) = engine.wait(change.job_id).await else {
                         continue;
                     };
+                    outcome
+                        .summary
+                        .waiting
+                        .retain(|new| told_waiting.insert((change.pair_id, new.path.clone())));
                     let folder = folder_name(&engine, change.pair_id).await;
                     if let Some(notice) = notice_for(&folder, &outcome) {
                         show(&app, notice);
@@ -216,6 +236,31 @@ mod tests {
         assert_eq!(
             notice.body,
             "5 files changed: 3 downloaded, 1 uploaded, 1 deleted."
+        );
+    }
+
+    #[test]
+    fn a_large_new_folder_is_told_with_its_size() {
+        let summary = Summary {
+            files_downloaded: 2,
+            waiting: vec![
+                tidesync_engine::NewFolder {
+                    path: "Videos/2026".into(),
+                    bytes: 1_240_000_000,
+                },
+                tidesync_engine::NewFolder {
+                    path: "Backups".into(),
+                    bytes: 900_000_000,
+                },
+            ],
+            ..Summary::default()
+        };
+        let notice = notice_for("Cloud", &outcome(JobState::Completed, summary, None)).unwrap();
+        assert_eq!(notice.title, "Cloud: a large new folder");
+        assert_eq!(
+            notice.body,
+            "Videos/2026 (1.2 GB) is new on the server (1 more like it). Open Tidesync to sync \
+             it or leave it out."
         );
     }
 

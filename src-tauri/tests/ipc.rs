@@ -357,7 +357,7 @@ fn settings(auto: bool, every: i64, transfers: Value, up: i64, down: i64) -> Val
         "trashDays": null,
         "trashBytes": null,
         "serverBackup": null,
-        "excludes": { "patterns": [], "defaultsOff": [], "maxSize": null, "removeWithFolder": false, "unsynced": [] },
+        "excludes": { "patterns": [], "defaultsOff": [], "maxSize": null, "removeWithFolder": false, "unsynced": [], "askAbove": null },
     })
 }
 
@@ -463,7 +463,7 @@ fn left_out_items_are_listed_and_edited_patterns_previewed() {
     let preview = |patterns: Value| {
         app.invoke(
             "preview_excludes",
-            json!({ "pairId": pair, "excludes": { "patterns": patterns, "defaultsOff": [], "maxSize": null, "removeWithFolder": false, "unsynced": [] } }),
+            json!({ "pairId": pair, "excludes": { "patterns": patterns, "defaultsOff": [], "maxSize": null, "removeWithFolder": false, "unsynced": [], "askAbove": null } }),
         )
     };
     assert_eq!(

@@ -3,6 +3,7 @@ import {
   addDemoRemote,
   addPair,
   addRemote,
+  answerNewFolder,
   beginLogin,
   browseServer,
   cancelLogin,
@@ -157,6 +158,12 @@ export class Library {
 
   async revealConflict(conflict: ConflictDto): Promise<void> {
     await this.#guard(() => revealConflict(conflict.pairId, conflict.path));
+  }
+
+  /** Syncs a large new server folder, or leaves it out (it joins the folders not chosen). */
+  async answerNewFolder(pairId: PairId, path: string, sync: boolean): Promise<void> {
+    await answerNewFolder(pairId, path, sync);
+    await this.load();
   }
 
   /** What a server folder holds, folders first. */

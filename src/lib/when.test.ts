@@ -21,7 +21,7 @@ function pair(over: Partial<PairDto>): PairDto {
       trashDays: null,
       serverBackup: null,
       trashBytes: null,
-      excludes: { patterns: [], defaultsOff: [], maxSize: null, removeWithFolder: false, unsynced: [] },
+      excludes: { patterns: [], defaultsOff: [], maxSize: null, removeWithFolder: false, unsynced: [], askAbove: null },
     },
     auto: null,
     lastSyncedAt: null,

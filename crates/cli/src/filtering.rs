@@ -48,6 +48,8 @@ impl Filtering {
             remove_with_folder: self.remove_excluded_with_folder,
             // The CLI chooses folders by pattern (`--exclude /Folder/`).
             unsynced: Vec::new(),
+            // A script cannot answer a question: the CLI syncs what the server holds.
+            ask_above: Some(0),
         };
         Filter::new(&excludes).map_err(|e| format!("--exclude: {e}"))?;
         Ok(excludes)

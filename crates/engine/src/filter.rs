@@ -87,7 +87,14 @@ pub struct Excludes {
     /// Folders not chosen to sync (selective sync), by their path in the pair: each is left
     /// out with everything in it, on both sides.
     pub unsynced: Vec<String>,
+    /// A new server folder holding more than this many bytes waits for the user's yes before
+    /// it is downloaded; `None` for [`ASK_ABOVE`], `Some(0)` never to ask.
+    pub ask_above: Option<u64>,
 }
+
+/// The size above which a new server folder waits for the user's yes: 500 MB, as Nextcloud
+/// desktop's "Ask before syncing folders larger than" has it.
+pub const ASK_ABOVE: u64 = 500_000_000;
 
 /// Every default switched off.
 pub const ALL_DEFAULTS: &str = "*";
@@ -198,6 +205,7 @@ pub struct Filter {
     not_chosen: Vec<(String, String)>,
     max_size: Option<u64>,
     remove_with_folder: bool,
+    ask_above: Option<u64>,
 }
 
 impl Filter {
@@ -253,6 +261,11 @@ impl Filter {
             not_chosen,
             max_size: excludes.max_size,
             remove_with_folder: excludes.remove_with_folder,
+            ask_above: match excludes.ask_above {
+                None => Some(ASK_ABOVE),
+                Some(0) => None,
+                Some(limit) => Some(limit),
+            },
         })
     }
 
@@ -298,6 +311,11 @@ impl Filter {
             }
             _ => None,
         }
+    }
+
+    /// The size above which a new server folder waits for the user's yes; `None` never.
+    pub fn ask_above(&self) -> Option<u64> {
+        self.ask_above
     }
 
     /// Whether a folder deleted on the other side takes the items left out in it along.

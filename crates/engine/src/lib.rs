@@ -49,8 +49,8 @@ pub use engine::{
     WatchSource, WebDavConnector,
 };
 pub use model::{
-    FailureKind, FileError, InvalidSetting, JobId, JobState, Mode, Pair, PairId, PairSettings,
-    PlainHttp, Remote, RemoteId, StopReason, Summary,
+    FailureKind, FileError, InvalidSetting, JobId, JobState, Mode, NewFolder, Pair, PairId,
+    PairSettings, PlainHttp, Remote, RemoteId, StopReason, Summary,
 };
 pub use progress::{AttachId, FileAction, InFlight, JobEvent, JobSnapshot, Phase, Sink};
 pub use tidesync_webdav::Credentials;

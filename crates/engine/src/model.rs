@@ -384,9 +384,18 @@ impl StopReason {
     }
 }
 
-/// What a finished job did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A new server folder held back for the user's yes, and its size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+pub struct NewFolder {
+    pub path: String,
+    pub bytes: u64,
+}
+
+/// What a finished job did. Kept in the journal as JSON: a field added later reads as its
+/// default in older records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Summary {
     pub files_downloaded: u64,
     pub files_uploaded: u64,
@@ -407,6 +416,9 @@ pub struct Summary {
     pub files_verified: u64,
     /// Items the pair left out (its patterns, its largest size), each path once.
     pub ignored: u64,
+    /// New server folders larger than the pair's limit, held back until the user says yes
+    /// (see `Excludes::ask_above`).
+    pub waiting: Vec<NewFolder>,
     pub errors: Vec<FileError>,
     /// Local items left alone on purpose (symbolic links, special files), with why: shown,
     /// but no failure.
@@ -563,6 +575,15 @@ pub fn is_internal_path(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_recorded_before_a_field_was_added_still_reads() {
+        let old = r#"{"filesDownloaded":3,"filesUploaded":0,"bytesDownloaded":10,"bytesUploaded":0,
+            "conflicts":0,"deletedLocal":0,"deletedRemote":0,"moved":0,"errors":[]}"#;
+        let read: Summary = serde_json::from_str(old).unwrap();
+        assert_eq!((read.files_downloaded, read.ignored), (3, 0));
+        assert!(read.waiting.is_empty());
+    }
 
     #[test]
     fn ids_cross_json_as_plain_numbers() {

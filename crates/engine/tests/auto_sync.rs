@@ -374,6 +374,7 @@ async fn settings_survive_and_changing_them_keeps_what_the_journal_knows() {
             max_size: Some(1 << 20),
             remove_with_folder: true,
             unsynced: vec!["Photos/2019".into()],
+            ask_above: Some(1 << 30),
         },
     };
     let pair = memory

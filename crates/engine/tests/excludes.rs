@@ -7,7 +7,7 @@ mod common;
 use common::{MemoryPair, write};
 use tidesync_engine::filter::Excludes;
 use tidesync_engine::trash;
-use tidesync_engine::{JobState, Mode, Outcome, PairSettings};
+use tidesync_engine::{JobState, Mode, NewFolder, Outcome, PairSettings};
 
 /// Sets what the pair leaves out.
 async fn leave_out(pair: &MemoryPair, excludes: Excludes) {
@@ -343,4 +343,78 @@ async fn an_unchosen_synced_folder_stays_until_let_go() {
     let files = pair.server.files();
     assert_eq!(files["Docs/c.txt"], b"doc, edited on the server");
     assert_eq!(files["Docs/Deep/d.txt"], b"deep");
+}
+
+/// A new server folder holding more than the pair's limit waits for the user's yes (not on a
+/// pair's first sync): a yes syncs it, a no leaves it out as a folder not chosen.
+#[tokio::test(start_paused = true)]
+async fn a_big_new_server_folder_waits_for_a_yes() {
+    let pair = MemoryPair::new(Mode::TwoWay).await;
+    leave_out(
+        &pair,
+        Excludes {
+            ask_above: Some(1000),
+            ..Excludes::default()
+        },
+    )
+    .await;
+    pair.server.write("First/big.bin", &[1; 2000]);
+    let first = pair.sync().await;
+    assert_eq!(
+        first.summary.files_downloaded, 1,
+        "the first sync asks nothing"
+    );
+    assert!(first.summary.waiting.is_empty());
+
+    pair.server.write("Big/a.bin", &[2; 800]);
+    pair.server.write("Big/sub/b.bin", &[3; 800]);
+    pair.server.write("Small/c.txt", b"small");
+    pair.server.write("First/more.bin", &[4; 2000]);
+    let outcome = pair.sync().await;
+    assert_eq!(outcome.summary.files_downloaded, 2, "{outcome:?}");
+    assert_eq!(
+        outcome.summary.waiting,
+        [NewFolder {
+            path: "Big".into(),
+            bytes: 1600
+        }]
+    );
+    assert!(!pair.local.path().join("Big").exists());
+    let again = pair.sync().await;
+    quiet(&again);
+    assert_eq!(again.summary.waiting.len(), 1, "still waiting");
+
+    let job = pair
+        .engine
+        .answer_new_folder(pair.pair, "Big".into(), true)
+        .await
+        .unwrap()
+        .unwrap();
+    let yes = pair.engine.wait(job).await.unwrap();
+    assert_eq!(yes.summary.files_downloaded, 2, "{yes:?}");
+    assert!(yes.summary.waiting.is_empty());
+    assert!(pair.local.path().join("Big/sub/b.bin").exists());
+
+    pair.server.write("Huge/x.bin", &[5; 3000]);
+    assert_eq!(pair.sync().await.summary.waiting.len(), 1);
+    let none = pair
+        .engine
+        .answer_new_folder(pair.pair, "Huge".into(), false)
+        .await
+        .unwrap();
+    assert_eq!(none, None);
+    let after = pair.sync().await;
+    quiet(&after);
+    assert!(after.summary.waiting.is_empty());
+    assert_eq!(
+        pair.engine
+            .pair(pair.pair)
+            .await
+            .unwrap()
+            .settings
+            .excludes
+            .unsynced,
+        ["Huge"]
+    );
+    assert!(!pair.local.path().join("Huge").exists());
 }

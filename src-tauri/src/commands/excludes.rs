@@ -2,8 +2,8 @@
 //! out, and a preview of what edited patterns would leave out.
 
 use tauri::State;
-use tidesync_engine::PairId;
 use tidesync_engine::filter::{DEFAULT_PATTERNS, Excludes};
+use tidesync_engine::{JobId, PairId};
 
 use crate::AppState;
 use crate::dto::{DefaultPatternDto, ExcludesDto, FilterPreviewDto, IgnoredDto};
@@ -45,6 +45,19 @@ pub async fn let_go_folder(
     folder: String,
 ) -> Result<usize, Error> {
     Ok(state.engine.let_go(pair_id, folder).await?)
+}
+
+/// The user's answer about a new server folder larger than the pair's limit: `sync` starts
+/// the sync that brings it (resolving to the job), otherwise the folder is no longer chosen
+/// to sync (resolving to `null`).
+#[tauri::command]
+pub async fn answer_new_folder(
+    state: State<'_, AppState>,
+    pair_id: PairId,
+    path: String,
+    sync: bool,
+) -> Result<Option<JobId>, Error> {
+    Ok(state.engine.answer_new_folder(pair_id, path, sync).await?)
 }
 
 /// How much `excludes` would leave out of what the pair holds; a bad pattern is an

@@ -39,6 +39,7 @@ export type { DefaultPatternDto } from "$gen/ipc/DefaultPatternDto";
 export type { ExcludesDto } from "$gen/ipc/ExcludesDto";
 export type { FilterPreviewDto } from "$gen/ipc/FilterPreviewDto";
 export type { IgnoredDto } from "$gen/ipc/IgnoredDto";
+export type { NewFolderDto } from "$gen/ipc/NewFolderDto";
 export type { AutoStatusDto } from "$gen/ipc/AutoStatusDto";
 export type { CertificateDto } from "$gen/ipc/CertificateDto";
 export type { ConflictDto } from "$gen/ipc/ConflictDto";
@@ -221,6 +222,11 @@ export function listIgnored(pairId: PairId): Promise<IgnoredDto[]> {
 /** Moves the copy here of a folder the pair no longer syncs into its trash; resolves to how many files went. */
 export function letGoFolder(pairId: PairId, folder: string): Promise<number> {
   return call("let_go_folder", { pairId, folder });
+}
+
+/** Syncs a large new server folder (resolving to the sync that brings it) or leaves it out (`null`). */
+export function answerNewFolder(pairId: PairId, path: string, sync: boolean): Promise<JobId | null> {
+  return call("answer_new_folder", { pairId, path, sync });
 }
 
 /** What a server folder holds (`""` for the top): folders first, with sizes where the server reports them. */

@@ -68,8 +68,13 @@ enum Stage {
     Held,
     /// Runs one segment.
     Running,
-    /// Over; the outcome is recorded and announced.
-    Ended(Outcome),
+    /// Over; the outcome is recorded and announced (boxed: it is much larger than the rest).
+    Ended(Box<Outcome>),
+}
+
+/// The stage of a job that is over with `outcome`.
+fn ended(outcome: Outcome) -> Stage {
+    Stage::Ended(Box::new(outcome))
 }
 
 /// What the driver carries from one stage to the next.
@@ -130,7 +135,7 @@ impl Engine {
             stage = match stage {
                 Stage::Held => self.hold(&job, &mut progress).await,
                 Stage::Running => self.run_segment(&job, &mut progress).await,
-                Stage::Ended(outcome) => break outcome,
+                Stage::Ended(outcome) => break *outcome,
             };
         };
         job.running.send_replace(false);
@@ -152,7 +157,7 @@ impl Engine {
     async fn hold(&self, job: &Job, progress: &mut Progress) -> Stage {
         loop {
             if job.token.is_cancelled() {
-                return Stage::Ended(self.stopped_for_good(job, progress.summary.clone()).await);
+                return ended(self.stopped_for_good(job, progress.summary.clone()).await);
             }
             // Registered before the check, so a wake between the check and the wait counts.
             let notified = job.wake.notified();
@@ -213,7 +218,7 @@ impl Engine {
             Err(error) => {
                 let summary = progress.summary.clone();
                 let kind = error.failure_kind();
-                Stage::Ended(self.failed(job, summary, error.to_string(), kind).await)
+                ended(self.failed(job, summary, error.to_string(), kind).await)
             }
         };
         // The run counts as under way until its end state is recorded.
@@ -265,7 +270,7 @@ impl Engine {
                 job.hub.emit(JobEvent::Finished {
                     summary: summary.clone(),
                 });
-                Stage::Ended(Outcome {
+                ended(Outcome {
                     state: JobState::Completed,
                     summary,
                     error: None,
@@ -274,7 +279,7 @@ impl Engine {
             }
             Err(RunError::Stopped) => match self.reason(job) {
                 StopReason::Cancelled | StopReason::Shutdown => {
-                    Stage::Ended(self.stopped_for_good(job, summary).await)
+                    ended(self.stopped_for_good(job, summary).await)
                 }
                 reason @ (StopReason::Suspended | StopReason::Paused) => {
                     match self.set_state(job, reason.state(), None, None).await {
@@ -282,7 +287,7 @@ impl Engine {
                             progress.announced = Some(reason.state());
                             Stage::Held
                         }
-                        Err(error) => Stage::Ended(
+                        Err(error) => ended(
                             self.failed(job, summary, error.to_string(), FailureKind::Storage)
                                 .await,
                         ),
@@ -291,7 +296,7 @@ impl Engine {
             },
             Err(error) => {
                 let kind = error.kind();
-                Stage::Ended(self.failed(job, summary, error.to_string(), kind).await)
+                ended(self.failed(job, summary, error.to_string(), kind).await)
             }
         }
     }

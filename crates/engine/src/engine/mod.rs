@@ -26,6 +26,7 @@ mod jobs;
 mod left_out;
 mod lifecycle;
 mod login;
+mod new_folders;
 mod refused;
 mod removed;
 mod servers;

@@ -13,6 +13,7 @@
 //! runs the closure on the blocking pool so no tokio worker ever waits on the disk. The
 //! connection's mutex is only held inside that closure, never across an `.await`.
 
+mod answers;
 mod catalogue;
 mod files;
 mod jobs;

@@ -150,4 +150,13 @@ CREATE TABLE ignored (
     PRIMARY KEY (pair_id, path)
 );
 "#,
+    r#"
+-- New server folders larger than a pair's limit that the user said yes to, until synced
+-- (see `journal::answers`).
+CREATE TABLE approved_folders (
+    pair_id INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+    path    TEXT NOT NULL,
+    PRIMARY KEY (pair_id, path)
+);
+"#,
 ];

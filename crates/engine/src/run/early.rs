@@ -94,7 +94,9 @@ pub(super) async fn download_early(
     transfers: &mut Concurrency,
     summary: &mut Summary,
 ) -> Result<Vec<Agreed>, RunError> {
-    let mut proof = Proof::new(known);
+    // Where new server folders may wait for the user's yes, none is downloaded into early:
+    // its size is known only once the listing ends.
+    let mut proof = Proof::new(known, ctx.filter.ask_above().is_some());
     let mut waiting: VecDeque<(RemotePath, RemoteState)> = VecDeque::new();
     let mut running: FuturesUnordered<BoxFuture<'static, Ended>> = FuturesUnordered::new();
     let mut installed = Vec::new();
@@ -205,12 +207,13 @@ struct Proof<'a> {
     tagged: HashSet<(&'a str, u64)>,
     /// The versions of agreed files with an ETag, by size and remote time.
     stamped: HashSet<(u64, Option<i64>)>,
-    /// Whether the journal holds no folder, so no agreed folder can have moved.
-    no_agreed_folders: bool,
+    /// Whether a folder not agreed may take downloads: the journal holds no folder (so no
+    /// agreed folder can have moved), and no new folder may have to wait for the user's yes.
+    new_folders_open: bool,
 }
 
 impl<'a> Proof<'a> {
-    fn new(known: &'a Known) -> Proof<'a> {
+    fn new(known: &'a Known, hold_new_folders: bool) -> Proof<'a> {
         let agreed = known.agreed.values();
         let files = || agreed.clone().filter(|a| !a.is_dir && a.etag.is_some());
         Proof {
@@ -232,7 +235,8 @@ impl<'a> Proof<'a> {
                 .filter_map(|a| Some((validator::opaque(a.etag.as_deref()?), a.size)))
                 .collect(),
             stamped: files().map(|a| (a.size, a.remote_mtime)).collect(),
-            no_agreed_folders: !agreed.clone().any(|a| a.is_dir),
+            new_folders_open: !agreed.clone().any(|a| a.is_dir)
+                && (!hold_new_folders || known.agreed.is_empty()),
         }
     }
 
@@ -305,7 +309,7 @@ impl<'a> Proof<'a> {
         }
         match self.known.agreed.get(folder) {
             Some(agreed) => agreed.is_dir && local.is_some(),
-            None => self.no_agreed_folders,
+            None => self.new_folders_open,
         }
     }
 }

@@ -16,7 +16,7 @@ use super::shared::record_error;
 use super::unicode;
 use crate::filter::{Ignored, Side};
 use crate::journal::{Agreed, PartialDownload};
-use crate::model::{FileError, LocalState, Mode, RemoteState, Summary};
+use crate::model::{FileError, LocalState, Mode, NewFolder, RemoteState, Summary};
 use crate::moves::{self, Move};
 use crate::plan::{Action, Plan, plan, plan_unguarded};
 use crate::progress::Phase;
@@ -72,6 +72,7 @@ pub(super) async fn survey(
             j.agreed(pair)?,
             j.partial_downloads(pair)?,
             j.local_root(pair)?,
+            j.approved_folders(pair)?,
         ))
     });
     let root = RemotePath::root();
@@ -114,7 +115,7 @@ pub(super) async fn survey(
         // What the pair leaves out stands where it is, like an item the scan could not read:
         // nothing is written over it, deleted because of it, or made of it on the server.
         let left_out: Vec<FileError> = ignored.iter().map(as_shield).collect();
-        let (agreed, partials, recorded) = records?;
+        let (agreed, partials, recorded, approved) = records?;
         // Before anything is written or planned: a folder that is not the one synced must not
         // look like a folder whose files were deleted.
         root::verdict(
@@ -143,7 +144,7 @@ pub(super) async fn survey(
             let installed = download_early(ctx, &known, found, transfers, summary).await?;
             known.add_installed(installed);
         }
-        Ok::<_, RunError>((known, skipped, unreadable, recorded, ignored))
+        Ok::<_, RunError>((known, skipped, unreadable, recorded, ignored, approved))
     };
     let (listing, known) = tokio::join!(ctx.run.run_until_cancelled(listed), known);
     // A stop that arrived with the listing's end (the three finished in one poll) is still a
@@ -183,6 +184,7 @@ pub(super) async fn survey(
         unreadable,
         recorded,
         ignored_here,
+        approved,
     ) = known?;
     tokio::fs::create_dir_all(&ctx.local_root)
         .await
@@ -290,6 +292,23 @@ pub(super) async fn survey(
     let there = holders(&ignored_there, &|path| path.to_owned());
     drop_holders_only(&mut local, &here, &remote, &agreed);
     drop_holders_only(&mut remote, &there, &local, &agreed);
+    // A new server folder larger than the pair's limit waits for the user's yes. Not on a
+    // pair's first sync (the user paired the folder knowing what it holds), nor in upload
+    // mode, which downloads nothing.
+    let ask_above = ctx
+        .filter
+        .ask_above()
+        .filter(|_| mode != Mode::Upload && !agreed.is_empty());
+    if let Some(limit) = ask_above {
+        summary.waiting = hold_big_new_folders(&mut remote, &local, &agreed, limit, &approved);
+        let synced: Vec<String> = approved
+            .into_iter()
+            .filter(|path| agreed.contains_key(path))
+            .collect();
+        ctx.journal
+            .call(move |j| j.forget_approvals(pair, &synced))
+            .await?;
+    }
     let left_out = both_sides(ignored_here, ignored_there);
     summary.ignored = left_out.len() as u64;
     ctx.journal
@@ -492,6 +511,46 @@ fn drop_holders_only<S, O>(
             side.remove(folder);
         }
     }
+}
+
+/// Takes out of `remote` each new server folder (neither agreed nor here, in a folder that
+/// is) holding more than `limit` bytes that the user has not said yes to, with all it holds;
+/// returns them with their sizes.
+fn hold_big_new_folders(
+    remote: &mut BTreeMap<String, RemoteState>,
+    local: &BTreeMap<String, LocalState>,
+    agreed: &BTreeMap<String, Agreed>,
+    limit: u64,
+    approved: &[String],
+) -> Vec<NewFolder> {
+    let known = |path: &str| agreed.contains_key(path) || local.contains_key(path);
+    let mut held: Vec<NewFolder> = Vec::new();
+    for (path, _) in remote.iter().filter(|(_, s)| s.is_dir) {
+        let parent_known = path
+            .rsplit_once('/')
+            .is_none_or(|(parent, _)| known(parent));
+        if known(path) || !parent_known || approved.iter().any(|a| a == path) {
+            continue;
+        }
+        let bytes: u64 = remote
+            .range::<String, _>((std::ops::Bound::Excluded(path), std::ops::Bound::Unbounded))
+            .take_while(|(p, _)| p.starts_with(path.as_str()))
+            .filter(|(p, s)| !s.is_dir && is_below(p, path))
+            .map(|(_, s)| s.size)
+            .sum();
+        if bytes > limit {
+            held.push(NewFolder {
+                path: path.clone(),
+                bytes,
+            });
+        }
+    }
+    remote.retain(|path, _| {
+        !held
+            .iter()
+            .any(|h| *path == h.path || is_below(path, &h.path))
+    });
+    held
 }
 
 /// The items the run left out, each path once (in NFC) whichever side it is on.
