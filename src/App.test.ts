@@ -5,6 +5,7 @@ import JobCard from "./components/JobCard.svelte";
 import { JobsState, JobView } from "./lib/jobs.svelte";
 import { clearMocks, mockIPC } from "./lib/ipc/testing";
 import type { JobSnapshotDto } from "$gen/ipc/JobSnapshotDto";
+import type { SummaryDto } from "$gen/ipc/SummaryDto";
 
 const INFO = { version: "9.8.7", platform: "android", arch: "aarch64", dataDir: "/data/user/0/app.tidesync" };
 
@@ -220,6 +221,31 @@ test("editing a server sends its id and keeps the password when none is typed", 
     { id: 3, name: "Work", url: "https://cloud.example/dav/", user: "alice", password: null },
   ]);
 });
+
+/** A finished sync's summary: nothing done, but for `fields`. */
+function summary(fields: Partial<SummaryDto>): SummaryDto {
+  return {
+    filesDownloaded: 0,
+    filesUploaded: 0,
+    bytesDownloaded: 0,
+    bytesUploaded: 0,
+    conflicts: 0,
+    deletedLocal: 0,
+    deletedRemote: 0,
+    moved: 0,
+    createdRemoteRoot: false,
+    filesVerified: 0,
+    errors: [],
+    skipped: [],
+    renamedLocally: [],
+    deletedRemoteToTrash: false,
+    withoutValidators: false,
+    filesCompared: 0,
+    ignored: 0,
+    waiting: [],
+    ...fields,
+  };
+}
 
 const REMOTE = { id: 1, name: "Demo", url: "http://127.0.0.1:9/", user: null, serverKind: null, isDemo: true, pinnedSha256: null };
 const SETTINGS = {
@@ -446,26 +472,7 @@ test("a large new server folder waits on the pair's card until the user answers"
     state: "completed",
     startedAt: 1_796_117_400,
     endedAt: 1_796_117_460,
-    summary: {
-      filesDownloaded: 0,
-      filesUploaded: 0,
-      bytesDownloaded: 0,
-      bytesUploaded: 0,
-      conflicts: 0,
-      deletedLocal: 0,
-      deletedRemote: 0,
-      moved: 0,
-      createdRemoteRoot: false,
-      filesVerified: 0,
-      errors: [],
-      skipped: [],
-      renamedLocally: [],
-      deletedRemoteToTrash: false,
-      withoutValidators: false,
-      filesCompared: 0,
-      ignored: 0,
-      waiting,
-    },
+    summary: summary({ waiting }),
     error: null,
   });
   backend({
@@ -506,26 +513,7 @@ test("a pair lists what its last sync left out, and why", async () => {
         state: "completed",
         startedAt: 1_796_117_400,
         endedAt: 1_796_117_460,
-        summary: {
-          filesDownloaded: 1,
-          filesUploaded: 0,
-          bytesDownloaded: 10,
-          bytesUploaded: 0,
-          conflicts: 0,
-          deletedLocal: 0,
-          deletedRemote: 0,
-          moved: 0,
-          createdRemoteRoot: false,
-          filesVerified: 0,
-          errors: [],
-          skipped: [],
-          renamedLocally: [],
-          deletedRemoteToTrash: false,
-          withoutValidators: false,
-          filesCompared: 0,
-          ignored: 2,
-          waiting: [],
-        },
+        summary: summary({ filesDownloaded: 1, bytesDownloaded: 10, ignored: 2 }),
         error: null,
       },
     ],
