@@ -124,7 +124,7 @@ fn case() -> impl Strategy<Value = Case> {
 fn recased(name: &str, case: usize) -> String {
     match NAMES.iter().find(|v| v.contains(&name)) {
         Some(variants) => variants[case % variants.len()].to_owned(),
-        None if case % 2 == 0 => name.to_lowercase(),
+        None if case.is_multiple_of(2) => name.to_lowercase(),
         None => name.to_uppercase(),
     }
 }

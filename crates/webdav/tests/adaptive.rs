@@ -53,7 +53,7 @@ impl Server {
         let started = Instant::now();
         let n = self.sent.fetch_add(1, Ordering::SeqCst);
         let rtt = match self.slow_one_in {
-            Some(every) if n % every == 0 => self.rtt * 10,
+            Some(every) if n.is_multiple_of(every) => self.rtt * 10,
             _ => self.rtt,
         };
         tokio::time::sleep(rtt / 2).await;

@@ -199,12 +199,12 @@ fn assemble(state: &mut State, asked: &Asked, id: &str) -> Answer {
             );
         }
     }
-    if let Some(unwanted) = asked.header("if-none-match") {
-        if unwanted.trim() == "*" || unwanted.split(',').any(|t| t.trim() == own) {
-            return precondition_failed(
-                "An If-None-Match header was specified, but the ETag matched (or * was specified).",
-            );
-        }
+    if let Some(unwanted) = asked.header("if-none-match")
+        && (unwanted.trim() == "*" || unwanted.split(',').any(|t| t.trim() == own))
+    {
+        return precondition_failed(
+            "An If-None-Match header was specified, but the ETag matched (or * was specified).",
+        );
     }
     if let Some(failed) = if_header(&state.files, asked, None) {
         return failed;
@@ -243,23 +243,23 @@ fn assemble(state: &mut State, asked: &Asked, id: &str) -> Answer {
     }
     // `ChunkingPlugin::verifySize`.
     let total: u64 = upload.chunks.values().map(|c| c.len() as u64).sum();
-    if let Some(announced) = asked.header("oc-total-length") {
-        if announced.trim() != total.to_string() {
-            return sabre_error(
-                400,
-                "Sabre\\DAV\\Exception\\BadRequest",
-                &format!(
-                    "Chunks on server do not sum up to {} but to {total} bytes",
-                    announced.trim()
-                ),
-            );
-        }
+    if let Some(announced) = asked.header("oc-total-length")
+        && announced.trim() != total.to_string()
+    {
+        return sabre_error(
+            400,
+            "Sabre\\DAV\\Exception\\BadRequest",
+            &format!(
+                "Chunks on server do not sum up to {} but to {total} bytes",
+                announced.trim()
+            ),
+        );
     }
     // `QuotaPlugin::beforeMove`.
-    if let Some(free) = state.free() {
-        if total > free {
-            return insufficient(&target, total, free);
-        }
+    if let Some(free) = state.free()
+        && total > free
+    {
+        return insufficient(&target, total, free);
     }
     let upload = state.uploads.remove(id).expect("looked up above");
     let mut data = BytesMut::with_capacity(total as usize);

@@ -578,14 +578,13 @@ fn route(state: &mut State, asked: &Asked, body: Bytes) -> Answer {
         }
     };
     let mut answer = authenticated_route(state, asked, body, authenticated);
-    if let Some(session) = new_session {
-        if let Ok(cookie) =
+    if let Some(session) = new_session
+        && let Ok(cookie) =
             format!("{SESSION_COOKIE}={session}; path=/; HttpOnly; SameSite=Lax").parse()
-        {
-            answer
-                .headers_mut()
-                .append(hyper::header::SET_COOKIE, cookie);
-        }
+    {
+        answer
+            .headers_mut()
+            .append(hyper::header::SET_COOKIE, cookie);
     }
     answer
 }
@@ -644,10 +643,10 @@ fn session_of(state: &State, asked: &Asked) -> Option<Authenticated> {
     if asked.method == Method::POST && !official {
         return None;
     }
-    if let Authenticated::AppPassword(password) = authenticated {
-        if !state.app_passwords.contains(password) {
-            return None;
-        }
+    if let Authenticated::AppPassword(password) = authenticated
+        && !state.app_passwords.contains(password)
+    {
+        return None;
     }
     // The Basic credentials sent along must be the session's user's (`isDavAuthenticated`).
     match authenticate_user(&asked.headers) {

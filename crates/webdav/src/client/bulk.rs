@@ -87,13 +87,13 @@ impl Client {
                 if let Some(proven) = q.proven.as_mut() {
                     proven.refuses_bulk = true;
                 }
-                if let Some(abilities) = q.abilities.as_mut() {
-                    if abilities.bulk_upload.take().is_some() {
-                        tracing::warn!(
-                            %error,
-                            "the server refused bulk upload twice; small files go up one by one"
-                        );
-                    }
+                if let Some(abilities) = q.abilities.as_mut()
+                    && abilities.bulk_upload.take().is_some()
+                {
+                    tracing::warn!(
+                        %error,
+                        "the server refused bulk upload twice; small files go up one by one"
+                    );
                 }
             }
         });

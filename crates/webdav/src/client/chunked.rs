@@ -232,10 +232,10 @@ impl Client {
         if entry.size != total {
             return false;
         }
-        if let Some(sent) = mtime {
-            if entry.modified.map(seconds) != Some(seconds(sent)) {
-                return false;
-            }
+        if let Some(sent) = mtime
+            && entry.modified.map(seconds) != Some(seconds(sent))
+        {
+            return false;
         }
         let Some(reported) = entry
             .checksums

@@ -30,10 +30,10 @@ impl Client {
     /// cleaned is logged, not an error: the file itself is gone.
     pub async fn delete_own(&self, path: &RemotePath) -> Result<(), Error> {
         self.delete(path, EntryKind::File, None).await?;
-        if let Some(trash) = self.trash_url() {
-            if let Err(error) = self.purge_from_trash(&trash, path).await {
-                tracing::debug!(%path, %error, "left in the trash bin");
-            }
+        if let Some(trash) = self.trash_url()
+            && let Err(error) = self.purge_from_trash(&trash, path).await
+        {
+            tracing::debug!(%path, %error, "left in the trash bin");
         }
         Ok(())
     }
