@@ -501,6 +501,39 @@ test("a large new server folder waits on the pair's card until the user answers"
   ]);
 });
 
+test("a file that failed says when automatic sync tries it again", async () => {
+  const now = Math.floor(Date.now() / 1000);
+  backend({
+    list_remotes: () => [REMOTE],
+    list_pairs: () => [{ ...PAIR, settings: { ...SETTINGS, autoSync: true } }],
+    list_conflicts: () => [],
+    job_history: () => [
+      {
+        id: 5,
+        pairId: 7,
+        state: "completed",
+        startedAt: now - 60,
+        endedAt: now - 50,
+        summary: summary({
+          errors: [
+            { path: "report.docx", message: "423 Locked: the file is locked on the server" },
+            { path: "CON.txt", message: "a name Windows does not allow" },
+          ],
+        }),
+        error: null,
+      },
+    ],
+    list_failures: () => [
+      { path: "CON.txt", message: "a name Windows does not allow", attempts: 3, retryAt: null },
+      { path: "report.docx", message: "423 Locked", attempts: 2, retryAt: now + 240 },
+    ],
+  });
+  render(App);
+  const listed = await screen.findAllByTestId("pair-error");
+  await waitFor(() => expect(listed[0]).toHaveTextContent("report.docx: 423 Locked: the file is locked on the server (retrying in 4 min)"));
+  expect(listed[1]).toHaveTextContent("CON.txt: a name Windows does not allow (waits until it changes)");
+});
+
 test("a pair lists what its last sync left out, and why", async () => {
   backend({
     list_remotes: () => [REMOTE],

@@ -2,7 +2,7 @@
 import type { JobStateDto } from "./JobStateDto";
 
 /** Every command the app registers (`tauri::generate_handler!` in src-tauri/src/lib.rs). */
-export type Command = "app_info" | "open_logs_folder" | "list_remotes" | "add_remote" | "update_remote" | "remove_remote" | "add_demo_remote" | "begin_login" | "complete_login" | "cancel_login" | "list_pairs" | "add_pair" | "remove_pair" | "update_pair" | "list_conflicts" | "reveal_conflict" | "refused_deletes" | "decide_deletes" | "list_trash" | "restore_trashed" | "empty_trash" | "default_excludes" | "list_ignored" | "preview_excludes" | "let_go_folder" | "answer_new_folder" | "browse_server" | "make_server_folder" | "start_sync" | "sync_all" | "attach_job" | "pause_job" | "resume_job" | "cancel_job" | "list_jobs" | "job_history" | "debug_lifecycle";
+export type Command = "app_info" | "open_logs_folder" | "list_remotes" | "add_remote" | "update_remote" | "remove_remote" | "add_demo_remote" | "begin_login" | "complete_login" | "cancel_login" | "list_pairs" | "add_pair" | "remove_pair" | "update_pair" | "list_conflicts" | "reveal_conflict" | "refused_deletes" | "decide_deletes" | "list_trash" | "restore_trashed" | "empty_trash" | "default_excludes" | "list_ignored" | "list_failures" | "preview_excludes" | "let_go_folder" | "answer_new_folder" | "browse_server" | "make_server_folder" | "start_sync" | "sync_all" | "attach_job" | "pause_job" | "resume_job" | "cancel_job" | "list_jobs" | "job_history" | "debug_lifecycle";
 
 /** The states after which a job never runs again (`JobState::is_final`). */
 export const FINAL_STATES: readonly JobStateDto[] = ["completed", "cancelled", "failed"];

@@ -280,6 +280,32 @@ impl TryFrom<ExcludesDto> for Excludes {
     }
 }
 
+/// A file a pair could not sync, and when automatic sync tries it again.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct FailureDto {
+    pub path: String,
+    pub message: String,
+    /// Failures in a row.
+    pub attempts: u32,
+    /// When it is tried again (seconds since the Unix epoch); `null` when it waits for the
+    /// file to change.
+    #[ts(type = "number | null")]
+    pub retry_at: Option<i64>,
+}
+
+impl From<tidesync_engine::journal::failures::Failure> for FailureDto {
+    fn from(f: tidesync_engine::journal::failures::Failure) -> Self {
+        FailureDto {
+            path: f.path,
+            message: f.message,
+            attempts: f.attempts,
+            retry_at: f.retry_at,
+        }
+    }
+}
+
 /// One item of a server folder, as a person browsing it sees it.
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]

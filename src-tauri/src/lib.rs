@@ -72,6 +72,7 @@ macro_rules! app_commands {
             commands::pairs::empty_trash,
             commands::excludes::default_excludes,
             commands::excludes::list_ignored,
+            commands::excludes::list_failures,
             commands::excludes::preview_excludes,
             commands::excludes::let_go_folder,
             commands::excludes::answer_new_folder,

@@ -451,6 +451,11 @@ fn left_out_items_are_listed_and_edited_patterns_previewed() {
     assert!(app.folder("Filtered").join("notes.txt").exists());
     assert!(!app.folder("Filtered").join("debug.log").exists());
 
+    assert_eq!(
+        app.ok("list_failures", json!({ "pairId": pair })),
+        json!([]),
+        "nothing failed"
+    );
     let ignored = app.ok("list_ignored", json!({ "pairId": pair }));
     assert_eq!(
         ignored,

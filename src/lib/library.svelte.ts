@@ -13,6 +13,7 @@ import {
   defaultExcludes,
   emptyTrash,
   letGoFolder,
+  listFailures,
   listIgnored,
   makeServerFolder,
   listConflicts,
@@ -44,6 +45,7 @@ import {
   type DefaultPatternDto,
   type ExcludesDto,
   type FilterPreviewDto,
+  type FailureDto,
   type IgnoredDto,
 } from "./ipc";
 
@@ -186,6 +188,11 @@ export class Library {
   /** The patterns every pair leaves out unless switched off. */
   defaultExcludes(): Promise<DefaultPatternDto[]> {
     return defaultExcludes();
+  }
+
+  /** The files a pair could not sync, and when each is tried again. */
+  failures(pairId: PairId): Promise<FailureDto[]> {
+    return listFailures(pairId);
   }
 
   /** What a pair's last sync left out, and why. */

@@ -419,6 +419,9 @@ pub struct Summary {
     /// New server folders larger than the pair's limit, held back until the user says yes
     /// (see `Excludes::ask_above`).
     pub waiting: Vec<NewFolder>,
+    /// The paths among `errors` that fail the same way until something changes (a name the
+    /// phone cannot hold, a link in the way): automatic sync does not try them by the clock.
+    pub waits_for_change: Vec<String>,
     pub errors: Vec<FileError>,
     /// Local items left alone on purpose (symbolic links, special files), with why: shown,
     /// but no failure.

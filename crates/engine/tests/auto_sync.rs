@@ -594,3 +594,56 @@ async fn a_server_change_during_our_own_upload_is_not_taken_for_ours() {
         b"from another client"
     );
 }
+
+/// A file that failed (locked on the server) is tried again by automatic sync without any
+/// change: a minute after the first failure, two after the second; it goes up once the lock
+/// is gone, and its failure is forgotten.
+#[tokio::test(start_paused = true)]
+async fn a_failed_file_is_tried_again_with_growing_waits() {
+    let memory = MemoryPair::new(Mode::TwoWay).await;
+    memory.server.lock_file("report.docx");
+    let mut changes = auto_on_and_settled(&memory).await;
+    edit(&memory, "report.docx", b"my report");
+    let job = next_job(&mut changes).await;
+    let failed = memory.engine.wait(job).await.unwrap();
+    assert_eq!(failed.summary.errors.len(), 1, "{failed:?}");
+    let ended = Instant::now();
+    let failures = memory.engine.failures(memory.pair).await.unwrap();
+    assert_eq!(
+        (failures[0].path.as_str(), failures[0].attempts),
+        ("report.docx", 1)
+    );
+    assert!(failures[0].retry_at.is_some());
+
+    let again = next_job(&mut changes).await;
+    let waited = ended.elapsed();
+    assert!(
+        (Duration::from_secs(59)..Duration::from_secs(65)).contains(&waited),
+        "tried again after {waited:?}"
+    );
+    memory.engine.wait(again).await.unwrap();
+    let ended = Instant::now();
+    assert_eq!(
+        memory.engine.failures(memory.pair).await.unwrap()[0].attempts,
+        2
+    );
+
+    memory.server.unlock_file("report.docx");
+    let third = next_job(&mut changes).await;
+    let waited = ended.elapsed();
+    assert!(
+        (Duration::from_secs(119)..Duration::from_secs(125)).contains(&waited),
+        "tried again after {waited:?}"
+    );
+    let outcome = memory.engine.wait(third).await.unwrap();
+    assert_eq!(outcome.summary.files_uploaded, 1, "{outcome:?}");
+    assert_eq!(memory.server.files()["report.docx"], b"my report");
+    assert!(
+        memory
+            .engine
+            .failures(memory.pair)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -166,7 +166,7 @@ async fn a_storm_of_lifecycle_calls_ends_without_deadlock() {
                         let _ = engine.resume(job);
                     }
                     _ => {
-                        if rng.next_u64() % 10 == 0 {
+                        if rng.next_u64().is_multiple_of(10) {
                             let _ = engine.cancel(job);
                         }
                     }
@@ -227,4 +227,46 @@ async fn shutdown_interrupts_and_a_new_engine_finishes_the_job() {
         "resumed from the checkpoint"
     );
     assert_eq!(std::fs::read(world.local().join("big.bin")).unwrap(), data);
+}
+
+/// Two starts of one pair at once (the user's and automatic sync's) make one job: the second
+/// gets the first one's id.
+#[tokio::test(start_paused = true)]
+async fn two_starts_at_once_make_one_job() {
+    let pair = common::MemoryPair::new(tidesync_engine::Mode::Download).await;
+    pair.server.write("a.txt", b"a");
+    let (first, second) = tokio::join!(pair.engine.start(pair.pair), pair.engine.start(pair.pair));
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first, second);
+    pair.engine.wait(first).await.unwrap();
+    assert_eq!(pair.engine.history().await.unwrap().len(), 1);
+    let next = pair.engine.start(pair.pair).await.unwrap();
+    assert_ne!(next, first, "once it ended, a start makes a new job");
+}
+
+/// A pair another process is syncing (its lock held) is not synced here: the run fails as
+/// busy, naming the other process, and goes through once the lock is free.
+#[tokio::test(start_paused = true)]
+async fn a_pair_another_process_syncs_is_left_to_it() {
+    let pair = common::MemoryPair::new(tidesync_engine::Mode::Download).await;
+    pair.server.write("a.txt", b"a");
+    let held =
+        tidesync_engine::engine::pair_lock::PairLock::take(pair._data.path(), pair.pair).unwrap();
+    let refused = pair.sync().await;
+    assert_eq!(
+        refused.failure,
+        Some(tidesync_engine::FailureKind::Busy),
+        "{refused:?}"
+    );
+    let said = refused.error.unwrap_or_default();
+    assert!(
+        said.contains(&format!(
+            "another Tidesync (process {})",
+            std::process::id()
+        )),
+        "{said}"
+    );
+    assert!(!pair.local.path().join("a.txt").exists());
+    drop(held);
+    assert_eq!(pair.sync().await.summary.files_downloaded, 1);
 }

@@ -1,12 +1,13 @@
-//! What a pair leaves out of its sync: the default patterns, the items its last sync left
-//! out, and a preview of what edited patterns would leave out.
+//! What a pair does not sync: the files that failed and when they are tried again, the
+//! default patterns, the items its last sync left out, a preview of what edited patterns
+//! would leave out, and the answers about folders it left out or holds back.
 
 use tauri::State;
 use tidesync_engine::filter::{DEFAULT_PATTERNS, Excludes};
 use tidesync_engine::{JobId, PairId};
 
 use crate::AppState;
-use crate::dto::{DefaultPatternDto, ExcludesDto, FilterPreviewDto, IgnoredDto};
+use crate::dto::{DefaultPatternDto, ExcludesDto, FailureDto, FilterPreviewDto, IgnoredDto};
 use crate::error::Error;
 
 /// The patterns every pair leaves out unless its settings switch them off.
@@ -19,6 +20,21 @@ pub fn default_excludes() -> Vec<DefaultPatternDto> {
             what: d.what.to_owned(),
         })
         .collect()
+}
+
+/// The files the pair could not sync, and when automatic sync tries each again.
+#[tauri::command]
+pub async fn list_failures(
+    state: State<'_, AppState>,
+    pair_id: PairId,
+) -> Result<Vec<FailureDto>, Error> {
+    Ok(state
+        .engine
+        .failures(pair_id)
+        .await?
+        .into_iter()
+        .map(FailureDto::from)
+        .collect())
 }
 
 /// What the pair's last sync left out, and why.

@@ -10,6 +10,7 @@ import type { TrashedDto } from "$gen/ipc/TrashedDto";
 import type { BrowsedDto } from "$gen/ipc/BrowsedDto";
 import type { DefaultPatternDto } from "$gen/ipc/DefaultPatternDto";
 import type { ExcludesDto } from "$gen/ipc/ExcludesDto";
+import type { FailureDto } from "$gen/ipc/FailureDto";
 import type { FilterPreviewDto } from "$gen/ipc/FilterPreviewDto";
 import type { IgnoredDto } from "$gen/ipc/IgnoredDto";
 import type { RefusedDeletesDto } from "$gen/ipc/RefusedDeletesDto";
@@ -37,6 +38,7 @@ export type { AppInfo } from "$gen/ipc/AppInfo";
 export type { BrowsedDto } from "$gen/ipc/BrowsedDto";
 export type { DefaultPatternDto } from "$gen/ipc/DefaultPatternDto";
 export type { ExcludesDto } from "$gen/ipc/ExcludesDto";
+export type { FailureDto } from "$gen/ipc/FailureDto";
 export type { FilterPreviewDto } from "$gen/ipc/FilterPreviewDto";
 export type { IgnoredDto } from "$gen/ipc/IgnoredDto";
 export type { NewFolderDto } from "$gen/ipc/NewFolderDto";
@@ -212,6 +214,11 @@ export function emptyTrash(pairId: PairId): Promise<number> {
 /** The patterns every pair leaves out unless its settings switch them off. */
 export function defaultExcludes(): Promise<DefaultPatternDto[]> {
   return call("default_excludes", {});
+}
+
+/** The files a pair could not sync, and when automatic sync tries each again. */
+export function listFailures(pairId: PairId): Promise<FailureDto[]> {
+  return call("list_failures", { pairId });
 }
 
 /** What a pair's last sync left out, and why. */

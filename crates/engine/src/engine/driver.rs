@@ -23,6 +23,7 @@ use tracing::Instrument;
 
 use super::RefusedDeletes;
 use super::connect::Limits;
+use super::pair_lock::PairLock;
 use super::{Engine, EngineError, EngineOptions, JobChange, Outcome, lock};
 use crate::journal::JournalError;
 use crate::model::{
@@ -88,6 +89,8 @@ struct Progress {
 /// What a run segment needs, gathered when it starts.
 struct Setup {
     ctx: Context,
+    /// The pair's lock, held for the run (see [`super::pair_lock`]).
+    _lock: PairLock,
     /// The pair's remote and the hints its record held: what the run learns beyond them is
     /// kept for the next process.
     remote: (RemoteId, ServerHints),
@@ -206,6 +209,7 @@ impl Engine {
         let stage = match setup {
             Ok(Setup {
                 ctx,
+                _lock,
                 remote,
                 mode,
                 mut transfers,
@@ -264,8 +268,8 @@ impl Engine {
         }
         match result {
             Ok(()) => {
-                let _ = self
-                    .set_state(job, JobState::Completed, Some(&summary), None)
+                self.note_failures(job.pair, &summary).await;
+                self.record_end(job, JobState::Completed, Some(&summary), None)
                     .await;
                 job.hub.emit(JobEvent::Finished {
                     summary: summary.clone(),
@@ -325,7 +329,7 @@ impl Engine {
             JobState::Cancelled
         };
         let recorded = (state == JobState::Cancelled).then_some(&summary);
-        let _ = self.set_state(job, state, recorded, None).await;
+        self.record_end(job, state, recorded, None).await;
         if state == JobState::Cancelled {
             job.hub.emit(JobEvent::Finished {
                 summary: summary.clone(),
@@ -347,8 +351,7 @@ impl Engine {
         kind: FailureKind,
     ) -> Outcome {
         tracing::warn!(error = %message, "job failed");
-        let _ = self
-            .set_state(job, JobState::Failed, Some(&summary), Some(&message))
+        self.record_end(job, JobState::Failed, Some(&summary), Some(&message))
             .await;
         job.hub.emit(JobEvent::Failed {
             message: message.clone(),
@@ -375,6 +378,46 @@ impl Engine {
             .journal
             .call(move |j| j.set_job_state(id, state, summary.as_ref(), error.as_deref()))
             .await?;
+        self.announce(job, state);
+        Ok(())
+    }
+
+    /// Records how a job ended. Where the journal cannot take it, the end is announced all the
+    /// same (the journal's record serves the next process, which then finds the job unfinished
+    /// and resumes it from its checkpoint, harmlessly), and the failure is logged.
+    async fn record_end(
+        &self,
+        job: &Job,
+        state: JobState,
+        summary: Option<&Summary>,
+        error: Option<&str>,
+    ) {
+        if let Err(failure) = self.set_state(job, state, summary, error).await {
+            tracing::error!(%failure, ?state, "the journal could not record how the job ended");
+            self.announce(job, state);
+        }
+    }
+
+    /// Keeps what a completed run could not sync, for automatic sync to try again (see
+    /// `journal::failures`). It only schedules tries, so a journal that cannot take it fails
+    /// nothing; that is logged.
+    async fn note_failures(&self, pair: PairId, summary: &Summary) {
+        let (errors, lasting) = (summary.errors.clone(), summary.waits_for_change.clone());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let noted = self
+            .inner
+            .journal
+            .call(move |j| j.note_failures(pair, &errors, &lasting, now))
+            .await;
+        if let Err(error) = noted {
+            tracing::warn!(%error, "could not record the files that failed");
+        }
+    }
+
+    /// Tells the job's subscribers and the job list of its new state.
+    fn announce(&self, job: &Job, state: JobState) {
         job.hub.update(|s| s.state = state);
         job.hub.emit(JobEvent::StateChanged { state });
         // No receiver is fine: nobody is watching the job list.
@@ -383,11 +426,14 @@ impl Engine {
             pair_id: job.pair,
             state,
         });
-        Ok(())
     }
 
     /// Everything a run of `job` needs: its pair, a client for the pair's remote folder.
     async fn setup(&self, job: &Job, run: CancellationToken) -> Result<Setup, EngineError> {
+        let (data_dir, id) = (self.inner.data_dir.clone(), job.pair);
+        let lock = tokio::task::spawn_blocking(move || PairLock::take(&data_dir, id))
+            .await
+            .map_err(|e| EngineError::Worker(e.to_string()))??;
         let pair = self.pair(job.pair).await?;
         let remote = self.remote(pair.remote_id).await?;
         let client = self
@@ -396,6 +442,7 @@ impl Engine {
             .client(&remote, &pair.remote_path, Limits::of(&pair))?;
         let options = &self.inner.options;
         Ok(Setup {
+            _lock: lock,
             ctx: Context {
                 pair: pair.id,
                 local_root: pair.local_dir.clone(),

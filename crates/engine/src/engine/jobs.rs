@@ -19,6 +19,12 @@ impl Engine {
         if self.inner.root.is_cancelled() {
             return Err(EngineError::ShuttingDown);
         }
+        // One job per pair: the check and the new job happen under one lock, so a second
+        // start (the user's beside automatic sync's) gets the job under way.
+        let _one_start_at_a_time = self.inner.starting.lock().await;
+        if let Some(running) = self.unfinished_job(pair) {
+            return Ok(running);
+        }
         self.pair(pair).await?;
         let id = self.inner.journal.call(move |j| j.create_job(pair)).await?;
         self.spawn(id, pair, JobState::Queued);

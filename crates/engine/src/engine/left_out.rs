@@ -1,8 +1,10 @@
-//! What a pair leaves out of its sync, for the user to see: the items its last sync left out
-//! and why, and how much a change of its patterns would leave out.
+//! What a pair's syncs did not sync, for the user to see: the files that failed and when they
+//! are tried again, the items its last sync left out and why, and how much a change of its
+//! patterns would leave out.
 
 use super::{Engine, EngineError};
 use crate::filter::{Excludes, Filter, Ignored};
+use crate::journal::failures::Failure;
 use crate::model::{InvalidSetting, PairId};
 
 /// How much a filter leaves out of what a pair's folder is known to hold.
@@ -15,6 +17,12 @@ pub struct FilterPreview {
 }
 
 impl Engine {
+    /// The files `pair` could not sync, and when automatic sync tries each again.
+    pub async fn failures(&self, pair: PairId) -> Result<Vec<Failure>, EngineError> {
+        self.pair(pair).await?;
+        Ok(self.inner.journal.call(move |j| j.failures(pair)).await?)
+    }
+
     /// What `pair`'s last sync left out, by path.
     pub async fn ignored(&self, pair: PairId) -> Result<Vec<Ignored>, EngineError> {
         self.pair(pair).await?;

@@ -27,6 +27,7 @@ mod left_out;
 mod lifecycle;
 mod login;
 mod new_folders;
+pub mod pair_lock;
 mod refused;
 mod removed;
 mod servers;
@@ -147,6 +148,8 @@ pub enum EngineError {
     NotAFolder(String),
     #[error("a sync of this {0} is under way; cancel it first")]
     Busy(&'static str),
+    #[error(transparent)]
+    PairLocked(#[from] pair_lock::PairLockError),
     #[error("{0} is still chosen to sync; only a folder no longer synced can be let go")]
     StillSynced(String),
     #[error("a password was given without a user name")]
@@ -183,7 +186,9 @@ impl EngineError {
             EngineError::NoRemote(_) | EngineError::NoPair(_) | EngineError::NoJob(_) => {
                 FailureKind::NotFound
             }
-            EngineError::JobEnded(_) | EngineError::Busy(_) => FailureKind::Busy,
+            EngineError::JobEnded(_) | EngineError::Busy(_) | EngineError::PairLocked(_) => {
+                FailureKind::Busy
+            }
             EngineError::ShuttingDown => FailureKind::ShuttingDown,
             EngineError::RemotePath(..)
             | EngineError::NotAFolder(_)
@@ -231,6 +236,11 @@ pub struct Engine {
 
 struct Inner {
     journal: Journal,
+    /// The folder of the journal, where pairs' locks are (see [`pair_lock`]).
+    data_dir: std::path::PathBuf,
+    /// Held while a start checks for a job of its pair and makes one: two starts at once
+    /// (the user's and automatic sync's) make one job.
+    starting: tokio::sync::Mutex<()>,
     options: EngineOptions,
     /// Cancelled by `shutdown()`: every job token is its child.
     root: CancellationToken,
@@ -269,6 +279,8 @@ impl Engine {
         Ok(Engine {
             inner: Arc::new(Inner {
                 journal,
+                data_dir: data_dir.to_owned(),
+                starting: tokio::sync::Mutex::new(()),
                 options,
                 root: CancellationToken::new(),
                 tracker: TaskTracker::new(),

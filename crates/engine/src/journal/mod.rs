@@ -15,6 +15,7 @@
 
 mod answers;
 mod catalogue;
+pub mod failures;
 mod files;
 mod jobs;
 mod left_out;

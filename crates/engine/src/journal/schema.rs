@@ -159,4 +159,16 @@ CREATE TABLE approved_folders (
     PRIMARY KEY (pair_id, path)
 );
 "#,
+    r#"
+-- Files a pair could not sync, and when automatic sync tries each again (NULL: when it
+-- changes); see `journal::failures`.
+CREATE TABLE failures (
+    pair_id  INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+    path     TEXT NOT NULL,
+    message  TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    retry_at INTEGER,
+    PRIMARY KEY (pair_id, path)
+);
+"#,
 ];

@@ -142,6 +142,9 @@ pub struct MemoryRemote {
     /// While set, listings and uploads give no ETag and no modification time, as some
     /// minimal servers do (see [`MemoryRemote::drop_validators`]).
     pub(super) without_validators: std::sync::atomic::AtomicBool,
+    /// Files a writer has open: an upload of one, or a move onto it, is answered 423 Locked,
+    /// as Nextcloud's file locking does (see [`MemoryRemote::lock_file`]).
+    locked: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl MemoryRemote {
@@ -292,6 +295,32 @@ impl MemoryRemote {
     /// The most MKCOLs that were ever under way at once.
     pub fn mkcols_at_once(&self) -> u64 {
         self.mkcols_most.load(Ordering::SeqCst)
+    }
+
+    /// From now on, an upload of `path` (or a move onto it) is answered 423 Locked, until
+    /// [`unlock_file`].
+    ///
+    /// [`unlock_file`]: MemoryRemote::unlock_file
+    pub fn lock_file(&self, path: &str) {
+        self.locked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(path.to_owned());
+    }
+
+    /// Takes back [`lock_file`](MemoryRemote::lock_file).
+    pub fn unlock_file(&self, path: &str) {
+        self.locked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(path);
+    }
+
+    pub(super) fn is_locked(&self, path: &str) -> bool {
+        self.locked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(path)
     }
 
     /// Deletes a path and everything below it directly.

@@ -313,6 +313,9 @@ impl Remote for MemoryRemote {
         overwrite: Overwrite,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
+            if self.is_locked(to.as_str()) {
+                return Err(status(webdav_method("MOVE"), to, StatusCode::LOCKED));
+            }
             let mut items = self.lock();
             if !items.contains_key(from.as_str()) {
                 return Err(status(webdav_method("MOVE"), from, StatusCode::NOT_FOUND));
@@ -357,6 +360,9 @@ impl MemoryRemote {
         precondition: &Precondition,
         mtime: Option<SystemTime>,
     ) -> Result<Uploaded, Error> {
+        if self.is_locked(path.as_str()) {
+            return Err(status(Method::PUT, path, StatusCode::LOCKED));
+        }
         let mut items = self.lock();
         if !has_parent(&items, path) {
             return Err(status(Method::PUT, path, StatusCode::CONFLICT));

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::RunError;
 use super::actions::perform;
-use super::shared::{Effect, is_below, record, record_error};
+use super::shared::{Effect, is_below, record, record_error, record_lasting_error};
 use super::survey::Survey;
 use crate::model::Summary;
 use crate::plan::{Action, Plan};
@@ -309,6 +309,9 @@ pub(super) fn account_for(
             Severity::EndsRun(error) => {
                 fatal.get_or_insert(error);
             }
+            Severity::File(
+                error @ (TransferError::ThroughLink { .. } | TransferError::TooLong { .. }),
+            ) => record_lasting_error(ctx, summary, &path, &file_message(error)),
             Severity::File(error) => record_error(ctx, summary, &path, &file_message(error)),
         },
     }

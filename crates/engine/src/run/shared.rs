@@ -61,6 +61,20 @@ impl Checked {
     }
 }
 
+/// [`record_error`] for a failure that stays until something changes (a name the phone cannot
+/// hold, a link in the way): automatic sync does not try it again by the clock.
+pub(super) fn record_lasting_error(
+    ctx: &Context,
+    summary: &mut Summary,
+    path: &str,
+    message: &str,
+) {
+    record_error(ctx, summary, path, message);
+    if !summary.waits_for_change.iter().any(|p| p == path) {
+        summary.waits_for_change.push(path.to_owned());
+    }
+}
+
 /// Counts a file that could not be synced and tells the subscribers.
 pub(super) fn record_error(ctx: &Context, summary: &mut Summary, path: &str, message: &str) {
     summary.errors.push(FileError {

@@ -12,7 +12,7 @@ use super::RunError;
 use super::early::{Known, download_early};
 use super::letter_case;
 use super::shared::is_below;
-use super::shared::record_error;
+use super::shared::record_lasting_error;
 use super::unicode;
 use crate::filter::{Ignored, Side};
 use crate::journal::{Agreed, PartialDownload};
@@ -205,7 +205,7 @@ pub(super) async fn survey(
     }
     for rejected in &listing.rejected {
         tracing::warn!(href = %rejected.href, error = %rejected.error, "remote entry skipped");
-        record_error(
+        record_lasting_error(
             ctx,
             summary,
             &rejected.href,
@@ -236,7 +236,7 @@ pub(super) async fn survey(
         remote.insert(path.to_owned(), remote_state(entry));
     }
     for (path, why) in hide_too_long(&ctx.local_root, &mut remote) {
-        record_error(ctx, summary, &path, &why);
+        record_lasting_error(ctx, summary, &path, &why);
     }
     // The server's twins (two Unicode forms of a name; on a case-insensitive volume, also
     // two letter cases) each get a local copy of their own.
@@ -261,7 +261,7 @@ pub(super) async fn survey(
         note(&mut summary.renamed_locally, twin);
     }
     for clash in matched.clashes {
-        record_error(ctx, summary, &clash.path, &clash.message);
+        record_lasting_error(ctx, summary, &clash.path, &clash.message);
     }
     // What the server leaves out shields its path on the phone too.
     let mut shields = matched.shields;
@@ -278,7 +278,7 @@ pub(super) async fn survey(
         }
     }
     for error in unreadable {
-        record_error(ctx, summary, &error.path, &error.message);
+        record_lasting_error(ctx, summary, &error.path, &error.message);
     }
     // A folder on one side only that holds nothing but what the pair leaves out is left
     // alone: not made on the other side, and, once the other side deleted it, kept quietly.

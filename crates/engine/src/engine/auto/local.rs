@@ -210,7 +210,7 @@ fn by_path(agreed: Vec<Agreed>) -> BTreeMap<String, Agreed> {
 
 /// `path` relative to `root`, `/`-separated, or `None` for the root itself, a path outside
 /// it, a name that is not UTF-8, or one of Tidesync's own files (part files, the marker).
-fn relative(root: &Path, path: &Path) -> Option<String> {
+pub(super) fn relative(root: &Path, path: &Path) -> Option<String> {
     let rest = path.strip_prefix(root).ok()?;
     let mut parts = Vec::new();
     for part in rest.components() {

@@ -20,7 +20,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::local::{LocalChange, Verdict, check_paths, check_tree};
+use super::local::{LocalChange, Verdict, check_paths, check_tree, relative};
 use super::server::{Propagation, ServerWatch};
 use super::{AutoStatus, ServerCheck};
 use crate::engine::{Engine, Outcome};
@@ -94,6 +94,8 @@ struct State {
     delay: Duration,
     /// The last check or run failed to reach the server: the next success syncs.
     failing: bool,
+    /// When the earliest file that failed is tried again (see `journal::failures`).
+    retry_at: Option<Instant>,
     watching: bool,
     error: Option<String>,
 }
@@ -126,6 +128,7 @@ impl Supervisor {
             next_check_wall: SystemTime::now() + every,
             delay: every,
             failing: false,
+            retry_at: self.next_retry().await,
             watching: guard.is_some(),
             error: None,
         };
@@ -149,6 +152,11 @@ impl Supervisor {
                 }
                 Some(change) = changes.recv() => state.pending.add(change),
                 () = sleep_until(due) => self.look_local(&mut state).await,
+                () = sleep_until(state.retry_at.filter(|_| idle)) => {
+                    tracing::debug!("trying the files that failed again");
+                    state.retry_at = None;
+                    state.queued = true;
+                }
                 () = tokio::time::sleep_until(state.next_check), if idle => {
                     self.check(&mut state).await;
                 }
@@ -218,6 +226,13 @@ impl Supervisor {
         let (pair, root) = (self.pair.id, self.pair.local_dir.clone());
         let filter = (self.filter(), state.fold);
         let verdict = tokio::task::spawn_blocking(move || {
+            // A file that failed and changed since starts its count of failures over.
+            let changed: Vec<String> = pending
+                .paths
+                .iter()
+                .filter_map(|path| relative(&root, path))
+                .collect();
+            journal.reset_failures(pair, &changed)?;
             let verdict = match pending.overflowed {
                 true => Verdict::Unsure,
                 false => check_paths(&journal, pair, &root, &pending.paths, &filter)?,
@@ -327,8 +342,35 @@ impl Supervisor {
         }
     }
 
+    /// When the earliest file that failed is tried again, if any waits for the clock.
+    async fn next_retry(&self) -> Option<Instant> {
+        let pair = self.pair.id;
+        let at = match self
+            .engine
+            .inner
+            .journal
+            .call(move |j| j.next_retry(pair))
+            .await
+        {
+            Ok(at) => at?,
+            Err(error) => {
+                tracing::warn!(%error, "could not read when failed files are tried again");
+                return None;
+            }
+        };
+        let now = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        Some(Instant::now() + Duration::from_secs(at.saturating_sub(now).max(0) as u64))
+    }
+
     /// A run ended: what it means for the next check.
     async fn ended(&self, state: &mut State, outcome: Option<Outcome>) {
+        // A run that completed without a failed file left nothing to try again.
+        state.retry_at = match &outcome {
+            Some(o) if o.state == JobState::Completed && o.summary.errors.is_empty() => None,
+            _ => self.next_retry().await,
+        };
         let every = self.pair.settings.check_every;
         match outcome {
             Some(outcome) if outcome.state == JobState::Completed => {
