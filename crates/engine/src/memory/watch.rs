@@ -5,14 +5,14 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::mpsc;
+use crate::engine::auto::changes::ChangeSink;
 
 use crate::engine::{LocalChange, WatchError, WatchSource};
 
-/// Hands each watched folder's channel to the test.
+/// Hands each watched folder's change sink to the test.
 #[derive(Debug, Default)]
 pub struct ManualWatch {
-    watching: Arc<Mutex<HashMap<PathBuf, mpsc::UnboundedSender<LocalChange>>>>,
+    watching: Arc<Mutex<HashMap<PathBuf, ChangeSink>>>,
 }
 
 impl ManualWatch {
@@ -25,7 +25,7 @@ impl ManualWatch {
     pub fn send(&self, root: &Path, change: LocalChange) -> bool {
         self.lock()
             .get(root)
-            .is_some_and(|sender| sender.send(change).is_ok())
+            .is_some_and(|sender| sender.send(change))
     }
 
     /// Whether anybody watches `root` now.
@@ -33,19 +33,13 @@ impl ManualWatch {
         self.lock().get(root).is_some_and(|s| !s.is_closed())
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<PathBuf, mpsc::UnboundedSender<LocalChange>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, ChangeSink>> {
         self.watching.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl WatchSource for ManualWatch {
-    fn watch(
-        &self,
-        root: &Path,
-        changes: mpsc::UnboundedSender<LocalChange>,
-    ) -> Result<Box<dyn Send>, WatchError> {
+    fn watch(&self, root: &Path, changes: ChangeSink) -> Result<Box<dyn Send>, WatchError> {
         self.lock().insert(root.to_owned(), changes);
         Ok(Box::new(()))
     }

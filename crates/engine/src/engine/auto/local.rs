@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use notify::event::{AccessKind, AccessMode};
 use notify::{EventKind, RecursiveMode, Watcher as _};
-use tokio::sync::mpsc;
 
+use super::changes::ChangeSink;
 use crate::filter::Filter;
 use crate::journal::{Agreed, Journal, JournalError};
 use crate::model::{PairId, is_internal_path};
@@ -31,11 +31,7 @@ pub enum LocalChange {
 pub trait WatchSource: fmt::Debug + Send + Sync + 'static {
     /// Watches `root` and everything below it, sending what it sees to `changes` until the
     /// returned guard is dropped.
-    fn watch(
-        &self,
-        root: &Path,
-        changes: mpsc::UnboundedSender<LocalChange>,
-    ) -> Result<Box<dyn Send>, WatchError>;
+    fn watch(&self, root: &Path, changes: ChangeSink) -> Result<Box<dyn Send>, WatchError>;
 }
 
 /// Why a folder cannot be watched.
@@ -54,11 +50,7 @@ pub struct WatchError {
 pub struct NotifyWatch;
 
 impl WatchSource for NotifyWatch {
-    fn watch(
-        &self,
-        root: &Path,
-        changes: mpsc::UnboundedSender<LocalChange>,
-    ) -> Result<Box<dyn Send>, WatchError> {
+    fn watch(&self, root: &Path, changes: ChangeSink) -> Result<Box<dyn Send>, WatchError> {
         let failed = |source| WatchError {
             path: root.to_owned(),
             source,
@@ -75,8 +67,8 @@ impl WatchSource for NotifyWatch {
                     }
                 };
                 if let Some(change) = change {
-                    // The receiver is gone once automatic sync stops; nothing to tell then.
-                    let _ = changes.send(change);
+                    // Nobody listens once automatic sync stops; nothing to tell then.
+                    changes.send(change);
                 }
             })
             .map_err(failed)?;

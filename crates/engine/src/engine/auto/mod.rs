@@ -3,6 +3,7 @@
 //! resume and when the network is back. Turning it off cancels the task, its timers and its
 //! watcher with it.
 
+pub mod changes;
 pub mod local;
 mod server;
 mod supervisor;

@@ -11,16 +11,16 @@
 //! run's own writes are in the journal by then and count as no change), and at most one more
 //! run follows. While the app is suspended nothing is checked or started; the resume nudges.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use super::changes::{ChangeQueue, ChangeSink};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::local::{LocalChange, Verdict, check_paths, check_tree, relative};
+use super::local::{Verdict, check_paths, check_tree, relative};
 use super::server::{Propagation, ServerWatch};
 use super::{AutoStatus, ServerCheck};
 use crate::engine::{Engine, Outcome};
@@ -36,8 +36,6 @@ pub const MAX_BACKOFF: u32 = 4;
 /// After a failed check the next comes this soon (or at the interval, if sooner), then
 /// backs off like an idle one: the network may be back any moment.
 pub const RETRY_FIRST: Duration = Duration::from_secs(30);
-/// Past this many pending paths, a scan of the folder is cheaper than looking at each.
-const MAX_PENDING: usize = 10_000;
 
 pub(super) struct Supervisor {
     pub(super) engine: Engine,
@@ -47,28 +45,19 @@ pub(super) struct Supervisor {
     pub(super) status: watch::Sender<AutoStatus>,
 }
 
-/// Local events not yet looked at.
+/// When local events not yet looked at came (what they were waits in the [`ChangeQueue`]).
 #[derive(Default)]
 struct Pending {
-    paths: BTreeSet<PathBuf>,
-    overflowed: bool,
     first: Option<Instant>,
     last: Option<Instant>,
 }
 
 impl Pending {
-    fn add(&mut self, change: LocalChange) {
+    /// Something more was seen now.
+    fn add(&mut self) {
         let now = Instant::now();
         self.first.get_or_insert(now);
         self.last = Some(now);
-        match change {
-            LocalChange::Paths(paths) => self.paths.extend(paths),
-            LocalChange::Overflow => self.overflowed = true,
-        }
-        if self.paths.len() > MAX_PENDING {
-            self.paths.clear();
-            self.overflowed = true;
-        }
     }
 
     /// When the events are due to be looked at.
@@ -111,7 +100,7 @@ impl State {
 impl Supervisor {
     pub(super) async fn run(self) {
         let every = self.pair.settings.check_every;
-        let (sender, mut changes) = mpsc::unbounded_channel();
+        let (sender, changes) = super::changes::queue();
         let mut guard = self.watch(&sender);
         let (disk, root) = (self.engine.inner.options.disk, self.pair.local_dir.clone());
         let fold = tokio::task::spawn_blocking(move || disk.is_case_insensitive(&root))
@@ -150,8 +139,8 @@ impl Supervisor {
                         state.queued = true;
                     }
                 }
-                Some(change) = changes.recv() => state.pending.add(change),
-                () = sleep_until(due) => self.look_local(&mut state).await,
+                () = changes.added() => state.pending.add(),
+                () = sleep_until(due) => self.look_local(&mut state, &changes).await,
                 () = sleep_until(state.retry_at.filter(|_| idle)) => {
                     tracing::debug!("trying the files that failed again");
                     state.retry_at = None;
@@ -176,7 +165,7 @@ impl Supervisor {
 
     /// Starts the folder watcher; `None` while the folder cannot be watched (it does not
     /// exist before the first run, say): retried after every run.
-    fn watch(&self, sender: &mpsc::UnboundedSender<LocalChange>) -> Option<Box<dyn Send>> {
+    fn watch(&self, sender: &ChangeSink) -> Option<Box<dyn Send>> {
         match self
             .engine
             .inner
@@ -220,8 +209,9 @@ impl Supervisor {
     }
 
     /// Looks at the local paths that changed: a run if any differs from the journal.
-    async fn look_local(&self, state: &mut State) {
-        let pending = std::mem::take(&mut state.pending);
+    async fn look_local(&self, state: &mut State, changes: &ChangeQueue) {
+        state.pending = Pending::default();
+        let pending = changes.take();
         let journal = self.engine.inner.journal.clone();
         let (pair, root) = (self.pair.id, self.pair.local_dir.clone());
         let filter = (self.filter(), state.fold);
