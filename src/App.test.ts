@@ -146,6 +146,19 @@ test("a job card draws everything from the snapshot", async () => {
   expect(screen.getByRole("button", { name: "Pause" })).toBeEnabled();
 });
 
+test("files failing while a job runs are listed once each, however often they fail", async () => {
+  backend();
+  const view = new JobView(snapshot());
+  render(JobCard, { view, jobs: new JobsState(), title: "Demo remote" });
+  for (let pass = 0; pass < 3; pass++) {
+    view.apply({ type: "fileFailed", path: "locked.docx", message: `423 Locked (pass ${pass})` });
+  }
+  view.apply({ type: "fileFailed", path: "other.txt", message: "gone" });
+  const listed = await screen.findByTestId("job-failures");
+  expect(listed).toHaveTextContent("2 files failed so far");
+  expect(listed).toHaveTextContent("locked.docx: 423 Locked (pass 2)");
+});
+
 test("an older snapshot never overwrites a newer one, and the end shows what changed", async () => {
   backend();
   const view = new JobView(snapshot());

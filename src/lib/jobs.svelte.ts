@@ -27,7 +27,8 @@ const RECENT = 5;
 export class JobView {
   snapshot = $state<JobSnapshotDto>() as JobSnapshotDto;
   recent = $state<string[]>([]);
-  failures = $state<{ path: string; message: string }[]>([]);
+  /** Files that failed so far, by path (a file failing again in a later pass is one entry). */
+  failures = new SvelteMap<string, string>();
   summary = $state<SummaryDto | null>(null);
   error = $state<IpcError | null>(null);
   /** A button was pressed and its command has not answered yet. */
@@ -63,7 +64,7 @@ export class JobView {
         this.recent = [event.path, ...this.recent].slice(0, RECENT);
         break;
       case "fileFailed":
-        this.failures = [...this.failures, { path: event.path, message: event.message }];
+        this.failures.set(event.path, event.message);
         break;
       case "finished":
         this.summary = event.summary;
