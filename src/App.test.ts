@@ -187,10 +187,12 @@ test("an older snapshot never overwrites a newer one, and the end shows what cha
       filesCompared: 3,
       ignored: 4,
       waiting: [],
+      unsettled: true,
     },
   });
   expect(await screen.findByTestId("summary")).toHaveTextContent("9 downloaded");
   expect(screen.getByTestId("ignored")).toHaveTextContent("4 items were left out");
+  expect(screen.getByTestId("unsettled")).toHaveTextContent("what is left goes with the next sync");
   expect(screen.getByTestId("skipped")).toHaveTextContent("1 item left alone");
   expect(screen.getByTestId("without-validators")).toHaveTextContent("3 compared this time");
   expect(screen.getByTestId("skipped")).toHaveTextContent("Music: not synced: symbolic links are not followed");
@@ -256,6 +258,7 @@ function summary(fields: Partial<SummaryDto>): SummaryDto {
     filesCompared: 0,
     ignored: 0,
     waiting: [],
+    unsettled: false,
     ...fields,
   };
 }

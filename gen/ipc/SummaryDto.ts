@@ -45,6 +45,10 @@ filesCompared: number,
  */
 ignored: number, 
 /**
+ * The folder kept changing while it synced: what is left goes with the next sync.
+ */
+unsettled: boolean, 
+/**
  * New server folders larger than the pair's limit, waiting for the user's yes
  * (`answer_new_folder`).
  */

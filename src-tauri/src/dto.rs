@@ -854,6 +854,8 @@ pub struct SummaryDto {
     pub files_compared: u64,
     /// Items the pair's patterns or largest size left out (`list_ignored` lists them).
     pub ignored: u64,
+    /// The folder kept changing while it synced: what is left goes with the next sync.
+    pub unsettled: bool,
     /// New server folders larger than the pair's limit, waiting for the user's yes
     /// (`answer_new_folder`).
     pub waiting: Vec<NewFolderDto>,
@@ -902,6 +904,7 @@ impl From<Summary> for SummaryDto {
             without_validators: s.without_validators,
             files_compared: s.files_compared,
             ignored: s.ignored,
+            unsettled: s.unsettled,
             waiting: s
                 .waiting
                 .into_iter()

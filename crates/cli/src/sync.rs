@@ -169,6 +169,8 @@ pub(crate) struct Report<'a> {
     deleted_remote_to_trash: bool,
     /// The remote folder did not exist and this sync created it.
     created_remote_root: bool,
+    /// The folder kept changing while it synced: what is left goes with the next sync.
+    unsettled: bool,
     /// Why the sync failed, when it did: `auth`, `untrustedCertificate`, `forbidden`,
     /// `network`, `massDelete`, `storage`, `localAccess`, `folderGone`, `notFound` or `other`.
     failure: Option<FailureKind>,
@@ -198,6 +200,7 @@ impl<'a> Report<'a> {
             renamed_locally: &outcome.summary.renamed_locally,
             deleted_remote_to_trash: outcome.summary.deleted_remote_to_trash,
             created_remote_root: outcome.summary.created_remote_root,
+            unsettled: outcome.summary.unsettled,
             failure: outcome.failure,
             error: outcome.error.as_deref(),
             duration_ms: took.as_millis(),
@@ -399,6 +402,12 @@ pub(crate) fn tell_files(outcome: &Outcome) {
     }
     for item in &outcome.summary.skipped {
         eprintln!("tidesync: skipped {}: {}", item.path, item.message);
+    }
+    if outcome.summary.unsettled {
+        eprintln!(
+            "tidesync: the folder kept changing while it synced; what is left goes with the \
+             next sync"
+        );
     }
     if outcome.summary.ignored > 0 {
         eprintln!(

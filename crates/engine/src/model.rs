@@ -419,6 +419,9 @@ pub struct Summary {
     /// New server folders larger than the pair's limit, held back until the user says yes
     /// (see `Excludes::ask_above`).
     pub waiting: Vec<NewFolder>,
+    /// Every pass of the run found more to do (the folder kept changing while it synced):
+    /// what is left waits for the next sync, which automatic sync starts at once.
+    pub unsettled: bool,
     /// The paths among `errors` that fail the same way until something changes (a name the
     /// phone cannot hold, a link in the way): automatic sync does not try them by the clock.
     pub waits_for_change: Vec<String>,

@@ -270,3 +270,35 @@ async fn a_pair_another_process_syncs_is_left_to_it() {
     drop(held);
     assert_eq!(pair.sync().await.summary.files_downloaded, 1);
 }
+
+/// Another client renames a file on the server before each pass's listing is answered: every
+/// pass carries a move and needs one more, and the run ends after its last pass saying that
+/// the folder kept changing, rather than as if all were done.
+#[tokio::test(start_paused = true)]
+async fn a_folder_that_keeps_changing_ends_the_run_saying_so() {
+    use tidesync_engine::memory::MemoryRemote;
+
+    /// At each listing, renames note-`n` to note-`n + 1`, up to note-`last`.
+    fn rename_at_each_listing(server: Arc<MemoryRemote>, n: u32, last: u32) {
+        let again = server.clone();
+        server.after_next_listing(move || {
+            again.rename(&format!("note-{n}.txt"), &format!("note-{}.txt", n + 1));
+            if n + 1 < last {
+                rename_at_each_listing(again.clone(), n + 1, last);
+            }
+        });
+    }
+
+    let pair = common::MemoryPair::new(Mode::TwoWay).await;
+    pair.server.write("note-0.txt", b"a note");
+    pair.server.write("keep.txt", b"kept");
+    assert!(!pair.sync().await.summary.unsettled);
+    pair.server.rename("note-0.txt", "note-1.txt");
+    rename_at_each_listing(pair.server.clone(), 1, 6);
+    let outcome = pair.sync().await;
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert!(outcome.summary.unsettled, "{outcome:?}");
+    let settled = pair.sync().await;
+    assert!(!settled.summary.unsettled, "{settled:?}");
+    assert!(pair.local.path().join("note-6.txt").exists());
+}

@@ -330,6 +330,22 @@ impl MemoryRemote {
             .retain(|p, _| p != path && !p.starts_with(&below));
     }
 
+    /// Renames `from` to `to` directly, as another client's `MOVE` would: the item keeps its
+    /// version (its ETag), a folder moves with everything in it.
+    pub fn rename(&self, from: &str, to: &str) {
+        let mut items = self.lock();
+        let below = format!("{from}/");
+        let moved: Vec<String> = items
+            .keys()
+            .filter(|p| *p == from || p.starts_with(&below))
+            .cloned()
+            .collect();
+        for old in moved {
+            let item = items.remove(&old).expect("listed just above");
+            items.insert(format!("{to}{}", &old[from.len()..]), item);
+        }
+    }
+
     /// Every folder's path.
     pub fn folders(&self) -> std::collections::BTreeSet<String> {
         self.lock()

@@ -135,6 +135,7 @@ pub async fn run(
     survey::sweep_legacy_parts(&ctx).await?;
     // Moves that failed in this run are planned as a delete and a creation from then on.
     let mut refused = BTreeSet::new();
+    let mut settled = false;
     for _ in 0..PASSES {
         let mut seen = survey::survey(&ctx, mode, transfers, summary).await?;
         let moves = seen.find_moves(mode, &refused);
@@ -175,8 +176,18 @@ pub async fn run(
                     tracing::warn!(%error, "abandoned upload folders were not all deleted")
                 }
             }
+            settled = true;
             break;
         }
+    }
+    if !settled {
+        // Every pass found more to do (the tree kept changing, or moves inside moves): what
+        // is left goes with the next run, and the outcome says so.
+        tracing::info!(
+            passes = PASSES,
+            "the folder kept changing; the rest waits for the next sync"
+        );
+        summary.unsettled = true;
     }
     ctx.hub.update(|s| s.phase = Phase::Finishing);
     Ok(())

@@ -366,6 +366,7 @@ impl Supervisor {
             Some(outcome) if outcome.state == JobState::Completed => {
                 state.failing = false;
                 state.delay = every;
+                state.queued |= outcome.summary.unsettled;
                 if changed_server(&outcome.summary) {
                     self.rebaseline(state).await;
                 }
