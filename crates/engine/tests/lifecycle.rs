@@ -12,7 +12,8 @@ use tidesync_testkit::tree::Seeded;
 
 const CHUNK_BOUND: u64 = 1024 * 1024;
 
-/// Waits until the job has received more than `bytes`, or ended.
+/// Waits until the job has received more than `bytes`, or ended; a job that gets neither
+/// far in 20 s (of the test's clock) fails the test rather than let it go on as if it had.
 async fn until_bytes(world: &World, job: JobId, bytes: u64) {
     for _ in 0..20_000 {
         let s = world.engine.snapshot(job).unwrap();
@@ -21,6 +22,11 @@ async fn until_bytes(world: &World, job: JobId, bytes: u64) {
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
+    let s = world.engine.snapshot(job).unwrap();
+    panic!(
+        "the job never received {bytes} bytes: {} in state {:?}",
+        s.bytes_done, s.state
+    );
 }
 
 /// Counted at the server (through the test kit's proxy, at a capped rate so little is in
