@@ -221,6 +221,25 @@ impl Hub {
         self.version.send_modify(|v| *v += 1);
     }
 
+    /// A download of `path` starts over from its first byte, `back` bytes before where it
+    /// was (the server ignored a range, or cannot serve the rest): those bytes come again, so
+    /// they leave the count of bytes done. Where the count holds fewer (they were fetched by
+    /// an earlier process, and the total left them out), the total takes the rest; either
+    /// way, bytes done plus bytes to come stays the total, and the bar never passes its end.
+    pub fn start_over(&self, path: &str, back: u64) {
+        self.update(|s| {
+            if s.bytes_done >= back {
+                s.bytes_done -= back;
+            } else {
+                s.bytes_total += back - s.bytes_done;
+                s.bytes_done = 0;
+            }
+        });
+        if let Some(entry) = self.lock().in_flight.get_mut(path) {
+            entry.bytes_done = 0;
+        }
+    }
+
     /// A file transfer ended (done or failed): it is no longer in flight.
     pub fn file_ended(&self, path: &str) {
         self.lock().in_flight.remove(path);
@@ -375,6 +394,20 @@ fn current(state: &State) -> JobSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_download_started_over_keeps_done_plus_to_come_equal_to_the_total() {
+        let hub = Hub::new(JobId(1), PairId(1), JobState::Running);
+        // Resumed at byte 400 from an earlier process's checkpoint: only 600 to come.
+        hub.update(|s| s.bytes_total = 600);
+        hub.file_progress("f", 500, 1000, 100);
+        hub.start_over("f", 500);
+        let s = hub.snapshot();
+        assert_eq!((s.bytes_done, s.bytes_total), (0, 1000), "the whole file is to come");
+        hub.file_progress("f", 1000, 1000, 1000);
+        let s = hub.snapshot();
+        assert_eq!(s.bytes_done, s.bytes_total);
+    }
 
     fn collector() -> (Arc<dyn Sink>, Arc<Mutex<Vec<JobEvent>>>) {
         let seen = Arc::new(Mutex::new(Vec::new()));

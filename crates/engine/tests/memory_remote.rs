@@ -583,3 +583,27 @@ async fn a_storm_of_a_thousand_lifecycle_calls_ends_without_deadlock() {
     assert_eq!(s.local_files(), s.server.files());
     assert!(leftovers(s.local.path()).is_empty());
 }
+
+/// A server that stops honouring `Range` mid-download sends the whole file: the download
+/// starts over, and its bar counts each byte once, never past its end.
+#[tokio::test(start_paused = true)]
+async fn a_server_that_stops_honouring_ranges_restarts_the_file_and_the_bar_with_it() {
+    let s = setup(Mode::Download).await;
+    let size = RANGE as usize * 5 / 2 + 5;
+    let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    s.server.write("disk.img", &data);
+    let job = s.engine.start(s.pair).await.unwrap();
+    until_bytes(&s, job, RANGE + RANGE / 4).await;
+    s.engine.suspend().await;
+    s.server.ignore_ranges();
+    s.engine.resume_all();
+    let outcome = s.engine.wait(job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    assert!(s.local_files()["disk.img"] == data, "byte-identical");
+    let snapshot = s.engine.snapshot(job).unwrap();
+    assert_eq!(
+        (snapshot.bytes_done, snapshot.bytes_total),
+        (size as u64, size as u64),
+        "the bar ends at its end"
+    );
+}

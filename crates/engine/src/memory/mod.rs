@@ -142,6 +142,9 @@ pub struct MemoryRemote {
     /// While set, listings and uploads give no ETag and no modification time, as some
     /// minimal servers do (see [`MemoryRemote::drop_validators`]).
     pub(super) without_validators: std::sync::atomic::AtomicBool,
+    /// While set, every `GET` is answered with the whole file, as servers that ignore `Range`
+    /// do (see [`MemoryRemote::ignore_ranges`]).
+    pub(super) ignores_ranges: std::sync::atomic::AtomicBool,
     /// Files a writer has open: an upload of one, or a move onto it, is answered 423 Locked,
     /// as Nextcloud's file locking does (see [`MemoryRemote::lock_file`]).
     locked: Mutex<std::collections::BTreeSet<String>>,
@@ -328,6 +331,11 @@ impl MemoryRemote {
         let below = format!("{path}/");
         self.lock()
             .retain(|p, _| p != path && !p.starts_with(&below));
+    }
+
+    /// From now on, answers every `GET` with the whole file (status 200), ignoring `Range`.
+    pub fn ignore_ranges(&self) {
+        self.ignores_ranges.store(true, Ordering::SeqCst);
     }
 
     /// Renames `from` to `to` directly, as another client's `MOVE` would: the item keeps its

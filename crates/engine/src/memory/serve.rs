@@ -156,7 +156,10 @@ impl Remote for MemoryRemote {
             let len = data.len() as u64;
             let end = end.map_or(len, |e| e.min(len));
             let ranged = from > 0 || end < len;
-            let partial = ranged && if_range.is_none_or(|t| t == current) && from <= end;
+            let partial = ranged
+                && if_range.is_none_or(|t| t == current)
+                && from <= end
+                && !self.ignores_ranges.load(Ordering::SeqCst);
             let data = if partial {
                 data.slice(from as usize..end as usize)
             } else {

@@ -101,7 +101,7 @@ pub async fn fetch(
             {
                 // The server cannot serve the rest: re-check by fetching the whole file.
                 resumes += 1;
-                offset = 0;
+                start_over(ctx, &key, &mut offset);
             }
             Err(TransferError::Remote(e))
                 if e.is_retryable() && offset > before && resumes + 1 < ctx.retry.attempts =>
@@ -119,6 +119,12 @@ pub async fn fetch(
             }
         }
     }
+}
+
+/// Starts the download of `path` over from its first byte, its progress with it.
+fn start_over(ctx: &Context, path: &str, offset: &mut u64) {
+    ctx.hub.start_over(path, *offset);
+    *offset = 0;
 }
 
 /// The offset a download of `remote` can resume from, by the journal's checkpoint: bytes
@@ -221,7 +227,10 @@ async fn fetch_from(
         end.unwrap_or(remote.size)
     } else {
         // The whole file is coming (the server ignored the range, or the file changed).
-        *offset = 0;
+        if *offset > 0 {
+            tracing::info!(%path, from = *offset, "the server sent the whole file; starting over");
+            start_over(ctx, path.as_str(), offset);
+        }
         remote.size
     };
     if let Some(tag) = download.etag()
