@@ -160,6 +160,10 @@ impl Client {
     /// Moves `from` to `to`, replacing what is at `to` only with [`Overwrite::Replace`].
     /// `if_match` guards the source (RFC 4918 applies it to the request URI), not the
     /// destination.
+    ///
+    /// A `MOVE` is not idempotent: when one went through but its answer was lost, its retry
+    /// finds no source (404). Only after a retry, then, a 404 is checked against the server:
+    /// the source gone and the destination there means the move was made.
     pub async fn move_to(
         &self,
         from: &RemotePath,
@@ -170,7 +174,10 @@ impl Client {
     ) -> Result<(), Error> {
         let method = Method::from_bytes(b"MOVE").expect("MOVE is a valid method");
         let destination = to.url(&self.inner.base, kind == EntryKind::Folder);
-        self.send(&method, from, kind, |mut r| {
+        let url = from.url(&self.inner.base, kind == EntryKind::Folder);
+        let (label, what) = (from.to_string(), format!("MOVE {from}"));
+        let tries = std::sync::atomic::AtomicU32::new(0);
+        let configure = |mut r: RequestBuilder| {
             r = r
                 .header("Destination", destination.as_str())
                 .header("Overwrite", overwrite.header());
@@ -178,9 +185,37 @@ impl Client {
                 r = r.header(IF_MATCH, tag);
             }
             r
-        })
-        .await
-        .map(drop)
+        };
+        let moved = self
+            .inner
+            .options
+            .retry
+            .run(&what, || {
+                tries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let (method, url, label, configure) = (&method, &url, &label, &configure);
+                async move {
+                    let activity = Activity::new();
+                    self.send_url_once(method, url, label, &activity, configure)
+                        .await
+                }
+            })
+            .await;
+        match moved {
+            Err(error)
+                if error.is_not_found()
+                    && tries.load(std::sync::atomic::Ordering::Relaxed) > 1 =>
+            {
+                let source = self.stat(from, kind).await?;
+                let target = self.stat(to, kind).await?;
+                if source.is_none() && target.is_some() {
+                    tracing::info!(%from, %to, "a retried MOVE found it made by the first try");
+                    Ok(())
+                } else {
+                    Err(error)
+                }
+            }
+            other => other.map(drop),
+        }
     }
 
     /// Sends a request with a body-less or cheaply rebuilt payload, retried by the policy.
