@@ -403,7 +403,11 @@ mod tests {
         hub.file_progress("f", 500, 1000, 100);
         hub.start_over("f", 500);
         let s = hub.snapshot();
-        assert_eq!((s.bytes_done, s.bytes_total), (0, 1000), "the whole file is to come");
+        assert_eq!(
+            (s.bytes_done, s.bytes_total),
+            (0, 1000),
+            "the whole file is to come"
+        );
         hub.file_progress("f", 1000, 1000, 1000);
         let s = hub.snapshot();
         assert_eq!(s.bytes_done, s.bytes_total);

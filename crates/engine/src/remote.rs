@@ -129,6 +129,11 @@ pub trait Remote: Send + Sync + 'static {
         kind: EntryKind,
         if_match: Option<&'a str>,
     ) -> BoxFuture<'a, Result<(), Error>>;
+    /// How many answers so far said the server is overloaded (429, 503), retried ones
+    /// included (see `Client::overloads`); a server that never says so: 0.
+    fn overloads(&self) -> u64 {
+        0
+    }
     /// What the folder `path` holds one level down, with each folder's size where the server
     /// reports it (see `Client::browse`): for a person choosing a folder. By default, a
     /// `Depth: 1` listing without folder sizes.
@@ -303,6 +308,10 @@ impl Remote for Client {
 
     fn browse<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Listing, Error>> {
         Box::pin(Client::browse(self, path))
+    }
+
+    fn overloads(&self) -> u64 {
+        Client::overloads(self)
     }
 
     fn delete_own<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<(), Error>> {

@@ -86,3 +86,22 @@ async fn an_owncloud_server_keeps_being_asked_for_its_properties() {
         "{listing:?}"
     );
 }
+
+/// Every answer that says the server is overloaded is counted, those the client retried by
+/// itself included: the engine's adaptive limit reads the count around each transfer.
+#[tokio::test]
+async fn overloaded_answers_are_counted_even_when_a_retry_gets_through() {
+    let answered = Arc::new(AtomicUsize::new(0));
+    let seen = answered.clone();
+    let server = ScriptedServer::start(move |_| match seen.fetch_add(1, Ordering::SeqCst) {
+        0 => Reply::http("429 Too Many Requests", &[("Retry-After", "0")], b""),
+        1 => Reply::http("503 Service Unavailable", &[("Retry-After", "0")], b""),
+        _ => Reply::http("207 Multi-Status", &[], &multistatus(false)),
+    })
+    .await
+    .unwrap();
+    let client = Client::new(&server.url(), None, Options::default()).unwrap();
+    assert_eq!(client.overloads(), 0);
+    client.list(&RemotePath::root(), Depth::One).await.unwrap();
+    assert_eq!(client.overloads(), 2);
+}

@@ -173,14 +173,19 @@ fn start(
 ) -> BoxFuture<'static, Ended> {
     let span = tracing::debug_span!("file", path = path.as_str(), action = "download-early");
     async move {
-        let started = Instant::now();
+        let (started, overloads) = (Instant::now(), ctx.client.overloads());
         let result = async {
             ctx.make_folders_for(&path).await?;
             let agreed = fetch_and_record(&ctx, &path, None, &remote, partial.as_ref()).await?;
             Ok((agreed, downloaded(&remote)))
         }
         .await;
-        let sample = (remote.size <= SAMPLE_MAX).then(|| (started.elapsed(), answer_of(&result)));
+        let sample = (remote.size <= SAMPLE_MAX).then(|| {
+            (
+                started.elapsed(),
+                answer_of(&result, &*ctx.client, overloads),
+            )
+        });
         (path.as_str().to_owned(), result, sample)
     }
     .instrument(span)

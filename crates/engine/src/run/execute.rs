@@ -173,9 +173,11 @@ pub(super) async fn execute(
             let (task_ctx, task_seen) = (ctx.clone(), seen.clone());
             running.push(
                 async move {
-                    let started = Instant::now();
+                    let (started, overloads) = (Instant::now(), task_ctx.client.overloads());
+                    let client = task_ctx.client.clone();
                     let result = perform(task_ctx, task_seen, action).await;
-                    let sample = sampled.then(|| (started.elapsed(), answer_of(&result)));
+                    let sample = sampled
+                        .then(|| (started.elapsed(), answer_of(&result, &*client, overloads)));
                     (vec![(path, result)], sample)
                 }
                 .boxed(),
@@ -245,10 +247,17 @@ fn transfer_size(seen: &Survey, action: &Action) -> Option<u64> {
     }
 }
 
-/// How a transfer ended, for the adaptive limit.
-pub(super) fn answer_of<T>(result: &Result<T, TransferError>) -> Answer {
+/// How a transfer ended, for the adaptive limit: overloaded when it failed so, or when the
+/// server said it was overloaded while it ran (`client.overloads()` grew past `before`),
+/// though the client's own retries then got through.
+pub(super) fn answer_of<T>(
+    result: &Result<T, TransferError>,
+    client: &dyn crate::remote::Remote,
+    before: u64,
+) -> Answer {
     match result {
         Err(TransferError::Remote(error)) if error.is_overload() => Answer::Overloaded,
+        _ if client.overloads() > before => Answer::Overloaded,
         _ => Answer::Answered,
     }
 }

@@ -72,6 +72,9 @@ struct Inner {
     /// password counts toward its brute-force protection, which then slows and refuses every
     /// client from this address.
     auth_refused: Mutex<Option<Instant>>,
+    /// How many answers said the server is overloaded (429, 503), retried ones included:
+    /// the engine's adaptive limit reads it around each transfer (see [`Client::overloads`]).
+    overloads: std::sync::atomic::AtomicU64,
 }
 
 /// How long a refusal of the credentials holds for every request of the client.
@@ -108,6 +111,7 @@ impl Client {
                 walk: Mutex::new(walk),
                 setup: tokio::sync::Mutex::new(()),
                 auth_refused: Mutex::new(None),
+                overloads: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -157,6 +161,15 @@ impl Client {
         .map(drop)
     }
 
+    /// How many answers so far said the server is overloaded (429, 503), those the client
+    /// retried by itself included: a transfer during which it grew met an overloaded server,
+    /// whatever its own final answer.
+    pub fn overloads(&self) -> u64 {
+        self.inner
+            .overloads
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Moves `from` to `to`, replacing what is at `to` only with [`Overwrite::Replace`].
     /// `if_match` guards the source (RFC 4918 applies it to the request URI), not the
     /// destination.
@@ -202,8 +215,7 @@ impl Client {
             .await;
         match moved {
             Err(error)
-                if error.is_not_found()
-                    && tries.load(std::sync::atomic::Ordering::Relaxed) > 1 =>
+                if error.is_not_found() && tries.load(std::sync::atomic::Ordering::Relaxed) > 1 =>
             {
                 let source = self.stat(from, kind).await?;
                 let target = self.stat(to, kind).await?;
@@ -311,6 +323,11 @@ impl Client {
                 .auth_refused
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        }
+        if matches!(status.as_u16(), 429 | 503) {
+            self.inner
+                .overloads
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         let retry_after = retry_after(response.headers());
         let header_says_maintenance = response
