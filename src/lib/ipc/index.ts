@@ -15,7 +15,7 @@ import type { FilterPreviewDto } from "$gen/ipc/FilterPreviewDto";
 import type { IgnoredDto } from "$gen/ipc/IgnoredDto";
 import type { RefusedDeletesDto } from "$gen/ipc/RefusedDeletesDto";
 import type { DeleteDecisionDto } from "$gen/ipc/DeleteDecisionDto";
-import type { Command } from "$gen/ipc/contract";
+import type { Command, CommandArgs, CommandResult } from "$gen/ipc/contract";
 import type { DemoDto } from "$gen/ipc/DemoDto";
 import type { Hint } from "$gen/ipc/Hint";
 import type { JobChangedDto } from "$gen/ipc/JobChangedDto";
@@ -76,9 +76,18 @@ const LIFECYCLE = "lifecycle";
 const PAIRS_CHANGED = "pairs-changed";
 
 /** Every call goes through here; `Command` is generated from the commands the app registers. */
-async function call<T>(command: Command, args?: Record<string, unknown>): Promise<T> {
+/** A command's arguments: required where it takes any, none where it takes none. */
+type ArgsOf<C extends Command> = Record<string, never> extends CommandArgs[C]
+  ? [args?: CommandArgs[C]]
+  : [args: CommandArgs[C]];
+
+/**
+ * Invokes `command`, typed by its Rust signature (`gen/ipc/contract.ts`): a wrapper that sends
+ * other arguments or expects another answer does not compile.
+ */
+async function call<C extends Command>(command: C, ...[args]: ArgsOf<C>): Promise<CommandResult[C]> {
   try {
-    return await invoke<T>(command, args);
+    return await invoke<CommandResult[C]>(command, args);
   } catch (reason) {
     throw toCommandError(reason);
   }
@@ -86,7 +95,7 @@ async function call<T>(command: Command, args?: Record<string, unknown>): Promis
 
 /** The app's version, platform and data directory. */
 export function appInfo(): Promise<AppInfo> {
-  return call<AppInfo>("app_info");
+  return call("app_info");
 }
 
 /** Opens the folder of the app's logs in the file manager (desktop). */
