@@ -93,7 +93,9 @@ fn the_ui_has_a_typed_wrapper_for_every_command() {
         );
     }
     assert!(
-        wrappers.contains("call<C extends Command>(command: C, ...[args]: ArgsOf<C>): Promise<CommandResult[C]>"),
+        wrappers.contains(
+            "call<C extends Command>(command: C, ...[args]: ArgsOf<C>): Promise<CommandResult[C]>"
+        ),
         "the wrappers take only the generated command names, arguments and answers"
     );
 }
