@@ -49,7 +49,7 @@ pub(super) async fn conflict(
             .or_stop(blocking(&key, move || same_bytes(&a, &b)))
             .await??;
         if same {
-            let _ = tokio::fs::remove_file(part).await;
+            crate::transfer::discard_part(ctx, &key, part).await?;
             record(
                 ctx,
                 Agreed {

@@ -85,7 +85,7 @@ async fn compare_one(
         .or_stop(blocking(path, move || same_bytes(&a, &b)))
         .await??
     {
-        let _ = tokio::fs::remove_file(&part).await;
+        crate::transfer::discard_part(ctx, path, &part).await?;
         return Ok(false);
     }
     tracing::info!(%path, "the server's copy differs from the phone's; fetched");

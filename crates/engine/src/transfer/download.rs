@@ -196,11 +196,7 @@ async fn verified(
     if actual == hex {
         return Ok(part);
     }
-    let _ = tokio::fs::remove_file(&part).await;
-    let (pair, owned) = (ctx.pair, key.to_owned());
-    ctx.journal
-        .call(move |j| j.drop_partial_download(pair, &owned))
-        .await?;
+    discard_part(ctx, key, &part).await?;
     Err(TransferError::Changed {
         path: key.to_owned(),
         what: format!("the downloaded bytes do not match the server's {kind} checksum"),
@@ -338,6 +334,36 @@ async fn record_offset(
     Ok(())
 }
 
+/// Removes the part file of `key` that nothing will resume, and its record. Where the removal
+/// fails (a card turned read-only), a record without a version stays, so that a later run's
+/// sweep of stale part files tries again rather than leave it behind unknown; that is logged.
+pub(crate) async fn discard_part(
+    ctx: &Context,
+    key: &str,
+    part: &Path,
+) -> Result<(), TransferError> {
+    let (pair, key) = (ctx.pair, key.to_owned());
+    match tokio::fs::remove_file(part).await {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            tracing::warn!(path = %key, %error, "a part file could not be removed; tried again later");
+            let unknown = PartialDownload {
+                etag: None,
+                size: 0,
+                offset: 0,
+            };
+            ctx.journal
+                .call(move |j| j.checkpoint_download(pair, &key, &unknown))
+                .await?;
+        }
+        _ => {
+            ctx.journal
+                .call(move |j| j.drop_partial_download(pair, &key))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// Records how far a download got once it stopped (the part file was fsync'd before); a
 /// part file with nothing worth keeping, or whose version cannot be known, is removed.
 async fn checkpoint(
@@ -349,13 +375,7 @@ async fn checkpoint(
 ) -> Result<(), TransferError> {
     if (offset == 0 && remote.size <= CHECKPOINT_BYTES) || remote.etag.is_none() {
         // Nothing worth keeping, or no way to know the version on resume.
-        let _ = tokio::fs::remove_file(part).await;
-        let key = key.to_owned();
-        let pair = ctx.pair;
-        ctx.journal
-            .call(move |j| j.drop_partial_download(pair, &key))
-            .await?;
-        return Ok(());
+        return discard_part(ctx, key, part).await;
     }
     record_offset(ctx, key, remote, offset).await
 }

@@ -20,6 +20,7 @@ use std::time::Duration;
 use tidesync_webdav::{RemotePath, RetryPolicy};
 use tokio_util::sync::CancellationToken;
 
+pub(crate) use download::discard_part;
 pub use download::{
     Fetched, Landing, fetch, install, is_verifiable, legacy_part_path, part_path, resumable,
 };
