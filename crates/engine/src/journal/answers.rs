@@ -30,18 +30,6 @@ impl Journal {
     /// Forgets the yes to `paths`, synced now (a folder of that name new again is asked
     /// about again).
     pub fn forget_approvals(&self, pair: PairId, paths: &[String]) -> Result<(), JournalError> {
-        if paths.is_empty() {
-            return Ok(());
-        }
-        self.with(|db| {
-            let tx = db.transaction()?;
-            for path in paths {
-                tx.execute(
-                    "DELETE FROM approved_folders WHERE pair_id = ?1 AND path = ?2",
-                    params![pair, path],
-                )?;
-            }
-            tx.commit()
-        })
+        self.delete_paths("approved_folders", pair, paths)
     }
 }

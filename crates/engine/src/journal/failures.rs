@@ -99,19 +99,7 @@ impl Journal {
 
     /// Starts the count of `paths` over: they changed, so their next failure is a first one.
     pub fn reset_failures(&self, pair: PairId, paths: &[String]) -> Result<(), JournalError> {
-        if paths.is_empty() {
-            return Ok(());
-        }
-        self.with(|db| {
-            let tx = db.transaction()?;
-            for path in paths {
-                tx.execute(
-                    "DELETE FROM failures WHERE pair_id = ?1 AND path = ?2",
-                    params![pair, path],
-                )?;
-            }
-            tx.commit()
-        })
+        self.delete_paths("failures", pair, paths)
     }
 }
 

@@ -140,6 +140,27 @@ impl Journal {
             .map_err(|e| JournalError::Worker(e.to_string()))?
     }
 
+    /// Deletes `pair`'s rows at `paths` from `table`, one of the journal's tables keyed by
+    /// pair and path, in one transaction.
+    pub(super) fn delete_paths(
+        &self,
+        table: &'static str,
+        pair: PairId,
+        paths: &[String],
+    ) -> Result<(), JournalError> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let sql = format!("DELETE FROM {table} WHERE pair_id = ?1 AND path = ?2");
+        self.with(|db| {
+            let tx = db.transaction()?;
+            for path in paths {
+                tx.execute(&sql, rusqlite::params![pair, path])?;
+            }
+            tx.commit()
+        })
+    }
+
     pub(super) fn with<T>(
         &self,
         work: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
