@@ -140,6 +140,9 @@ pub struct ServerHints {
     pub owncloud_properties: Option<bool>,
     /// What the server proved at its version; `None` until a setup proved something.
     pub proven: Option<tidesync_webdav::Proven>,
+    /// Whether its folder ETags follow changes below them (see
+    /// `tidesync_webdav::Quirks::folder_etags_follow`); `None` until a comparison told.
+    pub folder_etags_follow: Option<bool>,
 }
 
 impl ServerHints {
@@ -149,6 +152,7 @@ impl ServerHints {
             refuses_depth_infinity: quirks.depth_infinity == Some(false),
             owncloud_properties: quirks.owncloud_properties,
             proven: quirks.proven.clone(),
+            folder_etags_follow: quirks.folder_etags_follow,
         }
     }
 
@@ -162,6 +166,9 @@ impl ServerHints {
         }
         if quirks.proven.is_none() {
             quirks.proven.clone_from(&self.proven);
+        }
+        if quirks.folder_etags_follow.is_none() {
+            quirks.folder_etags_follow = self.folder_etags_follow;
         }
     }
 }

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use tidesync_webdav::{
     Abilities, BulkFile, BulkResult, ChunksSent, Client, Depth, Download, Entry, EntryKind, Error,
-    Found, Listing, Mkcol, Overwrite, Precondition, RemotePath, SentBytes, Uploaded,
+    Found, Listing, Mkcol, Overwrite, Precondition, Recorded, RemotePath, SentBytes, Uploaded,
 };
 
 use crate::model::ServerHints;
@@ -45,6 +45,21 @@ pub trait Remote: Send + Sync + 'static {
         let _ = found;
         self.list(path, depth)
     }
+    /// Everything below `root`, asking only for folders whose ETag differs from the one
+    /// `recorded` knows, where the server's folder ETags follow what changes below them (see
+    /// `Client::list_pruned`). By default, a whole listing.
+    fn list_pruned<'a>(
+        &'a self,
+        root: &'a RemotePath,
+        found: Found<'a>,
+        recorded: Recorded<'a>,
+    ) -> BoxFuture<'a, Result<Listing, Error>> {
+        let _ = recorded;
+        self.list_reporting(root, Depth::Infinity, found)
+    }
+    /// Records what a comparison of two listings showed: whether folder ETags followed what
+    /// changed below them. A remote that never prunes its listings ignores it.
+    fn saw_folder_etags_follow(&self, _follows: bool) {}
     /// What the server says of the item at `path` (a file's URL has no trailing slash, a
     /// folder's has one), `None` if nothing is there.
     fn stat<'a>(
@@ -291,6 +306,19 @@ impl Remote for Client {
 
     fn saw_move_keep_etag(&self, kept: bool) {
         Client::saw_move_keep_etag(self, kept);
+    }
+
+    fn list_pruned<'a>(
+        &'a self,
+        root: &'a RemotePath,
+        found: Found<'a>,
+        recorded: Recorded<'a>,
+    ) -> BoxFuture<'a, Result<Listing, Error>> {
+        Box::pin(Client::list_pruned(self, root, found, recorded))
+    }
+
+    fn saw_folder_etags_follow(&self, follows: bool) {
+        Client::saw_folder_etags_follow(self, follows);
     }
 
     fn mkcol<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Mkcol, Error>> {

@@ -915,3 +915,71 @@ async fn browsing_shows_folders_first_with_their_sizes() {
     let outside = cloud.engine.browse(remote, "../etc").await.unwrap_err();
     assert_eq!(outside.failure_kind(), FailureKind::InvalidInput);
 }
+
+/// The account's folders a run asked the server to list, as paths from the account's root
+/// (`""` for the root, `a/b/` for a folder).
+fn listed_folders(log: &[Logged]) -> Vec<String> {
+    let base = format!("/remote.php/dav/files/{USER}/");
+    let mut folders: Vec<String> = log
+        .iter()
+        .filter(|l| l.method == "PROPFIND")
+        .filter_map(|l| l.path.strip_prefix(&base).map(str::to_owned))
+        .collect();
+    folders.sort();
+    folders
+}
+
+#[tokio::test]
+async fn a_run_lists_only_the_folders_whose_etag_changed_and_a_quiet_server_costs_one_request() {
+    let cloud = Cloud::new(Mode::TwoWay, EngineOptions::default()).await;
+    for path in ["a/b/c/deep.txt", "a/x.txt", "d/y.txt", "z.txt"] {
+        cloud.server.write(path, path.as_bytes());
+    }
+    completed(&cloud.sync().await);
+    same_files(&cloud.local_files(), &cloud.server_files(), "first sync");
+
+    cloud.server.clear_requests();
+    completed(&cloud.sync().await);
+    let log = cloud.server.requests();
+    assert_eq!(
+        log.len(),
+        1,
+        "nothing changed: one Depth: 0 request of the root: {log:?}"
+    );
+    assert_eq!(listed_folders(&log), [""]);
+
+    // Another client adds a file three folders down: only the folders above it are listed.
+    cloud.server.write("a/b/c/new.txt", b"new");
+    cloud.server.clear_requests();
+    let outcome = cloud.sync().await;
+    completed(&outcome);
+    assert_eq!(outcome.summary.files_downloaded, 1);
+    assert_eq!(
+        std::fs::read(cloud.local.path().join("a/b/c/new.txt")).unwrap(),
+        b"new"
+    );
+    assert_eq!(
+        listed_folders(&cloud.server.requests()),
+        ["", "", "a/", "a/b/", "a/b/c/"],
+        "the root twice (Depth: 0, then Depth: 1), then the changed folders; never d/"
+    );
+
+    // A deletion in a folder the record holds is seen, and so is a deleted folder.
+    assert!(cloud.server.remove("d/y.txt"));
+    assert!(cloud.server.remove("a/b"));
+    completed(&cloud.sync().await);
+    same_files(&cloud.local_files(), &cloud.server_files(), "after deletes");
+    assert!(!cloud.local.path().join("a/b").exists());
+
+    // A run's own upload changes the root's ETag: the next run walks down to it once, and
+    // the one after is one request again.
+    write(cloud.local.path(), "a/x.txt", b"edited here");
+    let outcome = cloud.sync().await;
+    completed(&outcome);
+    assert_eq!(outcome.summary.files_uploaded, 1);
+    completed(&cloud.sync().await);
+    cloud.server.clear_requests();
+    completed(&cloud.sync().await);
+    assert_eq!(listed_folders(&cloud.server.requests()), [""]);
+    same_files(&cloud.local_files(), &cloud.server_files(), "in the end");
+}

@@ -43,8 +43,8 @@ pub use adaptive::{Answer, Concurrency};
 pub use certificate::{CertificateInfo, presented_certificate};
 pub use client::{
     BulkFile, BulkResult, ChunksSent, Client, Credentials, Depth, Download, Found, LOGIN_PATIENCE,
-    LoginError, LoginFlow, MIN_CHUNK_SIZE, Mkcol, Options, Overwrite, Precondition, SentBytes,
-    SignedIn, Uploaded,
+    LoginError, LoginFlow, MIN_CHUNK_SIZE, Mkcol, Options, Overwrite, Precondition, Recorded,
+    SentBytes, SignedIn, Uploaded,
 };
 pub use entry::{Entry, EntryError, EntryKind, Listing, Rejected};
 pub use error::Error;

@@ -59,6 +59,13 @@ pub struct Quirks {
     /// no `PROPFIND` need ask for it. `None` until an upload compared the two; one that did
     /// not match settles it as `false` for good.
     pub move_keeps_etag: Option<bool>,
+    /// Whether a folder's ETag changes whenever anything below it changes (Nextcloud and
+    /// ownCloud keep it so; a plain server's follows the folder's own modification time).
+    /// Trusted where listings carry `oc:fileid` unless a comparison of two listings showed
+    /// otherwise, which settles it as `false` for good (see [`Client::list_pruned`]).
+    ///
+    /// [`Client::list_pruned`]: crate::Client::list_pruned
+    pub folder_etags_follow: Option<bool>,
     /// What the server offers beyond WebDAV, once asked (see [`Client::abilities`]); `None`
     /// until then.
     ///

@@ -43,6 +43,7 @@ impl Journal {
     /// was learnt about the old one is forgotten.
     pub fn set_remote_url(&self, id: RemoteId, url: &str) -> Result<(), JournalError> {
         self.with(|db| {
+            forget_listed_elsewhere(db, id, url)?;
             db.execute(
                 &format!(
                     "UPDATE remotes SET {}, url = ?2 WHERE id = ?1",
@@ -210,7 +211,7 @@ impl Journal {
             db.execute(
                 "UPDATE remotes SET refuses_depth_infinity = ?2, owncloud_properties = ?3, \
                  proven_version = ?4, proven_at = ?5, proven_preconditions = ?6, \
-                 proven_refuses_bulk = ?7 WHERE id = ?1",
+                 proven_refuses_bulk = ?7, folder_etags_follow = ?8 WHERE id = ?1",
                 params![
                     id,
                     hints.refuses_depth_infinity,
@@ -219,6 +220,7 @@ impl Journal {
                     hints.proven.as_ref().map_or(0, |p| p.at as i64),
                     hints.proven.as_ref().is_some_and(|p| p.preconditions),
                     hints.proven.as_ref().is_some_and(|p| p.refuses_bulk),
+                    hints.folder_etags_follow,
                 ],
             )
             .map(drop)
@@ -235,6 +237,7 @@ impl Journal {
         user: Option<&str>,
     ) -> Result<bool, JournalError> {
         self.with(|db| {
+            forget_listed_elsewhere(db, id, url)?;
             db.execute(
                 &format!(
                     "UPDATE remotes SET name = ?2, username = ?4, {}, url = ?3 WHERE id = ?1",
@@ -306,19 +309,35 @@ fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
     })
 }
 
+/// Forgets the trees recorded for the remote `id`'s pairs if it now points elsewhere than
+/// `url`: another server's folders must all be listed.
+fn forget_listed_elsewhere(
+    db: &rusqlite::Connection,
+    id: RemoteId,
+    url: &str,
+) -> rusqlite::Result<()> {
+    db.execute(
+        "DELETE FROM listed WHERE pair_id IN (SELECT id FROM pairs WHERE remote_id = ?1)
+         AND (SELECT url FROM remotes WHERE id = ?1) IS NOT ?2",
+        params![id, url],
+    )
+    .map(drop)
+}
+
 /// A `SET` clause that clears the server hints of a remote whose address changes to the
 /// parameter `new_url` (SQLite reads the row's values from before the update).
 fn forget_hints(new_url: &str) -> String {
     format!(
         "refuses_depth_infinity = CASE WHEN url = {new_url} THEN refuses_depth_infinity ELSE 0 END, \
          owncloud_properties = CASE WHEN url = {new_url} THEN owncloud_properties END, \
-         proven_version = CASE WHEN url = {new_url} THEN proven_version END"
+         proven_version = CASE WHEN url = {new_url} THEN proven_version END, \
+         folder_etags_follow = CASE WHEN url = {new_url} THEN folder_etags_follow END"
     )
 }
 
 const REMOTE_COLUMNS: &str = "SELECT id, name, url, username, allow_http, server_kind, is_demo, \
      pin_sha256, refuses_depth_infinity, owncloud_properties, proven_version, proven_at, \
-     proven_preconditions, proven_refuses_bulk FROM remotes";
+     proven_preconditions, proven_refuses_bulk, folder_etags_follow FROM remotes";
 
 fn remote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Remote> {
     Ok(Remote {
@@ -344,6 +363,7 @@ fn remote_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Remote> {
                     })
                 })
                 .transpose()?,
+            folder_etags_follow: r.get(14)?,
         },
     })
 }

@@ -19,6 +19,7 @@ pub mod failures;
 mod files;
 mod jobs;
 mod left_out;
+mod listed;
 mod roots;
 mod schema;
 
@@ -30,6 +31,7 @@ use rusqlite::Connection;
 
 pub use files::{Agreed, Batch, PartialDownload};
 pub use jobs::JobRecord;
+pub use listed::ListedChanges;
 
 use schema::MIGRATIONS;
 
@@ -199,24 +201,49 @@ mod tests {
                 preconditions: true,
                 refuses_bulk: true,
             }),
+            folder_etags_follow: Some(true),
         };
         journal.set_server_hints(remote, learnt.clone()).unwrap();
         assert_eq!(hints(&journal), learnt);
+        let pair = journal
+            .ensure_pair(remote, "", Path::new("/tmp/x"), Mode::TwoWay)
+            .unwrap();
+        let tree = [tidesync_webdav::Entry {
+            path: tidesync_webdav::RemotePath::parse("a/b.txt").unwrap(),
+            kind: tidesync_webdav::EntryKind::File,
+            size: 3,
+            etag: Some("\"e1\"".into()),
+            modified: Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000)),
+            checksums: vec!["SHA1:aa".into(), "MD5:bb".into()],
+            file_id: Some("00000042oc".into()),
+            permissions: Some("RGDNVW".into()),
+            used_bytes: None,
+        }];
+        let everything = ListedChanges {
+            gone: Vec::new(),
+            changed: vec![0],
+        };
+        journal.update_listed(pair, &tree, &everything).unwrap();
+        assert_eq!(journal.listed(pair).unwrap(), tree);
         journal
             .update_remote(remote, "renamed", url, Some("ann"))
             .unwrap();
         assert_eq!(hints(&journal), learnt, "the same server, renamed");
+        assert_eq!(journal.listed(pair).unwrap(), tree, "its tree is kept");
         journal.set_remote_url(remote, url).unwrap();
         assert_eq!(hints(&journal), learnt, "the same address again");
         journal
             .update_remote(remote, "renamed", "https://other.example/", None)
             .unwrap();
         assert_eq!(hints(&journal), ServerHints::default(), "another server");
+        assert!(journal.listed(pair).unwrap().is_empty(), "its tree is not");
+        journal.update_listed(pair, &tree, &everything).unwrap();
         journal.set_server_hints(remote, learnt).unwrap();
         journal
             .set_remote_url(remote, "https://third.example/")
             .unwrap();
         assert_eq!(hints(&journal), ServerHints::default(), "and another");
+        assert!(journal.listed(pair).unwrap().is_empty(), "with its tree");
     }
 
     #[test]

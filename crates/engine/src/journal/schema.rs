@@ -171,4 +171,25 @@ CREATE TABLE failures (
     PRIMARY KEY (pair_id, path)
 );
 "#,
+    r#"
+-- The server's tree as a pair's last listing saw it, on servers whose folder ETags follow
+-- every change below them (see `journal::listed`): a folder whose ETag is the one recorded
+-- is not listed again. `modified` is in nanoseconds since the epoch, `checksums` the
+-- server's, separated by spaces.
+CREATE TABLE listed (
+    pair_id     INTEGER NOT NULL REFERENCES pairs(id) ON DELETE CASCADE,
+    path        TEXT NOT NULL,
+    is_dir      INTEGER NOT NULL,
+    size        INTEGER NOT NULL,
+    etag        TEXT,
+    modified    INTEGER,
+    checksums   TEXT NOT NULL,
+    file_id     TEXT,
+    permissions TEXT,
+    PRIMARY KEY (pair_id, path)
+) WITHOUT ROWID;
+-- Whether the server's folder ETags follow changes below them (see
+-- `tidesync_webdav::Quirks::folder_etags_follow`): NULL until a comparison told.
+ALTER TABLE remotes ADD COLUMN folder_etags_follow INTEGER;
+"#,
 ];

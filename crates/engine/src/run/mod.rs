@@ -11,6 +11,7 @@ mod delete;
 mod early;
 mod execute;
 mod letter_case;
+mod listed;
 mod shared;
 mod survey;
 pub mod unicode;

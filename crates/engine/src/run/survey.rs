@@ -11,6 +11,7 @@ use tidesync_webdav::{Concurrency, Depth, Entry, EntryKind, Listing, RemotePath,
 use super::RunError;
 use super::early::{Known, download_early};
 use super::letter_case;
+use super::listed::{self, Record};
 use super::shared::is_below;
 use super::shared::record_lasting_error;
 use super::unicode;
@@ -84,12 +85,20 @@ pub(super) async fn survey(
             // Nobody listens in a backup, or once a stop has ended the early downloads.
             let _ = found_tx.send(entries.to_vec());
         };
-        let listing = ctx
-            .client
-            .list_reporting(&root, Depth::Infinity, &report)
-            .await;
+        let record = Record::load(ctx).await;
+        // With nothing recorded, one `Depth: infinity` answer (where the server gives one)
+        // beats a walk that could skip nothing.
+        let listing = if record.is_empty() {
+            ctx.client
+                .list_reporting(&root, Depth::Infinity, &report)
+                .await
+        } else {
+            ctx.client
+                .list_pruned(&root, &report, &|folder| record.below(folder))
+                .await
+        };
         ctx.hub.update(|s| s.phase = Phase::Planning);
-        listing
+        (listing, record)
     };
     let local_error = |source| RunError::Local {
         path: ctx.local_root.display().to_string(),
@@ -149,7 +158,7 @@ pub(super) async fn survey(
     let (listing, known) = tokio::join!(ctx.run.run_until_cancelled(listed), known);
     // A stop that arrived with the listing's end (the three finished in one poll) is still a
     // stop: nothing is planned after it.
-    let listing = listing.ok_or(RunError::Stopped)?;
+    let (listing, record) = listing.ok_or(RunError::Stopped)?;
     if ctx.run.is_cancelled() {
         return Err(RunError::Stopped);
     }
@@ -171,7 +180,7 @@ pub(super) async fn survey(
             summary.created_remote_root = true;
             Listing::default()
         }
-        other => other?,
+        other => listed::keep(ctx, record, other?).await?,
     };
     let (
         Known {

@@ -316,6 +316,12 @@ impl NextcloudServer {
             .expect("the emulation writes where its parent exists");
     }
 
+    /// Deletes a file or a folder on the server side, as another client would; false when
+    /// nothing is there.
+    pub fn remove(&self, path: &str) -> bool {
+        lock(&self.state).files.delete(path).is_ok()
+    }
+
     /// The names of the upload folders of chunked uploads not yet assembled or expired.
     pub fn pending_uploads(&self) -> Vec<String> {
         lock(&self.state).uploads.keys().cloned().collect()

@@ -60,6 +60,16 @@ pub type Found<'a> = &'a (dyn Fn(&[Entry]) + Send + Sync);
 /// Reports nothing.
 fn unheard(_: &[Entry]) {}
 
+/// What a pruned listing knows without asking (see [`Client::list_pruned`]): given a folder as
+/// just listed, everything recorded below it when its ETag is the one recorded (the folder
+/// itself left out), `None` when it must be listed.
+pub type Recorded<'a> = &'a (dyn Fn(&Entry) -> Option<Vec<Entry>> + Send + Sync);
+
+/// Knows nothing: every folder is listed.
+fn unrecorded(_: &Entry) -> Option<Vec<Entry>> {
+    None
+}
+
 impl Client {
     /// Lists `path` to the given depth. Entries whose href is unsafe are in `rejected`.
     /// `path` is a folder: its URL ends with `/`.
@@ -110,11 +120,54 @@ impl Client {
         self.walk(path, found).await
     }
 
+    /// Lists everything below `root` like [`list_reporting`](Client::list_reporting) with
+    /// `Depth: infinity`, but where a folder's ETag follows every change below it, asks only
+    /// for what changed: `root` alone first (`Depth: 0`), then `Depth: 1` down every folder
+    /// whose ETag differs from the one `recorded` knows, taking the rest from `recorded`. When
+    /// nothing changed, that is one request.
+    ///
+    /// Folder ETags are trusted where the root carries an `oc:fileid` (the ownCloud family,
+    /// whose file cache propagates every change up to the root, as Nextcloud's desktop client
+    /// relies on) and no comparison said otherwise ([`Quirks::folder_etags_follow`]).
+    ///
+    /// [`Quirks::folder_etags_follow`]: crate::Quirks::folder_etags_follow
+    pub async fn list_pruned(
+        &self,
+        root: &RemotePath,
+        found: Found<'_>,
+        recorded: Recorded<'_>,
+    ) -> Result<Listing, Error> {
+        let quirks = self.quirks();
+        if quirks.folder_etags_follow == Some(false) || quirks.owncloud_properties == Some(false) {
+            return self.list_reporting(root, Depth::Infinity, found).await;
+        }
+        let mut top = self.propfind(root, Depth::Zero, EntryKind::Folder).await?;
+        let trusted = top
+            .entries
+            .iter()
+            .find(|e| e.path == *root)
+            .filter(|e| e.file_id.is_some() && e.etag.is_some())
+            .cloned();
+        let Some(folder) = trusted else {
+            return self.list_reporting(root, Depth::Infinity, found).await;
+        };
+        if let Some(below) = recorded(&folder) {
+            top.entries.extend(below);
+            found(&top.entries);
+            return Ok(top);
+        }
+        let mut listing = Listing::default();
+        let mut queue = VecDeque::from([root.clone()]);
+        self.walk_queue(root, &mut queue, &mut listing, found, recorded)
+            .await?;
+        Ok(listing)
+    }
+
     /// Lists everything below `path` with parallel `Depth: 1` requests.
     async fn walk(&self, root: &RemotePath, found: Found<'_>) -> Result<Listing, Error> {
         let mut listing = Listing::default();
         let mut queue = VecDeque::from([root.clone()]);
-        self.walk_queue(root, &mut queue, &mut listing, found)
+        self.walk_queue(root, &mut queue, &mut listing, found, &unrecorded)
             .await?;
         Ok(listing)
     }
@@ -138,7 +191,7 @@ impl Client {
             .collect();
         let mut complete = listing;
         let shallow = complete.entries.len();
-        self.walk_queue(root, &mut queue, &mut complete, found)
+        self.walk_queue(root, &mut queue, &mut complete, found, &unrecorded)
             .await?;
         if complete.entries.len() > shallow {
             tracing::debug!(%root, "Depth: infinity was answered as Depth: 1; walking from now on");
@@ -149,13 +202,15 @@ impl Client {
 
     /// Lists the folders in `queue` and every folder found below them, as many at a time as
     /// the adaptive limit allows (see [`crate::adaptive`]), adding what they hold to `listing`
-    /// (and `root` itself, when it is in the queue) and telling `found` folder by folder.
+    /// (and `root` itself, when it is in the queue) and telling `found` folder by folder. A
+    /// folder `recorded` knows is not listed: what it holds comes from there.
     async fn walk_queue(
         &self,
         root: &RemotePath,
         queue: &mut VecDeque<RemotePath>,
         listing: &mut Listing,
         found: Found<'_>,
+        recorded: Recorded<'_>,
     ) -> Result<(), Error> {
         let mut running = FuturesUnordered::new();
         loop {
@@ -188,10 +243,15 @@ impl Client {
                     }
                     continue;
                 }
-                if entry.kind == EntryKind::Folder {
+                let below = match entry.kind {
+                    EntryKind::Folder => recorded(&entry),
+                    EntryKind::File => None,
+                };
+                if entry.kind == EntryKind::Folder && below.is_none() {
                     queue.push_back(entry.path.clone());
                 }
                 listing.entries.push(entry);
+                listing.entries.extend(below.into_iter().flatten());
             }
             found(&listing.entries[start..]);
         }

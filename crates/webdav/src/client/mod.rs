@@ -27,7 +27,7 @@ use url::Url;
 pub use bulk::{BulkFile, BulkResult};
 pub use chunked::{ChunksSent, MIN_CHUNK_SIZE};
 pub use download::Download;
-pub use listing::Found;
+pub use listing::{Found, Recorded};
 pub use login::{LOGIN_PATIENCE, LoginError, LoginFlow, SignedIn};
 pub use options::{
     Credentials, Depth, Mkcol, Options, Overwrite, Precondition, SentBytes, Uploaded,
@@ -374,6 +374,14 @@ impl Client {
     /// [`Quirks::move_keeps_etag`]); a single mismatch outweighs any number of matches.
     pub fn saw_move_keep_etag(&self, kept: bool) {
         self.learn(|q| q.move_keeps_etag = Some(q.move_keeps_etag.unwrap_or(true) && kept));
+    }
+
+    /// Records what a comparison of two listings showed: whether a folder's ETag changed with
+    /// what changed below it. Once it did not, it is never trusted again.
+    pub fn saw_folder_etags_follow(&self, follows: bool) {
+        self.learn(|q| {
+            q.folder_etags_follow = Some(q.folder_etags_follow.unwrap_or(true) && follows);
+        });
     }
 
     pub(super) fn learn(&self, update: impl FnOnce(&mut Quirks)) {

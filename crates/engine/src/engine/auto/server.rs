@@ -77,7 +77,17 @@ impl ServerWatch {
             self.tree(client.list(&RemotePath::root(), Depth::Infinity).await?)
                 .0
         };
-        Ok(self.compare(now))
+        let changed = self.compare(now);
+        self.tell(client);
+        Ok(changed)
+    }
+
+    /// Tells `client` when its folder ETags proved not to follow changes below them, so runs
+    /// list every folder from now on (see `Remote::list_pruned`).
+    fn tell(&self, client: &dyn Remote) {
+        if self.propagation == Propagation::No {
+            client.saw_folder_etags_follow(false);
+        }
     }
 
     /// After a run of ours changed the server: lists the tree, takes it as the new baseline,
@@ -110,6 +120,7 @@ impl ServerWatch {
                 });
         let root = root.clone();
         self.compare(now.clone());
+        self.tell(client);
         if self.propagation == Propagation::Yes {
             self.baseline = Some(Baseline::Root(root));
         }
