@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use tidesync_demo::{DavServer, Rate, generate};
-use tidesync_engine::{Mode, PlainHttp};
+use tidesync_engine::{Engine, Mode, PlainHttp};
 
 use crate::dto::{DemoDto, PairDto, RemoteDto};
 use crate::error::Error;
@@ -17,7 +17,7 @@ const SEED: u64 = 42;
 
 /// Starts the demo server (once per process) and makes sure the remote and its pair exist,
 /// pointed at the server's current address.
-pub async fn start(state: &AppState) -> Result<DemoDto, Error> {
+pub async fn start(state: &AppState, engine: &Engine) -> Result<DemoDto, Error> {
     let content = state.places.data.join(format!("demo-content-{SEED}"));
     let generated = tauri::async_runtime::spawn_blocking(move || generate(&content, SEED))
         .await
@@ -38,7 +38,6 @@ pub async fn start(state: &AppState) -> Result<DemoDto, Error> {
             }
         }
     };
-    let engine = &state.engine;
     let remote_id = engine
         .ensure_demo_remote(NAME, &url, PlainHttp::LoopbackOnly)
         .await?;
@@ -73,8 +72,8 @@ fn rate() -> Option<Rate> {
 /// At start-up: if the user added the demo remote before, serve it again (on a new port) so
 /// its pair syncs without a visit to the remotes screen. With `TIDESYNC_DEMO=1` (what
 /// `npm run app` sets) a first run gets the demo remote added, ready to sync.
-pub async fn start_at_launch(state: &AppState) {
-    let remotes = match state.engine.remotes().await {
+pub async fn start_at_launch(state: &AppState, engine: &Engine) {
+    let remotes = match engine.remotes().await {
         Ok(remotes) => remotes,
         Err(error) => {
             tracing::warn!(%error, "could not read the remotes");
@@ -84,7 +83,7 @@ pub async fn start_at_launch(state: &AppState) {
     let known = remotes.iter().any(|r| r.name == NAME);
     let wanted = remotes.is_empty() && std::env::var("TIDESYNC_DEMO").is_ok_and(|v| v == "1");
     if (known || wanted)
-        && let Err(error) = start(state).await
+        && let Err(error) = start(state, engine).await
     {
         tracing::warn!(%error, "the demo remote could not start");
     }

@@ -43,6 +43,10 @@ pub enum Error {
     /// The desktop could not show a file or folder.
     #[error("could not open it: {0}")]
     Open(String),
+    /// The engine did not open at start-up (its journal, the password store); every command
+    /// that needs it answers this, with the reason.
+    #[error("Tidesync could not start its sync engine: {0}")]
+    Startup(String),
 }
 
 /// What the UI can branch on.
@@ -93,7 +97,9 @@ impl Error {
     /// The kind the UI sees for this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::DataDir { .. } | Error::LocalFolder { .. } => ErrorKind::Storage,
+            Error::DataDir { .. } | Error::LocalFolder { .. } | Error::Startup(_) => {
+                ErrorKind::Storage
+            }
             Error::Engine(error) => ErrorKind::from(error.failure_kind()),
             Error::InvalidInput(_) => ErrorKind::InvalidInput,
             Error::NoFolderChosen => ErrorKind::Cancelled,

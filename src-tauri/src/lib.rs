@@ -35,7 +35,7 @@ use crate::dto::JobChangedDto;
 use crate::error::Error;
 use crate::lifecycle::Lifecycle;
 use crate::secrets::Secrets;
-use crate::state::{AppState, Places};
+use crate::state::{AppState, Places, Started};
 
 /// The event every window gets when a job starts, changes state or ends.
 pub const JOBS_CHANGED: &str = "jobs-changed";
@@ -116,7 +116,11 @@ fn wire<R: Runtime>(builder: Builder<R>, root: Option<PathBuf>) -> Builder<R> {
         if let (Some(hint), Some(state)) =
             (lifecycle::hint_for(event), window.try_state::<AppState>())
         {
-            state.lifecycle.hint(hint);
+            match state.started_now() {
+                Some(started) => started.lifecycle.hint(hint),
+                // Nothing runs before the engine opened: there is nothing to suspend.
+                None => tracing::debug!(?hint, "a lifecycle hint before the engine opened"),
+            }
         }
     });
     #[cfg(feature = "debug-lifecycle")]
@@ -126,8 +130,8 @@ fn wire<R: Runtime>(builder: Builder<R>, root: Option<PathBuf>) -> Builder<R> {
     builder.setup(move |app| Ok(setup(app, root.as_deref())?))
 }
 
-/// Opens the engine on the app's journal, hands it the stored passwords, restarts jobs a
-/// previous process left unfinished, and starts forwarding job changes to every window.
+/// Finds the app's folders and manages its state, then opens the engine in the background
+/// (see [`start`]): the window shows while the journal opens, and commands wait for it.
 fn setup<R: Runtime>(app: &mut App<R>, root: Option<&std::path::Path>) -> Result<(), Error> {
     let places = match root {
         Some(root) => Places::under(root),
@@ -138,44 +142,62 @@ fn setup<R: Runtime>(app: &mut App<R>, root: Option<&std::path::Path>) -> Result
         Some(_) => Secrets::file_only(&places.data),
         None => Secrets::new(&places.data),
     });
+    app.manage(AppState::new(places));
+    let handle = app.handle().clone();
+    tauri::async_runtime::spawn(async move {
+        let state = handle.state::<AppState>();
+        let started = start(&handle, &state, secrets).await;
+        if let Err(error) = &started {
+            tracing::error!(%error, "the sync engine did not open");
+        }
+        let opened = started.is_ok();
+        state.set_started(started);
+        if opened {
+            resume_work(&state).await;
+        }
+    });
+    Ok(())
+}
+
+/// Opens the engine on the app's journal, hands it the stored passwords, starts forwarding
+/// job changes to every window and serves the demo remote if it is wanted, all before any
+/// command sees the engine: the page's first listing already shows the demo remote.
+async fn start<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    state: &AppState,
+    secrets: Arc<Secrets>,
+) -> Result<Started, Error> {
     let options = EngineOptions {
         passwords: secrets,
         ..EngineOptions::default()
     };
-    let engine = tauri::async_runtime::block_on(async {
-        let engine = Engine::open(&places.data, options).await?;
-        engine.load_passwords().await?;
-        Ok::<_, Error>(engine)
-    })?;
-    forward_job_changes(app.handle().clone(), &engine);
-    forward_pair_changes(app.handle().clone(), &engine);
-    notices::forward(app.handle().clone(), &engine);
-    let handle = app.handle().clone();
+    let engine = Engine::open(&state.places.data, options).await?;
+    engine.load_passwords().await?;
+    forward_job_changes(app.clone(), &engine);
+    forward_pair_changes(app.clone(), &engine);
+    notices::forward(app.clone(), &engine);
+    let handle = app.clone();
     let lifecycle = Lifecycle::start(engine.clone(), move |hint| {
         let _ = handle.emit(LIFECYCLE, hint);
     });
-    app.manage(AppState {
-        engine: engine.clone(),
-        lifecycle,
-        places,
-        demo: tokio::sync::Mutex::new(None),
-    });
-    // Before the page loads, so that its first listing already shows the demo remote.
-    tauri::async_runtime::block_on(demo::start_at_launch(&app.state::<AppState>()));
-    let handle = app.handle().clone();
-    tauri::async_runtime::spawn(async move {
-        let state = handle.state::<AppState>();
-        match state.engine.restart_interrupted().await {
-            Ok(jobs) if !jobs.is_empty() => tracing::info!(?jobs, "resumed unfinished jobs"),
-            Ok(_) => {}
-            Err(error) => tracing::warn!(%error, "could not resume unfinished jobs"),
-        }
-        // After the interrupted jobs: an automatic pair with one under way adopts it.
-        if let Err(error) = state.engine.start_auto_sync().await {
-            tracing::warn!(%error, "could not start automatic sync");
-        }
-    });
-    Ok(())
+    demo::start_at_launch(state, &engine).await;
+    Ok(Started { engine, lifecycle })
+}
+
+/// Restarts the jobs a previous process left unfinished, then automatic sync.
+async fn resume_work(state: &AppState) {
+    let Some(Started { engine, .. }) = state.started_now() else {
+        return;
+    };
+    match engine.restart_interrupted().await {
+        Ok(jobs) if !jobs.is_empty() => tracing::info!(?jobs, "resumed unfinished jobs"),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "could not resume unfinished jobs"),
+    }
+    // After the interrupted jobs: an automatic pair with one under way adopts it.
+    if let Err(error) = engine.start_auto_sync().await {
+        tracing::warn!(%error, "could not start automatic sync");
+    }
 }
 
 /// Emits `jobs-changed` to every window for each job change, in order.
@@ -219,10 +241,11 @@ pub fn run() {
         Ok(app) => app.run(|app, event| {
             if let RunEvent::Exit = event
                 && let Some(state) = app.try_state::<AppState>()
+                && let Some(started) = state.started_now()
             {
                 // Cancel every job and wait (bounded) for its checkpoint: the next start
                 // resumes it.
-                tauri::async_runtime::block_on(state.engine.shutdown());
+                tauri::async_runtime::block_on(started.engine.shutdown());
             }
         }),
         Err(error) => {

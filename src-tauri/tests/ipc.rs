@@ -47,6 +47,29 @@ fn app_info_reports_version_platform_and_data_dir() {
 }
 
 #[test]
+fn an_engine_that_cannot_open_is_named_by_every_command_that_needs_it() {
+    // The journal's folder is a file: the engine cannot open, while the window still works.
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("data"), b"not a folder").unwrap();
+    let app = TestApp::in_root(root);
+    let info = app.ok("app_info", json!({}));
+    assert_eq!(info["platform"], std::env::consts::OS);
+    for (command, args) in [
+        ("list_pairs", json!({})),
+        ("list_remotes", json!({})),
+        ("sync_all", json!({})),
+    ] {
+        let error = app.invoke(command, args).unwrap_err();
+        assert_eq!(error["kind"], "storage", "{command}: {error}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("Tidesync could not start its sync engine:"),
+            "{command}: {message}"
+        );
+    }
+}
+
+#[test]
 fn an_unknown_command_is_refused() {
     let app = TestApp::new();
     let error = app.invoke("no_such_command", json!({})).unwrap_err();
@@ -102,7 +125,7 @@ fn pause_resume_cancel_and_a_second_channel_show_in_the_stream() {
     write_tree(served.path(), 7, 20);
     let server = serve(served.path());
     let pair = app.pair(&server.url(), "Mirror");
-    let lifecycle = &app.state().lifecycle;
+    let lifecycle = &app.started().lifecycle;
 
     // Suspended first, so the job waits where the test can reach it.
     assert!(tauri::async_runtime::block_on(lifecycle.apply(Hint::Suspend)).changed);
@@ -610,7 +633,7 @@ fn automatic_sync_uploads_a_local_edit_and_conflicts_are_listed() {
 
     // Both sides change the same file while nobody looks; the next sync keeps both.
     wait_until("no sync under way", || {
-        app.state()
+        app.started()
             .engine
             .unfinished_job(tidesync_engine::PairId(pair))
             .is_none()

@@ -17,7 +17,8 @@ pub async fn browse_server(
     path: String,
 ) -> Result<Vec<BrowsedDto>, Error> {
     Ok(state
-        .engine
+        .engine()
+        .await?
         .browse(remote_id, &path)
         .await?
         .into_iter()
@@ -32,5 +33,9 @@ pub async fn make_server_folder(
     remote_id: RemoteId,
     path: String,
 ) -> Result<(), Error> {
-    Ok(state.engine.make_remote_folder(remote_id, &path).await?)
+    Ok(state
+        .engine()
+        .await?
+        .make_remote_folder(remote_id, &path)
+        .await?)
 }

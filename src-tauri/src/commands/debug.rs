@@ -14,7 +14,7 @@ pub async fn debug_lifecycle(
     state: State<'_, AppState>,
     hint: Hint,
 ) -> Result<LifecycleDto, Error> {
-    let applied = state.lifecycle.apply(hint).await;
+    let applied = state.started().await?.lifecycle.apply(hint).await;
     Ok(LifecycleDto {
         changed: applied.changed,
         took_ms: applied.took.map(|d| d.as_millis() as u64),

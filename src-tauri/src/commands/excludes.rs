@@ -29,7 +29,8 @@ pub async fn list_failures(
     pair_id: PairId,
 ) -> Result<Vec<FailureDto>, Error> {
     Ok(state
-        .engine
+        .engine()
+        .await?
         .failures(pair_id)
         .await?
         .into_iter()
@@ -44,7 +45,8 @@ pub async fn list_ignored(
     pair_id: PairId,
 ) -> Result<Vec<IgnoredDto>, Error> {
     Ok(state
-        .engine
+        .engine()
+        .await?
         .ignored(pair_id)
         .await?
         .into_iter()
@@ -60,7 +62,7 @@ pub async fn let_go_folder(
     pair_id: PairId,
     folder: String,
 ) -> Result<usize, Error> {
-    Ok(state.engine.let_go(pair_id, folder).await?)
+    Ok(state.engine().await?.let_go(pair_id, folder).await?)
 }
 
 /// The user's answer about a new server folder larger than the pair's limit: `sync` starts
@@ -73,7 +75,11 @@ pub async fn answer_new_folder(
     path: String,
     sync: bool,
 ) -> Result<Option<JobId>, Error> {
-    Ok(state.engine.answer_new_folder(pair_id, path, sync).await?)
+    Ok(state
+        .engine()
+        .await?
+        .answer_new_folder(pair_id, path, sync)
+        .await?)
 }
 
 /// How much `excludes` would leave out of what the pair holds; a bad pattern is an
@@ -86,7 +92,8 @@ pub async fn preview_excludes(
 ) -> Result<FilterPreviewDto, Error> {
     let excludes = Excludes::try_from(excludes)?;
     Ok(state
-        .engine
+        .engine()
+        .await?
         .preview_excludes(pair_id, excludes)
         .await?
         .into())

@@ -21,9 +21,10 @@ pub async fn start_sync<R: Runtime>(
     pair_id: PairId,
     on_event: Channel<SyncEvent>,
 ) -> Result<JobId, Error> {
-    let job = state.engine.start(pair_id).await?;
+    let job = state.engine().await?.start(pair_id).await?;
     state
-        .engine
+        .engine()
+        .await?
         .attach(job, window.label(), Arc::new(ChannelSink(on_event)))?;
     Ok(job)
 }
@@ -38,7 +39,8 @@ pub async fn attach_job<R: Runtime>(
     on_event: Channel<SyncEvent>,
 ) -> Result<(), Error> {
     state
-        .engine
+        .engine()
+        .await?
         .attach(job_id, window.label(), Arc::new(ChannelSink(on_event)))?;
     Ok(())
 }
@@ -47,29 +49,30 @@ pub async fn attach_job<R: Runtime>(
 /// already syncing is left to finish. Returns the jobs started; the job list shows them all.
 #[tauri::command]
 pub async fn sync_all(state: State<'_, AppState>) -> Result<Vec<JobId>, Error> {
-    Ok(state.engine.sync_all_now().await?)
+    Ok(state.engine().await?.sync_all_now().await?)
 }
 
 #[tauri::command]
 pub async fn pause_job(state: State<'_, AppState>, job_id: JobId) -> Result<(), Error> {
-    Ok(state.engine.pause(job_id)?)
+    Ok(state.engine().await?.pause(job_id)?)
 }
 
 #[tauri::command]
 pub async fn resume_job(state: State<'_, AppState>, job_id: JobId) -> Result<(), Error> {
-    Ok(state.engine.resume(job_id)?)
+    Ok(state.engine().await?.resume(job_id)?)
 }
 
 #[tauri::command]
 pub async fn cancel_job(state: State<'_, AppState>, job_id: JobId) -> Result<(), Error> {
-    Ok(state.engine.cancel(job_id)?)
+    Ok(state.engine().await?.cancel(job_id)?)
 }
 
 /// The jobs of this run of the app, with their latest progress, oldest first.
 #[tauri::command]
 pub async fn list_jobs(state: State<'_, AppState>) -> Result<Vec<JobSnapshotDto>, Error> {
     Ok(state
-        .engine
+        .engine()
+        .await?
         .live_jobs()
         .into_iter()
         .map(JobSnapshotDto::from)
@@ -80,7 +83,8 @@ pub async fn list_jobs(state: State<'_, AppState>) -> Result<Vec<JobSnapshotDto>
 #[tauri::command]
 pub async fn job_history(state: State<'_, AppState>) -> Result<Vec<JobRecordDto>, Error> {
     let mut history: Vec<JobRecordDto> = state
-        .engine
+        .engine()
+        .await?
         .history()
         .await?
         .into_iter()

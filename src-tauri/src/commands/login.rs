@@ -25,7 +25,11 @@ pub async fn begin_login<R: Runtime>(
 ) -> Result<LoginStartedDto, Error> {
     let url = required("server address", &url)?;
     let pin = pin_sha256.filter(|p| !p.trim().is_empty());
-    let (login_id, login_url) = state.engine.begin_login(&url, pin.as_deref()).await?;
+    let (login_id, login_url) = state
+        .engine()
+        .await?
+        .begin_login(&url, pin.as_deref())
+        .await?;
     if let Err(error) = app.opener().open_url(&login_url, None::<&str>) {
         tracing::warn!(%error, "no browser could be opened; the page shows the link");
     }
@@ -46,7 +50,8 @@ pub async fn complete_login(
 ) -> Result<RemoteDto, Error> {
     let name = required("name", &name)?;
     Ok(state
-        .engine
+        .engine()
+        .await?
         .complete_login(login_id, &name, remote_id)
         .await?
         .into())
@@ -54,6 +59,6 @@ pub async fn complete_login(
 
 /// Stops waiting for a sign-in; its `complete_login` ends with an error.
 #[tauri::command]
-pub fn cancel_login(state: State<'_, AppState>, login_id: u64) -> Result<(), Error> {
-    Ok(state.engine.cancel_login(login_id)?)
+pub async fn cancel_login(state: State<'_, AppState>, login_id: u64) -> Result<(), Error> {
+    Ok(state.engine().await?.cancel_login(login_id)?)
 }

@@ -19,7 +19,7 @@ use crate::state::AppState;
 /// Every pair, with what automatic sync is doing and when each last synced.
 #[tauri::command]
 pub async fn list_pairs(state: State<'_, AppState>) -> Result<Vec<PairDto>, Error> {
-    let engine = &state.engine;
+    let engine = &state.engine().await?;
     let mut last_synced: HashMap<PairId, SystemTime> = HashMap::new();
     for job in engine.history().await? {
         if let (JobState::Completed, Some(ended)) = (job.state, job.ended_at) {
@@ -50,12 +50,16 @@ pub async fn update_pair<R: Runtime>(
     settings: PairSettingsDto,
 ) -> Result<PairDto, Error> {
     let settings = PairSettings::try_from(settings)?;
-    let was_auto = state.engine.pair(id).await?.settings.auto_sync;
-    let pair = state.engine.update_pair(id, mode.into(), settings).await?;
+    let was_auto = state.engine().await?.pair(id).await?.settings.auto_sync;
+    let pair = state
+        .engine()
+        .await?
+        .update_pair(id, mode.into(), settings)
+        .await?;
     if pair.settings.auto_sync && !was_auto {
         crate::notices::ask_permission(&app).await;
     }
-    let auto = state.engine.auto_status(id);
+    let auto = state.engine().await?.auto_status(id);
     Ok(PairDto::new(pair, auto, None))
 }
 
@@ -66,7 +70,8 @@ pub async fn list_conflicts(
     pair_id: PairId,
 ) -> Result<Vec<ConflictDto>, Error> {
     Ok(state
-        .engine
+        .engine()
+        .await?
         .conflicts(pair_id)
         .await?
         .into_iter()
@@ -83,13 +88,19 @@ pub async fn reveal_conflict<R: Runtime>(
     pair_id: PairId,
     path: String,
 ) -> Result<(), Error> {
-    let listed = state.engine.conflicts(pair_id).await?;
+    let listed = state.engine().await?.conflicts(pair_id).await?;
     if !listed.iter().any(|c| c.path == path) {
         return Err(Error::InvalidInput(format!(
             "'{path}' is not a conflict copy of this folder"
         )));
     }
-    let file = state.engine.pair(pair_id).await?.local_dir.join(&path);
+    let file = state
+        .engine()
+        .await?
+        .pair(pair_id)
+        .await?
+        .local_dir
+        .join(&path);
     crate::commands::app::reveal(&app, file).await
 }
 
@@ -99,9 +110,10 @@ pub async fn refused_deletes(
     state: State<'_, AppState>,
     pair_id: PairId,
 ) -> Result<Option<RefusedDeletesDto>, Error> {
-    state.engine.pair(pair_id).await?;
+    state.engine().await?.pair(pair_id).await?;
     Ok(state
-        .engine
+        .engine()
+        .await?
         .refused_deletes(pair_id)
         .map(|refused| RefusedDeletesDto::new(pair_id, refused)))
 }
@@ -117,7 +129,11 @@ pub async fn decide_deletes(
         DeleteDecisionDto::DeleteThemToo => DeleteDecision::DeleteThemToo,
         DeleteDecisionDto::KeepThem => DeleteDecision::KeepThem,
     };
-    Ok(state.engine.decide_deletes(pair_id, decision).await?)
+    Ok(state
+        .engine()
+        .await?
+        .decide_deletes(pair_id, decision)
+        .await?)
 }
 
 /// What syncs removed from a pair's folder (its trash), newest first.
@@ -127,7 +143,8 @@ pub async fn list_trash(
     pair_id: PairId,
 ) -> Result<Vec<TrashedDto>, Error> {
     Ok(state
-        .engine
+        .engine()
+        .await?
         .trash(pair_id)
         .await?
         .into_iter()
@@ -143,13 +160,13 @@ pub async fn restore_trashed(
     pair_id: PairId,
     id: String,
 ) -> Result<String, Error> {
-    Ok(state.engine.restore_trashed(pair_id, id).await?)
+    Ok(state.engine().await?.restore_trashed(pair_id, id).await?)
 }
 
 /// Deletes everything in a pair's trash; returns how many files went.
 #[tauri::command]
 pub async fn empty_trash(state: State<'_, AppState>, pair_id: PairId) -> Result<u32, Error> {
-    let gone = state.engine.empty_trash(pair_id).await?;
+    let gone = state.engine().await?.empty_trash(pair_id).await?;
     Ok(u32::try_from(gone).unwrap_or(u32::MAX))
 }
 
@@ -164,7 +181,11 @@ pub async fn add_pair<R: Runtime>(
     local: LocalFolderDto,
     mode: ModeDto,
 ) -> Result<PairDto, Error> {
-    state.engine.check_folder(remote_id, &remote_path).await?;
+    state
+        .engine()
+        .await?
+        .check_folder(remote_id, &remote_path)
+        .await?;
     let local_dir = match local {
         LocalFolderDto::Pick => pick_folder(&app).await?,
         LocalFolderDto::Named { name } => {
@@ -179,16 +200,17 @@ pub async fn add_pair<R: Runtime>(
         }
     };
     let id = state
-        .engine
+        .engine()
+        .await?
         .ensure_pair(remote_id, &remote_path, &local_dir, mode.into())
         .await?;
-    Ok(state.engine.pair(id).await?.into())
+    Ok(state.engine().await?.pair(id).await?.into())
 }
 
 /// Forgets a pair and its sync state; the files on both sides stay.
 #[tauri::command]
 pub async fn remove_pair(state: State<'_, AppState>, id: PairId) -> Result<(), Error> {
-    Ok(state.engine.remove_pair(id).await?)
+    Ok(state.engine().await?.remove_pair(id).await?)
 }
 
 /// A folder name typed by a person: one plain segment, nothing that climbs or hides.

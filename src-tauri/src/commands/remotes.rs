@@ -16,7 +16,8 @@ use crate::state::AppState;
 #[tauri::command]
 pub async fn list_remotes(state: State<'_, AppState>) -> Result<Vec<RemoteDto>, Error> {
     Ok(state
-        .engine
+        .engine()
+        .await?
         .remotes()
         .await?
         .into_iter()
@@ -35,7 +36,7 @@ pub async fn add_remote(
     pin_sha256: Option<String>,
 ) -> Result<RemoteDto, Error> {
     let form = form(&name, &url, user, password, pin_sha256)?;
-    Ok(state.engine.add_server(form).await?.into())
+    Ok(state.engine().await?.add_server(form).await?.into())
 }
 
 /// Renames a remote or changes its address or login; a new address or login is tested first.
@@ -52,19 +53,19 @@ pub async fn update_remote(
     pin_sha256: Option<String>,
 ) -> Result<RemoteDto, Error> {
     let form = form(&name, &url, user, password, pin_sha256)?;
-    Ok(state.engine.change_server(id, form).await?.into())
+    Ok(state.engine().await?.change_server(id, form).await?.into())
 }
 
 /// Forgets a remote, its pairs and its password. Files on both sides stay.
 #[tauri::command]
 pub async fn remove_remote(state: State<'_, AppState>, id: RemoteId) -> Result<(), Error> {
-    Ok(state.engine.remove_remote(id).await?)
+    Ok(state.engine().await?.remove_remote(id).await?)
 }
 
 /// Starts the embedded demo remote and adds it with a pair, ready to sync.
 #[tauri::command]
 pub async fn add_demo_remote(state: State<'_, AppState>) -> Result<DemoDto, Error> {
-    demo::start(&state).await
+    demo::start(&state, state.engine().await?).await
 }
 
 /// What the server form says, trimmed, with no blank name or address.

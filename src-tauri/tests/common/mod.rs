@@ -14,7 +14,7 @@ use tauri::test::{
 };
 use tauri::webview::InvokeRequest;
 use tauri::{App, Listener, Manager, WebviewWindow, WebviewWindowBuilder};
-use tidesync_app_lib::state::AppState;
+use tidesync_app_lib::state::{AppState, Started};
 
 pub const IDENTIFIER: &str = "app.tidesync.test";
 
@@ -53,7 +53,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub fn new() -> TestApp {
-        let root = tempfile::tempdir().unwrap();
+        TestApp::in_root(tempfile::tempdir().unwrap())
+    }
+
+    /// An app whose folders are all below `root`, as the test left it.
+    pub fn in_root(root: tempfile::TempDir) -> TestApp {
         let channels = Channels::default();
         let recorded = channels.clone();
         let mut context = mock_context(noop_assets());
@@ -102,6 +106,12 @@ impl TestApp {
 
     pub fn state(&self) -> tauri::State<'_, AppState> {
         self.app.state::<AppState>()
+    }
+
+    /// The engine and its lifecycle, once start-up opened them (it does so in the background).
+    pub fn started(&self) -> &Started {
+        let state = self.app.state::<AppState>().inner();
+        tauri::async_runtime::block_on(state.started()).expect("the engine opened")
     }
 
     /// Adds a remote at `url` and a download pair into a named folder; returns the pair id.
