@@ -3,7 +3,7 @@
 //! A folder inside the sync folder may be a symbolic link to somewhere else (a common way to
 //! "add" a folder). Writing a download through it would put the server's files outside the
 //! sync folder, and the next scan, which does not follow links, would see them as deleted on
-//! the phone. So before a create, write, rename or delete, every component below the root is
+//! the local side. So before a create, write, rename or delete, every component below the root is
 //! checked with `lstat`: a symbolic link anywhere on the way refuses that one file. The root
 //! itself may be a link (Android's `/sdcard` is one); the user chose it.
 //!

@@ -430,7 +430,7 @@ pub struct Summary {
     /// what is left waits for the next sync, which automatic sync starts at once.
     pub unsettled: bool,
     /// The paths among `errors` that fail the same way until something changes (a name the
-    /// phone cannot hold, a link in the way): automatic sync does not try them by the clock.
+    /// local side cannot hold, a link in the way): automatic sync does not try them by the clock.
     pub waits_for_change: Vec<String>,
     pub errors: Vec<FileError>,
     /// Local items left alone on purpose (symbolic links, special files), with why: shown,
@@ -468,7 +468,7 @@ pub struct LocalState {
     /// Modification time in nanoseconds since the epoch.
     pub mtime: i128,
     /// The file system's identity of the file (its inode), which a rename keeps: how a move
-    /// on the phone is told from a delete and a new file. `None` where there is none.
+    /// locally is told from a delete and a new file. `None` where there is none.
     pub inode: Option<u64>,
     /// When the file's inode last changed (`ctime`, ns since the epoch): any write moves it,
     /// and no program can set it back, so an upload compares it before and after to catch a

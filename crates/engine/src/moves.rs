@@ -1,7 +1,7 @@
 //! Renames and moves carried over as moves, not as a delete and a new transfer.
 //!
 //! A move is recognised only where the identity is clear:
-//! - on the phone, by the file system's identity (the inode, which a rename keeps): an agreed
+//! - locally, by the file system's identity (the inode, which a rename keeps): an agreed
 //!   path gone from the local tree whose inode now stands at a new local path;
 //! - on the server, by `oc:fileid` where the server has one (ownCloud, Nextcloud); elsewhere a
 //!   file by its ETag and size (Apache and rclone keep both across a `MOVE`), a folder by every
@@ -9,7 +9,7 @@
 //!   A candidate that is not the only one is no move.
 //!
 //! The other side must still hold the item as agreed (a file the same version, a folder still
-//! a folder): then the same move is made there (`MOVE` on the server, a rename on the phone),
+//! a folder): then the same move is made there (`MOVE` on the server, a rename locally),
 //! the journal's agreed state follows it, and the planner sees both sides under the new name.
 //! Whatever else changed below a moved folder, on either side, is then planned as usual, so an
 //! edit made on the other side under the old name ends up under the new one. A move that
@@ -26,9 +26,9 @@ use crate::model::{LocalState, Mode, RemoteState};
 /// Where a move was made by the user; it is repeated on the other side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MovedOn {
-    /// Renamed on the phone: a `MOVE` on the server follows.
+    /// Renamed locally: a `MOVE` on the server follows.
     Local,
-    /// Moved on the server: a rename on the phone follows.
+    /// Moved on the server: a rename locally follows.
     Remote,
 }
 
@@ -53,7 +53,7 @@ pub fn detect(
 ) -> Vec<Move> {
     let mut found = Vec::new();
     if mode != Mode::Download {
-        found.extend(moved_on_phone(local, remote, agreed, refused));
+        found.extend(moved_locally(local, remote, agreed, refused));
     }
     if mode != Mode::Upload {
         found.extend(moved_on_server(local, remote, agreed, refused));
@@ -83,7 +83,7 @@ fn within(path: &str, folder: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
-fn moved_on_phone(
+fn moved_locally(
     local: &BTreeMap<String, LocalState>,
     remote: &BTreeMap<String, RemoteState>,
     agreed: &BTreeMap<String, Agreed>,
@@ -136,8 +136,8 @@ fn moved_on_phone(
     moves
 }
 
-/// Whether some agreed file below `from` now stands at the same place below `to` on the
-/// phone, as the same unchanged file (inode, size and time: an inode alone may be reused).
+/// Whether some agreed file below `from` now stands at the same place below `to` locally,
+/// as the same unchanged file (inode, size and time: an inode alone may be reused).
 fn keeps_a_file(
     from: &str,
     to: &str,
@@ -176,11 +176,11 @@ fn moved_on_server(
         .collect();
     let mut moves = Vec::new();
     for &(from, was) in &gone {
-        let phone_as_agreed = local.get(from).is_some_and(|l| {
+        let local_as_agreed = local.get(from).is_some_and(|l| {
             l.is_dir == was.is_dir
                 && (l.is_dir || (l.size == was.size && Some(l.mtime) == was.local_mtime))
         });
-        if !phone_as_agreed {
+        if !local_as_agreed {
             continue;
         }
         let matches: Vec<&String> = new
@@ -329,7 +329,7 @@ mod tests {
     }
 
     #[test]
-    fn a_rename_on_the_phone_is_found_by_its_inode() {
+    fn a_local_rename_is_found_by_its_inode() {
         let agreed: BTreeMap<_, _> = [agreed("a.txt", 3, 11, "\"e1\"")].into();
         let local: BTreeMap<_, _> = [("b.txt".to_owned(), file(3, 11))].into();
         let remote: BTreeMap<_, _> = [("a.txt".to_owned(), rfile(3, "\"e1\""))].into();

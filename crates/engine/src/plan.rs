@@ -242,8 +242,8 @@ pub fn plan_unguarded(
     let mut decided: BTreeMap<&str, Action> = BTreeMap::new();
     for path in paths {
         let path = path.as_str();
-        let (on_phone, on_server) = (local.get(path), remote.get(path));
-        if let Some(action) = decide(path, on_phone, on_server, agreed.get(path), mode) {
+        let (here, on_server) = (local.get(path), remote.get(path));
+        if let Some(action) = decide(path, here, on_server, agreed.get(path), mode) {
             decided.insert(path, action);
         }
     }
@@ -396,7 +396,7 @@ fn wait_below_kind_changes(
     deferred
 }
 
-/// Whether the phone's item is not what both sides last agreed on.
+/// Whether the local item is not what both sides last agreed on.
 pub(crate) fn differs_locally(local: Option<&LocalState>, agreed: Option<&Agreed>) -> bool {
     match (local, agreed) {
         (None, None) => false,

@@ -29,7 +29,7 @@ pub const KEEP_BYTES_CAP: u64 = 5 << 30;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Removal {
-    /// The server's file was deleted, so the sync deleted the phone's.
+    /// The server's file was deleted, so the sync deleted the local copy.
     DeletedOnServer,
     /// A newer version from the server took its place.
     ReplacedByServer,

@@ -1,6 +1,6 @@
 //! Files that failed to sync, per pair, and when automatic sync tries each again: one minute
 //! after the first failure, doubling with each failure after it up to an hour. A failure that
-//! waits for a change (a name the phone cannot hold, a link in the way) has no time; it goes
+//! waits for a change (a name the local side cannot hold, a link in the way) has no time; it goes
 //! when the file changes or a run syncs it. A run that completes forgets what it synced.
 
 use std::collections::HashMap;

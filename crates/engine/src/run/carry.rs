@@ -13,11 +13,11 @@ use crate::progress::{FileAction, JobEvent};
 use crate::scan::stat;
 use crate::transfer::{Context, TransferError};
 
-/// Repeats each move on the other side (a `MOVE` on the server, a rename on the phone) and
+/// Repeats each move on the other side (a `MOVE` on the server, a rename locally) and
 /// moves the journal's agreed state with it. Returns the sources of the moves that could not
 /// be made, which the next pass plans as a delete and a creation. `local` (the survey's view
-/// of the phone, the moves already applied) takes the state of each item renamed on the
-/// phone: a rename changes its `ctime`, which later steps compare.
+/// of the local side, the moves already applied) takes the state of each item renamed
+/// locally: a rename changes its `ctime`, which later steps compare.
 pub(super) async fn carry_moves(
     ctx: &Context,
     moves: &[Move],
@@ -30,7 +30,7 @@ pub(super) async fn carry_moves(
     for m in moves {
         let made = match m.on {
             MovedOn::Local => move_on_server(ctx, m).await,
-            MovedOn::Remote => move_on_phone(ctx, m).await,
+            MovedOn::Remote => move_locally(ctx, m).await,
         };
         match made {
             Ok(()) => {
@@ -60,7 +60,7 @@ pub(super) async fn carry_moves(
     Ok(failed)
 }
 
-/// Reads again the state of `key` on the phone, just renamed there.
+/// Reads again the state of `key` locally, just renamed there.
 async fn refresh(ctx: &Context, key: &str, local: &mut BTreeMap<String, LocalState>) {
     let Ok(path) = parse(key) else { return };
     let at = ctx.local_path(&path);
@@ -70,8 +70,8 @@ async fn refresh(ctx: &Context, key: &str, local: &mut BTreeMap<String, LocalSta
     }
 }
 
-/// Makes on the server the move made on the phone: the folders above the new place first (a
-/// folder just made on the phone may hold it), then a `MOVE` that never replaces anything.
+/// Makes on the server the move made locally: the folders above the new place first (a
+/// folder just made locally may hold it), then a `MOVE` that never replaces anything.
 async fn move_on_server(ctx: &Context, m: &Move) -> Result<(), TransferError> {
     let (from, to) = (parse(&m.from)?, parse(&m.to)?);
     let mut parents = Vec::new();
@@ -93,11 +93,11 @@ async fn move_on_server(ctx: &Context, m: &Move) -> Result<(), TransferError> {
     Ok(())
 }
 
-/// Makes on the phone the move made on the server: a rename, if the old item is still what
+/// Makes locally the move made on the server: a rename, if the old item is still what
 /// was agreed and nothing stands at the new name. On a case-insensitive volume a new name that
 /// differs only in case finds the item itself there: that rename changes the case, so the
 /// item is never deleted and fetched again under its new name.
-async fn move_on_phone(ctx: &Context, m: &Move) -> Result<(), TransferError> {
+async fn move_locally(ctx: &Context, m: &Move) -> Result<(), TransferError> {
     let from = ctx.writable_path(&parse(&m.from)?).await?;
     let to_key = parse(&m.to)?;
     // What a lookup of the new name finds (on a case-insensitive volume, maybe the item
@@ -107,7 +107,7 @@ async fn move_on_phone(ctx: &Context, m: &Move) -> Result<(), TransferError> {
     let is_dir = m.is_dir;
     blocking(&m.from, move || {
         if stat(&from)?.is_none_or(|s| s.is_dir != is_dir) {
-            return Ok(Checked::Refused("it is gone from the phone"));
+            return Ok(Checked::Refused("it is gone from the local side"));
         }
         match std::fs::symlink_metadata(&there) {
             Ok(there) if !same_file(&there, &std::fs::symlink_metadata(&from)?) => {

@@ -9,11 +9,11 @@
 //!   a larger file's is bandwidth, which gains little from an early start, and a stop would
 //!   leave more of it in flight;
 //! - the mode takes the server's files (not a backup);
-//! - the journal never agreed on its path, and the phone has nothing there in any Unicode
+//! - the journal never agreed on its path, and the local side has nothing there in any Unicode
 //!   form (nor a file, a symbolic link or an unreadable name at a folder above it);
 //! - it is no move: no agreed file has its file id, or its ETag and size (or, without
 //!   ETags, its size and time), which [`crate::moves`] would take for the same file;
-//! - every folder above it was synced before and is still a folder on the phone, or is new
+//! - every folder above it was synced before and is still a folder locally, or is new
 //!   while the journal holds no folder at all (a first sync), so that no agreed folder can
 //!   have moved there;
 //! - no name on its path has a twin that differs only by letter case (the survey hides
@@ -22,7 +22,7 @@
 //!
 //! Everything else waits for the plan, as does whatever qualifies but has not started when the
 //! listing ends. A download made here is recorded as any other; the survey then adds it to
-//! its view of the phone and of the journal, so the plan finds the file agreed. One that
+//! its view of the local side and of the journal, so the plan finds the file agreed. One that
 //! failed for its own reasons is left to the plan, which tries again and reports it. A plan
 //! that the mass-delete guard then refuses leaves these files in place: they are new, and
 //! nothing was deleted to make room for them.
@@ -49,7 +49,7 @@ use crate::journal::{Agreed, PartialDownload};
 use crate::model::{FileError, LocalState, RemoteState, Summary, is_internal_path};
 use crate::transfer::{Context, TransferError, resumable};
 
-/// What the phone and the journal held when the run began, read while the server is listed.
+/// What the local side and the journal held when the run began, read while the server is listed.
 pub(super) struct Known {
     pub(super) local: BTreeMap<String, LocalState>,
     /// Local items the scan left alone (symbolic links, special files) or could not take
@@ -60,7 +60,7 @@ pub(super) struct Known {
 }
 
 impl Known {
-    /// Adds downloads completed before the plan: each file is on the phone and agreed.
+    /// Adds downloads completed before the plan: each file is here and agreed.
     pub(super) fn add_installed(&mut self, installed: Vec<Agreed>) {
         for agreed in installed {
             let state = LocalState {
@@ -164,7 +164,7 @@ pub(super) async fn download_early(
     }
 }
 
-/// Downloads one file that nothing is at on the phone, making the folders above it first.
+/// Downloads one file that nothing is at locally, making the folders above it first.
 fn start(
     ctx: Arc<Context>,
     path: RemotePath,
@@ -202,7 +202,7 @@ struct Proof<'a> {
     cases: HashMap<String, u32>,
     /// Local items the scan left out, which may stand where a download would go.
     skipped: HashSet<&'a str>,
-    /// Every local path and shield, case-folded: a name the phone spells in another Unicode
+    /// Every local path and shield, case-folded: a name the local side spells in another Unicode
     /// form, or (on a case-insensitive volume) in other letter case, stands where the download
     /// would go, and only the survey matches it.
     local_folded: HashSet<String>,

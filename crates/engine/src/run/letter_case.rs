@@ -3,12 +3,12 @@
 //!
 //! Two rules, applied where the survey's probe found such a volume:
 //! - **Twins on the server** (`Report.txt` and `report.txt` in one folder) cannot both be
-//!   files here. One keeps its name (the one synced with the phone's item of that name, else
+//!   files here. One keeps its name (the one synced with the local item of that name, else
 //!   the one spelled as that item, else one synced before, else the first in byte order); each other one is synced with a local copy of its own, named
 //!   `report (case conflict).txt`, which stays paired with it: edits go both ways, a delete on
 //!   either side deletes the other, and nothing is written over its twin or loops. Twins in
 //!   two Unicode forms (`café` composed and decomposed) are kept apart so on every volume:
-//!   the survey matches names in NFC, so the phone holds one item per NFC form.
+//!   the survey matches names in NFC, so the local side holds one item per NFC form.
 //! - **One item, two spellings**: a local name that differs from a server name only in case is
 //!   that item, where neither spelling was synced before (a folder made on both sides before
 //!   the first sync). A spelling the journal knows is left to move detection instead, so a
@@ -24,13 +24,13 @@ use crate::model::{FileError, LocalState, RemoteState};
 /// What the survey learnt about the server's twins.
 #[derive(Debug, Default)]
 pub(super) struct Twins {
-    /// A twin's key → its copy's path on the phone (folders above already as the phone spells
+    /// A twin's key → its copy's path locally (folders above already as the local side spells
     /// them), for `Context::local_path`.
     pub(super) copies: HashMap<String, String>,
     /// The copy's name under its folder's key → the twin's key, so the scan's copy is the
     /// twin's item (see `unicode::match_names`).
     pub(super) known: HashMap<String, String>,
-    /// The phone's item under a twin group's own name → the key of the twin it syncs with,
+    /// The local item under a twin group's own name → the key of the twin it syncs with,
     /// whatever its spelling.
     pub(super) pinned: HashMap<String, String>,
     /// One message per twin, naming its copy.
@@ -38,9 +38,9 @@ pub(super) struct Twins {
 }
 
 /// Finds the server's twins, folder by folder, and names a local copy for each one that does
-/// not keep its name. `local` is the scan (its paths as the phone spells them). Names written
+/// not keep its name. `local` is the scan (its paths as the local side spells them). Names written
 /// in two Unicode forms are twins on every volume (the survey matches names in NFC, so the
-/// phone holds one item per NFC form); names differing in case only where `case_insensitive`.
+/// local side holds one item per NFC form); names differing in case only where `case_insensitive`.
 pub(super) fn twins(
     remote: &BTreeMap<String, RemoteState>,
     agreed: &BTreeMap<String, Agreed>,
@@ -69,23 +69,23 @@ pub(super) fn twins(
         }
         let taken: HashSet<&String> = groups.keys().collect();
         let mut named: HashSet<String> = HashSet::new();
-        let folder_on_phone = crate::transfer::spelled(&twins.copies, parent);
-        let on_phone = |name: &str| match folder_on_phone.is_empty() {
+        let folder_here = crate::transfer::spelled(&twins.copies, parent);
+        let spelled_here = |name: &str| match folder_here.is_empty() {
             true => name.to_owned(),
-            false => format!("{folder_on_phone}/{name}"),
+            false => format!("{folder_here}/{name}"),
         };
-        // The phone's items in this folder: by name as compared here, and their inodes.
+        // The local items in this folder: by name as compared here, and their inodes.
         let mut here: HashMap<String, (&String, Option<u64>)> = HashMap::new();
         let mut inodes_here: HashSet<u64> = HashSet::new();
         for (path, state) in local {
             let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
-            if folder == folder_on_phone {
+            if folder == folder_here {
                 here.insert(same(name), (path, state.inode));
                 inodes_here.extend(state.inode);
             }
         }
         let name_of = |path: &str| path.rsplit_once('/').map_or(path, |(_, n)| n).to_owned();
-        // The inode of the phone's item a twin was synced with: its own agreement's, or that
+        // The inode of the local item a twin was synced with: its own agreement's, or that
         // of the agreed item it is the move of (renamed on the server since).
         let synced_inode = |twin: &str| {
             agreed.get(twin).and_then(|a| a.local_inode).or_else(|| {
@@ -97,7 +97,7 @@ pub(super) fn twins(
             })
         };
         for (compared, group) in groups.iter().filter(|(_, g)| g.len() > 1) {
-            // The phone's item under the group's name belongs to the twin synced with it (its
+            // The local item under the group's name belongs to the twin synced with it (its
             // inode), else to the twin spelled as it is; a twin synced with another item here
             // (its copy) stays a copy, so the keeper never changes hands.
             let plain = here.get(compared);
@@ -133,7 +133,7 @@ pub(super) fn twins(
                     taken.contains(&same) || named.contains(&same)
                 });
                 named.insert(same(&copy));
-                let copy_on_phone = on_phone(&copy);
+                let copy_here = spelled_here(&copy);
                 let under_key = match parent.is_empty() {
                     true => copy.clone(),
                     false => format!("{parent}/{copy}"),
@@ -148,18 +148,18 @@ pub(super) fn twins(
                 twins.reports.push(FileError {
                     path: (*twin).to_owned(),
                     message: format!(
-                        "synced as `{copy_on_phone}`: the server also has `{keeper}`, and {why}; \
+                        "synced as `{copy_here}`: the server also has `{keeper}`, and {why}; \
                          rename one of them on the server to sync both under their own names"
                     ),
                 });
-                twins.copies.insert((*twin).to_owned(), copy_on_phone);
+                twins.copies.insert((*twin).to_owned(), copy_here);
             }
         }
     }
     twins
 }
 
-/// The journal's agreement on a twin whose copy is not on the phone says nothing of that
+/// The journal's agreement on a twin whose copy is not here says nothing of that
 /// copy (it was synced under its own name, on a volume that told names apart): forgotten, so
 /// the copy is fetched, and the server's file never deleted for its absence.
 pub(super) fn forget_absent_copies(
@@ -171,7 +171,7 @@ pub(super) fn forget_absent_copies(
     let absent: Vec<&String> = twins
         .copies
         .iter()
-        .filter(|(_, on_phone)| !present.contains(on_phone.as_str()))
+        .filter(|(_, spelled_here)| !present.contains(spelled_here.as_str()))
         .map(|(key, _)| key)
         .collect();
     if !absent.is_empty() {
@@ -179,18 +179,18 @@ pub(super) fn forget_absent_copies(
     }
 }
 
-/// On a case-insensitive volume, the server names a phone name in other case may be.
+/// On a case-insensitive volume, the server names a local name in other case may be.
 #[derive(Debug, Default)]
 pub(crate) struct CaseMatch {
     /// Server names by [`fold_name`]: names the journal never agreed on; agreed names
-    /// the server changed since (a case rename on the phone is a move only where the server's
-    /// item is as agreed; otherwise the phone's item under its new spelling is still that
+    /// the server changed since (a case rename locally is a move only where the server's
+    /// item is as agreed; otherwise the local item under its new spelling is still that
     /// item, and takes the server's version); and the twins' copies (a copy renamed in case is
     /// still the copy). An agreed name the server kept is left to move detection.
     pub(crate) by_fold: HashMap<String, String>,
     /// Agreed names gone from the server where a name in other case stands that will not be
-    /// carried over as their move (another version or file id, or the phone's item changed
-    /// too): the phone's item of the agreed name is that one, whose version the plan compares,
+    /// carried over as their move (another version or file id, or the local item changed
+    /// too): the local item of the agreed name is that one, whose version the plan compares,
     /// instead of a download landing on it.
     pub(crate) released: HashSet<String>,
 }
@@ -341,7 +341,7 @@ mod tests {
     }
 
     #[test]
-    fn the_twin_on_the_phone_keeps_its_name_and_an_absent_copy_is_not_agreed() {
+    fn the_local_twin_keeps_its_name_and_an_absent_copy_is_not_agreed() {
         let remote = remote(&["a.txt", "A.txt"]);
         let local: BTreeMap<String, LocalState> = [(
             "a.txt".to_owned(),
@@ -356,7 +356,7 @@ mod tests {
         .into();
         let found = twins(&remote, &BTreeMap::new(), &local, true);
         assert_eq!(found.copies.keys().collect::<Vec<_>>(), ["A.txt"]);
-        // Both synced before, on a volume that told them apart: the one on the phone stays,
+        // Both synced before, on a volume that told them apart: the local one stays,
         // the other is fetched into its copy, never deleted from the server.
         let mut agreed = agreed(&["a.txt", "A.txt"]);
         let found = twins(&remote, &agreed, &local, true);

@@ -1,5 +1,5 @@
 //! What every step of a run shares: the [`Effect`] an action reports, the [`Checked`] result
-//! of a check-then-act on the phone, the journal writes and error reports each executor
+//! of a check-then-act locally, the journal writes and error reports each executor
 //! makes. A leaf: it uses none of its sibling modules.
 
 use tidesync_webdav::RemotePath;
@@ -38,7 +38,7 @@ impl Effect {
     }
 }
 
-/// Whether a check-then-act on the phone went ahead, or found the item not as planned.
+/// Whether a check-then-act locally went ahead, or found the item not as planned.
 pub(super) enum Checked {
     Done,
     /// Not done, and why, in words for the user.
@@ -61,7 +61,7 @@ impl Checked {
     }
 }
 
-/// [`record_error`] for a failure that stays until something changes (a name the phone cannot
+/// [`record_error`] for a failure that stays until something changes (a name the local side cannot
 /// hold, a link in the way): automatic sync does not try it again by the clock.
 pub(super) fn record_lasting_error(
     ctx: &Context,

@@ -38,7 +38,7 @@ pub(super) struct Survey {
     pub(super) partials: HashMap<String, PartialDownload>,
 }
 
-/// Lists the server, scans the phone and reads the journal, at once; files the plan is known
+/// Lists the server, scans the local folder and reads the journal, at once; files the plan is known
 /// to download start as soon as their folder is listed (see [`early`](super::early)).
 pub(super) async fn survey(
     ctx: &Arc<Context>,
@@ -252,7 +252,7 @@ pub(super) async fn survey(
     let twins = letter_case::twins(&remote, &agreed, &local, case_insensitive);
     letter_case::forget_absent_copies(&twins, &local, &mut agreed);
     let case = case_insensitive.then(|| letter_case::case_match(&remote, &agreed, &local, &twins));
-    // The phone's names under the server's spelling where they differ only in Unicode form
+    // The local names under the server's spelling where they differ only in Unicode form
     // (or, on such a volume, in letter case).
     let matched = unicode::match_names(local, shields, &remote, &agreed, &twins, case.as_ref());
     let mut local = matched.local;
@@ -272,7 +272,7 @@ pub(super) async fn survey(
     for clash in matched.clashes {
         record_lasting_error(ctx, summary, &clash.path, &clash.message);
     }
-    // What the server leaves out shields its path on the phone too.
+    // What the server leaves out shields its path locally too.
     let mut shields = matched.shields;
     shields.extend(ignored_there.iter().map(as_shield));
     let shielded: HashSet<String> = shield(&shields, &mut local, &mut remote, &mut agreed)
@@ -398,7 +398,7 @@ impl Survey {
 }
 
 /// Takes every path at or below a shield out of all three views, so the plan neither
-/// deletes nor writes anything there: a server file is never deleted because the phone's copy
+/// deletes nor writes anything there: a server file is never deleted because the local copy
 /// is a symbolic link, a special file or unreadable, and no download goes through a link.
 /// Returns the shields that stood over something on the server or in the journal.
 fn shield(
@@ -438,7 +438,7 @@ fn shield(
     stood_over
 }
 
-/// Hides remote entries the phone could not hold under their name (longer than `NAME_MAX`)
+/// Hides remote entries the local side could not hold under their name (longer than `NAME_MAX`)
 /// or their path (longer than `PATH_MAX` below `root`, the part file's name counted where it
 /// is the longer), and everything below them: each is an error of its own, instead of an OS
 /// error halfway down a chain of folders made for nothing. Returns the hidden paths and why.

@@ -6,7 +6,7 @@
 //! an upload "appear" under another name on every run. So the survey compares names in NFC:
 //! a local name whose NFC form equals a server name (or a name the journal agreed on) *is*
 //! that item, under the server's spelling, which is the key the plan, the journal and the
-//! server use. The phone's spelling is kept as an alias ([`Matched::aliases`]), through which
+//! server use. The local spelling is kept as an alias ([`Matched::aliases`]), through which
 //! every local read and write goes (`Context::local_path`), so the user's file is never
 //! renamed. A local name with no counterpart keeps its own spelling, and is uploaded as is.
 
@@ -37,7 +37,7 @@ pub(super) struct Matched {
     pub(super) local: BTreeMap<String, LocalState>,
     /// The items left out (links, unreadable), by key: they shield the server's item.
     pub(super) shields: Vec<FileError>,
-    /// Key → the path on the phone, for every item whose spellings differ.
+    /// Key → the path locally, for every item whose spellings differ.
     pub(super) aliases: HashMap<String, String>,
     /// Local items whose name equals another's in NFC: left out, each an error.
     pub(super) clashes: Vec<FileError>,
@@ -146,7 +146,7 @@ pub(super) fn match_names(
 
 /// Keys of local paths, each made from its folder's key and its own name.
 struct Keys<'a> {
-    /// Local paths whose key is settled (the phone's item of a twin group's name).
+    /// Local paths whose key is settled (the local item of a twin group's name).
     pinned: &'a HashMap<String, String>,
     /// NFC form → the spelling the server or the journal uses.
     known: HashMap<String, &'a str>,
@@ -174,7 +174,7 @@ impl Keys<'_> {
             |case: &CaseMatch, candidate: &str| case.by_fold.get(&fold_name(candidate)).cloned();
         let key = match (self.case, self.known.get(nfc(&candidate).as_ref())) {
             // An agreed name the server no longer has, where a name in other case stands that
-            // is not its move: the phone's item is that one.
+            // is not its move: the local item is that one.
             (Some(case), _) if case.released.contains(&candidate) => {
                 by_case(case, &candidate).unwrap_or(candidate)
             }

@@ -4,8 +4,8 @@
 //! server that gives neither an ETag nor a modification time (some minimal WebDAV servers and
 //! gateways) hides an edit that keeps a file's size: the plan cannot see it. So after the
 //! plan, each such file the run left alone is fetched into a part file and compared with the
-//! phone's copy; where they differ the server's version is installed, as a download would
-//! (only over the copy the survey saw, so an edit on the phone meanwhile is kept). This costs
+//! local copy; where they differ the server's version is installed, as a download would
+//! (only over the copy the survey saw, so an edit locally meanwhile is kept). This costs
 //! a transfer of every such file, so it runs every [`VERIFY_EVERY`]th run of a pair on such a
 //! server, or on every run when asked (CLI `--checksum`).
 
@@ -28,8 +28,8 @@ pub(super) fn lacks_validators(seen: &Survey) -> bool {
     files.peek().is_some() && files.all(|r| r.etag.is_none() && r.mtime.is_none())
 }
 
-/// Compares every file the server gives no ETag for with the phone's copy, skipping what the
-/// plan of this run acted on (`acted`) and what changed on the phone since it was agreed.
+/// Compares every file the server gives no ETag for with the local copy, skipping what the
+/// plan of this run acted on (`acted`) and what changed locally since it was agreed.
 pub(super) async fn compare_contents(
     ctx: &Arc<Context>,
     seen: &Survey,
@@ -67,7 +67,7 @@ pub(super) async fn compare_contents(
     Ok(())
 }
 
-/// Fetches one file and installs it if its bytes differ from the phone's; returns whether
+/// Fetches one file and installs it if its bytes differ from the local copy; returns whether
 /// they differed.
 async fn compare_one(
     ctx: &Arc<Context>,
@@ -88,7 +88,7 @@ async fn compare_one(
         crate::transfer::discard_part(ctx, path, &part).await?;
         return Ok(false);
     }
-    tracing::info!(%path, "the server's copy differs from the phone's; fetched");
+    tracing::info!(%path, "the server's copy differs from the local copy; fetched");
     let agreed = install(ctx, &remote_path, part, remote, Some(local)).await?;
     record_installed(ctx, &remote_path, agreed)?;
     Ok(true)

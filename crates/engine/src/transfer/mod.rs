@@ -75,7 +75,7 @@ pub enum TransferError {
          through one (it could lead out of the sync folder)"
     )]
     ThroughLink { path: String, link: String },
-    /// The phone's file system cannot hold the path: checked before any folder is made.
+    /// The local file system cannot hold the path: checked before any folder is made.
     #[error("{path}: {why}")]
     TooLong { path: String, why: String },
 }
@@ -123,7 +123,7 @@ pub struct Context {
     /// not list it first.
     pub folders_made: FreshFolders,
     /// Local spellings of names the plan knows in the server's Unicode form (see
-    /// `run::unicode`): key → the path on the phone. Set by each survey.
+    /// `run::unicode`): key → the path locally. Set by each survey.
     pub local_names: std::sync::Mutex<Arc<std::collections::HashMap<String, String>>>,
     /// Compare contents where the server gives no ETag, on every run (see `run::verify`).
     pub verify_contents: bool,
@@ -172,7 +172,8 @@ impl Context {
     }
 
     pub fn local_path(&self, path: &RemotePath) -> PathBuf {
-        self.disk.resolve(&self.local_root, &self.on_phone(path))
+        self.disk
+            .resolve(&self.local_root, &self.spelled_here(path))
     }
 
     /// The local path of `path` with its own name as spelled, where [`local_path`] finds an
@@ -181,12 +182,12 @@ impl Context {
     ///
     /// [`local_path`]: Self::local_path
     pub fn named_path(&self, path: &RemotePath) -> PathBuf {
-        self.disk.named(&self.local_root, &self.on_phone(path))
+        self.disk.named(&self.local_root, &self.spelled_here(path))
     }
 
-    /// `path` (`/`-separated, relative) as the phone spells it: the longest part of it the
+    /// `path` (`/`-separated, relative) as the local side spells it: the longest part of it the
     /// survey matched to another spelling, replaced.
-    fn on_phone(&self, path: &RemotePath) -> String {
+    fn spelled_here(&self, path: &RemotePath) -> String {
         let key = path.as_str();
         let names = self
             .local_names
@@ -210,8 +211,8 @@ impl Context {
     pub async fn writable_path(&self, path: &RemotePath) -> Result<PathBuf, TransferError> {
         let target = self.local_path(path);
         let root = self.local_root.clone();
-        let on_phone = self.on_phone(path);
-        if let Some(why) = crate::confine::too_long(&root, &on_phone) {
+        let spelled_here = self.spelled_here(path);
+        if let Some(why) = crate::confine::too_long(&root, &spelled_here) {
             return Err(TransferError::TooLong {
                 path: path.as_str().to_owned(),
                 why,

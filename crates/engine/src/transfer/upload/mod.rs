@@ -168,7 +168,7 @@ fn changed_remotely(path: &RemotePath) -> TransferError {
 
 /// The agreement `made` for a file that went up from bytes read whole first (`before` when
 /// read), as it stands now: a file written while its request was under way leaves the
-/// server holding the version read, and the agreement then says the phone's file is not that
+/// server holding the version read, and the agreement then says the local file is not that
 /// one (no local time), so the next pass sends the new version over it. Without this, an
 /// edit that keeps the size and puts the time back would never be seen again.
 fn settled(made: Agreed, before: &LocalState, now: Option<&LocalState>) -> Agreed {
