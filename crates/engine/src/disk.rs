@@ -115,12 +115,12 @@ fn existing_spelling(folder: &Path, name: &str) -> Option<String> {
     if std::fs::symlink_metadata(folder.join(name)).is_ok() {
         return None;
     }
-    let folded = crate::run::unicode::fold_case(name);
+    let folded = crate::names::fold_case(name);
     std::fs::read_dir(folder)
         .ok()?
         .filter_map(Result::ok)
         .filter_map(|entry| entry.file_name().into_string().ok())
-        .find(|entry| crate::run::unicode::fold_case(entry) == folded)
+        .find(|entry| crate::names::fold_case(entry) == folded)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::run::unicode::nfc;
+use crate::names::nfc;
 
 /// A default pattern, and why it is one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

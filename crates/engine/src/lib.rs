@@ -30,6 +30,7 @@ pub mod journal;
 pub mod memory;
 pub mod model;
 pub mod moves;
+pub mod names;
 pub mod part;
 pub mod plan;
 pub mod progress;

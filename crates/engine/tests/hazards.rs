@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{Server, World, write};
 use tidesync_engine::disk::Disk;
-use tidesync_engine::run::unicode::nfc;
+use tidesync_engine::names::nfc;
 use tidesync_engine::{
     Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId, PlainHttp,
 };

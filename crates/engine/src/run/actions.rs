@@ -11,7 +11,7 @@ use super::delete::{delete_local, delete_remote};
 use super::shared::{
     Effect, folder, forget, parse, record, record_installed, stat_folder, vanished,
 };
-use super::survey::Survey;
+use super::surveyed::Survey;
 use crate::journal::Agreed;
 use crate::model::{LocalState, RemoteState};
 use crate::plan::Action;

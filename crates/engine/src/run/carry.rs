@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use tidesync_webdav::{EntryKind, Overwrite};
 
-use super::RunError;
+use super::error::RunError;
 use super::shared::{Checked, blocking, parse};
 use crate::disk::same_file;
 use crate::model::{LocalState, Summary};

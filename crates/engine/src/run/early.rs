@@ -39,14 +39,14 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::RunError;
 use super::actions::{downloaded, fetch_and_record};
-use super::execute::{SAMPLE_MAX, Severity, account_for, answer_of, severity};
+use super::error::RunError;
+use super::outcome::{SAMPLE_MAX, Severity, account_for, answer_of, severity};
 use super::shared::Effect;
-use super::survey::remote_state;
-use super::unicode::fold_case;
+use super::surveyed::remote_state;
 use crate::journal::{Agreed, PartialDownload};
 use crate::model::{FileError, LocalState, RemoteState, Summary, is_internal_path};
+use crate::names::fold_case;
 use crate::transfer::{Context, TransferError, resumable};
 
 /// What the local side and the journal held when the run began, read while the server is listed.

@@ -14,26 +14,18 @@ use futures_util::{FutureExt, StreamExt};
 use tidesync_webdav::{Answer, Concurrency, RemotePath};
 use tokio::time::Instant;
 
-use super::RunError;
 use super::actions::perform;
-use super::shared::{Effect, is_below, record, record_error, record_lasting_error};
-use super::survey::Survey;
+use super::error::RunError;
+use super::outcome::{Finished, SAMPLE_MAX, account_for, answer_of};
+use super::shared::{Effect, is_below, record};
+use super::surveyed::Survey;
 use crate::model::Summary;
 use crate::plan::{Action, Plan};
-use crate::progress::{FileAction, JobEvent};
-use crate::transfer::{
-    BATCH_BYTES, BATCH_FILE_MAX, BATCH_FILES, Context, TransferError, offers_bulk, send_batch,
-};
-
-/// An action's path and how it ended.
-pub(super) type Finished = (String, Result<Effect, TransferError>);
+use crate::progress::FileAction;
+use crate::transfer::{BATCH_BYTES, BATCH_FILE_MAX, BATCH_FILES, Context, offers_bulk, send_batch};
 
 /// What the adaptive limit learns from one transfer: how long it took, and how it ended.
 type Sample = Option<(Duration, Answer)>;
-
-/// Transfers up to this size tell the adaptive limit about the server's answer time: their
-/// time is round trips, where a larger file's is bandwidth.
-pub(super) const SAMPLE_MAX: u64 = 256 * 1024;
 
 /// Small new files waiting to go up together.
 #[derive(Default)]
@@ -247,21 +239,6 @@ fn transfer_size(seen: &Survey, action: &Action) -> Option<u64> {
     }
 }
 
-/// How a transfer ended, for the adaptive limit: overloaded when it failed so, or when the
-/// server said it was overloaded while it ran (`client.overloads()` grew past `before`),
-/// though the client's own retries then got through.
-pub(super) fn answer_of<T>(
-    result: &Result<T, TransferError>,
-    client: &dyn crate::remote::Remote,
-    before: u64,
-) -> Answer {
-    match result {
-        Err(TransferError::Remote(error)) if error.is_overload() => Answer::Overloaded,
-        _ if client.overloads() > before => Answer::Overloaded,
-        _ => Answer::Answered,
-    }
-}
-
 /// Counts one finished action in the summary and the progress, or keeps the error that ends
 /// the run.
 fn account_for_all(
@@ -274,102 +251,4 @@ fn account_for_all(
     for result in results {
         account_for(ctx, summary, result, stopped, fatal);
     }
-}
-
-pub(super) fn account_for(
-    ctx: &Context,
-    summary: &mut Summary,
-    (path, result): Finished,
-    stopped: &mut bool,
-    fatal: &mut Option<RunError>,
-) {
-    ctx.hub.file_ended(&path);
-    match result {
-        Ok(done) => {
-            let Some(action) = done.action else { return };
-            if done.verified {
-                summary.files_verified += 1;
-            }
-            match action {
-                FileAction::Downloaded => {
-                    summary.files_downloaded += 1;
-                    summary.bytes_downloaded += done.bytes;
-                }
-                FileAction::Uploaded => {
-                    summary.files_uploaded += 1;
-                    summary.bytes_uploaded += done.bytes;
-                }
-                FileAction::Conflict => {
-                    summary.conflicts += 1;
-                    summary.bytes_downloaded += done.bytes;
-                }
-                FileAction::DeletedLocal => summary.deleted_local += 1,
-                FileAction::DeletedRemote => summary.deleted_remote += 1,
-                FileAction::CreatedFolder => {}
-                FileAction::Moved => summary.moved += 1,
-            }
-            if action != FileAction::CreatedFolder {
-                ctx.hub.update(|s| s.files_done += 1);
-            }
-            ctx.hub.emit(JobEvent::FileDone { path, action });
-        }
-        Err(error) => match severity(error) {
-            Severity::Stopped => *stopped = true,
-            Severity::EndsRun(error) => {
-                fatal.get_or_insert(error);
-            }
-            Severity::File(
-                error @ (TransferError::ThroughLink { .. } | TransferError::TooLong { .. }),
-            ) => record_lasting_error(ctx, summary, &path, &file_message(error)),
-            Severity::File(error) => record_error(ctx, summary, &path, &file_message(error)),
-        },
-    }
-}
-
-/// What an action's error means beyond its own file.
-pub(super) enum Severity {
-    /// The run was stopped.
-    Stopped,
-    /// The whole run cannot go on (credentials, a full disk or server, the journal).
-    EndsRun(RunError),
-    /// Only this file could not be synced.
-    File(TransferError),
-}
-
-pub(super) fn severity(error: TransferError) -> Severity {
-    match error {
-        TransferError::Stopped => Severity::Stopped,
-        TransferError::Remote(e) if e.is_auth() || e.is_insufficient_storage() => {
-            Severity::EndsRun(RunError::from(e))
-        }
-        TransferError::Journal(e) => Severity::EndsRun(RunError::Journal(e)),
-        TransferError::Local {
-            path: local,
-            source,
-        } if is_disk_full(&source) => Severity::EndsRun(RunError::Local {
-            path: local,
-            source,
-        }),
-        other => Severity::File(other),
-    }
-}
-
-/// A file's error in words for the user.
-fn file_message(error: TransferError) -> String {
-    match error {
-        TransferError::Remote(e) if e.is_locked() => format!(
-            "{e}: the file is locked on the server (a person or an app has it open); it \
-             will be synced next time"
-        ),
-        TransferError::Remote(e) if e.is_forbidden() => format!(
-            "{e}: the server does not allow this account to change it (a permission, not the \
-             password)"
-        ),
-        other => other.to_string(),
-    }
-}
-
-pub(super) fn is_disk_full(error: &std::io::Error) -> bool {
-    error.kind() == std::io::ErrorKind::StorageFull
-        || error.kind() == std::io::ErrorKind::QuotaExceeded
 }

@@ -17,9 +17,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::shared::is_below;
-use super::unicode::{fold_case, nfc};
 use crate::journal::Agreed;
 use crate::model::{FileError, LocalState, RemoteState};
+use crate::names::{fold_case, fold_name, nfc};
 
 /// What the survey learnt about the server's twins.
 #[derive(Debug, Default)]
@@ -232,15 +232,6 @@ pub(super) fn case_match(
         .map(|a| a.path.clone())
         .collect();
     CaseMatch { by_fold, released }
-}
-
-/// `path` with its own name case-folded and its folders as they are: folders that differ in
-/// case are twins of their own, with contents apart.
-pub(crate) fn fold_name(path: &str) -> String {
-    match path.rsplit_once('/') {
-        Some((folder, name)) => format!("{folder}/{}", fold_case(name)),
-        None => fold_case(path),
-    }
 }
 
 /// Whether the server's `now` is the agreed `then`, moved (as `moves.rs` tells a move).

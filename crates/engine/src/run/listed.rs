@@ -13,7 +13,7 @@ use std::sync::{Mutex, PoisonError};
 use tidesync_webdav::validator::same_version;
 use tidesync_webdav::{Entry, EntryKind, Listing};
 
-use super::RunError;
+use super::error::RunError;
 use crate::journal::ListedChanges;
 use crate::transfer::Context;
 

@@ -3,20 +3,28 @@
 //! executor ([`actions`], [`delete`], [`conflict`]) that owns its journal writes and progress.
 //! A run stops early when its token is cancelled; what it completed is in the journal, so the
 //! next run (after a resume, or a restart of the process) plans only what is left.
+//!
+//! The modules import one way, with no circle: [`error`], [`shared`], [`surveyed`] (what a
+//! survey found) and [`outcome`] (how an action ended, as the run counts it) are leaves that
+//! the survey, the early downloads and the executors build on.
 
 mod actions;
 mod carry;
 mod conflict;
 mod delete;
 mod early;
+mod error;
 mod execute;
 mod letter_case;
 mod listed;
+mod outcome;
 mod shared;
 mod survey;
-pub mod unicode;
+mod surveyed;
+mod unicode;
 mod verify;
 
+pub use error::RunError;
 pub(crate) use shared::is_below;
 pub use verify::VERIFY_EVERY;
 
@@ -25,71 +33,10 @@ use std::sync::Arc;
 
 use tidesync_webdav::Concurrency;
 
-use crate::model::{FailureKind, Mode, Summary};
-use crate::plan::{Action, PlanError};
+use crate::model::{Mode, Summary};
+use crate::plan::Action;
 use crate::progress::Phase;
 use crate::transfer::{Context, TransferError, sweep_chunked, sweep_upload_temps};
-
-/// Why a run did not complete.
-#[derive(Debug, thiserror::Error)]
-pub enum RunError {
-    #[error("stopped")]
-    Stopped,
-    #[error(transparent)]
-    Plan(#[from] PlanError),
-    /// The server refused us (credentials, permissions) or could not be reached at all.
-    #[error(transparent)]
-    Remote(tidesync_webdav::Error),
-    #[error("the local folder {path}: {}", crate::scan::io_cause(source))]
-    Local {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Journal(#[from] crate::journal::JournalError),
-    /// The server has no room left (507: its quota or its disk).
-    #[error(
-        "the server's storage is full (its quota or its disk): free space there, then sync \
-         again; nothing was lost ({source})"
-    )]
-    ServerFull {
-        #[source]
-        source: tidesync_webdav::Error,
-    },
-    /// A side's folder is missing or is not the one synced: nothing was planned.
-    #[error(transparent)]
-    FolderGone(#[from] crate::root::FolderGone),
-}
-
-impl RunError {
-    /// What kind of failure this is, for callers that map failures to actions or exit codes.
-    pub fn kind(&self) -> FailureKind {
-        match self {
-            RunError::Stopped => FailureKind::Other,
-            RunError::Plan(PlanError::MassDelete { .. }) => FailureKind::MassDelete,
-            RunError::Remote(e) => FailureKind::of_remote(e),
-            RunError::Local { source, .. } if !crate::run::execute::is_disk_full(source) => {
-                FailureKind::LocalAccess
-            }
-            RunError::Local { .. } | RunError::Journal(_) | RunError::ServerFull { .. } => {
-                FailureKind::Storage
-            }
-            RunError::FolderGone(_) => FailureKind::FolderGone,
-        }
-    }
-}
-
-/// A server error that ends the whole run, as the run reports it: a full server says so.
-impl From<tidesync_webdav::Error> for RunError {
-    fn from(error: tidesync_webdav::Error) -> RunError {
-        if error.is_insufficient_storage() {
-            RunError::ServerFull { source: error }
-        } else {
-            RunError::Remote(error)
-        }
-    }
-}
 
 /// The most passes one run makes. A conflict's local copy is uploaded by the next pass, and
 /// what waits below a path whose kind changed (see [`Plan::deferred`]) is made by it; a

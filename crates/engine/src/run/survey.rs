@@ -1,42 +1,28 @@
 //! The survey: both sides and the journal, read at once, then the moves found in them and
 //! the plan made from them.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use tidesync_webdav::{Concurrency, Depth, Entry, EntryKind, Listing, RemotePath, validator};
 
-use super::RunError;
 use super::early::{Known, download_early};
+use super::error::RunError;
 use super::letter_case;
 use super::listed::{self, Record};
 use super::shared::is_below;
 use super::shared::record_lasting_error;
+use super::surveyed::{Survey, remote_state};
 use super::unicode;
 use crate::filter::{Ignored, Side};
-use crate::journal::{Agreed, PartialDownload};
+use crate::journal::Agreed;
 use crate::model::{FileError, LocalState, Mode, NewFolder, RemoteState, Summary};
-use crate::moves::{self, Move};
-use crate::plan::{Action, Plan, plan, plan_unguarded};
+use crate::names::{fold_case, nfc};
 use crate::progress::Phase;
 use crate::root::{self, FolderGone, Seen};
-use crate::scan::{Scanned, nanos, scan};
-use crate::transfer::{Context, resumable};
-
-/// How many levels of moves inside moves one survey finds (the rest wait for the next pass).
-const MOVE_DEPTH: usize = 8;
-
-/// Both sides as the plan saw them, so each step can check nothing moved meanwhile.
-pub(super) struct Survey {
-    pub(super) local: BTreeMap<String, LocalState>,
-    pub(super) remote: BTreeMap<String, RemoteState>,
-    /// What both sides last agreed on, from the journal.
-    pub(super) agreed: BTreeMap<String, Agreed>,
-    /// The journal's download checkpoints, read once rather than once per file.
-    pub(super) partials: HashMap<String, PartialDownload>,
-}
+use crate::scan::{Scanned, scan};
+use crate::transfer::Context;
 
 /// Lists the server, scans the local folder and reads the journal, at once; files the plan is known
 /// to download start as soon as their folder is listed (see [`early`](super::early)).
@@ -277,11 +263,11 @@ pub(super) async fn survey(
     shields.extend(ignored_there.iter().map(as_shield));
     let shielded: HashSet<String> = shield(&shields, &mut local, &mut remote, &mut agreed)
         .iter()
-        .map(|key| unicode::nfc(key).into_owned())
+        .map(|key| nfc(key).into_owned())
         .collect();
     // An item left alone matters to a download only where it stands in the server's way.
     for item in skipped {
-        if mode != Mode::Download || shielded.contains(unicode::nfc(&item.path).as_ref()) {
+        if mode != Mode::Download || shielded.contains(nfc(&item.path).as_ref()) {
             tracing::info!(path = %item.path, reason = %item.message, "local item left alone");
             note(&mut summary.skipped, item);
         }
@@ -297,7 +283,7 @@ pub(super) async fn survey(
             .flat_map(|item| ancestors(&keys(&item.path)))
             .collect()
     };
-    let here = holders(&ignored_here, &|path| unicode::nfc(path).into_owned());
+    let here = holders(&ignored_here, &|path| nfc(path).into_owned());
     let there = holders(&ignored_there, &|path| path.to_owned());
     drop_holders_only(&mut local, &here, &remote, &agreed);
     drop_holders_only(&mut remote, &there, &local, &agreed);
@@ -329,72 +315,6 @@ pub(super) async fn survey(
         agreed,
         partials,
     })
-}
-
-/// A listed entry as the plan sees it.
-pub(super) fn remote_state(e: Entry) -> RemoteState {
-    RemoteState {
-        is_dir: e.kind == EntryKind::Folder,
-        size: e.size,
-        etag: e.etag,
-        mtime: e.modified.map(unix_secs),
-        checksums: e.checksums,
-        file_id: e.file_id,
-    }
-}
-
-impl Survey {
-    /// Finds the renames and moves made on either side and applies them to the trees, outer
-    /// moves first: once applied, the moves inside them show.
-    pub(super) fn find_moves(&mut self, mode: Mode, refused: &BTreeSet<String>) -> Vec<Move> {
-        let mut moves = Vec::new();
-        for _ in 0..MOVE_DEPTH {
-            let found = moves::detect(&self.local, &self.remote, &self.agreed, mode, refused);
-            if found.is_empty() {
-                break;
-            }
-            moves::apply(&found, &mut self.local, &mut self.remote, &mut self.agreed);
-            moves.extend(found);
-        }
-        moves
-    }
-
-    /// Plans what is left to do and shows the totals.
-    pub(super) fn plan(&self, ctx: &Context, mode: Mode) -> Result<Plan, RunError> {
-        let (local, remote, agreed) = (&self.local, &self.remote, &self.agreed);
-        let plan = if ctx.mass_delete_guard {
-            plan(local, remote, agreed, mode, ctx.delete_limit)?
-        } else {
-            plan_unguarded(local, remote, agreed, mode)
-        };
-        // What is left: a download resumes after its checkpoint, whose bytes were counted as done
-        // by the run that received them.
-        let bytes_left: u64 = plan
-            .actions
-            .iter()
-            .map(|a| match a {
-                Action::Download { path } | Action::Conflict { path } => {
-                    remote.get(path).map_or(0, |r| {
-                        r.size - resumable(self.partials.get(path), r).min(r.size)
-                    })
-                }
-                Action::Upload { path } => local.get(path).map_or(0, |l| l.size),
-                _ => 0,
-            })
-            .sum();
-        // Files, as the summary counts them: a folder made on either side is no file.
-        let files_left = plan
-            .changes()
-            .filter(|a| !matches!(a, Action::MkdirLocal { .. } | Action::MkdirRemote { .. }))
-            .count() as u64;
-        // Totals are what is done plus what is left, so a resumed job's bar does not jump back.
-        ctx.hub.update(|s| {
-            s.phase = Phase::Transferring;
-            s.files_total = s.files_done + files_left;
-            s.bytes_total = s.bytes_done + bytes_left;
-        });
-        Ok(plan)
-    }
 }
 
 /// Takes every path at or below a shield out of all three views, so the plan neither
@@ -472,11 +392,9 @@ fn holds_any<'a>(
     let found: HashSet<String> = tree
         .keys()
         .chain(left_out.map(|item| &item.path))
-        .map(|path| unicode::fold_case(path))
+        .map(|path| fold_case(path))
         .collect();
-    agreed
-        .iter()
-        .any(|a| found.contains(&unicode::fold_case(&a.path)))
+    agreed.iter().any(|a| found.contains(&fold_case(&a.path)))
 }
 
 /// An item left out, as a shield over its path.
@@ -566,7 +484,7 @@ fn hold_big_new_folders(
 fn both_sides(here: Vec<Ignored>, there: Vec<Ignored>) -> Vec<Ignored> {
     let mut by_path: BTreeMap<String, Ignored> = BTreeMap::new();
     for mut item in here.into_iter().chain(there) {
-        item.path = unicode::nfc(&item.path).into_owned();
+        item.path = nfc(&item.path).into_owned();
         match by_path.get_mut(&item.path) {
             Some(found) if found.side != item.side => found.side = Side::Both,
             Some(_) => {}
@@ -645,8 +563,4 @@ pub(super) async fn sweep_stale_parts(
         tracing::debug!(%path, "removed a stale part file");
     }
     Ok(())
-}
-
-fn unix_secs(t: SystemTime) -> i64 {
-    (nanos(t) / 1_000_000_000) as i64
 }

@@ -10,25 +10,13 @@
 //! every local read and write goes (`Context::local_path`), so the user's file is never
 //! renamed. A local name with no counterpart keeps its own spelling, and is uploaded as is.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
-use icu_normalizer::ComposingNormalizerBorrowed;
-
-use super::letter_case::{CaseMatch, Twins, fold_name};
+use super::letter_case::{CaseMatch, Twins};
 use super::shared::is_below;
 use crate::journal::Agreed;
 use crate::model::{FileError, LocalState, RemoteState};
-
-/// `text` in NFC (borrowed when it already is).
-pub fn nfc(text: &str) -> Cow<'_, str> {
-    ComposingNormalizerBorrowed::new_nfc().normalize(text)
-}
-
-/// `text` as a case-insensitive volume compares names: NFC, in lower case.
-pub fn fold_case(text: &str) -> String {
-    nfc(text).to_lowercase()
-}
+use crate::names::{fold_name, nfc};
 
 /// The local side under the names the plan uses.
 #[derive(Debug, Default)]

@@ -12,9 +12,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::RunError;
+use super::error::RunError;
 use super::shared::{blocking, parse, record_error, record_installed};
-use super::survey::Survey;
+use super::surveyed::Survey;
 use crate::model::Summary;
 use crate::transfer::{Context, Fetched, Landing, TransferError, fetch, install, same_bytes};
 
