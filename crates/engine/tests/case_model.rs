@@ -34,8 +34,8 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use tidesync_engine::disk::Disk;
-use tidesync_engine::remote::Remote;
 use tidesync_engine::names::fold_case;
+use tidesync_engine::remote::Remote;
 use tidesync_engine::{Engine, EngineOptions, JobState, Mode, Outcome, PairId};
 use tidesync_webdav::{EntryKind, Overwrite, RemotePath};
 

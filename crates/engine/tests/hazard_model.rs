@@ -40,8 +40,8 @@ use std::time::{Duration, SystemTime};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use tidesync_engine::memory::MemoryRemote;
-use tidesync_engine::remote::Remote;
 use tidesync_engine::names::nfc;
+use tidesync_engine::remote::Remote;
 use tidesync_engine::{Engine, EngineOptions, FailureKind, JobState, Mode, Outcome, PairId};
 
 /// Folders the generator places things in; `""` is the root.
