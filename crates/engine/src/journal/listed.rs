@@ -26,50 +26,57 @@ pub struct ListedChanges {
 impl Journal {
     /// The tree `pair`'s last listing recorded, in no particular order.
     pub fn listed(&self, pair: PairId) -> Result<Vec<Entry>, JournalError> {
-        let rows = self.with(|db| {
+        let mut entries = Vec::new();
+        self.each_listed(pair, |entry| entries.push(entry))?;
+        Ok(entries)
+    }
+
+    /// Hands each entry of the tree `pair`'s last listing recorded to `each` as its row is
+    /// read, so that a caller keeping them in its own structure never holds a large tree twice.
+    pub fn each_listed(
+        &self,
+        pair: PairId,
+        mut each: impl FnMut(Entry),
+    ) -> Result<(), JournalError> {
+        let mut bad_path = None;
+        self.with(|db| {
             let mut stmt = db.prepare(
                 "SELECT path, is_dir, size, etag, modified, checksums, file_id, permissions
                  FROM listed WHERE pair_id = ?1",
             )?;
-            let rows = stmt.query_map([pair], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, bool>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                    r.get::<_, Option<String>>(7)?,
-                ))
-            })?;
-            rows.collect::<Result<Vec<_>, _>>()
+            let mut rows = stmt.query([pair])?;
+            while let Some(r) = rows.next()? {
+                let path = r.get_ref(0)?.as_str()?;
+                let Ok(path) = RemotePath::parse(path) else {
+                    bad_path = Some(path.to_owned());
+                    break;
+                };
+                let checksums: &str = r.get_ref(5)?.as_str()?;
+                each(Entry {
+                    path,
+                    kind: if r.get::<_, bool>(1)? {
+                        EntryKind::Folder
+                    } else {
+                        EntryKind::File
+                    },
+                    size: r.get::<_, i64>(2)?.max(0) as u64,
+                    etag: r.get(3)?,
+                    modified: r.get::<_, Option<i64>>(4)?.map(from_nanos),
+                    checksums: checksums.split_whitespace().map(str::to_owned).collect(),
+                    file_id: r.get(6)?,
+                    permissions: r.get(7)?,
+                    used_bytes: None,
+                });
+            }
+            Ok(())
         })?;
-        rows.into_iter()
-            .map(
-                |(path, is_dir, size, etag, modified, checksums, file_id, permissions)| {
-                    let path = RemotePath::parse(&path).map_err(|e| JournalError::Corrupt {
-                        path: self.path.clone(),
-                        message: format!("listed path {path}: {e}"),
-                    })?;
-                    Ok(Entry {
-                        path,
-                        kind: if is_dir {
-                            EntryKind::Folder
-                        } else {
-                            EntryKind::File
-                        },
-                        size: size.max(0) as u64,
-                        etag,
-                        modified: modified.map(from_nanos),
-                        checksums: checksums.split_whitespace().map(str::to_owned).collect(),
-                        file_id,
-                        permissions,
-                        used_bytes: None,
-                    })
-                },
-            )
-            .collect()
+        match bad_path {
+            Some(path) => Err(JournalError::Corrupt {
+                path: self.path.clone(),
+                message: format!("listed path {path} is not a server path"),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Applies `changes` from `entries` (a new listing) to `pair`'s recorded tree, at once.

@@ -7,7 +7,8 @@
 //! to propagate ETags), and only one that rejected nothing: an entry the client could not
 //! read must be seen again by every run.
 
-use std::collections::{BTreeMap, HashSet};
+use std::borrow::Borrow;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::{Mutex, PoisonError};
 
 use tidesync_webdav::validator::same_version;
@@ -20,10 +21,47 @@ use crate::transfer::Context;
 /// The tree the journal recorded, as a listing takes from it.
 #[derive(Debug, Default)]
 pub(super) struct Record {
-    /// Recorded entries the listing has not taken, by path.
-    entries: Mutex<BTreeMap<String, Entry>>,
+    /// Recorded entries the listing has not taken, ordered by path.
+    entries: Mutex<BTreeSet<ByPath>>,
     /// Folders whose contents came from the record: nothing below them changed.
     kept: Mutex<HashSet<String>>,
+}
+
+/// An entry ordered and looked up by its path, which it holds already: a set of these is a
+/// map by path without a second copy of every path.
+#[derive(Debug)]
+struct ByPath(Entry);
+
+impl ByPath {
+    fn path(&self) -> &str {
+        self.0.path.as_str()
+    }
+}
+
+impl PartialEq for ByPath {
+    fn eq(&self, other: &Self) -> bool {
+        self.path() == other.path()
+    }
+}
+
+impl Eq for ByPath {}
+
+impl PartialOrd for ByPath {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ByPath {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.path().cmp(other.path())
+    }
+}
+
+impl Borrow<str> for ByPath {
+    fn borrow(&self) -> &str {
+        self.path()
+    }
 }
 
 impl Record {
@@ -35,8 +73,18 @@ impl Record {
             return Record::default();
         }
         let pair = ctx.pair;
-        match ctx.journal.call(move |j| j.listed(pair)).await {
-            Ok(entries) => Record::new(entries),
+        let read = ctx.journal.call(move |j| {
+            let mut entries = BTreeSet::new();
+            j.each_listed(pair, |entry| {
+                entries.insert(ByPath(entry));
+            })?;
+            Ok(entries)
+        });
+        match read.await {
+            Ok(entries) => Record {
+                entries: Mutex::new(entries),
+                kept: Mutex::default(),
+            },
             Err(error) => {
                 tracing::warn!(%error, "the recorded server tree could not be read; listing all");
                 Record::default()
@@ -44,14 +92,10 @@ impl Record {
         }
     }
 
+    #[cfg(test)]
     fn new(entries: Vec<Entry>) -> Record {
         Record {
-            entries: Mutex::new(
-                entries
-                    .into_iter()
-                    .map(|e| (e.path.as_str().to_owned(), e))
-                    .collect(),
-            ),
+            entries: Mutex::new(entries.into_iter().map(ByPath).collect()),
             kept: Mutex::default(),
         }
     }
@@ -62,7 +106,7 @@ impl Record {
         let etag = folder.etag.as_deref()?;
         let path = folder.path.as_str();
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let known = entries.get(path)?;
+        let known = &entries.get(path)?.0;
         let same = known.kind == EntryKind::Folder
             && known.etag.as_deref().is_some_and(|k| same_version(k, etag));
         if !same {
@@ -102,12 +146,15 @@ impl Record {
             if is_below_any(path, &kept) {
                 continue;
             }
-            match left.remove(path) {
-                Some(known) if known == *entry => {}
+            match left.take(path) {
+                Some(known) if known.0 == *entry => {}
                 _ => changes.changed.push(index),
             }
         }
-        changes.gone = left.into_keys().collect();
+        changes.gone = left
+            .into_iter()
+            .map(|e| e.0.path.as_str().to_owned())
+            .collect();
         changes
     }
 }
@@ -148,21 +195,24 @@ pub(super) async fn keep(
     Ok(listing)
 }
 
-/// Takes every entry strictly below `folder` out of `entries`.
-fn take_below(entries: &mut BTreeMap<String, Entry>, folder: &str) -> Vec<Entry> {
-    if folder.is_empty() {
-        let root = entries.remove(folder);
+/// Takes every entry strictly below `folder` out of `entries`, in a vector with room for one
+/// more: the listing adds the folder itself, and a whole tree is not moved to grow it.
+fn take_below(entries: &mut BTreeSet<ByPath>, folder: &str) -> Vec<Entry> {
+    let below = if folder.is_empty() {
+        let root = entries.take(folder);
         let below = std::mem::take(entries);
-        if let Some(root) = root {
-            entries.insert(String::new(), root);
-        }
-        return below.into_values().collect();
-    }
-    // Paths below `folder` sort from `folder/` up to `folder0` ('0' follows '/').
-    let mut below = entries.split_off(format!("{folder}/").as_str());
-    let mut after = below.split_off(format!("{folder}0").as_str());
-    entries.append(&mut after);
-    below.into_values().collect()
+        entries.extend(root);
+        below
+    } else {
+        // Paths below `folder` sort from `folder/` up to `folder0` ('0' follows '/').
+        let mut below = entries.split_off(format!("{folder}/").as_str());
+        let mut after = below.split_off(format!("{folder}0").as_str());
+        entries.append(&mut after);
+        below
+    };
+    let mut taken = Vec::with_capacity(below.len() + 1);
+    taken.extend(below.into_iter().map(|e| e.0));
+    taken
 }
 
 /// Whether `path` lies strictly below one of `folders` (the root, `""`, holds every other

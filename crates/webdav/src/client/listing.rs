@@ -151,9 +151,12 @@ impl Client {
         let Some(folder) = trusted else {
             return self.list_reporting(root, Depth::Infinity, found).await;
         };
-        if let Some(below) = recorded(&folder) {
-            top.entries.extend(below);
-            found(&top.entries);
+        if let Some(mut below) = recorded(&folder) {
+            // Not reported to `found`: the listing ends here, and a copy of a whole tree
+            // would only cost memory. The root joins the tree (not the tree the root), so a
+            // large tree is not moved into a new allocation.
+            below.append(&mut top.entries);
+            top.entries = below;
             return Ok(top);
         }
         let mut listing = Listing::default();
@@ -236,6 +239,7 @@ impl Client {
             let listed = listed?;
             listing.rejected.extend(listed.rejected);
             let start = listing.entries.len();
+            let mut unchanged = Vec::new();
             for entry in listed.entries {
                 if entry.path == folder {
                     if folder == *root {
@@ -247,13 +251,19 @@ impl Client {
                     EntryKind::Folder => recorded(&entry),
                     EntryKind::File => None,
                 };
-                if entry.kind == EntryKind::Folder && below.is_none() {
-                    queue.push_back(entry.path.clone());
+                match below {
+                    Some(below) => unchanged.extend(below),
+                    None if entry.kind == EntryKind::Folder => {
+                        queue.push_back(entry.path.clone());
+                    }
+                    None => {}
                 }
                 listing.entries.push(entry);
-                listing.entries.extend(below.into_iter().flatten());
             }
+            // Only what the server answered: a copy of the recorded subtrees, most of a large
+            // tree, would cost memory for downloads that can wait for the plan.
             found(&listing.entries[start..]);
+            listing.entries.extend(unchanged);
         }
         Ok(())
     }
