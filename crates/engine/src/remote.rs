@@ -149,6 +149,11 @@ pub trait Remote: Send + Sync + 'static {
     fn overloads(&self) -> u64 {
         0
     }
+    /// Whether requests share one multiplexed connection (the server answered over HTTP/2),
+    /// so more of them in flight cost no new connections.
+    fn multiplexes(&self) -> bool {
+        false
+    }
     /// What the folder `path` holds one level down, with each folder's size where the server
     /// reports it (see `Client::browse`): for a person choosing a folder. By default, a
     /// `Depth: 1` listing without folder sizes.
@@ -336,6 +341,10 @@ impl Remote for Client {
 
     fn browse<'a>(&'a self, path: &'a RemotePath) -> BoxFuture<'a, Result<Listing, Error>> {
         Box::pin(Client::browse(self, path))
+    }
+
+    fn multiplexes(&self) -> bool {
+        self.quirks().http2 == Some(true)
     }
 
     fn overloads(&self) -> u64 {

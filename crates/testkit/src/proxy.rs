@@ -208,6 +208,12 @@ async fn proxy(client: TcpStream, target: SocketAddr, fault: Option<Fault>, down
     let Ok(server) = TcpStream::connect(target).await else {
         return;
     };
+    // Both ends write small frames as they come (HTTP/2 sends a request's HEADERS and DATA
+    // apart): with Nagle's algorithm the proxy would hold the second until the first is
+    // acknowledged, which a delayed ACK makes up to 40 ms, a round trip the network being
+    // imitated does not have.
+    let _ = client.set_nodelay(true);
+    let _ = server.set_nodelay(true);
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
     tokio::join!(

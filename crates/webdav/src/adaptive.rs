@@ -90,6 +90,16 @@ impl Concurrency {
         }
     }
 
+    /// Raises a limit still in its first slow start to `at_least` (within the user's
+    /// maximum): for a connection that multiplexes (HTTP/2), where another request in flight
+    /// is another stream, not another connection and handshake, so starting low only costs
+    /// round trips. A limit that adapted already is left alone.
+    pub fn start_at_least(&mut self, at_least: usize) {
+        if self.slow_start && self.baseline.is_none() {
+            self.limit = self.limit.max(at_least.min(self.max) as f64);
+        }
+    }
+
     /// Requests that may be in flight now.
     pub fn limit(&self) -> usize {
         self.limit as usize

@@ -242,3 +242,24 @@ fn window(limit: &mut Concurrency, took: Duration) {
         limit.record(took, Answer::Answered, at_once);
     }
 }
+
+#[test]
+fn a_multiplexed_connection_starts_higher_but_only_before_any_window() {
+    let ms = Duration::from_millis;
+    let mut limit = Concurrency::new(8, 64);
+    limit.start_at_least(32);
+    assert_eq!(limit.limit(), 32, "HTTP/2: another stream costs no handshake");
+    limit.start_at_least(128);
+    assert_eq!(limit.limit(), 64, "never past the user's bound");
+
+    let mut adapted = Concurrency::new(8, 256);
+    window(&mut adapted, ms(50));
+    window(&mut adapted, ms(80));
+    let measured = adapted.limit();
+    adapted.start_at_least(200);
+    assert_eq!(
+        adapted.limit(),
+        measured,
+        "what the answers showed is not overruled"
+    );
+}

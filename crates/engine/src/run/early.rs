@@ -41,7 +41,9 @@ use tracing::Instrument;
 
 use super::actions::{downloaded, fetch_and_record};
 use super::error::RunError;
-use super::outcome::{SAMPLE_MAX, Severity, account_for, answer_of, severity};
+use super::outcome::{
+    SAMPLE_MAX, Severity, account_for, answer_of, severity, widen_if_multiplexed,
+};
 use super::shared::Effect;
 use super::surveyed::remote_state;
 use crate::journal::{Agreed, PartialDownload};
@@ -117,6 +119,8 @@ pub(super) async fn download_early(
         tokio::select! {
             entries = found.recv(), if listing => match entries {
                 Some(entries) => {
+                    // The listing's first answer told how the server connects.
+                    widen_if_multiplexed(ctx, transfers);
                     let synced = entries.into_iter().filter(|e| {
                         !ctx.excluded(e.path.as_str())
                             && ctx

@@ -104,6 +104,7 @@ pub async fn run(
         let again = plan.deferred || !moves.is_empty() || (had_conflicts && mode != Mode::Download);
         let acted: HashSet<String> = plan.actions.iter().map(|a| a.path().to_owned()).collect();
         let seen = Arc::new(seen);
+        outcome::widen_if_multiplexed(&ctx, transfers);
         execute::execute(&ctx, plan, seen.clone(), transfers, summary).await?;
         if !again {
             summary.without_validators = verify::lacks_validators(&seen);

@@ -2,7 +2,7 @@
 //! its file, or as the end of the run; and what the adaptive limit learns from it. Shared by
 //! the plan's executor and the early downloads.
 
-use tidesync_webdav::Answer;
+use tidesync_webdav::{Answer, Concurrency};
 
 use super::error::{RunError, is_disk_full};
 use super::shared::{Effect, record_error, record_lasting_error};
@@ -122,5 +122,18 @@ fn file_message(error: TransferError) -> String {
              password)"
         ),
         other => other.to_string(),
+    }
+}
+
+/// Transfers at once from the start on a connection that multiplexes (HTTP/2): Apache and
+/// nginx allow 100 streams on one connection, and each costs no handshake, so the usual
+/// start (a few, doubling each window) would only spend round trips. The limit still comes
+/// down where answers show a queue.
+const MULTIPLEXED_START: usize = 32;
+
+/// Starts `transfers` higher once the server is known to answer over HTTP/2.
+pub(super) fn widen_if_multiplexed(ctx: &Context, transfers: &mut Concurrency) {
+    if ctx.client.multiplexes() {
+        transfers.start_at_least(MULTIPLEXED_START);
     }
 }

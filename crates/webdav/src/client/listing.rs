@@ -57,6 +57,11 @@ fn propfind_body(owncloud_properties: Option<bool>) -> &'static str {
 /// not reported (it arrives whole, when the listing ends anyway).
 pub type Found<'a> = &'a (dyn Fn(&[Entry]) + Send + Sync);
 
+/// Folders listed at once from the start over HTTP/2 (see [`Concurrency::start_at_least`]).
+///
+/// [`Concurrency::start_at_least`]: crate::Concurrency::start_at_least
+const MULTIPLEXED_WALK: usize = 32;
+
 /// Reports nothing.
 fn unheard(_: &[Entry]) {}
 
@@ -217,6 +222,11 @@ impl Client {
     ) -> Result<(), Error> {
         let mut running = FuturesUnordered::new();
         loop {
+            if self.quirks().http2 == Some(true) {
+                // Another listing in flight is another stream on the one connection, not
+                // another handshake: start where a few round trips of doubling would reach.
+                self.walk_limit().start_at_least(MULTIPLEXED_WALK);
+            }
             let limit = self.walk_limit().limit();
             while running.len() < limit {
                 let Some(folder) = queue.pop_front() else {
