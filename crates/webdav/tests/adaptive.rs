@@ -248,7 +248,11 @@ fn a_multiplexed_connection_starts_higher_but_only_before_any_window() {
     let ms = Duration::from_millis;
     let mut limit = Concurrency::new(8, 64);
     limit.start_at_least(32);
-    assert_eq!(limit.limit(), 32, "HTTP/2: another stream costs no handshake");
+    assert_eq!(
+        limit.limit(),
+        32,
+        "HTTP/2: another stream costs no handshake"
+    );
     limit.start_at_least(128);
     assert_eq!(limit.limit(), 64, "never past the user's bound");
 
