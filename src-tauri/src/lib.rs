@@ -116,11 +116,7 @@ fn wire<R: Runtime>(builder: Builder<R>, root: Option<PathBuf>) -> Builder<R> {
         if let (Some(hint), Some(state)) =
             (lifecycle::hint_for(event), window.try_state::<AppState>())
         {
-            match state.started_now() {
-                Some(started) => started.lifecycle.hint(hint),
-                // Nothing runs before the engine opened: there is nothing to suspend.
-                None => tracing::debug!(?hint, "a lifecycle hint before the engine opened"),
-            }
+            state.hint(hint);
         }
     });
     #[cfg(feature = "debug-lifecycle")]

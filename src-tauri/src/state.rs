@@ -2,6 +2,7 @@
 //! lifecycle handle, where its folders are, and the embedded demo server once started.
 
 use std::path::{Path, PathBuf};
+use std::sync::PoisonError;
 
 use tauri::{AppHandle, Manager, Runtime};
 use tidesync_demo::DavServer;
@@ -9,13 +10,16 @@ use tidesync_engine::Engine;
 use tokio::sync::{Mutex, SetOnce};
 
 use crate::error::Error;
-use crate::lifecycle::Lifecycle;
+use crate::lifecycle::{Hint, Lifecycle};
 
 /// The managed state every command reaches through `State<'_, AppState>`.
 pub struct AppState {
     /// The engine and its lifecycle, set once they opened (or failed to). Start-up opens them
     /// in the background, so the window shows at once; a command that needs them waits.
     started: SetOnce<Result<Started, String>>,
+    /// The last lifecycle hint that came before the engine opened (a phone suspending the
+    /// app while it starts), applied once it has; the lock also orders the two.
+    early_hint: std::sync::Mutex<Option<Hint>>,
     pub places: Places,
     /// The demo remote's server, once `add_demo_remote` (or start-up) started it.
     pub demo: Mutex<Option<DavServer>>,
@@ -32,6 +36,7 @@ impl AppState {
     pub fn new(places: Places) -> AppState {
         AppState {
             started: SetOnce::new(),
+            early_hint: std::sync::Mutex::new(None),
             places,
             demo: Mutex::new(None),
         }
@@ -57,14 +62,38 @@ impl AppState {
         self.started.get().and_then(|started| started.as_ref().ok())
     }
 
-    /// Records how start-up ended; only the first call counts.
+    /// Passes a lifecycle hint on to the engine's lifecycle, or keeps it until the engine
+    /// opened: a suspend that comes while the journal opens must still suspend what start-up
+    /// then resumes.
+    pub fn hint(&self, hint: Hint) {
+        let mut early = self
+            .early_hint
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match self.started_now() {
+            Some(started) => started.lifecycle.hint(hint),
+            None => *early = Some(hint),
+        }
+    }
+
+    /// Records how start-up ended, and applies a hint that came before; only the first call
+    /// counts.
     pub fn set_started(&self, started: Result<Started, Error>) {
+        let mut early = self
+            .early_hint
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if self
             .started
             .set(started.map_err(|error| error.to_string()))
             .is_err()
         {
             tracing::warn!("the engine was set up twice; the second is dropped");
+        }
+        if let Some(started) = self.started_now()
+            && let Some(hint) = early.take()
+        {
+            started.lifecycle.hint(hint);
         }
     }
 }
@@ -108,5 +137,31 @@ impl Places {
             folders: root.join("folders"),
             logs: root.join("logs"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tidesync_engine::EngineOptions;
+
+    use super::*;
+
+    #[test]
+    fn a_suspend_before_the_engine_opened_is_applied_once_it_has() {
+        let root = tempfile::tempdir().unwrap();
+        let state = AppState::new(Places::under(root.path()));
+        state.hint(Hint::Suspend);
+        let engine = tauri::async_runtime::block_on(Engine::open(
+            &state.places.data,
+            EngineOptions::default(),
+        ))
+        .unwrap();
+        let lifecycle = Lifecycle::start(engine.clone(), |_| {});
+        state.set_started(Ok(Started { engine, lifecycle }));
+        let started = state.started_now().unwrap();
+        // Hints apply in order: this one finds the app suspended already.
+        let again = tauri::async_runtime::block_on(started.lifecycle.apply(Hint::Suspend));
+        assert!(!again.changed, "the early suspend was applied");
+        assert!(started.engine.is_suspended());
     }
 }
