@@ -477,6 +477,34 @@ pub struct LocalState {
     pub ctime: Option<i128>,
 }
 
+impl LocalState {
+    /// Whether `now`, a fresh look at the item, is still this state: the check before a
+    /// download replaces the item or a delete removes it. A state made from the journal (see
+    /// [`crate::scan::changed`]) knows no `ctime`, and may know no inode: those are compared
+    /// only where both states know them.
+    pub fn is_still(&self, now: &LocalState) -> bool {
+        self.is_dir == now.is_dir
+            && self.size == now.size
+            && self.mtime == now.mtime
+            && where_known(self.inode, now.inode)
+            && where_known(self.ctime, now.ctime)
+    }
+
+    /// [`LocalState::is_still`] for an item that may not exist.
+    pub fn still(before: Option<&LocalState>, now: Option<&LocalState>) -> bool {
+        match (before, now) {
+            (Some(before), Some(now)) => before.is_still(now),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Whether two values are equal, or one of them is unknown.
+fn where_known<T: PartialEq>(a: Option<T>, b: Option<T>) -> bool {
+    a.zip(b).is_none_or(|(a, b)| a == b)
+}
+
 /// A remote file or folder as the listing described it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteState {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::MemoryPair;
 use tidesync_engine::engine::auto::{DEBOUNCE, MAX_BACKOFF, RETRY_FIRST};
+use tidesync_engine::scan::changed::FULL_SCAN_EVERY;
 use tidesync_engine::{
     EngineError, FailureKind, JobChange, JobId, JobState, LocalChange, Mode, PairSettings,
     ServerCheck,
@@ -290,6 +291,67 @@ async fn a_renamed_folder_whose_old_path_is_reported_is_scanned() {
     assert_eq!(
         memory.server.files()["new/a.txt"],
         b"edited after the rename"
+    );
+}
+
+/// What the next run that starts did.
+async fn next_summary(
+    memory: &MemoryPair,
+    changes: &mut broadcast::Receiver<JobChange>,
+) -> tidesync_engine::Summary {
+    let job = next_job(changes).await;
+    let outcome = memory.engine.wait(job).await.unwrap();
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+    outcome.summary
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_the_watcher_started_looks_only_at_what_changed_and_a_full_scan_catches_the_rest() {
+    let memory = MemoryPair::new(Mode::TwoWay).await;
+    for name in ["missed.txt", "reported.txt", "missed-too.txt"] {
+        memory.server.write(name, b"one");
+    }
+    let mut changes = auto_on_and_settled(&memory).await;
+    let root = memory.local.path();
+
+    // An edit the watcher missed stays unseen; the one it reported goes up.
+    std::fs::write(root.join("missed.txt"), b"edited, unannounced").unwrap();
+    edit(&memory, "reported.txt", b"edited and reported");
+    let summary = next_summary(&memory, &mut changes).await;
+    assert_eq!(summary.files_uploaded, 1, "{summary:?}");
+    assert_eq!(memory.server.files()["missed.txt"], b"one");
+    assert_eq!(
+        memory.server.files()["reported.txt"],
+        b"edited and reported"
+    );
+
+    // A run for a server change does not scan either.
+    memory.server.write("news.txt", b"from the server");
+    let summary = next_summary(&memory, &mut changes).await;
+    assert_eq!(
+        (summary.files_downloaded, summary.files_uploaded),
+        (1, 0),
+        "{summary:?}"
+    );
+
+    // "Sync all now" (as a resume) scans in full.
+    memory.engine.sync_all_now().await.unwrap();
+    let summary = next_summary(&memory, &mut changes).await;
+    assert_eq!(summary.files_uploaded, 1, "{summary:?}");
+    assert_eq!(memory.server.files()["missed.txt"], b"edited, unannounced");
+
+    // Within the hour the watcher is trusted; past it, a full scan again.
+    std::fs::write(root.join("missed-too.txt"), b"edited, unannounced").unwrap();
+    edit(&memory, "soon.txt", b"new");
+    let summary = next_summary(&memory, &mut changes).await;
+    assert_eq!(summary.files_uploaded, 1, "{summary:?}");
+    tokio::time::sleep(FULL_SCAN_EVERY).await;
+    edit(&memory, "later.txt", b"new");
+    let summary = next_summary(&memory, &mut changes).await;
+    assert_eq!(summary.files_uploaded, 2, "{summary:?}");
+    assert_eq!(
+        memory.server.files()["missed-too.txt"],
+        b"edited, unannounced"
     );
 }
 

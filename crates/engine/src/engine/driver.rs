@@ -34,6 +34,7 @@ use crate::plan::PlanError;
 use crate::progress::{Hub, JobEvent};
 use crate::record::Recorder;
 use crate::run::{RunError, run};
+use crate::scan::changed::Watched;
 use crate::transfer::Context;
 use tidesync_webdav::{Concurrency, RemotePath};
 
@@ -51,6 +52,8 @@ pub(super) struct Job {
     pub(super) running: watch::Sender<bool>,
     /// The end state, once there is one.
     pub(super) ended: watch::Sender<Option<Outcome>>,
+    /// What automatic sync's watcher saw, for a job it started (see [`crate::scan::changed`]).
+    pub(super) watched: Option<Arc<Watched>>,
 }
 
 /// What the job's controls say; locked briefly, never across an await.
@@ -101,7 +104,13 @@ struct Setup {
 
 impl Engine {
     /// Registers a job and starts its driver under the engine's task tracker.
-    pub(super) fn spawn(&self, id: JobId, pair: PairId, state: JobState) {
+    pub(super) fn spawn(
+        &self,
+        id: JobId,
+        pair: PairId,
+        state: JobState,
+        watched: Option<Arc<Watched>>,
+    ) {
         let job = Arc::new(Job {
             id,
             pair,
@@ -113,6 +122,7 @@ impl Engine {
             // runs waits for it to show Suspended.
             running: watch::Sender::new(true),
             ended: watch::Sender::new(None),
+            watched,
         });
         lock(&self.inner.jobs).insert(id, job.clone());
         let _ = self.inner.changes.send(JobChange {
@@ -466,6 +476,7 @@ impl Engine {
                 disk: options.disk,
                 filter: pair.settings.filter()?,
                 fold: true.into(),
+                watched: job.watched.clone(),
             },
             remote: (remote.id, remote.hints),
             mode: pair.mode,

@@ -9,6 +9,7 @@ use super::{Engine, EngineError, JobChange, Outcome, lock};
 use crate::journal::JobRecord;
 use crate::model::{JobId, JobState, PairId};
 use crate::progress::{AttachId, JobSnapshot, Sink};
+use crate::scan::changed::Watched;
 
 /// How many finished jobs stay in memory (see [`Engine::forget_old_jobs`]).
 pub const FINISHED_KEPT: usize = 16;
@@ -16,6 +17,17 @@ pub const FINISHED_KEPT: usize = 16;
 impl Engine {
     /// Starts syncing `pair` in the background and returns the job's id at once.
     pub async fn start(&self, pair: PairId) -> Result<JobId, EngineError> {
+        Ok(self.start_watched(pair, None).await?.0)
+    }
+
+    /// [`Engine::start`] for automatic sync, which hands the job what its watcher saw (see
+    /// [`crate::scan::changed`]). Returns whether the job is a new one: a job already under
+    /// way for the pair never got `watched`.
+    pub(super) async fn start_watched(
+        &self,
+        pair: PairId,
+        watched: Option<Arc<Watched>>,
+    ) -> Result<(JobId, bool), EngineError> {
         if self.inner.root.is_cancelled() {
             return Err(EngineError::ShuttingDown);
         }
@@ -23,12 +35,12 @@ impl Engine {
         // start (the user's beside automatic sync's) gets the job under way.
         let _one_start_at_a_time = self.inner.starting.lock().await;
         if let Some(running) = self.unfinished_job(pair) {
-            return Ok(running);
+            return Ok((running, false));
         }
         self.pair(pair).await?;
         let id = self.inner.journal.call(move |j| j.create_job(pair)).await?;
-        self.spawn(id, pair, JobState::Queued);
-        Ok(id)
+        self.spawn(id, pair, JobState::Queued, watched);
+        Ok((id, true))
     }
 
     /// Restarts the jobs a previous process left unfinished (found Running or Interrupted);
@@ -48,7 +60,7 @@ impl Engine {
         Ok(interrupted
             .into_iter()
             .map(|record| {
-                self.spawn(record.id, record.pair_id, JobState::Interrupted);
+                self.spawn(record.id, record.pair_id, JobState::Interrupted, None);
                 record.id
             })
             .collect())

@@ -79,7 +79,7 @@ pub(super) async fn conflict(
         let now = stat(&from)?;
         let unchanged = match &now {
             Some(now) if expected.is_dir => now.is_dir,
-            now => now.as_ref() == Some(&expected),
+            now => now.as_ref().is_some_and(|now| expected.is_still(now)),
         };
         if !unchanged {
             return Ok(None);

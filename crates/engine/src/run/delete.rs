@@ -32,7 +32,7 @@ pub(super) async fn delete_local(
             return remove_synced_folder(&root, &target, &key, &filter, fold);
         }
         // Re-check: a file edited since the scan is not deleted.
-        if stat(&target)? != expected {
+        if !LocalState::still(expected.as_ref(), stat(&target)?.as_ref()) {
             return Ok(Checked::Refused(
                 "the local file changed, so it was not deleted",
             ));

@@ -17,10 +17,12 @@ use super::surveyed::{Survey, remote_state};
 use super::unicode;
 use crate::filter::{Ignored, Side};
 use crate::journal::Agreed;
+use crate::journal::JournalError;
 use crate::model::{FileError, LocalState, Mode, NewFolder, RemoteState, Summary};
 use crate::names::{fold_case, nfc};
 use crate::progress::Phase;
 use crate::root::{self, FolderGone, Seen};
+use crate::scan::changed::{Baseline, Changed, scan_changed};
 use crate::scan::{Scanned, scan};
 use crate::transfer::Context;
 
@@ -38,21 +40,6 @@ pub(super) async fn survey(
     // only reads (a missing folder is an empty one, created once the server has answered, when
     // nothing was synced from it), so a cancelled run may leave it to finish on its blocking
     // thread unobserved.
-    let (folder, scanning) = (ctx.local_root.clone(), ctx.clone());
-    let scanned = tokio::task::spawn_blocking(move || {
-        let seen = root::look(&folder)?;
-        // The filter matches as the folder looks names up (a folder without its marker yet
-        // counts as case-insensitive, the side that leaves more out).
-        let fold = scanning.disk.is_case_insensitive(&folder);
-        scanning
-            .fold
-            .store(fold, std::sync::atomic::Ordering::Relaxed);
-        let found = match seen {
-            Seen::Folder { .. } => scan(&folder, &scanning.filter, fold)?,
-            Seen::Missing | Seen::NotAFolder => Scanned::default(),
-        };
-        Ok::<_, std::io::Error>((seen, found))
-    });
     let pair = ctx.pair;
     let records = ctx.journal.call(move |j| {
         Ok((
@@ -62,6 +49,7 @@ pub(super) async fn survey(
             j.approved_folders(pair)?,
         ))
     });
+    let local = read_local(ctx, records);
     let root = RemotePath::root();
     let (found_tx, found) = tokio::sync::mpsc::unbounded_channel();
     let listed = async {
@@ -93,24 +81,24 @@ pub(super) async fn survey(
     let known = async {
         let (scanned, records) = ctx
             .run
-            .run_until_cancelled(async { tokio::join!(scanned, records) })
+            .run_until_cancelled(local)
             .await
             .ok_or(RunError::Stopped)?;
-        let (
-            seen,
-            Scanned {
-                tree,
-                skipped,
-                unreadable,
-                ignored,
-            },
-        ) = scanned
-            .map_err(|e| local_error(std::io::Error::other(e)))?
-            .map_err(local_error)?;
+        let (seen, scanned) = scanned.map_err(local_error)?;
+        let (agreed, partials, recorded, approved) = records?;
+        let baseline = match ctx.watched {
+            Some(_) => Baseline::of(&scanned, &agreed),
+            None => None,
+        };
+        let Scanned {
+            tree,
+            skipped,
+            unreadable,
+            ignored,
+        } = scanned;
         // What the pair leaves out stands where it is, like an item the scan could not read:
         // nothing is written over it, deleted because of it, or made of it on the server.
         let left_out: Vec<FileError> = ignored.iter().map(as_shield).collect();
-        let (agreed, partials, recorded, approved) = records?;
         // Before anything is written or planned: a folder that is not the one synced must not
         // look like a folder whose files were deleted.
         root::verdict(
@@ -139,7 +127,9 @@ pub(super) async fn survey(
             let installed = download_early(ctx, &known, found, transfers, summary).await?;
             known.add_installed(installed);
         }
-        Ok::<_, RunError>((known, skipped, unreadable, recorded, ignored, approved))
+        Ok::<_, RunError>((
+            known, skipped, unreadable, recorded, ignored, approved, baseline,
+        ))
     };
     let (listing, known) = tokio::join!(ctx.run.run_until_cancelled(listed), known);
     // A stop that arrived with the listing's end (the three finished in one poll) is still a
@@ -180,6 +170,7 @@ pub(super) async fn survey(
         recorded,
         ignored_here,
         approved,
+        baseline,
     ) = known?;
     tokio::fs::create_dir_all(&ctx.local_root)
         .await
@@ -249,6 +240,11 @@ pub(super) async fn survey(
     let mut names = matched.aliases;
     for (twin, copy) in twins.copies {
         names.entry(twin).or_insert(copy);
+    }
+    if let Some(watched) = &ctx.watched {
+        // The journal holds the server's spelling: where a local one differs, only a scan
+        // finds the item under its own.
+        watched.leave(baseline.filter(|_| names.is_empty()));
     }
     ctx.set_local_names(names);
     for twin in twins.reports {
@@ -563,4 +559,82 @@ pub(super) async fn sweep_stale_parts(
         tracing::debug!(%path, "removed a stale part file");
     }
     Ok(())
+}
+
+/// What the journal holds for the pair: what both sides agreed, downloads in flight, the
+/// local folder's identity and the big new folders the user approved.
+type Records = (
+    Vec<Agreed>,
+    Vec<(String, crate::journal::PartialDownload)>,
+    Option<root::RootIdentity>,
+    Vec<String>,
+);
+
+/// The local folder and the journal's records. A run automatic sync started while its
+/// watcher watched reads the folder from the journal and looks only at what changed (see
+/// [`crate::scan::changed`]), once the folder is known to be the one synced; any other scans
+/// it in full, beside the journal's read.
+async fn read_local(
+    ctx: &Arc<Context>,
+    records: impl Future<Output = Result<Records, JournalError>>,
+) -> (
+    std::io::Result<(Seen, Scanned)>,
+    Result<Records, JournalError>,
+) {
+    let changed = ctx.watched.as_ref().and_then(|w| w.take_changed());
+    let (folder, scanning) = (ctx.local_root.clone(), ctx.clone());
+    let Some(changed) = changed else {
+        let scanned = tokio::task::spawn_blocking(move || scan_local(&scanning, &folder, None));
+        let (scanned, records) = tokio::join!(scanned, records);
+        let scanned = scanned.map_err(std::io::Error::other).and_then(|r| r);
+        return (scanned.map(|(seen, found, _)| (seen, found)), records);
+    };
+    let (agreed, partials, recorded, approved) = match records.await {
+        Ok(records) => records,
+        Err(error) => return (Ok((Seen::Missing, Scanned::default())), Err(error)),
+    };
+    let known = recorded.clone().map(|identity| (identity, agreed, changed));
+    let scanned = tokio::task::spawn_blocking(move || scan_local(&scanning, &folder, known))
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|r| r);
+    match scanned {
+        Ok((seen, found, agreed)) => (
+            Ok((seen, found)),
+            Ok((agreed, partials, recorded, approved)),
+        ),
+        Err(error) => (Err(error), Ok((Vec::new(), partials, recorded, approved))),
+    }
+}
+
+/// Looks at the folder and scans it, in full or (given the journal's records of it) only
+/// what changed, where its marker shows it is the folder synced. Runs on the blocking pool.
+/// Returns the journal's records it was given.
+fn scan_local(
+    ctx: &Context,
+    folder: &Path,
+    known: Option<(root::RootIdentity, Vec<Agreed>, Changed)>,
+) -> std::io::Result<(Seen, Scanned, Vec<Agreed>)> {
+    let seen = root::look(folder)?;
+    // The filter matches as the folder looks names up (a folder without its marker yet
+    // counts as case-insensitive, the side that leaves more out).
+    let fold = ctx.disk.is_case_insensitive(folder);
+    ctx.fold.store(fold, std::sync::atomic::Ordering::Relaxed);
+    let (found, agreed) = match (&seen, known) {
+        (Seen::Folder { tokens, .. }, Some((identity, agreed, changed)))
+            if tokens.contains(&identity.token) && !agreed.is_empty() =>
+        {
+            tracing::debug!(paths = changed.paths.len(), "scanning only what changed");
+            let found = scan_changed(folder, &ctx.filter, fold, &agreed, &changed)?;
+            (found, agreed)
+        }
+        (Seen::Folder { .. }, known) => (
+            scan(folder, &ctx.filter, fold)?,
+            known.map(|k| k.1).unwrap_or_default(),
+        ),
+        (Seen::Missing | Seen::NotAFolder, known) => {
+            (Scanned::default(), known.map(|k| k.1).unwrap_or_default())
+        }
+    };
+    Ok((seen, found, agreed))
 }

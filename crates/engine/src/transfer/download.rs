@@ -417,7 +417,7 @@ fn rename_into_place(
     target: &Path,
     before: Option<&LocalState>,
 ) -> std::io::Result<Result<LocalState, &'static str>> {
-    if stat(target)?.as_ref() != before {
+    if !LocalState::still(before, stat(target)?.as_ref()) {
         return Ok(Err("the local file changed during the download"));
     }
     if before.is_some_and(|b| !b.is_dir) {

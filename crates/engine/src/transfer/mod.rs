@@ -134,6 +134,9 @@ pub struct Context {
     /// Whether the filter matches without letter case, as the local folder looks names up:
     /// set by each survey before its scan.
     pub fold: std::sync::atomic::AtomicBool,
+    /// What automatic sync's watcher saw, for a run it started: the survey then looks only
+    /// at what changed, and leaves its baseline here (see [`crate::scan::changed`]).
+    pub watched: Option<Arc<crate::scan::changed::Watched>>,
 }
 
 /// When an upload goes by chunks (where the server offers chunked uploads), and how large

@@ -131,12 +131,13 @@ pub fn check_paths(
             Some(agreed) => agreed,
             None => agreed.insert(by_path(journal.agreed(pair)?)),
         };
+        // Gone with its folder: the folder was deleted, or renamed to a name the watcher
+        // may not have reported.
+        if now.is_none() && path.parent().is_some_and(|parent| !parent.exists()) {
+            return Ok(Verdict::Unsure);
+        }
         match (now, agreed.get(&relative)) {
-            (None, None) => {
-                if path.parent().is_some_and(|parent| !parent.exists()) {
-                    return Ok(Verdict::Unsure);
-                }
-            }
+            (None, None) => {}
             (Some(now), Some(agreed)) => {
                 let same = if now.is_dir {
                     agreed.is_dir

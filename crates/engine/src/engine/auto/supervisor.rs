@@ -12,8 +12,8 @@
 //! run follows. While the app is suspended nothing is checked or started; the resume nudges.
 
 use super::changes::{ChangeQueue, ChangeSink};
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{Notify, watch};
@@ -26,6 +26,7 @@ use super::{AutoStatus, ServerCheck};
 use crate::engine::{Engine, Outcome};
 use crate::filter::Filter;
 use crate::model::{FailureKind, JobId, JobState, Pair, Summary};
+use crate::scan::changed::{Baseline, Changed, MOST_PATHS, Watched};
 
 /// Quiet time after the last local event before its paths are looked at.
 pub const DEBOUNCE: Duration = Duration::from_millis(500);
@@ -87,6 +88,13 @@ struct State {
     retry_at: Option<Instant>,
     watching: bool,
     error: Option<String>,
+    /// What the last survey of a run we started left (see [`crate::scan::changed`]): while
+    /// it is fresh, our next run looks only at what changed since.
+    baseline: Option<Baseline>,
+    /// Local paths the watcher reported since the baseline (relative).
+    dirty: BTreeSet<String>,
+    /// What the run under way, if we started it, leaves for the next.
+    watched: Option<Arc<Watched>>,
 }
 
 impl State {
@@ -120,6 +128,9 @@ impl Supervisor {
             retry_at: self.next_retry().await,
             watching: guard.is_some(),
             error: None,
+            baseline: None,
+            dirty: BTreeSet::new(),
+            watched: None,
         };
         // What the server looks like before the first run, so a change during it is seen.
         if !self.engine.is_suspended() {
@@ -135,6 +146,9 @@ impl Supervisor {
             tokio::select! {
                 () = self.token.cancelled() => break,
                 () = self.nudge.notified() => {
+                    // A resume, or "Sync all now": what happened meanwhile is not taken on
+                    // the watcher's word.
+                    state.baseline = None;
                     if state.running.is_none() {
                         state.queued = true;
                     }
@@ -194,10 +208,34 @@ impl Supervisor {
             return;
         }
         state.queued = false;
-        match self.engine.start(self.pair.id).await {
-            Ok(job) => state.running = Some(job),
+        let watched = state.watching.then(|| {
+            Arc::new(Watched {
+                changed: Mutex::new(self.changed(state)),
+                baseline: Mutex::new(None),
+            })
+        });
+        match self
+            .engine
+            .start_watched(self.pair.id, watched.clone())
+            .await
+        {
+            Ok((job, new)) => {
+                state.running = Some(job);
+                state.watched = watched.filter(|_| new);
+            }
             Err(error) => tracing::warn!(%error, "could not start an automatic sync"),
         }
+        if state.watched.is_none() {
+            // What changed went nowhere: the next run scans in full.
+            state.baseline = None;
+        }
+    }
+
+    /// What changed since the baseline, while it can be trusted; the paths go with it.
+    fn changed(&self, state: &mut State) -> Option<Changed> {
+        let paths = std::mem::take(&mut state.dirty);
+        let baseline = state.baseline.take().filter(Baseline::is_fresh)?;
+        Some(Changed { baseline, paths })
     }
 
     /// What the pair leaves out; its settings were checked when saved.
@@ -215,32 +253,49 @@ impl Supervisor {
         let journal = self.engine.inner.journal.clone();
         let (pair, root) = (self.pair.id, self.pair.local_dir.clone());
         let filter = (self.filter(), state.fold);
+        let changed: Vec<String> = pending
+            .paths
+            .iter()
+            .filter_map(|path| relative(&root, path))
+            .collect();
+        state.dirty.extend(changed.iter().cloned());
+        if state.dirty.len() > MOST_PATHS {
+            state.baseline = None;
+        }
+        if state.baseline.is_none() {
+            state.dirty.clear();
+        }
         let verdict = tokio::task::spawn_blocking(move || {
             // A file that failed and changed since starts its count of failures over.
-            let changed: Vec<String> = pending
-                .paths
-                .iter()
-                .filter_map(|path| relative(&root, path))
-                .collect();
             journal.reset_failures(pair, &changed)?;
             let verdict = match pending.overflowed {
                 true => Verdict::Unsure,
                 false => check_paths(&journal, pair, &root, &pending.paths, &filter)?,
             };
             match verdict {
-                Verdict::Unsure => check_tree(&journal, pair, &root, &filter),
-                known => Ok(known),
+                Verdict::Unsure => Ok((check_tree(&journal, pair, &root, &filter)?, true)),
+                known => Ok::<_, crate::journal::JournalError>((known, false)),
             }
         })
         .await;
         match verdict {
-            Ok(Ok(Verdict::Unchanged)) => {}
-            Ok(Ok(_)) => state.queued = true,
+            Ok(Ok((verdict, unsure))) => {
+                // The paths proved nothing (events lost, a folder renamed under the watcher's
+                // old name): the next run scans in full.
+                if unsure {
+                    state.baseline = None;
+                }
+                state.queued |= verdict == Verdict::Changed;
+            }
             Ok(Err(error)) => {
                 tracing::warn!(%error, "could not compare with the journal; syncing");
+                state.baseline = None;
                 state.queued = true;
             }
-            Err(error) => tracing::warn!(%error, "the local check failed"),
+            Err(error) => {
+                tracing::warn!(%error, "the local check failed");
+                state.baseline = None;
+            }
         }
     }
 
@@ -356,6 +411,9 @@ impl Supervisor {
 
     /// A run ended: what it means for the next check.
     async fn ended(&self, state: &mut State, outcome: Option<Outcome>) {
+        if let Some(watched) = state.watched.take() {
+            state.baseline = watched.take_baseline();
+        }
         // A run that completed without a failed file left nothing to try again.
         state.retry_at = match &outcome {
             Some(o) if o.state == JobState::Completed && o.summary.errors.is_empty() => None,

@@ -1,8 +1,11 @@
 //! Reading the local folder: every file and folder with its size and modification time.
 //! Runs on the blocking pool (thousands of `stat` calls must not hold a tokio worker).
 
+pub mod changed;
+
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use tidesync_webdav::validate_name;
@@ -36,100 +39,141 @@ pub struct Scanned {
 /// apart, and a folder left out is not entered.
 pub fn scan(root: &Path, filter: &Filter, fold: bool) -> std::io::Result<Scanned> {
     let mut found = Scanned::default();
-    let mut stack = vec![(root.to_owned(), String::new())];
-    while let Some((dir, prefix)) = stack.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(error) if prefix.is_empty() => return Err(error),
-            Err(error) => {
-                found
-                    .unreadable
-                    .push(unreadable(&prefix[..prefix.len() - 1], &error));
-                continue;
-            }
-        };
-        for entry in entries {
-            let entry = match entry {
-                Ok(entry) => entry,
+    let mut walk = Walk {
+        found: &mut found,
+        filter,
+        fold,
+        stack: vec![(root.to_owned(), String::new())],
+    };
+    walk.run()?;
+    Ok(found)
+}
+
+/// A scan under way: the folders still to read, each with its path's prefix (`a/b/`).
+struct Walk<'a> {
+    found: &'a mut Scanned,
+    filter: &'a Filter,
+    fold: bool,
+    stack: Vec<(PathBuf, String)>,
+}
+
+impl Walk<'_> {
+    /// Reads every folder on the stack and those found below them. Only the root's own
+    /// failure (the empty prefix) is an error; below it, failures are reported items.
+    fn run(&mut self) -> std::io::Result<()> {
+        while let Some((dir, prefix)) = self.stack.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
                 Err(error) if prefix.is_empty() => return Err(error),
                 Err(error) => {
-                    // The folder broke while it was read: what it holds is unknown, and the
-                    // survey leaves all of it alone.
-                    found
+                    self.found
                         .unreadable
                         .push(unreadable(&prefix[..prefix.len() - 1], &error));
-                    break;
-                }
-            };
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                found.unreadable.push(FileError {
-                    path: format!("{prefix}{}", entry.file_name().to_string_lossy()),
-                    message: "the name is not valid UTF-8, so it cannot be stored on the server"
-                        .into(),
-                });
-                continue;
-            };
-            if is_internal(&name) || (prefix.is_empty() && (name == MARKER || name == TRASH)) {
-                continue;
-            }
-            let path = format!("{prefix}{name}");
-            let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
-            if let Some(reason) = filter.excludes(&path, is_dir, None, fold) {
-                let size = match entry.metadata() {
-                    Ok(meta) if meta.is_file() => meta.len(),
-                    _ => 0,
-                };
-                found.ignored.push(Ignored {
-                    path,
-                    is_dir,
-                    size,
-                    reason,
-                    side: Side::Here,
-                });
-                continue;
-            }
-            if let Err(error) = validate_name(&name) {
-                found.unreadable.push(FileError {
-                    path,
-                    message: format!("not synced: {error}"),
-                });
-                continue;
-            }
-            // `DirEntry::metadata` does not follow a symbolic link (`lstat`).
-            let meta = match entry.metadata() {
-                Ok(meta) => meta,
-                // Removed since the folder was read: it is simply not there.
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(error) => {
-                    found.unreadable.push(unreadable(&path, &error));
                     continue;
                 }
             };
-            if let Some(what) = not_synced(&meta.file_type()) {
-                found.skipped.push(FileError {
-                    path,
-                    message: format!("not synced: {what}"),
+            for entry in entries {
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(error) if prefix.is_empty() => return Err(error),
+                    Err(error) => {
+                        // The folder broke while it was read: what it holds is unknown, and
+                        // the survey leaves all of it alone.
+                        self.found
+                            .unreadable
+                            .push(unreadable(&prefix[..prefix.len() - 1], &error));
+                        break;
+                    }
+                };
+                // The entry's type comes with the folder's listing on most file systems.
+                let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+                // `DirEntry::metadata` does not follow a symbolic link (`lstat`).
+                self.consider(&prefix, &entry.file_name(), is_dir, entry.path(), &|| {
+                    entry.metadata()
                 });
-                continue;
             }
-            let state = state_of(&meta);
-            if let Some(reason) = filter.excludes(&path, meta.is_dir(), Some(state.size), fold) {
-                found.ignored.push(Ignored {
-                    path,
-                    is_dir: false,
-                    size: state.size,
-                    reason,
-                    side: Side::Here,
-                });
-                continue;
-            }
-            if meta.is_dir() {
-                stack.push((entry.path(), format!("{path}/")));
-            }
-            found.tree.insert(path, state);
         }
+        Ok(())
     }
-    Ok(found)
+
+    /// Puts one item (`name` in the folder `prefix`, at `at` on disk) where it belongs: in
+    /// the tree (a folder also on the stack, to be read), or in one of the lists of what is
+    /// left alone. An item gone since its folder was read is simply not there.
+    fn consider(
+        &mut self,
+        prefix: &str,
+        name: &OsStr,
+        is_dir: bool,
+        at: PathBuf,
+        meta: &dyn Fn() -> std::io::Result<std::fs::Metadata>,
+    ) {
+        let found = &mut *self.found;
+        let Some(name) = name.to_str() else {
+            found.unreadable.push(FileError {
+                path: format!("{prefix}{}", name.to_string_lossy()),
+                message: "the name is not valid UTF-8, so it cannot be stored on the server".into(),
+            });
+            return;
+        };
+        if is_internal(name) || (prefix.is_empty() && (name == MARKER || name == TRASH)) {
+            return;
+        }
+        let path = format!("{prefix}{name}");
+        if let Some(reason) = self.filter.excludes(&path, is_dir, None, self.fold) {
+            let size = match meta() {
+                Ok(meta) if meta.is_file() => meta.len(),
+                _ => 0,
+            };
+            found.ignored.push(Ignored {
+                path,
+                is_dir,
+                size,
+                reason,
+                side: Side::Here,
+            });
+            return;
+        }
+        if let Err(error) = validate_name(name) {
+            found.unreadable.push(FileError {
+                path,
+                message: format!("not synced: {error}"),
+            });
+            return;
+        }
+        let meta = match meta() {
+            Ok(meta) => meta,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return,
+            Err(error) => {
+                found.unreadable.push(unreadable(&path, &error));
+                return;
+            }
+        };
+        if let Some(what) = not_synced(&meta.file_type()) {
+            found.skipped.push(FileError {
+                path,
+                message: format!("not synced: {what}"),
+            });
+            return;
+        }
+        let state = state_of(&meta);
+        let excluded = self
+            .filter
+            .excludes(&path, meta.is_dir(), Some(state.size), self.fold);
+        if let Some(reason) = excluded {
+            found.ignored.push(Ignored {
+                path,
+                is_dir: false,
+                size: state.size,
+                reason,
+                side: Side::Here,
+            });
+            return;
+        }
+        if meta.is_dir() {
+            self.stack.push((at, format!("{path}/")));
+        }
+        found.tree.insert(path, state);
+    }
 }
 
 /// Why an item of this type is left alone, or `None` for a plain file or folder.
