@@ -188,6 +188,7 @@ test("an older snapshot never overwrites a newer one, and the end shows what cha
       ignored: 4,
       waiting: [],
       unsettled: true,
+      waitsForChange: [],
     },
   });
   expect(await screen.findByTestId("summary")).toHaveTextContent("9 downloaded");
@@ -259,6 +260,7 @@ function summary(fields: Partial<SummaryDto>): SummaryDto {
     ignored: 0,
     waiting: [],
     unsettled: false,
+    waitsForChange: [],
     ...fields,
   };
 }

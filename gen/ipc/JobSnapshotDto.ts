@@ -12,12 +12,16 @@ export type JobSnapshotDto = { jobId: JobId, pairId: PairId, state: JobStateDto,
 /**
  * Bytes per second over the last few seconds.
  */
-rate: number, etaSecs: number | null, inFlight: Array<InFlightDto>, errors: number, 
+rate: number, 
 /**
- * Events this view's queue had to drop; the snapshot is still the truth.
+ * Seconds left at the current rate, when there is a rate.
+ */
+etaSecs: number | null, inFlight: Array<InFlightDto>, errors: number, 
+/**
+ * Events this subscriber's queue had to drop.
  */
 droppedEvents: number, 
 /**
- * Grows with every change: a view ignores a snapshot older than the one it shows.
+ * Grows with every change; a view ignores a snapshot older than the one it shows.
  */
 seq: number, };

@@ -3,53 +3,64 @@ import type { FileErrorDto } from "./FileErrorDto";
 import type { NewFolderDto } from "./NewFolderDto";
 
 /**
- * What a job did.
+ * What a finished job did. Kept in the journal as JSON: a field added later reads as its
+ * default in older records.
  */
 export type SummaryDto = { filesDownloaded: number, filesUploaded: number, bytesDownloaded: number, bytesUploaded: number, conflicts: number, deletedLocal: number, deletedRemote: number, 
 /**
- * Renamed or moved on one side and moved the same way on the other.
+ * Files and folders renamed or moved on one side and moved the same way on the other,
+ * without transferring them again.
  */
 moved: number, 
 /**
- * The pair's server folder did not exist and this sync created it.
+ * The pair's remote folder did not exist and was created (upload and two-way modes).
  */
 createdRemoteRoot: boolean, 
 /**
- * Downloads checked against the checksum the server publishes.
+ * Downloads checked against the checksum the server publishes (`oc:checksums`).
  */
-filesVerified: number, errors: Array<FileErrorDto>, 
+filesVerified: number, 
 /**
- * Local items left alone on purpose (symbolic links, named pipes), with why: no failure.
- */
-skipped: Array<FileErrorDto>, 
-/**
- * Server items the folder holds under another name, with the name: twins that differ
- * only in letter case, on a volume that cannot tell them apart. No failure.
- */
-renamedLocally: Array<FileErrorDto>, 
-/**
- * What this sync deleted on the server is in the server's trash bin (Nextcloud,
- * ownCloud).
- */
-deletedRemoteToTrash: boolean, 
-/**
- * The server gives neither ETags nor modification times (see `filesCompared`).
- */
-withoutValidators: boolean, 
-/**
- * Files compared with the server's copy because it gives no ETag.
- */
-filesCompared: number, 
-/**
- * Items the pair's patterns or largest size left out (`list_ignored` lists them).
+ * Items the pair left out (its patterns, its largest size), each path once.
  */
 ignored: number, 
 /**
- * The folder kept changing while it synced: what is left goes with the next sync.
+ * New server folders larger than the pair's limit, held back until the user says yes
+ * (see `Excludes::ask_above`).
+ */
+waiting: Array<NewFolderDto>, 
+/**
+ * Every pass of the run found more to do (the folder kept changing while it synced):
+ * what is left waits for the next sync, which automatic sync starts at once.
  */
 unsettled: boolean, 
 /**
- * New server folders larger than the pair's limit, waiting for the user's yes
- * (`answer_new_folder`).
+ * The paths among `errors` that fail the same way until something changes (a name the
+ * local side cannot hold, a link in the way): automatic sync does not try them by the clock.
  */
-waiting: Array<NewFolderDto>, };
+waitsForChange: Array<string>, errors: Array<FileErrorDto>, 
+/**
+ * Local items left alone on purpose (symbolic links, special files), with why: shown,
+ * but no failure.
+ */
+skipped: Array<FileErrorDto>, 
+/**
+ * Server items this folder holds under another name, with why: twins that differ only
+ * in letter case, on a volume that cannot tell them apart (see `run::letter_case`).
+ * Shown, but no failure.
+ */
+renamedLocally: Array<FileErrorDto>, 
+/**
+ * The files this sync deleted on the server went to the server's own trash bin
+ * (Nextcloud and ownCloud keep deleted files there), where they can be restored.
+ */
+deletedRemoteToTrash: boolean, 
+/**
+ * The server gave neither an ETag nor a modification time for its files: an edit there
+ * that keeps a file's size is only seen by comparing contents (see `run::verify`).
+ */
+withoutValidators: boolean, 
+/**
+ * Files whose contents were compared with the server's because it gives no ETag.
+ */
+filesCompared: number, };

@@ -1,5 +1,11 @@
 //! The types the webview receives. Each derives `ts_rs::TS`; `cargo test` writes their
 //! TypeScript mirror into `gen/ipc/`, and CI fails when that mirror is out of date.
+//!
+//! Where the engine's own type already says what the UI needs (a job's snapshot and state,
+//! a run's summary), it is sent as it is: it derives `TS` under the engine's `ts` feature,
+//! named `…Dto` in TypeScript, and is aliased here, so a field is added in one place. The
+//! types defined here shape what the engine's do not: times as seconds, settings as the UI
+//! edits them, errors as `IpcError`.
 
 use std::num::NonZeroU64;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -483,23 +489,15 @@ pub struct AutoStatusDto {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub enum ServerCheckDto {
-    RootOnly,
-    Listing,
-}
+/// How the server is checked for changes: the engine's own type.
+pub type ServerCheckDto = ServerCheck;
 
 impl From<AutoStatus> for AutoStatusDto {
     fn from(a: AutoStatus) -> Self {
         AutoStatusDto {
             watching: a.watching,
             next_check_at: a.next_check.map(unix_secs),
-            server_check: match a.server_check {
-                ServerCheck::RootOnly => ServerCheckDto::RootOnly,
-                ServerCheck::Listing => ServerCheckDto::Listing,
-            },
+            server_check: a.server_check,
             error: a.error,
         }
     }
@@ -549,18 +547,8 @@ pub struct TrashedDto {
     pub why: RemovalDto,
 }
 
-/// Why a sync removed a file from this device.
-#[derive(Debug, Clone, Copy, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub enum RemovalDto {
-    /// Deleted on the server, so deleted here.
-    DeletedOnServer,
-    /// A newer version from the server took its place.
-    ReplacedByServer,
-    /// Its folder is no longer synced, and the user let the copy here go.
-    NoLongerSynced,
-}
+/// Why a sync removed a file from this device: the engine's own type.
+pub type RemovalDto = tidesync_engine::trash::Removal;
 
 impl TrashedDto {
     pub fn new(pair_id: PairId, entry: tidesync_engine::trash::Trashed) -> Self {
@@ -570,11 +558,7 @@ impl TrashedDto {
             path: entry.path,
             size: entry.size,
             removed_at: entry.removed_at,
-            why: match entry.why {
-                tidesync_engine::trash::Removal::DeletedOnServer => RemovalDto::DeletedOnServer,
-                tidesync_engine::trash::Removal::ReplacedByServer => RemovalDto::ReplacedByServer,
-                tidesync_engine::trash::Removal::NoLongerSynced => RemovalDto::NoLongerSynced,
-            },
+            why: entry.why,
         }
     }
 }
@@ -669,253 +653,30 @@ pub enum LocalFolderDto {
     Named { name: String },
 }
 
-/// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub enum JobStateDto {
-    Queued,
-    Running,
-    Suspended,
-    Paused,
-    Interrupted,
-    Completed,
-    Cancelled,
-    Failed,
-}
+/// Where a job is in its life: the engine's own type, under this name in TypeScript.
+pub type JobStateDto = JobState;
 
-impl From<JobState> for JobStateDto {
-    fn from(state: JobState) -> Self {
-        match state {
-            JobState::Queued => JobStateDto::Queued,
-            JobState::Running => JobStateDto::Running,
-            JobState::Suspended => JobStateDto::Suspended,
-            JobState::Paused => JobStateDto::Paused,
-            JobState::Interrupted => JobStateDto::Interrupted,
-            JobState::Completed => JobStateDto::Completed,
-            JobState::Cancelled => JobStateDto::Cancelled,
-            JobState::Failed => JobStateDto::Failed,
-        }
-    }
-}
+/// What a running job is doing: the engine's own type.
+pub type PhaseDto = Phase;
 
-/// What a running job is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub enum PhaseDto {
-    Listing,
-    Planning,
-    Transferring,
-    Finishing,
-}
+/// A file being transferred: the engine's own type.
+pub type InFlightDto = tidesync_engine::progress::InFlight;
 
-impl From<Phase> for PhaseDto {
-    fn from(phase: Phase) -> Self {
-        match phase {
-            Phase::Listing => PhaseDto::Listing,
-            Phase::Planning => PhaseDto::Planning,
-            Phase::Transferring => PhaseDto::Transferring,
-            Phase::Finishing => PhaseDto::Finishing,
-        }
-    }
-}
+/// Everything a view needs to draw a job from scratch: the engine's own type.
+pub type JobSnapshotDto = JobSnapshot;
 
-/// A file being transferred.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct InFlightDto {
-    pub path: String,
-    pub bytes_done: u64,
-    pub bytes_total: u64,
-}
+/// What a finished transfer did to a file: the engine's own type.
+pub type ActionDto = FileAction;
 
-/// Everything a view needs to draw a job from scratch.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct JobSnapshotDto {
-    pub job_id: JobId,
-    pub pair_id: PairId,
-    pub state: JobStateDto,
-    pub phase: PhaseDto,
-    pub files_total: u64,
-    pub files_done: u64,
-    pub bytes_total: u64,
-    pub bytes_done: u64,
-    /// Bytes per second over the last few seconds.
-    pub rate: u64,
-    pub eta_secs: Option<u64>,
-    pub in_flight: Vec<InFlightDto>,
-    pub errors: u64,
-    /// Events this view's queue had to drop; the snapshot is still the truth.
-    pub dropped_events: u64,
-    /// Grows with every change: a view ignores a snapshot older than the one it shows.
-    pub seq: u64,
-}
+/// A file a job could not sync, and why: the engine's own type.
+pub type FileErrorDto = tidesync_engine::FileError;
 
-impl From<JobSnapshot> for JobSnapshotDto {
-    fn from(s: JobSnapshot) -> Self {
-        JobSnapshotDto {
-            job_id: s.job_id,
-            pair_id: s.pair_id,
-            state: s.state.into(),
-            phase: s.phase.into(),
-            files_total: s.files_total,
-            files_done: s.files_done,
-            bytes_total: s.bytes_total,
-            bytes_done: s.bytes_done,
-            rate: s.rate,
-            eta_secs: s.eta_secs,
-            in_flight: s
-                .in_flight
-                .into_iter()
-                .map(|f| InFlightDto {
-                    path: f.path,
-                    bytes_done: f.bytes_done,
-                    bytes_total: f.bytes_total,
-                })
-                .collect(),
-            errors: s.errors,
-            dropped_events: s.dropped_events,
-            seq: s.seq,
-        }
-    }
-}
+/// What a job did: the engine's own type (as the journal keeps it).
+pub type SummaryDto = Summary;
 
-/// What a finished transfer did to a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub enum ActionDto {
-    Downloaded,
-    Uploaded,
-    DeletedLocal,
-    DeletedRemote,
-    Conflict,
-    CreatedFolder,
-    Moved,
-}
-
-impl From<FileAction> for ActionDto {
-    fn from(action: FileAction) -> Self {
-        match action {
-            FileAction::Downloaded => ActionDto::Downloaded,
-            FileAction::Uploaded => ActionDto::Uploaded,
-            FileAction::DeletedLocal => ActionDto::DeletedLocal,
-            FileAction::DeletedRemote => ActionDto::DeletedRemote,
-            FileAction::Conflict => ActionDto::Conflict,
-            FileAction::CreatedFolder => ActionDto::CreatedFolder,
-            FileAction::Moved => ActionDto::Moved,
-        }
-    }
-}
-
-/// A file a job could not sync, and why, in words a person can act on.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct FileErrorDto {
-    pub path: String,
-    pub message: String,
-}
-
-/// What a job did.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct SummaryDto {
-    pub files_downloaded: u64,
-    pub files_uploaded: u64,
-    pub bytes_downloaded: u64,
-    pub bytes_uploaded: u64,
-    pub conflicts: u64,
-    pub deleted_local: u64,
-    pub deleted_remote: u64,
-    /// Renamed or moved on one side and moved the same way on the other.
-    pub moved: u64,
-    /// The pair's server folder did not exist and this sync created it.
-    pub created_remote_root: bool,
-    /// Downloads checked against the checksum the server publishes.
-    pub files_verified: u64,
-    pub errors: Vec<FileErrorDto>,
-    /// Local items left alone on purpose (symbolic links, named pipes), with why: no failure.
-    pub skipped: Vec<FileErrorDto>,
-    /// Server items the folder holds under another name, with the name: twins that differ
-    /// only in letter case, on a volume that cannot tell them apart. No failure.
-    pub renamed_locally: Vec<FileErrorDto>,
-    /// What this sync deleted on the server is in the server's trash bin (Nextcloud,
-    /// ownCloud).
-    pub deleted_remote_to_trash: bool,
-    /// The server gives neither ETags nor modification times (see `filesCompared`).
-    pub without_validators: bool,
-    /// Files compared with the server's copy because it gives no ETag.
-    pub files_compared: u64,
-    /// Items the pair's patterns or largest size left out (`list_ignored` lists them).
-    pub ignored: u64,
-    /// The folder kept changing while it synced: what is left goes with the next sync.
-    pub unsettled: bool,
-    /// New server folders larger than the pair's limit, waiting for the user's yes
-    /// (`answer_new_folder`).
-    pub waiting: Vec<NewFolderDto>,
-}
-
-/// A new server folder held back until the user says whether to sync it.
-#[derive(Debug, Clone, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct NewFolderDto {
-    pub path: String,
-    #[ts(type = "number")]
-    pub bytes: u64,
-}
-
-impl From<tidesync_engine::FileError> for FileErrorDto {
-    fn from(e: tidesync_engine::FileError) -> Self {
-        FileErrorDto {
-            path: e.path,
-            message: e.message,
-        }
-    }
-}
-
-impl From<Summary> for SummaryDto {
-    fn from(s: Summary) -> Self {
-        SummaryDto {
-            files_downloaded: s.files_downloaded,
-            files_uploaded: s.files_uploaded,
-            bytes_downloaded: s.bytes_downloaded,
-            bytes_uploaded: s.bytes_uploaded,
-            conflicts: s.conflicts,
-            deleted_local: s.deleted_local,
-            deleted_remote: s.deleted_remote,
-            moved: s.moved,
-            created_remote_root: s.created_remote_root,
-            files_verified: s.files_verified,
-            errors: s.errors.into_iter().map(FileErrorDto::from).collect(),
-            skipped: s.skipped.into_iter().map(FileErrorDto::from).collect(),
-            renamed_locally: s
-                .renamed_locally
-                .into_iter()
-                .map(FileErrorDto::from)
-                .collect(),
-            deleted_remote_to_trash: s.deleted_remote_to_trash,
-            without_validators: s.without_validators,
-            files_compared: s.files_compared,
-            ignored: s.ignored,
-            unsettled: s.unsettled,
-            waiting: s
-                .waiting
-                .into_iter()
-                .map(|w| NewFolderDto {
-                    path: w.path,
-                    bytes: w.bytes,
-                })
-                .collect(),
-        }
-    }
-}
+/// A new server folder held back until the user says whether to sync it: the engine's own
+/// type.
+pub type NewFolderDto = tidesync_engine::NewFolder;
 
 /// One message of a job's progress stream: a `Snapshot` first after every attach, then live
 /// events. Each stays well under 8 KiB.
@@ -934,20 +695,11 @@ pub enum SyncEvent {
 impl From<JobEvent> for SyncEvent {
     fn from(event: JobEvent) -> Self {
         match event {
-            JobEvent::Snapshot { snapshot } => SyncEvent::Snapshot {
-                snapshot: snapshot.into(),
-            },
-            JobEvent::StateChanged { state } => SyncEvent::StateChanged {
-                state: state.into(),
-            },
-            JobEvent::FileDone { path, action } => SyncEvent::FileDone {
-                path,
-                action: action.into(),
-            },
+            JobEvent::Snapshot { snapshot } => SyncEvent::Snapshot { snapshot },
+            JobEvent::StateChanged { state } => SyncEvent::StateChanged { state },
+            JobEvent::FileDone { path, action } => SyncEvent::FileDone { path, action },
             JobEvent::FileFailed { path, message } => SyncEvent::FileFailed { path, message },
-            JobEvent::Finished { summary } => SyncEvent::Finished {
-                summary: summary.into(),
-            },
+            JobEvent::Finished { summary } => SyncEvent::Finished { summary },
             JobEvent::Failed { message, kind } => SyncEvent::Failed {
                 error: IpcError::new(ErrorKind::from(kind), message),
             },
@@ -975,10 +727,10 @@ impl From<JobRecord> for JobRecordDto {
         JobRecordDto {
             id: r.id,
             pair_id: r.pair_id,
-            state: r.state.into(),
+            state: r.state,
             started_at: unix_secs(r.started_at),
             ended_at: r.ended_at.map(unix_secs),
-            summary: r.summary.map(Into::into),
+            summary: r.summary,
             error: r.error,
         }
     }
@@ -999,7 +751,7 @@ impl From<JobChange> for JobChangedDto {
         JobChangedDto {
             job_id: c.job_id,
             pair_id: c.pair_id,
-            state: c.state.into(),
+            state: c.state,
         }
     }
 }

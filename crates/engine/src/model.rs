@@ -308,6 +308,7 @@ pub enum InvalidSetting {
 }
 
 /// Where a job is in its life.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "JobStateDto"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum JobState {
@@ -392,6 +393,7 @@ impl StopReason {
 }
 
 /// A new server folder held back for the user's yes, and its size.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "NewFolderDto"))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewFolder {
@@ -401,6 +403,7 @@ pub struct NewFolder {
 
 /// What a finished job did. Kept in the journal as JSON: a field added later reads as its
 /// default in older records.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SummaryDto"))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Summary {
@@ -454,6 +457,7 @@ pub struct Summary {
 }
 
 /// A file the job could not sync, and why, in words a person can act on.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "FileErrorDto"))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileError {
     pub path: String,

@@ -27,6 +27,7 @@ const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(50);
 const MAX_IN_FLIGHT: usize = 8;
 
 /// What a running job is doing.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "PhaseDto"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Phase {
@@ -37,6 +38,7 @@ pub enum Phase {
 }
 
 /// A file being transferred.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "InFlightDto"))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InFlight {
@@ -46,6 +48,7 @@ pub struct InFlight {
 }
 
 /// Everything a view needs to draw a job from scratch.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "JobSnapshotDto"))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobSnapshot {
@@ -70,6 +73,7 @@ pub struct JobSnapshot {
 }
 
 /// What a finished transfer did to a file.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ActionDto"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum FileAction {

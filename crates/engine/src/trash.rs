@@ -26,6 +26,7 @@ pub const KEEP_DAYS: u32 = 30;
 pub const KEEP_BYTES_CAP: u64 = 5 << 30;
 
 /// Why a sync removed a local file.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "RemovalDto"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Removal {

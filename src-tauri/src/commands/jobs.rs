@@ -70,13 +70,7 @@ pub async fn cancel_job(state: State<'_, AppState>, job_id: JobId) -> Result<(),
 /// The jobs of this run of the app, with their latest progress, oldest first.
 #[tauri::command]
 pub async fn list_jobs(state: State<'_, AppState>) -> Result<Vec<JobSnapshotDto>, Error> {
-    Ok(state
-        .engine()
-        .await?
-        .live_jobs()
-        .into_iter()
-        .map(JobSnapshotDto::from)
-        .collect())
+    Ok(state.engine().await?.live_jobs())
 }
 
 /// Every job the journal remembers, newest first, with its result.

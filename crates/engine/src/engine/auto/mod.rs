@@ -39,6 +39,7 @@ pub struct AutoStatus {
 }
 
 /// How the server is checked for changes.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "ServerCheckDto"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ServerCheck {
