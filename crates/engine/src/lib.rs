@@ -5,7 +5,7 @@
 //!   root token (engine) → job token (cancel) → run token (pause, suspend; fresh per resume).
 //! - [`run`]: one run segment of a job: list, scan, plan, execute.
 //! - [`plan`]: the pure decision of what to do, per mode, with the mass-delete guard;
-//!   [`moves`]: renames and moves recognised on either side and repeated on the other.
+//!   `moves`: renames and moves recognised on either side and repeated on the other.
 //! - [`transfer`]: downloads into part files renamed into place, uploads moved into place,
 //!   conflict names.
 //! - [`progress`]: the per-job hub streaming snapshots and events to subscribers.
@@ -13,15 +13,18 @@
 //!   `memory::MemoryRemote` in fast tests (feature `test-support`, injected through
 //!   [`EngineOptions::connector`]).
 //! - [`journal`]: SQLite state that survives crashes: pairs, agreed state, jobs, checkpoints.
-//! - [`part`]: part files written a slice per blocking call; [`quick_disk`]: a small file's
+//! - `part`: part files written a slice per blocking call; `quick_disk`: a small file's
 //!   last step inline where the run measured the disk quicker than a thread hand-off;
-//!   [`record`]: group commit of completed files to the journal.
-//! - [`scan`]: the local tree, read on the blocking pool; [`confine`]: no write leaves it
-//!   through a symbolic link; [`root`]: a missing or replaced folder is never taken for
+//!   `record`: group commit of completed files to the journal.
+//! - [`scan`]: the local tree, read on the blocking pool; `confine`: no write leaves it
+//!   through a symbolic link; `root`: a missing or replaced folder is never taken for
 //!   an emptied one.
 //! - [`model`]: remotes, pairs, modes, job states, summaries.
+//!
+//! What the app shell, the CLI and the integration tests use is public; the run's own
+//! machinery (`moves`, `part`, `quick_disk`, `record`, `confine`, `root`) is not.
 
-pub mod confine;
+mod confine;
 pub mod disk;
 pub mod engine;
 pub mod filter;
@@ -29,15 +32,15 @@ pub mod journal;
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 pub mod model;
-pub mod moves;
+mod moves;
 pub mod names;
-pub mod part;
+mod part;
 pub mod plan;
 pub mod progress;
-pub mod quick_disk;
-pub mod record;
+mod quick_disk;
+mod record;
 pub mod remote;
-pub mod root;
+mod root;
 pub mod run;
 pub mod scan;
 pub mod transfer;
