@@ -33,9 +33,9 @@ use crate::model::{
 use crate::plan::PlanError;
 use crate::progress::{Hub, JobEvent};
 use crate::record::Recorder;
+use crate::run::Context;
 use crate::run::{RunError, run};
 use crate::scan::changed::Watched;
-use crate::transfer::Context;
 use tidesync_webdav::{Concurrency, RemotePath};
 
 /// A job in the registry.

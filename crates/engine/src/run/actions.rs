@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tidesync_webdav::{Mkcol, RemotePath};
 use tracing::Instrument;
 
+use super::Context;
 use super::conflict::conflict;
 use super::delete::{delete_local, delete_remote};
 use super::shared::{
@@ -16,9 +17,7 @@ use crate::journal::Agreed;
 use crate::model::{LocalState, RemoteState};
 use crate::plan::Action;
 use crate::progress::FileAction;
-use crate::transfer::{
-    Context, Fetched, Landing, TransferError, fetch, install, is_verifiable, send,
-};
+use crate::transfer::{Fetched, Landing, TransferError, fetch, install, is_verifiable, send};
 
 /// Carries out one action, in its own tracing span.
 pub(super) async fn perform(

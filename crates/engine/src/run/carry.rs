@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use tidesync_webdav::{EntryKind, Overwrite};
 
+use super::Context;
 use super::error::RunError;
 use super::shared::{Checked, blocking, parse};
 use crate::disk::same_file;
@@ -11,7 +12,7 @@ use crate::model::{LocalState, Summary};
 use crate::moves::{Move, MovedOn};
 use crate::progress::{FileAction, JobEvent};
 use crate::scan::stat;
-use crate::transfer::{Context, TransferError};
+use crate::transfer::TransferError;
 
 /// Repeats each move on the other side (a `MOVE` on the server, a rename locally) and
 /// moves the journal's agreed state with it. Returns the sources of the moves that could not

@@ -7,14 +7,14 @@ use std::time::SystemTime;
 
 use tidesync_webdav::RemotePath;
 
+use super::Context;
 use super::shared::{Effect, blocking, folder, record, record_installed, stat_folder, vanished};
 use crate::journal::{Agreed, PartialDownload};
 use crate::model::{LocalState, RemoteState};
 use crate::progress::FileAction;
 use crate::scan::stat;
 use crate::transfer::{
-    Context, Fetched, Landing, TransferError, conflict_name, fetch, install, is_verifiable,
-    same_bytes,
+    Fetched, Landing, TransferError, conflict_name, fetch, install, is_verifiable, same_bytes,
 };
 
 /// Both sides changed the same path. The server's version keeps the name; the local one is

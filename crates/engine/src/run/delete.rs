@@ -8,12 +8,13 @@ use tidesync_webdav::{Depth, EntryKind, Overwrite, RemotePath, validator};
 
 use std::sync::atomic::Ordering;
 
+use super::Context;
 use super::shared::{Checked, Effect, blocking, forget, is_below};
 use crate::filter::Filter;
 use crate::model::{LocalState, RemoteState, is_internal};
 use crate::progress::FileAction;
 use crate::scan::stat;
-use crate::transfer::{Context, TransferError};
+use crate::transfer::TransferError;
 use crate::trash::{self, Removal};
 
 pub(super) async fn delete_local(

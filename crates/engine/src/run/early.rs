@@ -39,6 +39,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 use tracing::Instrument;
 
+use super::Context;
 use super::actions::{downloaded, fetch_and_record};
 use super::error::RunError;
 use super::outcome::{
@@ -49,7 +50,7 @@ use super::surveyed::remote_state;
 use crate::journal::{Agreed, PartialDownload};
 use crate::model::{FileError, LocalState, RemoteState, Summary, is_internal_path};
 use crate::names::fold_case;
-use crate::transfer::{Context, TransferError, resumable};
+use crate::transfer::{TransferError, resumable};
 
 /// What the local side and the journal held when the run began, read while the server is listed.
 pub(super) struct Known {

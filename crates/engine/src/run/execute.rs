@@ -14,6 +14,7 @@ use futures_util::{FutureExt, StreamExt};
 use tidesync_webdav::{Answer, Concurrency, RemotePath};
 use tokio::time::Instant;
 
+use super::Context;
 use super::actions::perform;
 use super::error::RunError;
 use super::outcome::{Finished, SAMPLE_MAX, account_for, answer_of};
@@ -22,7 +23,7 @@ use super::surveyed::Survey;
 use crate::model::Summary;
 use crate::plan::{Action, Plan};
 use crate::progress::FileAction;
-use crate::transfer::{BATCH_BYTES, BATCH_FILE_MAX, BATCH_FILES, Context, offers_bulk, send_batch};
+use crate::transfer::{BATCH_BYTES, BATCH_FILE_MAX, BATCH_FILES, offers_bulk, send_batch};
 
 /// What the adaptive limit learns from one transfer: how long it took, and how it ended.
 type Sample = Option<(Duration, Answer)>;

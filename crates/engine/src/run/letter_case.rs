@@ -69,7 +69,7 @@ pub(super) fn twins(
         }
         let taken: HashSet<&String> = groups.keys().collect();
         let mut named: HashSet<String> = HashSet::new();
-        let folder_here = crate::transfer::spelled(&twins.copies, parent);
+        let folder_here = super::context::spelled(&twins.copies, parent);
         let spelled_here = |name: &str| match folder_here.is_empty() {
             true => name.to_owned(),
             false => format!("{folder_here}/{name}"),

@@ -14,9 +14,9 @@ use std::sync::{Mutex, PoisonError};
 use tidesync_webdav::validator::same_version;
 use tidesync_webdav::{Entry, EntryKind, Listing};
 
+use super::Context;
 use super::error::RunError;
 use crate::journal::ListedChanges;
-use crate::transfer::Context;
 
 /// The tree the journal recorded, as a listing takes from it.
 #[derive(Debug, Default)]

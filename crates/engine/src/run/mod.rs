@@ -4,13 +4,16 @@
 //! A run stops early when its token is cancelled; what it completed is in the journal, so the
 //! next run (after a resume, or a restart of the process) plans only what is left.
 //!
-//! The modules import one way, with no circle: [`error`], [`shared`], [`surveyed`] (what a
-//! survey found) and [`outcome`] (how an action ended, as the run counts it) are leaves that
-//! the survey, the early downloads and the executors build on.
+//! The modules import one way, with no circle: [`context`] (what every executor of a run
+//! shares, built by the job's driver; the transfers in [`crate::transfer`] take it too),
+//! [`error`], [`shared`], [`surveyed`] (what a survey found) and [`outcome`] (how an action
+//! ended, as the run counts it) are leaves that the survey, the early downloads and the
+//! executors build on.
 
 mod actions;
 mod carry;
 mod conflict;
+mod context;
 mod delete;
 mod early;
 mod error;
@@ -24,6 +27,7 @@ mod surveyed;
 mod unicode;
 mod verify;
 
+pub use context::Context;
 pub use error::RunError;
 pub(crate) use shared::is_below;
 pub use verify::VERIFY_EVERY;
@@ -36,7 +40,7 @@ use tidesync_webdav::Concurrency;
 use crate::model::{Mode, Summary};
 use crate::plan::Action;
 use crate::progress::Phase;
-use crate::transfer::{Context, TransferError, sweep_chunked, sweep_upload_temps};
+use crate::transfer::{TransferError, sweep_chunked, sweep_upload_temps};
 
 /// The most passes one run makes. A conflict's local copy is uploaded by the next pass, and
 /// what waits below a path whose kind changed (see [`Plan::deferred`]) is made by it; a

@@ -4,11 +4,12 @@
 
 use tidesync_webdav::{Answer, Concurrency};
 
+use super::Context;
 use super::error::{RunError, is_disk_full};
 use super::shared::{Effect, record_error, record_lasting_error};
 use crate::model::Summary;
 use crate::progress::{FileAction, JobEvent};
-use crate::transfer::{Context, TransferError};
+use crate::transfer::TransferError;
 
 /// An action's path and how it ended.
 pub(super) type Finished = (String, Result<Effect, TransferError>);

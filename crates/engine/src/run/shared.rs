@@ -4,11 +4,12 @@
 
 use tidesync_webdav::RemotePath;
 
+use super::Context;
 use crate::journal::Agreed;
 use crate::model::{FileError, LocalState, RemoteState, Summary};
 use crate::progress::{FileAction, JobEvent};
 use crate::scan::stat;
-use crate::transfer::{Context, TransferError};
+use crate::transfer::TransferError;
 
 /// What one action did.
 pub(super) struct Effect {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tidesync_webdav::{Concurrency, Depth, Entry, EntryKind, Listing, RemotePath, validator};
 
+use super::Context;
 use super::early::{Known, download_early};
 use super::error::RunError;
 use super::letter_case;
@@ -24,7 +25,6 @@ use crate::progress::Phase;
 use crate::root::{self, FolderGone, Seen};
 use crate::scan::changed::{Baseline, Changed, scan_changed};
 use crate::scan::{Scanned, scan};
-use crate::transfer::Context;
 
 /// Lists the server, scans the local folder and reads the journal, at once; files the plan is known
 /// to download start as soon as their folder is listed (see [`early`](super::early)).

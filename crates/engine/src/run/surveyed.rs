@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use tidesync_webdav::{Entry, EntryKind};
 
+use super::Context;
 use super::error::RunError;
 use crate::journal::{Agreed, PartialDownload};
 use crate::model::{LocalState, Mode, RemoteState};
@@ -13,7 +14,7 @@ use crate::moves::{self, Move};
 use crate::plan::{Action, Plan, plan, plan_unguarded};
 use crate::progress::Phase;
 use crate::scan::nanos;
-use crate::transfer::{Context, resumable};
+use crate::transfer::resumable;
 
 /// How many levels of moves inside moves one survey finds (the rest wait for the next pass).
 const MOVE_DEPTH: usize = 8;

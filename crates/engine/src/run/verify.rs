@@ -12,11 +12,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use super::Context;
 use super::error::RunError;
 use super::shared::{blocking, parse, record_error, record_installed};
 use super::surveyed::Survey;
 use crate::model::Summary;
-use crate::transfer::{Context, Fetched, Landing, TransferError, fetch, install, same_bytes};
+use crate::transfer::{Fetched, Landing, TransferError, fetch, install, same_bytes};
 
 /// How often (in runs of a pair) a server without validators has its files compared.
 pub const VERIFY_EVERY: u64 = 10;

@@ -7,10 +7,11 @@ use std::time::{Duration, SystemTime};
 
 use tidesync_webdav::{RemotePath, validator};
 
-use super::{CHECKPOINT_BYTES, CHECKPOINT_EVERY, Context, TransferError};
+use super::{CHECKPOINT_BYTES, CHECKPOINT_EVERY, TransferError};
 use crate::journal::{Agreed, PartialDownload};
 use crate::model::{LEGACY_PART_SUFFIX, LocalState, PART_PREFIX, RemoteState};
 use crate::part::PartWriter;
+use crate::run::Context;
 use crate::scan::stat;
 
 /// The hidden file a download of `target` is written to: in the same folder (so the rename

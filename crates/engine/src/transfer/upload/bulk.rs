@@ -12,9 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use bytes::Bytes;
 use tidesync_webdav::{BulkFile, BulkResult, Depth, RemotePath};
 
-use super::{Context, TransferError, agreed, mtime_of, send, settled};
+use super::{TransferError, agreed, mtime_of, send, settled};
 use crate::journal::Agreed;
 use crate::model::LocalState;
+use crate::run::Context;
 use crate::scan::stat;
 
 /// The most files one request carries...

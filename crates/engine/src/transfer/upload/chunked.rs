@@ -10,11 +10,12 @@
 use tidesync_webdav::RemotePath;
 
 use super::{
-    Context, TransferError, abilities, agreed, changed_locally, changed_remotely, mtime_of,
+    TransferError, abilities, agreed, changed_locally, changed_remotely, mtime_of,
     precondition_for, remote_unchanged, stat_async, upload_progress,
 };
 use crate::journal::Agreed;
 use crate::model::{LocalState, PairId, RemoteState};
+use crate::run::Context;
 
 pub(super) async fn send(
     ctx: &Context,

@@ -26,9 +26,10 @@ pub use bulk::{BATCH_BYTES, BATCH_FILE_MAX, BATCH_FILES, send_batch};
 pub use chunked::sweep_chunked;
 pub use temp::sweep_upload_temps;
 
-use super::{Context, TransferError, stat_async};
+use super::{TransferError, stat_async};
 use crate::journal::Agreed;
 use crate::model::{LocalState, RemoteState, UPLOAD_PREFIX};
+use crate::run::Context;
 use crate::scan::nanos;
 
 /// Files up to this size go up in one `PUT` where the server allows it. They are read into

@@ -6,11 +6,12 @@
 use tidesync_webdav::{EntryKind, Overwrite, Precondition, RemotePath, Uploaded, validator};
 
 use super::{
-    Context, TransferError, agreed, agreed_as_answered, changed_locally, hidden_name, mtime_of,
+    TransferError, agreed, agreed_as_answered, changed_locally, hidden_name, mtime_of,
     remote_unchanged, stat_async, upload_progress,
 };
 use crate::journal::Agreed;
 use crate::model::{LocalState, RemoteState};
+use crate::run::Context;
 
 /// Uploads the local file at `path` (now `before`) under a hidden name, then moves it into
 /// place. Refuses to replace a remote file that is not the version the plan saw, or to create

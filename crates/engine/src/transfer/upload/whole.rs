@@ -7,11 +7,12 @@ use bytes::Bytes;
 use tidesync_webdav::RemotePath;
 
 use super::{
-    Context, TransferError, agreed, changed_remotely, mtime_of, precondition_for, settled,
-    stat_async, upload_progress,
+    TransferError, agreed, changed_remotely, mtime_of, precondition_for, settled, stat_async,
+    upload_progress,
 };
 use crate::journal::Agreed;
 use crate::model::{LocalState, RemoteState};
+use crate::run::Context;
 use crate::scan::stat;
 
 pub(super) async fn send(
