@@ -29,8 +29,7 @@ export function workspaceVersion() {
  * the last build while iterating on a test.
  */
 export function buildApp() {
-  const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(ROOT, "target");
-  const binary = path.join(targetDir, "debug", "tidesync-app");
+  const binary = debugBinary("tidesync-app");
   if (process.env.TIDESYNC_E2E_SKIP_BUILD !== "1") {
     const result = spawnSync("npx", ["tauri", "build", "--debug", "--no-bundle", "--features", "debug-lifecycle"], {
       cwd: ROOT,
@@ -39,6 +38,12 @@ export function buildApp() {
     if (result.status !== 0) throw new Error(`tauri build failed with status ${result.status}`);
   }
   return binary;
+}
+
+/** Where cargo puts the debug build of `name`: under CARGO_TARGET_DIR when it is set. */
+export function debugBinary(name) {
+  const targetDir = process.env.CARGO_TARGET_DIR ? path.resolve(ROOT, process.env.CARGO_TARGET_DIR) : path.join(ROOT, "target");
+  return path.join(targetDir, "debug", name);
 }
 
 function freePort() {

@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { App, buildApp, ROOT } from "./harness.mjs";
+import { App, buildApp, debugBinary, ROOT } from "./harness.mjs";
 import { waitFor } from "./webdriver.mjs";
 
 /** Bytes per second: the ~46 MB demo takes about ten seconds. */
@@ -326,7 +326,7 @@ async function nextcloud() {
     stdio: "inherit",
   });
   if (built.status !== 0) throw new Error("the Nextcloud emulation did not build");
-  const child = spawn(path.join(ROOT, "target", "debug", "nextcloud-emulation"), [], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(debugBinary("nextcloud-emulation"), [], { stdio: ["pipe", "pipe", "inherit"] });
   const url = await new Promise((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (chunk) => {
