@@ -12,6 +12,7 @@
 //! - [`error`]: the one error type commands return, crossing IPC as `{ kind, message }`.
 //! - [`logging`]: the `tracing` subscriber for the platform the app runs on.
 //! - [`notices`]: notifications of syncs that changed files or need the user.
+//! - `tray` (desktop): the tray icon, its state and its menu.
 
 pub mod commands;
 mod demo;
@@ -23,6 +24,8 @@ pub mod notices;
 pub mod secrets;
 pub mod sink;
 pub mod state;
+#[cfg(desktop)]
+pub mod tray;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -234,15 +237,21 @@ fn forward_pair_changes<R: Runtime>(app: tauri::AppHandle<R>, engine: &Engine) {
 pub fn run() {
     let app = builder(Builder::default()).build(tauri::generate_context!());
     match app {
-        Ok(app) => app.run(|app, event| {
-            if let RunEvent::Exit = event
-                && let Some(state) = app.try_state::<AppState>()
-                && let Some(started) = state.started_now()
-            {
-                // Cancel every job and wait (bounded) for its checkpoint: the next start
-                // resumes it.
-                tauri::async_runtime::block_on(started.engine.shutdown());
+        Ok(app) => app.run(|app, event| match event {
+            // Once set-up has managed the app's state. The real app only: tests drive the
+            // same wiring on a mock runtime, without a tray.
+            #[cfg(desktop)]
+            RunEvent::Ready => tray::install(app),
+            RunEvent::Exit => {
+                if let Some(state) = app.try_state::<AppState>()
+                    && let Some(started) = state.started_now()
+                {
+                    // Cancel every job and wait (bounded) for its checkpoint: the next start
+                    // resumes it.
+                    tauri::async_runtime::block_on(started.engine.shutdown());
+                }
             }
+            _ => {}
         }),
         Err(error) => {
             eprintln!("Tidesync could not start: {error}");

@@ -685,3 +685,49 @@ fn automatic_sync_uploads_a_local_edit_and_conflicts_are_listed() {
     assert_eq!(missing["kind"], "notFound", "{missing}");
     assert_eq!(app.ok("empty_trash", json!({ "pairId": pair })), 0);
 }
+
+/// The tray's menu entries call what the window's buttons call: a pair's "Sync now" starts
+/// it, "Sync now" for all starts every pair without automatic sync, "Pause all" pauses what
+/// runs and "Resume all" resumes it.
+#[test]
+fn the_trays_actions_do_what_the_windows_buttons_do() {
+    use tidesync_app_lib::tray::{act, model::Action};
+    use tidesync_engine::{JobState, PairId};
+    let app = TestApp::new();
+    let served = tempfile::tempdir().unwrap();
+    std::fs::write(served.path().join("a.txt"), b"first").unwrap();
+    let server = serve(served.path());
+    let pair = PairId(app.pair(&server.url(), "Tray"));
+    let handle = app.app.handle();
+    let engine = &app.started().engine;
+    let settled = |what: &str| {
+        wait_until(what, || engine.unfinished_job(pair).is_none().then_some(()));
+    };
+
+    tauri::async_runtime::block_on(act(handle, Action::SyncPair(pair))).unwrap();
+    wait_until("the pair's sync from the tray", || {
+        app.folder("Tray").join("a.txt").exists().then_some(())
+    });
+    settled("the pair's sync to end");
+
+    std::fs::write(served.path().join("b.txt"), b"second").unwrap();
+    tauri::async_runtime::block_on(act(handle, Action::SyncAll)).unwrap();
+    wait_until("every pair's sync from the tray", || {
+        app.folder("Tray").join("b.txt").exists().then_some(())
+    });
+    settled("that sync to end");
+
+    // A sync held by a suspend (so it cannot end first) is paused from the tray, stays
+    // paused past the resume, and runs once the tray resumes it.
+    tauri::async_runtime::block_on(engine.suspend());
+    let job = tauri::async_runtime::block_on(engine.start(pair)).unwrap();
+    tauri::async_runtime::block_on(act(handle, Action::PauseAll)).unwrap();
+    wait_until("the pause", || {
+        (engine.snapshot(job).unwrap().state == JobState::Paused).then_some(())
+    });
+    engine.resume_all();
+    assert_eq!(engine.snapshot(job).unwrap().state, JobState::Paused);
+    tauri::async_runtime::block_on(act(handle, Action::ResumeAll)).unwrap();
+    let outcome = tauri::async_runtime::block_on(engine.wait(job)).unwrap();
+    assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
+}

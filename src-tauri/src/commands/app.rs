@@ -43,7 +43,10 @@ pub(crate) async fn reveal<R: Runtime>(app: &AppHandle<R>, file: PathBuf) -> Res
 }
 
 #[cfg(desktop)]
-async fn open_folder<R: Runtime>(app: &AppHandle<R>, folder: PathBuf) -> Result<(), Error> {
+pub(crate) async fn open_folder<R: Runtime>(
+    app: &AppHandle<R>,
+    folder: PathBuf,
+) -> Result<(), Error> {
     use tauri_plugin_opener::OpenerExt;
     let app = app.clone();
     let path = folder.display().to_string();
@@ -62,7 +65,10 @@ pub(crate) async fn reveal<R: Runtime>(_app: &AppHandle<R>, _file: PathBuf) -> R
 }
 
 #[cfg(mobile)]
-async fn open_folder<R: Runtime>(_app: &AppHandle<R>, _folder: PathBuf) -> Result<(), Error> {
+pub(crate) async fn open_folder<R: Runtime>(
+    _app: &AppHandle<R>,
+    _folder: PathBuf,
+) -> Result<(), Error> {
     Err(Error::Open(
         "opening folders is not available on phones".to_owned(),
     ))
