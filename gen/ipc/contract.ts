@@ -29,7 +29,7 @@ import type { SyncEvent } from "./SyncEvent";
 import type { TrashedDto } from "./TrashedDto";
 
 /** Every command the app registers (`tauri::generate_handler!` in src-tauri/src/lib.rs). */
-export type Command = "app_info" | "open_logs_folder" | "list_remotes" | "add_remote" | "update_remote" | "remove_remote" | "add_demo_remote" | "begin_login" | "complete_login" | "cancel_login" | "list_pairs" | "add_pair" | "remove_pair" | "update_pair" | "list_conflicts" | "reveal_conflict" | "refused_deletes" | "decide_deletes" | "list_trash" | "restore_trashed" | "empty_trash" | "default_excludes" | "list_ignored" | "list_failures" | "preview_excludes" | "let_go_folder" | "answer_new_folder" | "browse_server" | "make_server_folder" | "start_sync" | "sync_all" | "attach_job" | "pause_job" | "resume_job" | "cancel_job" | "list_jobs" | "job_history" | "debug_lifecycle";
+export type Command = "app_info" | "open_logs_folder" | "list_remotes" | "add_remote" | "update_remote" | "remove_remote" | "add_demo_remote" | "begin_login" | "complete_login" | "cancel_login" | "list_pairs" | "add_pair" | "remove_pair" | "update_pair" | "list_conflicts" | "reveal_conflict" | "refused_deletes" | "decide_deletes" | "list_trash" | "restore_trashed" | "empty_trash" | "default_excludes" | "list_ignored" | "list_failures" | "preview_excludes" | "let_go_folder" | "answer_new_folder" | "browse_server" | "make_server_folder" | "start_sync" | "sync_all" | "attach_job" | "pause_job" | "resume_job" | "cancel_job" | "list_jobs" | "job_history" | "debug_lifecycle" | "debug_quit";
 
 /** What each command takes, as its Rust signature says (camelCase, as Tauri reads it). */
 export type CommandArgs = {
@@ -45,6 +45,7 @@ export type CommandArgs = {
   cancel_login: { loginId: number };
   complete_login: { loginId: number; name: string; remoteId?: RemoteId | null };
   debug_lifecycle: { hint: Hint };
+  debug_quit: Record<string, never>;
   decide_deletes: { pairId: PairId; decision: DeleteDecisionDto };
   default_excludes: Record<string, never>;
   empty_trash: { pairId: PairId };
@@ -87,6 +88,7 @@ export type CommandResult = {
   cancel_login: void;
   complete_login: RemoteDto;
   debug_lifecycle: LifecycleDto;
+  debug_quit: void;
   decide_deletes: JobId;
   default_excludes: DefaultPatternDto[];
   empty_trash: number;

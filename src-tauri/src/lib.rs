@@ -111,6 +111,22 @@ pub fn builder_at<R: Runtime>(builder: Builder<R>, root: PathBuf) -> Builder<R> 
 fn wire<R: Runtime>(builder: Builder<R>, root: Option<PathBuf>) -> Builder<R> {
     #[cfg(desktop)]
     let builder = builder.plugin(tauri_plugin_dialog::init());
+    // The window comes back as large, where and as maximised as it was. Not for tests, whose
+    // folders are all below `root`: the plugin keeps its file in the user's config folder.
+    #[cfg(desktop)]
+    let builder = match root {
+        None => {
+            use tauri_plugin_window_state::StateFlags;
+            builder.plugin(
+                tauri_plugin_window_state::Builder::default()
+                    .with_state_flags(
+                        StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED,
+                    )
+                    .build(),
+            )
+        }
+        Some(_) => builder,
+    };
     // Sign-ins open the server's page in the system browser, on phones too.
     let builder = builder.plugin(tauri_plugin_opener::init());
     let builder = builder.plugin(tauri_plugin_notification::init());
@@ -123,7 +139,10 @@ fn wire<R: Runtime>(builder: Builder<R>, root: Option<PathBuf>) -> Builder<R> {
         }
     });
     #[cfg(feature = "debug-lifecycle")]
-    let builder = builder.invoke_handler(app_commands![commands::debug::debug_lifecycle]);
+    let builder = builder.invoke_handler(app_commands![
+        commands::debug::debug_lifecycle,
+        commands::debug::debug_quit
+    ]);
     #[cfg(not(feature = "debug-lifecycle"))]
     let builder = builder.invoke_handler(app_commands![]);
     builder.setup(move |app| Ok(setup(app, root.as_deref())?))

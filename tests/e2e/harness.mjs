@@ -89,11 +89,14 @@ function stop(child) {
 
 /** A running app under WebDriver. Call `close()` in an `after` hook. */
 export class App {
-  /** Starts the app; `env` adds variables to the app's environment. */
-  static async launch(binary, env = {}) {
+  /**
+   * Starts the app; `env` adds variables to the app's environment. `home` is a home folder
+   * an earlier launch kept (see `close`), for a test of what survives a restart.
+   */
+  static async launch(binary, env = {}, home = undefined) {
     const app = new App();
     try {
-      await app.#start(binary, env);
+      await app.#start(binary, env, home);
     } catch (error) {
       await app.close();
       throw error;
@@ -101,8 +104,8 @@ export class App {
     return app;
   }
 
-  async #start(binary, extraEnv) {
-    this.home = await mkdtemp(path.join(os.tmpdir(), "tidesync-e2e-"));
+  async #start(binary, extraEnv, home) {
+    this.home = home ?? (await mkdtemp(path.join(os.tmpdir(), "tidesync-e2e-")));
     const xvfb = await startXvfb();
     this.xvfb = xvfb.process;
     const port = await freePort();
@@ -152,10 +155,22 @@ export class App {
     }
   }
 
-  async close() {
+  /** Stops everything and deletes the home folder, unless `keepHome` (returned then). */
+  async close({ keepHome = false } = {}) {
     await this.session?.delete().catch(() => {});
     await stop(this.driver);
     await stop(this.xvfb);
+    if (keepHome) return this.home;
     if (this.home) await rm(this.home, { recursive: true, force: true });
+    return undefined;
+  }
+
+  /** Quits the app as the tray's Quit does, and waits for it to be gone. */
+  async quit() {
+    this.session.invoke("debug_quit").catch(() => {});
+    await waitFor("the app to quit", async () => {
+      const answer = await this.session.cmd("GET", "/window/handles").catch(() => null);
+      return answer === null || (Array.isArray(answer) && answer.length === 0);
+    });
   }
 }

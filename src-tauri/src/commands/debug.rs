@@ -1,8 +1,9 @@
 //! Test-only access to the lifecycle controller: desktop windows never suspend, so E2E builds
 //! (cargo feature `debug-lifecycle`) suspend and resume the engine through this command the
-//! way a phone's window events do.
+//! way a phone's window events do; and a quit as the tray's Quit does it, since closing the
+//! window under WebDriver ends the process without the app's exit.
 
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 
 use crate::dto::LifecycleDto;
 use crate::error::Error;
@@ -19,4 +20,10 @@ pub async fn debug_lifecycle(
         changed: applied.changed,
         took_ms: applied.took.map(|d| d.as_millis() as u64),
     })
+}
+
+/// Quits the app as the tray's Quit does: every job checkpoints, the window's state is kept.
+#[tauri::command]
+pub fn debug_quit<R: Runtime>(app: AppHandle<R>) {
+    app.exit(0);
 }

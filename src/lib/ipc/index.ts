@@ -309,6 +309,11 @@ export function debugLifecycle(hint: Hint): Promise<LifecycleDto> {
   return call("debug_lifecycle", { hint });
 }
 
+/** E2E builds only: quit as the tray's Quit does (jobs checkpoint, the window's state is kept). */
+export function debugQuit(): Promise<void> {
+  return call("debug_quit");
+}
+
 async function subscribe<T>(event: string, handler: EventCallback<T>): Promise<UnlistenFn> {
   try {
     return await listen<T>(event, handler);
