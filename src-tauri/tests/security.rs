@@ -46,8 +46,9 @@ fn the_main_window_gets_the_apps_commands_and_event_listening_only() {
     }
 }
 
-/// The debug command that suspends and resumes the app is granted only by a capability the
-/// E2E build reads (`capabilities/e2e/`, chosen in `build.rs`); a release build never grants it.
+/// The debug commands (suspend and resume the app; quit it as the tray does) are granted only
+/// by a capability the E2E build reads (`capabilities/e2e/`, chosen in `build.rs`); a release
+/// build never grants them.
 #[test]
 fn a_release_build_grants_no_debug_command() {
     let top = std::fs::read_dir(format!("{}/capabilities", env!("CARGO_MANIFEST_DIR"))).unwrap();
@@ -63,7 +64,10 @@ fn a_release_build_grants_no_debug_command() {
         }
     }
     let e2e = config("capabilities/e2e/debug-lifecycle.json");
-    assert_eq!(e2e["permissions"], json!(["allow-debug-lifecycle"]));
+    assert_eq!(
+        e2e["permissions"],
+        json!(["allow-debug-lifecycle", "allow-debug-quit"])
+    );
     let build =
         std::fs::read_to_string(format!("{}/build.rs", env!("CARGO_MANIFEST_DIR"))).unwrap();
     assert!(
