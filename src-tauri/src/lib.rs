@@ -76,6 +76,7 @@ macro_rules! app_commands {
             commands::excludes::default_excludes,
             commands::excludes::list_ignored,
             commands::excludes::list_failures,
+            commands::excludes::reveal_failure,
             commands::excludes::preview_excludes,
             commands::excludes::let_go_folder,
             commands::excludes::answer_new_folder,

@@ -731,3 +731,19 @@ fn the_trays_actions_do_what_the_windows_buttons_do() {
     let outcome = tauri::async_runtime::block_on(engine.wait(job)).unwrap();
     assert_eq!(outcome.state, JobState::Completed, "{outcome:?}");
 }
+
+/// "Show in folder" on a failed file names only a path the journal lists as failed: any other
+/// is refused before anything is opened.
+#[test]
+fn only_a_file_the_pair_failed_to_sync_is_shown_in_the_file_manager() {
+    let app = TestApp::new();
+    let served = tempfile::tempdir().unwrap();
+    let server = serve(served.path());
+    let pair = app.pair(&server.url(), "Failures");
+    for path in ["../../etc/passwd", "never-failed.txt"] {
+        let refused = app
+            .invoke("reveal_failure", json!({ "pairId": pair, "path": path }))
+            .unwrap_err();
+        assert_eq!(refused["kind"], "invalidInput", "{refused}");
+    }
+}

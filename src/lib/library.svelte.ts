@@ -27,6 +27,7 @@ import {
   removeRemote,
   restoreTrashed,
   revealConflict,
+  revealFailure,
   syncAll,
   updatePair,
   updateRemote,
@@ -193,6 +194,11 @@ export class Library {
   /** The files a pair could not sync, and when each is tried again. */
   failures(pairId: PairId): Promise<FailureDto[]> {
     return listFailures(pairId);
+  }
+
+  /** Shows a file a pair could not sync in the file manager (its folder if it is not here). */
+  async revealFailure(pairId: PairId, path: string): Promise<void> {
+    await this.#guard(() => revealFailure(pairId, path));
   }
 
   /** What a pair's last sync left out, and why. */

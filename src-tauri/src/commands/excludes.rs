@@ -2,7 +2,7 @@
 //! default patterns, the items its last sync left out, a preview of what edited patterns
 //! would leave out, and the answers about folders it left out or holds back.
 
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 use tidesync_engine::filter::{DEFAULT_PATTERNS, Excludes};
 use tidesync_engine::{JobId, PairId};
 
@@ -36,6 +36,35 @@ pub async fn list_failures(
         .into_iter()
         .map(FailureDto::from)
         .collect())
+}
+
+/// Shows a file the pair could not sync in the desktop's file manager: the file where it is
+/// here, or its folder where it is not (a download that failed). Only a path the journal
+/// lists as failed, so the webview cannot name any other.
+#[tauri::command]
+pub async fn reveal_failure<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    pair_id: PairId,
+    path: String,
+) -> Result<(), Error> {
+    let engine = state.engine().await?;
+    if !engine
+        .failures(pair_id)
+        .await?
+        .iter()
+        .any(|f| f.path == path)
+    {
+        return Err(Error::InvalidInput(format!(
+            "'{path}' is not a file this folder failed to sync"
+        )));
+    }
+    let file = engine.pair(pair_id).await?.local_dir.join(&path);
+    let here = tokio::fs::symlink_metadata(&file).await.is_ok();
+    match (here, file.parent()) {
+        (false, Some(folder)) => crate::commands::app::open_folder(&app, folder.to_owned()).await,
+        _ => crate::commands::app::reveal(&app, file).await,
+    }
 }
 
 /// What the pair's last sync left out, and why.

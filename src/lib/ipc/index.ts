@@ -230,6 +230,11 @@ export function listFailures(pairId: PairId): Promise<FailureDto[]> {
   return call("list_failures", { pairId });
 }
 
+/** Shows a file a pair could not sync in the file manager, or its folder (desktop). */
+export function revealFailure(pairId: PairId, path: string): Promise<void> {
+  return call("reveal_failure", { pairId, path });
+}
+
 /** What a pair's last sync left out, and why. */
 export function listIgnored(pairId: PairId): Promise<IgnoredDto[]> {
   return call("list_ignored", { pairId });
