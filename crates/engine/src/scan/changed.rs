@@ -109,8 +109,15 @@ impl Baseline {
             unreadable: scanned.unreadable.clone(),
             ignored: scanned.ignored.clone(),
         };
-        let covered = left.paths();
-        let under_left = |path: &str| covered.iter().any(|l| *l == path || is_below(path, l));
+        // By the path and each of its folders: a set lookup per level, not a pass over every
+        // item left alone for each of the journal's paths.
+        let covered: HashSet<&str> = left.paths().into_iter().collect();
+        let under_left = |path: &str| {
+            covered.contains(path)
+                || path
+                    .match_indices('/')
+                    .any(|(at, _)| covered.contains(&path[..at]))
+        };
         let mut differed = BTreeSet::new();
         let mut journal: HashSet<&str> = HashSet::with_capacity(agreed.len());
         for a in agreed {
