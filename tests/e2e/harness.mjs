@@ -57,22 +57,56 @@ function freePort() {
   });
 }
 
-/** Starts Xvfb on the first free display and resolves with its name, e.g. ":3". */
-function startXvfb() {
-  const xvfb = spawn("Xvfb", ["-displayfd", "3", "-screen", "0", "1280x900x24", "-nolisten", "tcp"], {
-    stdio: ["ignore", "ignore", "pipe", "pipe"],
-  });
+/**
+ * Starts `command` with a pipe on fd 3 and resolves with the child and the first line it
+ * writes there: how Xvfb tells its display and dbus-daemon its address once they are ready.
+ */
+function startReporting(command, args) {
+  const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     let out = "";
     let err = "";
-    xvfb.stderr.on("data", (chunk) => (err += chunk));
-    xvfb.stdio[3].on("data", (chunk) => {
+    child.stderr.on("data", (chunk) => (err += chunk));
+    child.stdio[3].on("data", (chunk) => {
       out += chunk;
-      if (out.includes("\n")) resolve({ process: xvfb, display: `:${out.trim()}` });
+      if (out.includes("\n")) resolve({ process: child, line: out.trim() });
     });
-    xvfb.once("exit", (code) => reject(new Error(`Xvfb exited with ${code}: ${err}`)));
-    xvfb.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`${command} exited with ${code}: ${err}`)));
+    child.once("error", reject);
   });
+}
+
+/** Starts Xvfb on the first free display and resolves with its name, e.g. ":3". */
+async function startXvfb() {
+  const xvfb = await startReporting("Xvfb", ["-displayfd", "3", "-screen", "0", "1280x900x24", "-nolisten", "tcp"]);
+  return { process: xvfb.process, display: `:${xvfb.line}` };
+}
+
+/**
+ * Starts a private D-Bus session bus and resolves with its address. The app's single-instance
+ * lock lives on the session bus, so a second launch needs one; a private bus with no service
+ * files keeps the tester's keyring and notification daemon out of reach (the app then keeps
+ * passwords in its own file and logs that it could not notify).
+ */
+async function startBus(home) {
+  const config = path.join(home, "bus.conf");
+  await writeFile(
+    config,
+    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir=${os.tmpdir()}</listen>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`,
+  );
+  const bus = await startReporting("dbus-daemon", [`--config-file=${config}`, "--nofork", "--print-address=3"]);
+  return { process: bus.process, address: bus.line };
 }
 
 function stop(child) {
@@ -91,12 +125,13 @@ function stop(child) {
 export class App {
   /**
    * Starts the app; `env` adds variables to the app's environment. `home` is a home folder
-   * an earlier launch kept (see `close`), for a test of what survives a restart.
+   * an earlier launch kept (see `close`), for a test of what survives a restart; `args` are
+   * the app's command-line arguments.
    */
-  static async launch(binary, env = {}, home = undefined) {
+  static async launch(binary, env = {}, home = undefined, args = []) {
     const app = new App();
     try {
-      await app.#start(binary, env, home);
+      await app.#start(binary, env, home, args);
     } catch (error) {
       await app.close();
       throw error;
@@ -104,10 +139,12 @@ export class App {
     return app;
   }
 
-  async #start(binary, extraEnv, home) {
+  async #start(binary, extraEnv, home, args) {
     this.home = home ?? (await mkdtemp(path.join(os.tmpdir(), "tidesync-e2e-")));
     const xvfb = await startXvfb();
     this.xvfb = xvfb.process;
+    const bus = await startBus(this.home);
+    this.bus = bus.process;
     const port = await freePort();
     const nativePort = await freePort();
     const env = {
@@ -119,10 +156,12 @@ export class App {
       XDG_CACHE_HOME: path.join(this.home, "cache"),
       // Folders the app creates for pairs go below HOME; never the tester's own.
       HOME: this.home,
-      // No session bus: passwords go to the app's private file, never the tester's keyring.
-      DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent",
+      // A private session bus: one app per bus, and never the tester's keyring.
+      DBUS_SESSION_BUS_ADDRESS: bus.address,
       ...extraEnv,
     };
+    this.binary = binary;
+    this.env = env;
     this.driverLog = "";
     this.driver = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
       env,
@@ -138,7 +177,7 @@ export class App {
         () => false,
       );
     });
-    this.session = await Session.create(base, { "tauri:options": { application: binary } });
+    this.session = await Session.create(base, { "tauri:options": { application: binary, args } });
   }
 
   /** Saves a screenshot of the webview at each size into artifacts/e2e/<name>-<w>x<h>.png. */
@@ -160,9 +199,36 @@ export class App {
     await this.session?.delete().catch(() => {});
     await stop(this.driver);
     await stop(this.xvfb);
+    await stop(this.bus);
     if (keepHome) return this.home;
     if (this.home) await rm(this.home, { recursive: true, force: true });
     return undefined;
+  }
+
+  /**
+   * Launches the app a second time on the same desktop, bus and data, as a person would from
+   * the menu, and resolves with its exit code once it ended (it must hand over and end).
+   */
+  launchAgain(args = []) {
+    const second = spawn(this.binary, args, { env: this.env, stdio: ["ignore", "pipe", "pipe"] });
+    let log = "";
+    second.stdout.on("data", (chunk) => (log += chunk));
+    second.stderr.on("data", (chunk) => (log += chunk));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        second.kill("SIGKILL");
+        reject(new Error(`the second launch did not end: ${log}`));
+      }, 60_000);
+      second.once("exit", (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+  }
+
+  /** Whether the page is shown ("visible") or its window hidden ("hidden"). */
+  visibility() {
+    return this.session.execute("return document.visibilityState");
   }
 
   /** Quits the app as the tray's Quit does, and waits for it to be gone. */
