@@ -25,6 +25,8 @@ function backend(overrides: Record<string, (args: Record<string, unknown>) => un
           return [];
         case "refused_deletes":
           return null;
+        case "start_at_login":
+          return { available: false, enabled: false, offer: false };
         case "default_excludes":
           return [
             { pattern: ".DS_Store", what: "macOS folder view settings" },
@@ -710,4 +712,40 @@ test("restoring refused deletes to the server asks the backend and closes the pr
   await fireEvent.click(screen.getByTestId("keep-them"));
   await vi.waitFor(() => expect(screen.queryByTestId("delete-prompt")).toBeNull());
   expect(decided).toEqual([{ pairId: 7, decision: "keepThem" }]);
+});
+
+test("starting at login is offered once beside the first pair, and the About screen keeps the switch", async () => {
+  let setting = { available: true, enabled: false, offer: true };
+  const asked: unknown[] = [];
+  backend({
+    list_remotes: () => [REMOTE],
+    list_pairs: () => [PAIR],
+    list_conflicts: () => [],
+    start_at_login: () => setting,
+    set_start_at_login: (args) => {
+      asked.push(args.enabled);
+      setting = { available: true, enabled: args.enabled as boolean, offer: false };
+      return setting;
+    },
+  });
+  render(App);
+  await fireEvent.click(await screen.findByTestId("start-at-login-yes"));
+  await waitFor(() => expect(screen.queryByTestId("start-at-login-offer")).not.toBeInTheDocument());
+  expect(asked).toEqual([true]);
+  await fireEvent.click(screen.getByRole("button", { name: "About" }));
+  const toggle = (await screen.findByTestId("start-at-login")) as HTMLInputElement;
+  expect(toggle.checked).toBe(true);
+  await fireEvent.click(toggle);
+  await waitFor(() => expect(asked).toEqual([true, false]));
+  expect(toggle.checked).toBe(false);
+});
+
+test("where Tidesync cannot start at login, nothing offers it", async () => {
+  backend({ list_remotes: () => [REMOTE], list_pairs: () => [PAIR], list_conflicts: () => [] });
+  render(App);
+  await screen.findByTestId("pair-local");
+  expect(screen.queryByTestId("start-at-login-offer")).not.toBeInTheDocument();
+  await fireEvent.click(screen.getByRole("button", { name: "About" }));
+  await screen.findByText("9.8.7");
+  expect(screen.queryByTestId("start-at-login")).not.toBeInTheDocument();
 });

@@ -25,11 +25,12 @@ import type { PairSettingsDto } from "./PairSettingsDto";
 import type { RefusedDeletesDto } from "./RefusedDeletesDto";
 import type { RemoteDto } from "./RemoteDto";
 import type { RemoteId } from "./RemoteId";
+import type { StartAtLoginDto } from "./StartAtLoginDto";
 import type { SyncEvent } from "./SyncEvent";
 import type { TrashedDto } from "./TrashedDto";
 
 /** Every command the app registers (`tauri::generate_handler!` in src-tauri/src/lib.rs). */
-export type Command = "app_info" | "open_logs_folder" | "list_remotes" | "add_remote" | "update_remote" | "remove_remote" | "add_demo_remote" | "begin_login" | "complete_login" | "cancel_login" | "list_pairs" | "add_pair" | "remove_pair" | "update_pair" | "list_conflicts" | "reveal_conflict" | "refused_deletes" | "decide_deletes" | "list_trash" | "restore_trashed" | "empty_trash" | "default_excludes" | "list_ignored" | "list_failures" | "reveal_failure" | "preview_excludes" | "let_go_folder" | "answer_new_folder" | "browse_server" | "make_server_folder" | "start_sync" | "sync_all" | "attach_job" | "pause_job" | "resume_job" | "cancel_job" | "list_jobs" | "job_history" | "debug_lifecycle" | "debug_quit";
+export type Command = "app_info" | "open_logs_folder" | "start_at_login" | "set_start_at_login" | "list_remotes" | "add_remote" | "update_remote" | "remove_remote" | "add_demo_remote" | "begin_login" | "complete_login" | "cancel_login" | "list_pairs" | "add_pair" | "remove_pair" | "update_pair" | "list_conflicts" | "reveal_conflict" | "refused_deletes" | "decide_deletes" | "list_trash" | "restore_trashed" | "empty_trash" | "default_excludes" | "list_ignored" | "list_failures" | "reveal_failure" | "preview_excludes" | "let_go_folder" | "answer_new_folder" | "browse_server" | "make_server_folder" | "start_sync" | "sync_all" | "attach_job" | "pause_job" | "resume_job" | "cancel_job" | "list_jobs" | "job_history" | "debug_lifecycle" | "debug_quit";
 
 /** What each command takes, as its Rust signature says (camelCase, as Tauri reads it). */
 export type CommandArgs = {
@@ -69,6 +70,8 @@ export type CommandArgs = {
   resume_job: { jobId: JobId };
   reveal_conflict: { pairId: PairId; path: string };
   reveal_failure: { pairId: PairId; path: string };
+  set_start_at_login: { enabled: boolean };
+  start_at_login: Record<string, never>;
   start_sync: { pairId: PairId; onEvent: Channel<SyncEvent> };
   sync_all: Record<string, never>;
   update_pair: { id: PairId; mode: ModeDto; settings: PairSettingsDto };
@@ -113,6 +116,8 @@ export type CommandResult = {
   resume_job: void;
   reveal_conflict: void;
   reveal_failure: void;
+  set_start_at_login: StartAtLoginDto;
+  start_at_login: StartAtLoginDto;
   start_sync: JobId;
   sync_all: JobId[];
   update_pair: PairDto;

@@ -36,6 +36,19 @@ pub struct AppInfo {
     pub data_dir: String,
 }
 
+/// Whether Tidesync starts when the person logs in, and whether to ask them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct StartAtLoginDto {
+    /// This build can start at login (desktops; not phones, not tests).
+    pub available: bool,
+    /// The login entry is there: Tidesync starts, in the tray, with the session.
+    pub enabled: bool,
+    /// Nobody was asked yet: the UI offers it once, after the first pair is added.
+    pub offer: bool,
+}
+
 /// A connected WebDAV server. Its password never leaves Rust.
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(rename_all = "camelCase")]

@@ -47,6 +47,17 @@ pub enum Error {
     /// that needs it answers this, with the reason.
     #[error("Tidesync could not start its sync engine: {0}")]
     Startup(String),
+    /// The app's own settings file could not be written.
+    #[error("the settings could not be saved to {path}: {source}")]
+    Settings {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Starting at login could not be read or changed (the desktop's autostart entry), or
+    /// this build has no such setting (phones, tests).
+    #[error("starting at login: {0}")]
+    StartAtLogin(String),
 }
 
 /// What the UI can branch on.
@@ -97,13 +108,16 @@ impl Error {
     /// The kind the UI sees for this error.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::DataDir { .. } | Error::LocalFolder { .. } | Error::Startup(_) => {
-                ErrorKind::Storage
-            }
+            Error::DataDir { .. }
+            | Error::LocalFolder { .. }
+            | Error::Startup(_)
+            | Error::Settings { .. } => ErrorKind::Storage,
             Error::Engine(error) => ErrorKind::from(error.failure_kind()),
             Error::InvalidInput(_) => ErrorKind::InvalidInput,
             Error::NoFolderChosen => ErrorKind::Cancelled,
-            Error::Demo(_) | Error::Task(_) | Error::Open(_) => ErrorKind::Internal,
+            Error::Demo(_) | Error::Task(_) | Error::Open(_) | Error::StartAtLogin(_) => {
+                ErrorKind::Internal
+            }
         }
     }
 

@@ -12,8 +12,12 @@
 //! - [`error`]: the one error type commands return, crossing IPC as `{ kind, message }`.
 //! - [`logging`]: the `tracing` subscriber for the platform the app runs on.
 //! - [`notices`]: notifications of syncs that changed files or need the user.
+//! - [`settings`]: what the app asked once and remembers (the tray notice, start at login).
 //! - `tray` (desktop): the tray icon, its state and its menu.
+//! - `background` (desktop): the window closes to the tray, Quit checkpoints, one instance.
 
+#[cfg(desktop)]
+pub mod background;
 pub mod commands;
 mod demo;
 pub mod dto;
@@ -22,6 +26,7 @@ pub mod lifecycle;
 mod logging;
 pub mod notices;
 pub mod secrets;
+pub mod settings;
 pub mod sink;
 pub mod state;
 #[cfg(desktop)]
@@ -54,6 +59,8 @@ macro_rules! app_commands {
         tauri::generate_handler![
             commands::app::app_info,
             commands::app::open_logs_folder,
+            commands::startup::start_at_login,
+            commands::startup::set_start_at_login,
             commands::remotes::list_remotes,
             commands::remotes::add_remote,
             commands::remotes::update_remote,
@@ -110,6 +117,18 @@ pub fn builder_at<R: Runtime>(builder: Builder<R>, root: PathBuf) -> Builder<R> 
 }
 
 fn wire<R: Runtime>(builder: Builder<R>, root: Option<PathBuf>) -> Builder<R> {
+    // First, so a second launch hands over before anything else starts. Not for tests: the
+    // plugin is one per session bus, and a test process holds many apps.
+    #[cfg(desktop)]
+    let builder = match root {
+        None => builder.plugin(background::single_instance()).plugin(
+            tauri_plugin_autostart::Builder::new()
+                .app_name("Tidesync")
+                .arg(background::HIDDEN)
+                .build(),
+        ),
+        Some(_) => builder,
+    };
     #[cfg(desktop)]
     let builder = builder.plugin(tauri_plugin_dialog::init());
     // The window comes back as large, where and as maximised as it was. Not for tests, whose
@@ -131,6 +150,8 @@ fn wire<R: Runtime>(builder: Builder<R>, root: Option<PathBuf>) -> Builder<R> {
     // Sign-ins open the server's page in the system browser, on phones too.
     let builder = builder.plugin(tauri_plugin_opener::init());
     let builder = builder.plugin(tauri_plugin_notification::init());
+    #[cfg(desktop)]
+    let builder = builder.on_window_event(background::on_window_event);
     #[cfg(mobile)]
     let builder = builder.on_window_event(|window, event| {
         if let (Some(hint), Some(state)) =
@@ -149,6 +170,23 @@ fn wire<R: Runtime>(builder: Builder<R>, root: Option<PathBuf>) -> Builder<R> {
     builder.setup(move |app| Ok(setup(app, root.as_deref())?))
 }
 
+/// Shows the main window, which the configuration keeps hidden so that a launch from the
+/// login entry (`--hidden`, desktop) goes straight to the tray without a flash of a window.
+fn show_unless_hidden<R: Runtime>(app: &App<R>, root: Option<&std::path::Path>) {
+    #[cfg(desktop)]
+    if root.is_none() && background::starts_hidden() {
+        tracing::info!("started at login: in the tray only");
+        return;
+    }
+    #[cfg(mobile)]
+    let _ = root;
+    if let Some(window) = app.get_webview_window("main")
+        && let Err(error) = window.show()
+    {
+        tracing::warn!(%error, "the window could not be shown");
+    }
+}
+
 /// Finds the app's folders and manages its state, then opens the engine in the background
 /// (see [`start`]): the window shows while the journal opens, and commands wait for it.
 fn setup<R: Runtime>(app: &mut App<R>, root: Option<&std::path::Path>) -> Result<(), Error> {
@@ -162,6 +200,9 @@ fn setup<R: Runtime>(app: &mut App<R>, root: Option<&std::path::Path>) -> Result
         None => Secrets::new(&places.data),
     });
     app.manage(AppState::new(places));
+    #[cfg(desktop)]
+    app.manage(background::Quit::default());
+    show_unless_hidden(app, root);
     let handle = app.handle().clone();
     tauri::async_runtime::spawn(async move {
         let state = handle.state::<AppState>();
@@ -262,12 +303,15 @@ pub fn run() {
             // same wiring on a mock runtime, without a tray.
             #[cfg(desktop)]
             RunEvent::Ready => tray::install(app),
+            #[cfg(desktop)]
+            RunEvent::ExitRequested { api, .. } => background::on_exit_requested(app, &api),
             RunEvent::Exit => {
                 if let Some(state) = app.try_state::<AppState>()
                     && let Some(started) = state.started_now()
                 {
                     // Cancel every job and wait (bounded) for its checkpoint: the next start
-                    // resumes it.
+                    // resumes it. On the desktop a Quit has done so already, and this returns
+                    // at once.
                     tauri::async_runtime::block_on(started.engine.shutdown());
                 }
             }

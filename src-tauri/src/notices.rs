@@ -182,7 +182,8 @@ async fn folder_name(engine: &Engine, pair: PairId) -> String {
     }
 }
 
-fn show<R: Runtime>(app: &AppHandle<R>, notice: Notice) {
+/// Shows `notice`, unless a window is in front of the user.
+pub fn show<R: Runtime>(app: &AppHandle<R>, notice: Notice) {
     let watched = app
         .webview_windows()
         .values()

@@ -1,5 +1,6 @@
 //! What the app keeps for its whole life: the engine (which holds the password store), the
-//! lifecycle handle, where its folders are, and the embedded demo server once started.
+//! lifecycle handle, where its folders are, the embedded demo server once started, and the
+//! app's own settings.
 
 use std::path::{Path, PathBuf};
 use std::sync::PoisonError;
@@ -11,6 +12,7 @@ use tokio::sync::{Mutex, SetOnce};
 
 use crate::error::Error;
 use crate::lifecycle::{Hint, Lifecycle};
+use crate::settings::Settings;
 
 /// The managed state every command reaches through `State<'_, AppState>`.
 pub struct AppState {
@@ -23,6 +25,8 @@ pub struct AppState {
     pub places: Places,
     /// The demo remote's server, once `add_demo_remote` (or start-up) started it.
     pub demo: Mutex<Option<DavServer>>,
+    /// What the app asked the person once and must not ask again.
+    pub settings: Settings,
 }
 
 /// What start-up opens.
@@ -37,6 +41,7 @@ impl AppState {
         AppState {
             started: SetOnce::new(),
             early_hint: std::sync::Mutex::new(None),
+            settings: Settings::load(&places.data),
             places,
             demo: Mutex::new(None),
         }

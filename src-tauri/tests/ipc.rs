@@ -747,3 +747,26 @@ fn only_a_file_the_pair_failed_to_sync_is_shown_in_the_file_manager() {
         assert_eq!(refused["kind"], "invalidInput", "{refused}");
     }
 }
+
+/// The test builder has no login entry to write (it must not touch the tester's own): the
+/// setting says so, is never offered, and a change is refused with a reason, not faked.
+#[test]
+fn starting_at_login_is_unavailable_where_there_is_no_login_entry() {
+    let app = TestApp::new();
+    let setting = app.invoke("start_at_login", json!({})).unwrap();
+    assert_eq!(
+        setting,
+        json!({ "available": false, "enabled": false, "offer": false })
+    );
+    let refused = app
+        .invoke("set_start_at_login", json!({ "enabled": true }))
+        .unwrap_err();
+    assert_eq!(refused["kind"], "internal", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot start at login"),
+        "{refused}"
+    );
+}

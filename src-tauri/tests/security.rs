@@ -46,8 +46,8 @@ fn the_main_window_gets_the_apps_commands_and_event_listening_only() {
     }
 }
 
-/// The debug commands (suspend and resume the app; quit it as the tray does) are granted only
-/// by a capability the E2E build reads (`capabilities/e2e/`, chosen in `build.rs`); a release
+/// The debug commands (suspend and resume the app; quit it as the tray does) and closing the
+/// window from the page (as its close button does) are granted only by a capability the E2E build reads (`capabilities/e2e/`, chosen in `build.rs`); a release
 /// build never grants them.
 #[test]
 fn a_release_build_grants_no_debug_command() {
@@ -66,7 +66,11 @@ fn a_release_build_grants_no_debug_command() {
     let e2e = config("capabilities/e2e/debug-lifecycle.json");
     assert_eq!(
         e2e["permissions"],
-        json!(["allow-debug-lifecycle", "allow-debug-quit"])
+        json!([
+            "allow-debug-lifecycle",
+            "allow-debug-quit",
+            "core:window:allow-close"
+        ])
     );
     let build =
         std::fs::read_to_string(format!("{}/build.rs", env!("CARGO_MANIFEST_DIR"))).unwrap();

@@ -13,3 +13,4 @@ pub mod jobs;
 pub mod login;
 pub mod pairs;
 pub mod remotes;
+pub mod startup;

@@ -16,6 +16,7 @@ use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, Tray
 use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::background::show_window;
 use crate::error::Error;
 use crate::state::AppState;
 use model::{Action, Entry, Glyph, TrayView};
@@ -25,12 +26,15 @@ use model::{Action, Entry, Glyph, TrayView};
 const WHILE_SYNCING: Duration = Duration::from_secs(2);
 const WHILE_IDLE: Duration = Duration::from_secs(30);
 
+/// The tray icon's id: closing the window hides it only while this icon is there.
+pub const ID: &str = "tidesync";
+
 /// Puts Tidesync's icon in the tray and keeps it current. The tray is a convenience: where
 /// the desktop has none, the error is logged and the app goes on without it.
 pub fn install<R: Runtime>(app: &AppHandle<R>) {
     let view = model::view(&[], &[]);
     let built = menu(app, &model::menu(&view)).and_then(|menu| {
-        TrayIconBuilder::with_id("tidesync")
+        TrayIconBuilder::with_id(ID)
             .icon(glyph::image(view.glyph))
             .tooltip(&view.tooltip)
             .menu(&menu)
@@ -94,19 +98,10 @@ pub async fn act<R: Runtime>(app: &AppHandle<R>, action: Action) -> Result<(), E
             let folder = state.engine().await?.pair(pair).await?.local_dir;
             crate::commands::app::open_folder(app, folder).await?;
         }
-        // The exit handler cancels every job and waits for its checkpoint.
+        // The exit request lets every job checkpoint first (see `background`).
         Action::Quit => app.exit(0),
     }
     Ok(())
-}
-
-/// Brings the main window back, shown and focused.
-fn show_window<R: Runtime>(app: &AppHandle<R>) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.unminimize();
-        let _ = window.show();
-        let _ = window.set_focus();
-    }
 }
 
 /// Keeps the tray current until the engine closes.

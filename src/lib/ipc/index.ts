@@ -5,6 +5,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type EventCallback, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppInfo } from "$gen/ipc/AppInfo";
+import type { StartAtLoginDto } from "$gen/ipc/StartAtLoginDto";
 import type { ConflictDto } from "$gen/ipc/ConflictDto";
 import type { TrashedDto } from "$gen/ipc/TrashedDto";
 import type { BrowsedDto } from "$gen/ipc/BrowsedDto";
@@ -35,6 +36,7 @@ import type { SyncEvent } from "$gen/ipc/SyncEvent";
 import { toCommandError } from "./errors";
 
 export type { AppInfo } from "$gen/ipc/AppInfo";
+export type { StartAtLoginDto } from "$gen/ipc/StartAtLoginDto";
 export type { BrowsedDto } from "$gen/ipc/BrowsedDto";
 export type { DefaultPatternDto } from "$gen/ipc/DefaultPatternDto";
 export type { ExcludesDto } from "$gen/ipc/ExcludesDto";
@@ -96,6 +98,16 @@ async function call<C extends Command>(command: C, ...[args]: ArgsOf<C>): Promis
 /** The app's version, platform and data directory. */
 export function appInfo(): Promise<AppInfo> {
   return call("app_info");
+}
+
+/** Whether Tidesync starts at login (desktop), and whether to offer it. */
+export function startAtLogin(): Promise<StartAtLoginDto> {
+  return call("start_at_login");
+}
+
+/** Turns starting at login on or off; either answer takes up the one-time offer. */
+export function setStartAtLogin(enabled: boolean): Promise<StartAtLoginDto> {
+  return call("set_start_at_login", { enabled });
 }
 
 /** Opens the folder of the app's logs in the file manager (desktop). */
