@@ -23,6 +23,8 @@ pub enum Exit {
     MassDelete,
     /// The local folder or the server's is missing or is not the one synced; nothing done.
     FolderGone,
+    /// Another Tidesync (the app, another `tidesync`) is syncing this pair; nothing done.
+    Busy,
     /// Interrupted by Ctrl-C; the next run resumes.
     Interrupted,
 }
@@ -39,6 +41,7 @@ impl Exit {
             Exit::Forbidden => 6,
             Exit::Certificate => 7,
             Exit::FolderGone => 8,
+            Exit::Busy => 9,
             Exit::Interrupted => 130,
         }
     }
@@ -65,6 +68,7 @@ impl Exit {
             Exit::FolderGone => {
                 "the journal in --state remembers files synced from that folder; to start afresh with another folder, use another --state"
             }
+            Exit::Busy => "run again once the other one is done, or quit it",
             Exit::Interrupted => "run the same command again to resume",
         }
     }

@@ -528,6 +528,7 @@ pub(crate) fn verdict(outcome: &Outcome) -> Result<Exit, Failure> {
                 Some(FailureKind::Forbidden) => Exit::Forbidden,
                 Some(FailureKind::MassDelete) => Exit::MassDelete,
                 Some(FailureKind::FolderGone) => Exit::FolderGone,
+                Some(FailureKind::Busy) => Exit::Busy,
                 _ => Exit::FileErrors,
             };
             Err((exit, message))

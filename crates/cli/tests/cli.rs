@@ -801,3 +801,48 @@ async fn exclude_options_leave_out_what_they_name() {
     let (code, _, stderr) = run(&mut upload(&["--max-size", "lots"])).await;
     assert_eq!(code, 2, "{stderr}");
 }
+
+/// Two processes on one journal (the app and the CLI, here two CLIs): while one syncs a pair,
+/// the other is refused at once with the first one's process id and touches nothing; the
+/// first ends as it would have, and the next sync finishes the pair.
+#[tokio::test]
+async fn a_second_process_on_a_syncing_pair_is_refused_naming_the_first() {
+    let (remote, local, state) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    heavy_tree(remote.path(), 5);
+    let server = DavServer::serve(remote.path()).await.unwrap();
+    let proxy = FaultProxy::start(server.addr()).await.unwrap();
+    // Slow enough (about two minutes for the tree) that the first sync is still under way
+    // when the second has started and been refused, however busy the machine.
+    proxy.always(Some(Fault::Bandwidth(256 * 1024)));
+    let first = tidesync(state.path(), &proxy.url(), local.path(), &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first_pid = first.id().unwrap();
+    until_transferring(local.path()).await;
+
+    let (code, _, stderr) = run(&mut tidesync(state.path(), &proxy.url(), local.path(), &[])).await;
+    assert_eq!(code, 9, "{stderr}");
+    assert!(
+        stderr.contains(&format!("another Tidesync (process {first_pid})")),
+        "{stderr}"
+    );
+
+    signal_after(&first, "-INT", Duration::ZERO).await;
+    let output = first.wait_with_output().await.unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "the first was still syncing: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    proxy.always(None);
+    let (code, _, stderr) = run(&mut tidesync(state.path(), &proxy.url(), local.path(), &[])).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(visible(local.path()), visible(remote.path()));
+}
