@@ -418,13 +418,24 @@ fn rename_into_place(
     target: &Path,
     before: Option<&LocalState>,
 ) -> std::io::Result<Result<LocalState, &'static str>> {
-    if !LocalState::still(before, stat(target)?.as_ref()) {
-        return Ok(Err("the local file changed during the download"));
+    match before {
+        None => {
+            if !rename_if_absent(part, target)? {
+                return Ok(Err(
+                    "a local file of that name appeared during the download",
+                ));
+            }
+        }
+        Some(before) => {
+            if !LocalState::still(Some(before), stat(target)?.as_ref()) {
+                return Ok(Err("the local file changed during the download"));
+            }
+            if !before.is_dir {
+                crate::trash::keep_below(root, target, crate::trash::Removal::ReplacedByServer)?;
+            }
+            std::fs::rename(part, target)?;
+        }
     }
-    if before.is_some_and(|b| !b.is_dir) {
-        crate::trash::keep_below(root, target, crate::trash::Removal::ReplacedByServer)?;
-    }
-    std::fs::rename(part, target)?;
     Ok(Ok(stat(target)?.unwrap_or(LocalState {
         is_dir: false,
         size: 0,
@@ -432,6 +443,33 @@ fn rename_into_place(
         inode: None,
         ctime: None,
     })))
+}
+
+/// Renames `part` to `target` only if nothing is at `target`; whether it did. Where the
+/// system can refuse to replace in the rename itself (Linux, Android, Apple), a file made
+/// locally while the download ran can never be replaced, and no check is made first; a file
+/// system without that flag (some network and FUSE ones) and other systems check, then rename.
+fn rename_if_absent(part: &Path, target: &Path) -> std::io::Result<bool> {
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+    {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        use rustix::io::Errno;
+        match renameat_with(CWD, part, CWD, target, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(true),
+            Err(Errno::EXIST) => return Ok(false),
+            Err(e)
+                if e == Errno::INVAL
+                    || e == Errno::NOSYS
+                    || e == Errno::NOTSUP
+                    || e == Errno::OPNOTSUPP => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if stat(target)?.is_some() {
+        return Ok(false);
+    }
+    std::fs::rename(part, target)?;
+    Ok(true)
 }
 
 /// What to record once a download of `remote` landed at `path` with the local state `now`.
@@ -452,6 +490,30 @@ fn agreed_download(path: &RemotePath, now: &LocalState, remote: &RemoteState) ->
 mod tests {
     use super::*;
     use crate::model::is_part_name;
+
+    #[test]
+    fn a_new_file_never_replaces_one_that_appeared_while_it_downloaded() {
+        let root = tempfile::tempdir().unwrap();
+        let target = root.path().join("notes.txt");
+        let part = part_path(&target);
+        std::fs::write(&part, b"from the server").unwrap();
+        std::fs::write(&target, b"written here meanwhile").unwrap();
+        let left = rename_into_place(root.path(), &part, &target, None).unwrap();
+        assert!(left.is_err(), "{left:?}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"written here meanwhile");
+        assert!(
+            part.exists(),
+            "the download is kept for the next run to compare"
+        );
+
+        std::fs::remove_file(&target).unwrap();
+        let landed = rename_into_place(root.path(), &part, &target, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(landed.size, 15);
+        assert_eq!(std::fs::read(&target).unwrap(), b"from the server");
+        assert!(!part.exists());
+    }
 
     #[test]
     fn part_files_are_hidden_next_to_their_target_with_a_name_of_fixed_length() {
