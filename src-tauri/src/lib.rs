@@ -117,36 +117,35 @@ pub fn builder_at<R: Runtime>(builder: Builder<R>, root: PathBuf) -> Builder<R> 
 }
 
 fn wire<R: Runtime>(builder: Builder<R>, root: Option<PathBuf>) -> Builder<R> {
-    // First, so a second launch hands over before anything else starts. Not for tests: the
-    // plugin is one per session bus, and a test process holds many apps.
-    #[cfg(desktop)]
-    let builder = match root {
-        None => builder.plugin(background::single_instance()).plugin(
-            tauri_plugin_autostart::Builder::new()
-                .app_name("Tidesync")
-                .arg(background::HIDDEN)
-                .build(),
-        ),
-        Some(_) => builder,
-    };
-    #[cfg(desktop)]
-    let builder = builder.plugin(tauri_plugin_dialog::init());
-    // The window comes back as large, where and as maximised as it was. Not for tests, whose
-    // folders are all below `root`: the plugin keeps its file in the user's config folder.
+    // The real desktop app's own plugins; not for tests, whose folders are all below `root`
+    // and whose process holds many apps. Single instance comes first, so a second launch hands
+    // over before anything else starts (it is one per session bus); start at login writes the
+    // user's login entries; the window comes back as large, where and as maximised as it was
+    // (its file is in the user's config folder).
     #[cfg(desktop)]
     let builder = match root {
         None => {
             use tauri_plugin_window_state::StateFlags;
-            builder.plugin(
-                tauri_plugin_window_state::Builder::default()
-                    .with_state_flags(
-                        StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED,
-                    )
-                    .build(),
-            )
+            builder
+                .plugin(background::single_instance())
+                .plugin(
+                    tauri_plugin_autostart::Builder::new()
+                        .app_name("Tidesync")
+                        .arg(background::HIDDEN)
+                        .build(),
+                )
+                .plugin(
+                    tauri_plugin_window_state::Builder::default()
+                        .with_state_flags(
+                            StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED,
+                        )
+                        .build(),
+                )
         }
         Some(_) => builder,
     };
+    #[cfg(desktop)]
+    let builder = builder.plugin(tauri_plugin_dialog::init());
     // Sign-ins open the server's page in the system browser, on phones too.
     let builder = builder.plugin(tauri_plugin_opener::init());
     let builder = builder.plugin(tauri_plugin_notification::init());

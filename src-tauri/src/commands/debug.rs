@@ -1,7 +1,7 @@
 //! Test-only access to the lifecycle controller: desktop windows never suspend, so E2E builds
 //! (cargo feature `debug-lifecycle`) suspend and resume the engine through this command the
-//! way a phone's window events do; and a quit as the tray's Quit does it, since closing the
-//! window under WebDriver ends the process without the app's exit.
+//! way a phone's window events do; and a quit as the tray's Quit does it, since WebDriver
+//! cannot click a tray menu.
 
 use tauri::{AppHandle, Runtime, State};
 
