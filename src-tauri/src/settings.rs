@@ -2,10 +2,11 @@
 //! the engine's): whether it told them it lives on in the tray, and whether it offered to
 //! start at login. Both are asked once; a new launch must not ask again.
 //!
-//! A small JSON file in the data folder, written whole to a temporary name and renamed, so a
-//! crash mid-write leaves the old file. A file that cannot be read counts as empty: the worst
-//! that costs is one question asked twice.
+//! A small JSON file in the data folder, written whole to a temporary name, synced and
+//! renamed, so a crash or a power cut mid-write leaves the old file. A file that cannot be
+//! read counts as empty: the worst that costs is one question asked twice.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -88,7 +89,10 @@ fn write(path: &Path, remembered: &Remembered) -> Result<(), Error> {
         std::fs::create_dir_all(folder).map_err(failed)?;
     }
     let temporary = path.with_extension("json.new");
-    std::fs::write(&temporary, bytes).map_err(failed)?;
+    let mut file = std::fs::File::create(&temporary).map_err(failed)?;
+    file.write_all(&bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(failed)?;
     std::fs::rename(&temporary, path).map_err(failed)
 }
 
