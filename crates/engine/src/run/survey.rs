@@ -199,28 +199,35 @@ pub(super) async fn survey(
         );
     }
     let mut ignored_there: Vec<Ignored> = Vec::new();
-    let mut remote: BTreeMap<String, RemoteState> = BTreeMap::new();
-    for entry in listing.entries {
-        let path = entry.path.as_str();
-        if entry.path.is_root() || ctx.excluded(path) {
-            continue;
-        }
-        let is_dir = entry.kind == EntryKind::Folder;
-        if let Some(reason) = ctx.left_out(path, is_dir, Some(entry.size)) {
-            // Only the topmost item left out is listed: below it, everything is.
-            if !ignored_there.iter().any(|out| is_below(path, &out.path)) {
-                ignored_there.push(Ignored {
-                    path: path.to_owned(),
-                    is_dir,
-                    size: if is_dir { 0 } else { entry.size },
-                    reason,
-                    side: Side::Server,
-                });
+    // Collected in place, over the listing's own room, and built at once: a tree built whole
+    // has full nodes, where one built by inserting in listing order leaves them half empty,
+    // and for a large account the server's tree is the largest thing a run holds.
+    let remote: Vec<(String, RemoteState)> = listing
+        .entries
+        .into_iter()
+        .filter_map(|entry| {
+            let path = entry.path.as_str();
+            if entry.path.is_root() || ctx.excluded(path) {
+                return None;
             }
-            continue;
-        }
-        remote.insert(path.to_owned(), remote_state(entry));
-    }
+            let is_dir = entry.kind == EntryKind::Folder;
+            if let Some(reason) = ctx.left_out(path, is_dir, Some(entry.size)) {
+                // Only the topmost item left out is listed: below it, everything is.
+                if !ignored_there.iter().any(|out| is_below(path, &out.path)) {
+                    ignored_there.push(Ignored {
+                        path: path.to_owned(),
+                        is_dir,
+                        size: if is_dir { 0 } else { entry.size },
+                        reason,
+                        side: Side::Server,
+                    });
+                }
+                return None;
+            }
+            Some((path.to_owned(), remote_state(entry)))
+        })
+        .collect();
+    let mut remote: BTreeMap<String, RemoteState> = remote.into_iter().collect();
     for (path, why) in hide_too_long(&ctx.local_root, &mut remote) {
         record_lasting_error(ctx, summary, &path, &why);
     }

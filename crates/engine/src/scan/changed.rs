@@ -228,11 +228,14 @@ pub fn scan_changed(
             filter,
             fold,
             stack: Vec::new(),
+            items: Vec::new(),
         };
         walk.consider(&prefix, OsStr::new(name), is_dir, at.clone(), &|| {
             std::fs::symlink_metadata(&at)
         });
         walk.run()?;
+        let items = walk.items;
+        found.tree.extend(items);
     }
     Ok(found)
 }
