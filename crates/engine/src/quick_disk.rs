@@ -11,12 +11,16 @@
 //!
 //! tokio's rule of thumb is that a task may run 10–100 µs between awaits. So each run first
 //! times its small finishes on the pool ([`PROBES`] in a row under [`QUICK`] switch inlining
-//! on), then times every inline one: one over [`STALL`] sends the finishes back to the pool
-//! until twice as many probes in a row were quick again. A disk that needs a flush per file
-//! (250 µs on this machine's ext4) never passes the probes; a tmpfs does within its first
-//! files. A thread preempted mid-finish looks like a stall too (on two busy cores it happens
-//! every few thousand files), which is why a stall only raises the bar: a disk that really
-//! stalls does so at most a few times per run, each time after twice as many files.
+//! on), then times every inline one. A disk that needs a flush per file (250 µs on this
+//! machine's ext4) never passes the probes; a tmpfs does within its first files.
+//!
+//! An inline finish over [`STALL`] may be the disk, or the thread preempted mid-finish: on two
+//! cores shared with a busy server that happens once every ten thousand files or so, and
+//! reading each as the disk sent a 100,000-file download back to the pool after its first
+//! few thousand files, for good (the bar doubled with each). A disk that stalls does so
+//! again soon, or for long. So a stall sends the finishes back to the pool, until twice as
+//! many probes in a row were quick again, when it lasted over [`LONG_STALL`] or came within
+//! [`STALL_WINDOW`] inline finishes of the one before; a lone short one is let pass.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -25,8 +29,13 @@ use std::time::{Duration, Instant};
 pub const PROBES: u32 = 8;
 /// A finish on the pool at most this long counts as quick.
 pub const QUICK: Duration = Duration::from_micros(100);
-/// An inline finish longer than this stalled the worker: back to probing.
+/// An inline finish longer than this stalled the worker.
 pub const STALL: Duration = Duration::from_millis(1);
+/// A stall this long sends the finishes back to the pool at once: longer than a scheduler
+/// keeps a runnable thread waiting on a busy machine.
+pub const LONG_STALL: Duration = Duration::from_millis(10);
+/// A stall within this many inline finishes of the previous one sends them back to the pool.
+pub const STALL_WINDOW: u32 = 1000;
 /// Only finishes of files at most this large are inlined or count as probes: a larger file's
 /// flush is its bytes, which the pool overlaps with the network.
 pub const INLINE_MAX: u64 = 256 * 1024;
@@ -36,8 +45,10 @@ pub const INLINE_MAX: u64 = 256 * 1024;
 pub struct QuickDisk {
     /// Quick finishes on the pool in a row.
     quick_in_a_row: AtomicU32,
-    /// How many in a row switch inlining on: [`PROBES`], doubled by every stall.
+    /// How many in a row switch inlining on: [`PROBES`], doubled by every stall that counts.
     needed: AtomicU32,
+    /// Inline finishes since the last stall (saturating; none yet reads as long ago).
+    since_stall: AtomicU32,
 }
 
 impl Default for QuickDisk {
@@ -45,6 +56,7 @@ impl Default for QuickDisk {
         QuickDisk {
             quick_in_a_row: AtomicU32::new(0),
             needed: AtomicU32::new(PROBES),
+            since_stall: AtomicU32::new(u32::MAX),
         }
     }
 }
@@ -82,6 +94,7 @@ impl QuickDisk {
         QuickDisk {
             quick_in_a_row: AtomicU32::new(PROBES),
             needed: AtomicU32::new(PROBES),
+            since_stall: AtomicU32::new(u32::MAX),
         }
     }
 
@@ -101,16 +114,26 @@ impl QuickDisk {
 
     /// Counts a finish that ran inline in `took`.
     fn inline_took(&self, took: Duration) {
-        if took > STALL {
-            let needed = self.needed.load(Ordering::Relaxed).saturating_mul(2);
-            self.needed.store(needed, Ordering::Relaxed);
-            self.quick_in_a_row.store(0, Ordering::Relaxed);
-            tracing::debug!(
-                ?took,
-                needed,
-                "a small file's finish stalled the worker: back to the blocking pool"
-            );
+        if took <= STALL {
+            let since = self.since_stall.load(Ordering::Relaxed);
+            self.since_stall
+                .store(since.saturating_add(1), Ordering::Relaxed);
+            return;
         }
+        let since = self.since_stall.swap(0, Ordering::Relaxed);
+        if took <= LONG_STALL && since >= STALL_WINDOW {
+            tracing::debug!(?took, since, "a lone short stall: finishes stay inline");
+            return;
+        }
+        let needed = self.needed.load(Ordering::Relaxed).saturating_mul(2);
+        self.needed.store(needed, Ordering::Relaxed);
+        self.quick_in_a_row.store(0, Ordering::Relaxed);
+        tracing::debug!(
+            ?took,
+            since,
+            needed,
+            "a small file's finish stalled the worker: back to the blocking pool"
+        );
     }
 }
 
@@ -134,19 +157,42 @@ mod tests {
         assert!(disk.inlines());
     }
 
-    #[test]
-    fn a_stall_sends_finishes_back_to_the_pool_until_twice_as_many_probes_pass() {
+    /// A disk that passed its probes.
+    fn proven_by_probes() -> QuickDisk {
         let disk = QuickDisk::default();
         for _ in 0..PROBES {
             disk.pooled_took(Duration::ZERO);
         }
+        assert!(disk.inlines());
+        disk
+    }
+
+    #[test]
+    fn a_lone_short_stall_is_let_pass_as_a_preempted_thread() {
+        let disk = proven_by_probes();
         disk.inline_took(STALL);
         assert!(
             disk.inlines(),
             "a finish as long as the bound is not a stall"
         );
+        disk.inline_took(STALL * 3);
+        assert!(disk.inlines(), "the first short stall is let pass");
+        for _ in 0..STALL_WINDOW {
+            disk.inline_took(Duration::ZERO);
+        }
+        disk.inline_took(STALL * 3);
+        assert!(disk.inlines(), "and so is one a window of finishes later");
+    }
+
+    #[test]
+    fn a_stall_soon_after_another_sends_finishes_back_until_twice_as_many_probes_pass() {
+        let disk = proven_by_probes();
         disk.inline_took(STALL * 2);
-        assert!(!disk.inlines());
+        for _ in 0..STALL_WINDOW - 1 {
+            disk.inline_took(Duration::ZERO);
+        }
+        disk.inline_took(STALL * 2);
+        assert!(!disk.inlines(), "a second stall within the window counts");
         for _ in 0..2 * PROBES - 1 {
             disk.pooled_took(Duration::ZERO);
         }
@@ -154,10 +200,21 @@ mod tests {
         disk.pooled_took(Duration::ZERO);
         assert!(disk.inlines());
         disk.inline_took(STALL * 2);
+        assert!(
+            !disk.inlines(),
+            "the stall before is still within the window"
+        );
         for _ in 0..4 * PROBES - 1 {
             disk.pooled_took(Duration::ZERO);
         }
         assert!(!disk.inlines(), "and twice as high again after the next");
+    }
+
+    #[test]
+    fn a_long_stall_sends_finishes_back_at_once() {
+        let disk = proven_by_probes();
+        disk.inline_took(LONG_STALL + Duration::from_millis(1));
+        assert!(!disk.inlines());
     }
 
     #[tokio::test]
