@@ -288,29 +288,49 @@ impl Filter {
         size: Option<u64>,
         fold: bool,
     ) -> Option<Reason> {
-        let matcher = if fold { &self.folded } else { &self.exact };
         let path = nfc(path);
         // Top down, as git does: a folder left out takes everything below it, whatever a
         // later `!` pattern says of it.
         let folders = path.match_indices('/').map(|(i, _)| (&path[..i], true));
         for (part, dir) in folders.chain([(path.as_ref(), is_dir)]) {
-            if let Match::Ignore(glob) = matcher.matched(part, dir) {
-                let pattern = glob.original().to_owned();
-                if let Some((_, folder)) = self.not_chosen.iter().find(|(p, _)| *p == pattern) {
-                    return Some(Reason::NotChosen {
-                        folder: folder.clone(),
-                    });
-                }
-                let debris = self.debris.contains(&pattern.as_str());
-                return Some(Reason::Pattern { pattern, debris });
+            if let Some(reason) = self.pattern_for(part, dir, fold) {
+                return Some(reason);
             }
         }
+        self.too_large(is_dir, size)
+    }
+
+    /// [`excludes`](Filter::excludes) for an item whose folders above were found kept: only
+    /// the item's own path is matched, not each folder's again. A walk down a tree, which
+    /// enters only the folders kept, asks this once an item instead of once a level.
+    pub fn excludes_in_kept(&self, path: &str, is_dir: bool, fold: bool) -> Option<Reason> {
+        self.pattern_for(&nfc(path), is_dir, fold)
+    }
+
+    /// Why a file of `size` bytes is left out by the largest size, if it is.
+    pub fn too_large(&self, is_dir: bool, size: Option<u64>) -> Option<Reason> {
         match (self.max_size, size) {
             (Some(limit), Some(size)) if !is_dir && size > limit => {
                 Some(Reason::TooLarge { limit })
             }
             _ => None,
         }
+    }
+
+    /// The pattern that leaves out `path` (in NFC) itself, as the reason for it.
+    fn pattern_for(&self, path: &str, is_dir: bool, fold: bool) -> Option<Reason> {
+        let matcher = if fold { &self.folded } else { &self.exact };
+        let Match::Ignore(glob) = matcher.matched(path, is_dir) else {
+            return None;
+        };
+        let pattern = glob.original().to_owned();
+        if let Some((_, folder)) = self.not_chosen.iter().find(|(p, _)| *p == pattern) {
+            return Some(Reason::NotChosen {
+                folder: folder.clone(),
+            });
+        }
+        let debris = self.debris.contains(&pattern.as_str());
+        Some(Reason::Pattern { pattern, debris })
     }
 
     /// The size above which a new server folder waits for the user's yes; `None` never.

@@ -229,10 +229,13 @@ pub fn scan_changed(
             fold,
             stack: Vec::new(),
             items: Vec::new(),
+            above_kept: false,
         };
         walk.consider(&prefix, OsStr::new(name), is_dir, at.clone(), &|| {
             std::fs::symlink_metadata(&at)
         });
+        // Below the target, the walk enters only what the filter kept.
+        walk.above_kept = true;
         walk.run()?;
         let items = walk.items;
         found.tree.extend(items);

@@ -45,6 +45,7 @@ pub fn scan(root: &Path, filter: &Filter, fold: bool) -> std::io::Result<Scanned
         fold,
         stack: vec![(root.to_owned(), String::new())],
         items: Vec::new(),
+        above_kept: true,
     };
     walk.run()?;
     found.tree = walk.items.into_iter().collect();
@@ -61,6 +62,9 @@ struct Walk<'a> {
     /// at once: built whole its nodes are full, where inserting in the order a folder lists
     /// its items leaves them about a third empty.
     items: Vec<(String, LocalState)>,
+    /// Whether the folders above the items considered are known to be kept by the filter:
+    /// true for the items of a folder the walk entered, which it entered because it was kept.
+    above_kept: bool,
 }
 
 impl Walk<'_> {
@@ -125,7 +129,12 @@ impl Walk<'_> {
             return;
         }
         let path = format!("{prefix}{name}");
-        if let Some(reason) = self.filter.excludes(&path, is_dir, None, self.fold) {
+        let excluded = if self.above_kept {
+            self.filter.excludes_in_kept(&path, is_dir, self.fold)
+        } else {
+            self.filter.excludes(&path, is_dir, None, self.fold)
+        };
+        if let Some(reason) = excluded {
             let size = match meta() {
                 Ok(meta) if meta.is_file() => meta.len(),
                 _ => 0,
@@ -162,9 +171,14 @@ impl Walk<'_> {
             return;
         }
         let state = state_of(&meta);
-        let excluded = self
-            .filter
-            .excludes(&path, meta.is_dir(), Some(state.size), self.fold);
+        // The patterns were matched above; again only where the folder's listing told the
+        // item's type wrong (or not at all), since some patterns match folders alone.
+        let excluded = match meta.is_dir() == is_dir {
+            true => self.filter.too_large(is_dir, Some(state.size)),
+            false => self
+                .filter
+                .excludes(&path, meta.is_dir(), Some(state.size), self.fold),
+        };
         if let Some(reason) = excluded {
             found.ignored.push(Ignored {
                 path,
