@@ -326,3 +326,31 @@ async fn an_upload_temp_that_could_not_be_cleaned_up_is_deleted_by_the_next_run(
     );
     rig.converges("after a failed cleanup").await;
 }
+
+/// A part file whose removal failed is not forgotten: the journal keeps a record of it, and a
+/// later run removes it once it can. Here the first run's download of the one file fails on
+/// the server (500) before a byte arrives; its part name is taken by a folder, so discarding
+/// the part fails, and so does that run's own sweep. Then a part file lies there, as one
+/// left by a card that turned read-only would, and the file is gone from the server: the
+/// next run, with nothing to download, still removes it.
+#[tokio::test]
+async fn a_part_file_that_could_not_be_removed_is_removed_by_a_later_run() {
+    let mut rig = Rig::new(Mode::Download, 1, 13).await;
+    let file = rig.seeded[0].clone();
+    let target = rig.dir("local").join(&file);
+    let part = tidesync_engine::transfer::part_path(&target);
+    std::fs::create_dir_all(part.join("inside")).unwrap();
+    rig.server.arm("GET", HttpFault::Status(500, 0), 1000);
+    let failed = rig.sync().await;
+    assert_eq!(failed.summary.files_downloaded, 0, "{failed:?}");
+    assert_eq!(failed.summary.errors.len(), 1, "{failed:?}");
+    assert!(part.is_dir(), "nothing could remove the folder");
+
+    std::fs::remove_dir_all(&part).unwrap();
+    std::fs::write(&part, b"half a download").unwrap();
+    std::fs::remove_file(rig.dir("remote").join(&file)).unwrap();
+    rig.seeded.clear();
+    rig.converges("after a part file that could not be removed")
+        .await;
+    assert!(!part.exists(), "the recorded part file was removed");
+}
