@@ -234,16 +234,9 @@ pub fn plan_unguarded(
     agreed: &BTreeMap<String, Agreed>,
     mode: Mode,
 ) -> Plan {
-    let paths: BTreeSet<&String> = local
-        .keys()
-        .chain(remote.keys())
-        .chain(agreed.keys())
-        .collect();
     let mut decided: BTreeMap<&str, Action> = BTreeMap::new();
-    for path in paths {
-        let path = path.as_str();
-        let (here, on_server) = (local.get(path), remote.get(path));
-        if let Some(action) = decide(path, here, on_server, agreed.get(path), mode) {
+    for (path, here, on_server, before) in sides(local, remote, agreed) {
+        if let Some(action) = decide(path, here, on_server, before, mode) {
             decided.insert(path, action);
         }
     }
@@ -260,6 +253,43 @@ pub fn plan_unguarded(
         })
     });
     Plan { actions, deferred }
+}
+
+/// A path, and what the local side, the server and the journal hold there.
+type AtPath<'a> = (
+    &'a str,
+    Option<&'a LocalState>,
+    Option<&'a RemoteState>,
+    Option<&'a Agreed>,
+);
+
+/// What the three sides hold at each path any of them knows, every path once and in order:
+/// a merge of the sorted maps. A set of every path and three lookups for each cost a tree of
+/// 100,000 files most of its planning time.
+fn sides<'a>(
+    local: &'a BTreeMap<String, LocalState>,
+    remote: &'a BTreeMap<String, RemoteState>,
+    agreed: &'a BTreeMap<String, Agreed>,
+) -> impl Iterator<Item = AtPath<'a>> {
+    let (mut l, mut r, mut a) = (
+        local.iter().peekable(),
+        remote.iter().peekable(),
+        agreed.iter().peekable(),
+    );
+    std::iter::from_fn(move || {
+        let path = [
+            l.peek().map(|&(p, _)| p.as_str()),
+            r.peek().map(|&(p, _)| p.as_str()),
+            a.peek().map(|&(p, _)| p.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .min()?;
+        let here = l.next_if(|&(p, _)| p == path).map(|(_, v)| v);
+        let there = r.next_if(|&(p, _)| p == path).map(|(_, v)| v);
+        let before = a.next_if(|&(p, _)| p == path).map(|(_, v)| v);
+        Some((path, here, there, before))
+    })
 }
 
 /// Which side a folder delete removes from.
