@@ -115,9 +115,13 @@ impl QuickDisk {
     /// Counts a finish that ran inline in `took`.
     fn inline_took(&self, took: Duration) {
         if took <= STALL {
-            let since = self.since_stall.load(Ordering::Relaxed);
-            self.since_stall
-                .store(since.saturating_add(1), Ordering::Relaxed);
+            // One read-modify-write, so finishes on several workers never undo a stall's reset;
+            // the closure never refuses, so it cannot fail.
+            let _ = self
+                .since_stall
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    Some(n.saturating_add(1))
+                });
             return;
         }
         let since = self.since_stall.swap(0, Ordering::Relaxed);
