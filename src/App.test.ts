@@ -300,7 +300,7 @@ test("the settings sheet saves a pair's mode and automatic sync, warning before 
     update_pair: (args) => {
       saved.push(args);
       if ((args.settings as { transfers: number | null }).transfers === 0) {
-        throw { kind: "invalidInput", message: "a pair transfers 1 to 64 files at once; 0 is out of range" };
+        throw { kind: "invalidInput", message: "a pair transfers 1 to 128 files at once; 0 is out of range" };
       }
       pair = { ...PAIR, mode: args.mode, settings: args.settings };
       return pair;
@@ -317,7 +317,7 @@ test("the settings sheet saves a pair's mode and automatic sync, warning before 
   await fireEvent.input(screen.getByTestId("settings-trash-days"), { target: { value: "7" } });
   await fireEvent.input(screen.getByTestId("settings-server-backup"), { target: { value: "Removed" } });
   await fireEvent.click(screen.getByTestId("settings-save"));
-  expect(await screen.findByTestId("settings-error")).toHaveTextContent("1 to 64 files");
+  expect(await screen.findByTestId("settings-error")).toHaveTextContent("1 to 128 files");
 
   await fireEvent.input(screen.getByTestId("settings-transfers"), { target: { value: "" } });
   await fireEvent.click(screen.getByTestId("settings-save"));

@@ -44,7 +44,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
     /// The most files transferred at once (the number adapts to the server's answer times,
-    /// from 8 up to this; default 64).
+    /// from 8 up to this; default 128, fewer where the limit on open files is low).
     #[arg(long)]
     transfers: Option<usize>,
     /// Print exactly one JSON summary on stdout at the end.

@@ -15,14 +15,15 @@
 //! - [`journal`]: SQLite state that survives crashes: pairs, agreed state, jobs, checkpoints.
 //! - `part`: part files written a slice per blocking call; `quick_disk`: a small file's
 //!   last step inline where the run measured the disk quicker than a thread hand-off;
-//!   `record`: group commit of completed files to the journal.
+//!   `record`: group commit of completed files to the journal; `open_files`: the process's
+//!   limit on open files, raised, and the transfers it leaves room for.
 //! - [`scan`]: the local tree, read on the blocking pool; `confine`: no write leaves it
 //!   through a symbolic link; `root`: a missing or replaced folder is never taken for
 //!   an emptied one.
 //! - [`model`]: remotes, pairs, modes, job states, summaries.
 //!
 //! What the app shell, the CLI and the integration tests use is public; the run's own
-//! machinery (`moves`, `part`, `quick_disk`, `record`, `confine`, `root`) is not.
+//! machinery (`moves`, `part`, `quick_disk`, `record`, `open_files`, `confine`, `root`) is not.
 
 mod confine;
 pub mod disk;
@@ -34,6 +35,7 @@ pub mod memory;
 pub mod model;
 mod moves;
 pub mod names;
+mod open_files;
 mod part;
 pub mod plan;
 pub mod progress;

@@ -219,7 +219,7 @@ impl PairSettings {
     /// The longest time between two checks of the server the user may choose.
     pub const MAX_CHECK: Duration = Duration::from_secs(24 * 60 * 60);
     /// The most files a pair may transfer at once.
-    pub const MAX_TRANSFERS: u16 = 64;
+    pub const MAX_TRANSFERS: u16 = 128;
     /// The longest the trash may keep files, in days (ten years).
     pub const MAX_TRASH_DAYS: u32 = 3650;
 

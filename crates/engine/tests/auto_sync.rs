@@ -482,7 +482,7 @@ async fn settings_out_of_range_are_refused_with_what_to_choose() {
     .await;
     assert!(matches!(error, EngineError::InvalidSetting(_)), "{error:?}");
     assert_eq!(error.failure_kind(), FailureKind::InvalidInput);
-    assert!(error.to_string().contains("1 to 64 files"), "{error}");
+    assert!(error.to_string().contains("1 to 128 files"), "{error}");
     let error = refused(PairSettings {
         check_every: Duration::ZERO,
         ..base.clone()

@@ -484,7 +484,8 @@ impl Engine {
                 let most = pair
                     .settings
                     .transfers
-                    .map_or(options.transfers, usize::from);
+                    .map_or(options.transfers, usize::from)
+                    .min(self.inner.transfers_cap);
                 Concurrency::new(options.transfers_at_start.min(most), most)
             },
         })

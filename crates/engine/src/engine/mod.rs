@@ -105,7 +105,7 @@ pub struct EngineOptions {
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
-            transfers: 64,
+            transfers: 128,
             transfers_at_start: 8,
             webdav: Options::default(),
             suspend_wait: Duration::from_secs(2),
@@ -265,6 +265,9 @@ struct Inner {
     refused: Mutex<HashMap<PairId, refused::RefusedDeletes>>,
     /// Pairs whose next run goes without the guard, as the user decided.
     unguarded_once: Mutex<std::collections::HashSet<PairId>>,
+    /// The most files a run transfers at once whatever its settings: what the process's
+    /// limit on open files leaves room for (see `crate::open_files`).
+    transfers_cap: usize,
 }
 
 impl Engine {
@@ -276,6 +279,9 @@ impl Engine {
             .await
             .map_err(|e| JournalError::Worker(e.to_string()))??;
         let clients = connect::Clients::new(options.connector.clone(), options.webdav.clone());
+        let open_files = crate::open_files::raise();
+        let transfers_cap = crate::open_files::transfers_within(open_files);
+        tracing::debug!(?open_files, transfers_cap, "the limit on open files");
         Ok(Engine {
             inner: Arc::new(Inner {
                 journal,
@@ -294,6 +300,7 @@ impl Engine {
                 auto_changes: broadcast::Sender::new(64),
                 refused: Mutex::new(HashMap::new()),
                 unguarded_once: Mutex::new(Default::default()),
+                transfers_cap,
             }),
         })
     }
