@@ -78,40 +78,51 @@ impl Listing {
     }
 
     pub(crate) fn push(&mut self, base: &Url, raw: RawResponse) {
-        match entry(base, &raw) {
+        match entry(base, raw) {
             Ok(entry) => self.entries.push(entry),
-            Err(error) => self.rejected.push(Rejected {
-                href: raw.href.escape_debug().to_string(),
-                error,
-            }),
+            Err(rejected) => self.rejected.push(rejected),
         }
     }
 }
 
 /// An entity tag in its quoted form. Some servers (dav-server among them) list `getetag`
 /// without the quotes that their `ETag` header has; `If-Match` and `If-Range` need the quotes.
-fn quoted_etag(tag: &str) -> String {
-    let tag = tag.trim();
-    if tag.starts_with('"') || tag.starts_with("W/\"") {
-        tag.to_owned()
+/// A tag already quoted is kept as it came: a listing holds one per entry.
+fn quoted_etag(tag: String) -> String {
+    let trimmed = tag.trim();
+    if trimmed.starts_with('"') || trimmed.starts_with("W/\"") {
+        if trimmed.len() == tag.len() {
+            tag
+        } else {
+            trimmed.to_owned()
+        }
     } else {
-        format!("\"{tag}\"")
+        format!("\"{trimmed}\"")
     }
 }
 
-fn entry(base: &Url, raw: &RawResponse) -> Result<Entry, EntryError> {
-    let path = confine(base, &raw.href)?;
+/// The entry `raw` describes, its text moved rather than copied; or why it is refused.
+fn entry(base: &Url, raw: RawResponse) -> Result<Entry, Rejected> {
     let kind = if raw.is_collection {
         EntryKind::Folder
     } else {
         EntryKind::File
     };
-    let size = match (&raw.content_length, kind) {
-        (_, EntryKind::Folder) | (None, EntryKind::File) => 0,
-        (Some(len), EntryKind::File) => len
-            .parse()
-            .map_err(|_| EntryError::BadSize(len.escape_debug().to_string()))?,
-    };
+    let checked = confine(base, &raw.href)
+        .map_err(EntryError::from)
+        .and_then(|path| {
+            let size = match (&raw.content_length, kind) {
+                (_, EntryKind::Folder) | (None, EntryKind::File) => 0,
+                (Some(len), EntryKind::File) => len
+                    .parse()
+                    .map_err(|_| EntryError::BadSize(len.escape_debug().to_string()))?,
+            };
+            Ok((path, size))
+        });
+    let (path, size) = checked.map_err(|error| Rejected {
+        href: raw.href.escape_debug().to_string(),
+        error,
+    })?;
     let checksums = raw
         .checksums
         .iter()
@@ -122,14 +133,14 @@ fn entry(base: &Url, raw: &RawResponse) -> Result<Entry, EntryError> {
         path,
         kind,
         size,
-        etag: raw.etag.as_deref().map(quoted_etag),
+        etag: raw.etag.map(quoted_etag),
         modified: raw
             .last_modified
             .as_deref()
             .and_then(|d| httpdate::parse_http_date(d).ok()),
         checksums,
-        file_id: raw.file_id.clone(),
-        permissions: raw.permissions.clone(),
+        file_id: raw.file_id,
+        permissions: raw.permissions,
         // A size that is not a number (or a negative "unknown", as some servers send) is
         // simply not known.
         used_bytes: raw

@@ -192,15 +192,16 @@ where
                     return Err(ParseError::Syntax("unbalanced end tag".into()));
                 };
                 let parent = stack.last().copied();
-                let value = std::mem::take(&mut text);
                 close(
                     tag,
                     parent,
-                    value,
+                    &text,
                     &mut response,
                     &mut props,
                     &mut on_response,
                 )?;
+                // Cleared, not taken: the one buffer serves every element of the listing.
+                text.clear();
                 if stack.is_empty() {
                     return Ok(());
                 }
@@ -256,7 +257,7 @@ struct Pending {
 fn close<F: FnMut(RawResponse)>(
     tag: Tag,
     parent: Option<Tag>,
-    value: String,
+    value: &str,
     response: &mut Option<Pending>,
     props: &mut Props,
     on_response: &mut F,

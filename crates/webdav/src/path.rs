@@ -6,6 +6,7 @@
 //! absolute path outside the base, another host, a NUL byte or a name Windows would refuse gets
 //! a typed [`HrefError`] instead, and the caller decides whether to skip the entry or fail.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
@@ -196,7 +197,8 @@ pub fn confine(base: &Url, href: &str) -> Result<RemotePath, HrefError> {
     if href.is_empty() {
         return Err(HrefError::Malformed("empty href".into()));
     }
-    let raw_path = if href.starts_with("//") || has_scheme(href) {
+    // Borrowed for the common absolute path: a listing confines every one of its hrefs.
+    let raw_path: Cow<'_, str> = if href.starts_with("//") || has_scheme(href) {
         let url = Url::parse(href)
             .or_else(|_| base.join(href))
             .map_err(|e| HrefError::Malformed(e.to_string()))?;
@@ -211,13 +213,13 @@ pub fn confine(base: &Url, href: &str) -> Result<RemotePath, HrefError> {
         // Take the path as the server wrote it: `Url` would already have resolved `..`.
         let after_scheme = href.split_once("//").map_or(href, |(_, rest)| rest);
         match after_scheme.find('/') {
-            Some(i) => after_scheme[i..].to_owned(),
-            None => "/".to_owned(),
+            Some(i) => Cow::Borrowed(&after_scheme[i..]),
+            None => Cow::Borrowed("/"),
         }
     } else if href.starts_with('/') {
-        href.to_owned()
+        Cow::Borrowed(href)
     } else {
-        format!("{}{href}", base.path())
+        Cow::Owned(format!("{}{href}", base.path()))
     };
     if raw_path.contains(['?', '#']) {
         return Err(HrefError::Malformed(
@@ -233,11 +235,17 @@ pub fn confine(base: &Url, href: &str) -> Result<RemotePath, HrefError> {
             _ => return Err(HrefError::OutsideBase),
         }
     }
-    let mut path = RemotePath::root();
+    // What `RemotePath::join` checks, name by name, into one string.
+    let mut path = String::with_capacity(raw_path.len());
     for segment in href_segments {
-        path = path.join(&decode(segment)?)?;
+        let name = decode(segment)?;
+        validate_name(&name)?;
+        if !path.is_empty() {
+            path.push('/');
+        }
+        path.push_str(&name);
     }
-    Ok(path)
+    Ok(RemotePath(path))
 }
 
 fn has_scheme(href: &str) -> bool {
@@ -255,10 +263,9 @@ fn has_scheme(href: &str) -> bool {
     }
 }
 
-fn decode(segment: &str) -> Result<String, HrefError> {
+fn decode(segment: &str) -> Result<Cow<'_, str>, HrefError> {
     percent_decode_str(segment)
         .decode_utf8()
-        .map(|s| s.into_owned())
         .map_err(|_| HrefError::NotUtf8)
 }
 
