@@ -107,6 +107,11 @@ impl RemotePath {
         &self.0
     }
 
+    /// The path as a string, without a copy.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }
@@ -236,7 +241,7 @@ pub fn confine(base: &Url, href: &str) -> Result<RemotePath, HrefError> {
         }
     }
     // What `RemotePath::join` checks, name by name, into one string.
-    let mut path = String::with_capacity(raw_path.len());
+    let mut path = String::new();
     for segment in href_segments {
         let name = decode(segment)?;
         validate_name(&name)?;
@@ -245,6 +250,8 @@ pub fn confine(base: &Url, href: &str) -> Result<RemotePath, HrefError> {
         }
         path.push_str(&name);
     }
+    // A listing keeps every path it confines: no room beyond the name's own.
+    path.shrink_to_fit();
     Ok(RemotePath(path))
 }
 

@@ -199,13 +199,12 @@ pub(super) async fn survey(
         );
     }
     let mut ignored_there: Vec<Ignored> = Vec::new();
-    // Collected in place, over the listing's own room, and built at once: a tree built whole
-    // has full nodes, where one built by inserting in listing order leaves them half empty,
-    // and for a large account the server's tree is the largest thing a run holds.
+    // Collected in place, over the listing's own room, each path moved, not copied; then
+    // built into the tree as that room is given back (see `tree_giving_back`).
     let remote: Vec<(String, RemoteState)> = listing
         .entries
         .into_iter()
-        .filter_map(|entry| {
+        .filter_map(|mut entry| {
             let path = entry.path.as_str();
             if entry.path.is_root() || ctx.excluded(path) {
                 return None;
@@ -224,10 +223,11 @@ pub(super) async fn survey(
                 }
                 return None;
             }
-            Some((path.to_owned(), remote_state(entry)))
+            let path = std::mem::replace(&mut entry.path, RemotePath::root()).into_string();
+            Some((path, remote_state(entry)))
         })
         .collect();
-    let mut remote: BTreeMap<String, RemoteState> = remote.into_iter().collect();
+    let mut remote = tree_giving_back(remote);
     for (path, why) in hide_too_long(&ctx.local_root, &mut remote) {
         record_lasting_error(ctx, summary, &path, &why);
     }
@@ -644,4 +644,58 @@ fn scan_local(
         }
     };
     Ok((seen, found, agreed))
+}
+
+/// Entries built into a tree a slice at a time from the back, each slice's room given back to
+/// the allocator as it goes in, so that the vector and the tree are never both whole: for a
+/// large account the server's tree is the largest thing a run holds, and building it from the
+/// whole vector at once (`BTreeMap::from_iter`) held both, the peak of a no-op run. Every
+/// slice is built whole, then merged (`append`), so the nodes are full, where inserting one by
+/// one leaves them half empty. The sort is unstable, as it needs no room of its own (a stable
+/// one took 8 MB at 100,000 entries): of two entries at one path, which a server should never
+/// list, one stays.
+fn tree_giving_back<V>(mut items: Vec<(String, V)>) -> BTreeMap<String, V> {
+    /// Entries per slice: a few slices for the largest accounts, one for most.
+    const SLICE: usize = 16 * 1024;
+    items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut tree = BTreeMap::new();
+    while !items.is_empty() {
+        let slice = items.split_off(items.len().saturating_sub(SLICE));
+        items.shrink_to_fit();
+        let mut built: BTreeMap<String, V> = slice.into_iter().collect();
+        built.append(&mut tree);
+        tree = built;
+    }
+    tree
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tree_built_a_slice_at_a_time_is_the_tree_built_at_once() {
+        // Three slices and a bit, in no order.
+        let mut rng = fastrand::Rng::with_seed(34);
+        let mut items: Vec<(String, u32)> = (0..50_000u32)
+            .map(|i| (format!("d{:03}/f{i:05}", rng.u32(..300)), i))
+            .collect();
+        rng.shuffle(&mut items);
+        let at_once: BTreeMap<String, u32> = items.clone().into_iter().collect();
+        assert_eq!(tree_giving_back(items), at_once);
+        assert!(tree_giving_back(Vec::<(String, u32)>::new()).is_empty());
+    }
+
+    #[test]
+    fn a_path_listed_twice_is_in_the_tree_once_with_one_of_its_values() {
+        let items: Vec<(String, u32)> = (0..40_000u32)
+            .map(|i| (format!("f{:05}", i % 20_000), i))
+            .collect();
+        let tree = tree_giving_back(items);
+        assert_eq!(tree.len(), 20_000);
+        assert!(
+            tree.iter()
+                .all(|(path, &v)| path == &format!("f{:05}", v % 20_000))
+        );
+    }
 }
