@@ -632,13 +632,7 @@ fn automatic_sync_uploads_a_local_edit_and_conflicts_are_listed() {
     });
 
     // Both sides change the same file while nobody looks; the next sync keeps both.
-    wait_until("no sync under way", || {
-        app.started()
-            .engine
-            .unfinished_job(tidesync_engine::PairId(pair))
-            .is_none()
-            .then_some(())
-    });
+    app.wait_idle(pair, "no sync under way");
     std::fs::write(served.path().join("plan.txt"), b"edited on the server").unwrap();
     std::fs::write(folder.join("plan.txt"), b"edited here").unwrap();
     let conflicts = wait_until("the conflict copy", || {
@@ -663,13 +657,7 @@ fn automatic_sync_uploads_a_local_edit_and_conflicts_are_listed() {
     // after a run of its own changed the server, if the conflict's run is still under way, and
     // otherwise by the check that "Sync all now" asks for.
     std::fs::remove_file(served.path().join("from-the-app.txt")).unwrap();
-    wait_until("no sync under way", || {
-        app.started()
-            .engine
-            .unfinished_job(tidesync_engine::PairId(pair))
-            .is_none()
-            .then_some(())
-    });
+    app.wait_idle(pair, "no sync under way");
     assert_eq!(app.ok("sync_all", json!({})), json!([]));
     let removed = wait_until("the delete in the trash", || {
         let listed = app.ok("list_trash", json!({ "pairId": pair }));
@@ -711,9 +699,7 @@ fn the_trays_actions_do_what_the_windows_buttons_do() {
     let pair = PairId(app.pair(&server.url(), "Tray"));
     let handle = app.app.handle();
     let engine = &app.started().engine;
-    let settled = |what: &str| {
-        wait_until(what, || engine.unfinished_job(pair).is_none().then_some(()));
-    };
+    let settled = |what: &str| app.wait_idle(pair.0, what);
 
     tauri::async_runtime::block_on(act(handle, Action::SyncPair(pair))).unwrap();
     wait_until("the pair's sync from the tray", || {

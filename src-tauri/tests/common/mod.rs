@@ -114,6 +114,13 @@ impl TestApp {
         tauri::async_runtime::block_on(state.started()).expect("the engine opened")
     }
 
+    /// Waits until `pair` has no job under way.
+    pub fn wait_idle(&self, pair: i64, what: &str) {
+        let engine = &self.started().engine;
+        let pair = tidesync_engine::PairId(pair);
+        wait_until(what, || engine.unfinished_job(pair).is_none().then_some(()));
+    }
+
     /// Adds a remote at `url` and a download pair into a named folder; returns the pair id.
     pub fn pair(&self, url: &str, folder: &str) -> i64 {
         let remote = self.ok("add_remote", json!({ "name": "Test", "url": url }));
